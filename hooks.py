@@ -1,0 +1,449 @@
+"""Hooks: the code that runs around the training loop (mmcv 1.x: mmcv/runner/hooks/).
+
+The runner (runner.py) only loops over batches; everything else is a hook. At each of
+ten points of the loop the runner calls `call_hook(stage)`, which calls that method on
+every hook that defines it, in priority order (a smaller number runs first; equal
+priorities keep registration order):
+
+    stage                  who runs there in the default mmcls registration
+    before_run             LrUpdater, Checkpoint, Eval, TextLogger
+    before_train_epoch     LrUpdater, IterTimer, Eval, TextLogger
+    before_train_iter      LrUpdater, IterTimer, Eval
+    after_train_iter       Optimizer (backward + step), Checkpoint, IterTimer, Eval, TextLogger
+    after_train_epoch      Checkpoint, Eval, TextLogger
+    before/after_val_*     IterTimer, TextLogger
+    after_run              TextLogger
+
+    priority   HIGHEST 0 | VERY_HIGH 10 | HIGH 30 | ABOVE_NORMAL 40 | NORMAL 50
+               BELOW_NORMAL 60 | LOW 70 | VERY_LOW 90 | LOWEST 100
+
+    hook (registered by)          priority      mmcv name
+    LrUpdaterHook (lr_updater.py)  VERY_HIGH    mmcv/runner/hooks/lr_updater.py
+    MomentumUpdaterHook            HIGH         mmcv/runner/hooks/momentum_updater.py
+    OptimizerHook                  ABOVE_NORMAL mmcv/runner/hooks/optimizer.py
+    CheckpointHook                 NORMAL       mmcv/runner/hooks/checkpoint.py
+    IterTimerHook                  LOW          mmcv/runner/hooks/iter_timer.py
+    EvalHook (train_model)         LOW          mmcv/runner/hooks/evaluation.py
+    TextLoggerHook                 VERY_LOW     mmcv/runner/hooks/logger/text.py
+
+A hook receives the runner and reads what it needs from it (runner.epoch, runner.iter,
+runner.optimizer, runner.outputs, runner.log_buffer, ...); this file imports nothing
+from the project.
+"""
+import datetime
+import json
+import os
+import sys
+import time
+from collections import OrderedDict
+from enum import IntEnum
+
+import torch
+
+
+class Priority(IntEnum):
+    """mmcv: mmcv/runner/priority.py. A smaller number runs first."""
+    HIGHEST = 0
+    VERY_HIGH = 10
+    HIGH = 30
+    ABOVE_NORMAL = 40
+    NORMAL = 50
+    BELOW_NORMAL = 60
+    LOW = 70
+    VERY_LOW = 90
+    LOWEST = 100
+
+
+def get_priority(priority):
+    """An int 0..100, a Priority or a Priority name ('LOW') -> int."""
+    if isinstance(priority, str):
+        if priority.upper() not in Priority.__members__:
+            raise ValueError(f'priority {priority!r} is not known; valid: {", ".join(Priority.__members__)}')
+        return Priority[priority.upper()].value
+    if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
+        return int(priority)
+    raise ValueError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
+
+
+class Hook:
+    """Base class: every stage is a no-op. A subclass overrides the stages it needs.
+
+    `before_epoch` and friends are fan-outs: overriding `before_epoch` runs it before
+    both train and val epochs (mmcv: Hook.before_train_epoch calls self.before_epoch).
+    """
+    stages = ('before_run', 'before_train_epoch', 'before_train_iter', 'after_train_iter',
+              'after_train_epoch', 'before_val_epoch', 'before_val_iter', 'after_val_iter',
+              'after_val_epoch', 'after_run')
+    fan_out = {'before_epoch': ('before_train_epoch', 'before_val_epoch'),
+               'after_epoch': ('after_train_epoch', 'after_val_epoch'),
+               'before_iter': ('before_train_iter', 'before_val_iter'),
+               'after_iter': ('after_train_iter', 'after_val_iter')}
+
+    def before_run(self, runner): pass
+    def after_run(self, runner): pass
+    def before_epoch(self, runner): pass
+    def after_epoch(self, runner): pass
+    def before_iter(self, runner): pass
+    def after_iter(self, runner): pass
+    def before_train_epoch(self, runner): self.before_epoch(runner)
+    def before_val_epoch(self, runner): self.before_epoch(runner)
+    def after_train_epoch(self, runner): self.after_epoch(runner)
+    def after_val_epoch(self, runner): self.after_epoch(runner)
+    def before_train_iter(self, runner): self.before_iter(runner)
+    def before_val_iter(self, runner): self.before_iter(runner)
+    def after_train_iter(self, runner): self.after_iter(runner)
+    def after_val_iter(self, runner): self.after_iter(runner)
+
+    # Helpers for "every n" decisions; epoch/iter are 0-based, so +1 counts the current one.
+    def every_n_epochs(self, runner, n): return n > 0 and (runner.epoch + 1) % n == 0
+    def every_n_inner_iters(self, runner, n): return n > 0 and (runner.inner_iter + 1) % n == 0
+    def every_n_iters(self, runner, n): return n > 0 and (runner.iter + 1) % n == 0
+    def end_of_epoch(self, runner): return runner.inner_iter + 1 == len(runner.data_loader)
+    def is_last_epoch(self, runner): return runner.epoch + 1 == runner.max_epochs
+    def is_last_iter(self, runner): return runner.iter + 1 == runner.max_iters
+
+    def get_triggered_stages(self):
+        """The stages this hook overrides, directly or through a fan-out, in stage order."""
+        def overridden(name):
+            return getattr(type(self), name) is not getattr(Hook, name)
+        triggered = {s for s in self.stages if overridden(s)}
+        for method, stages in self.fan_out.items():
+            if overridden(method):
+                triggered.update(stages)
+        return [s for s in self.stages if s in triggered]
+
+
+# ---------------------------------------------------------------------------------------
+# Optimizer: backward and step  (mmcv: OptimizerHook)
+# ---------------------------------------------------------------------------------------
+
+
+class OptimizerHook(Hook):
+    """zero_grad, backward, optional gradient clipping, step: after the forward pass."""
+
+    def __init__(self, grad_clip=None):
+        self.grad_clip = grad_clip          # None or dict(max_norm=..., norm_type=...)
+
+    def after_train_iter(self, runner):
+        runner.optimizer.zero_grad()
+        runner.outputs['loss'].backward()
+        if self.grad_clip is not None:
+            params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
+            if params:
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
+                runner.log_buffer.update({'grad_norm': float(grad_norm)}, runner.outputs['num_samples'])
+        runner.optimizer.step()
+
+
+# ---------------------------------------------------------------------------------------
+# Checkpoints  (mmcv: CheckpointHook)
+# ---------------------------------------------------------------------------------------
+
+
+class CheckpointHook(Hook):
+    """Save `epoch_N.pth` every `interval` epochs (or `iter_N.pth` when not by_epoch).
+
+    `max_keep_ckpts > 0` deletes the older periodic checkpoints, never any other file.
+    """
+
+    def __init__(self, interval=-1, by_epoch=True, save_optimizer=True, out_dir=None,
+                 max_keep_ckpts=-1, save_last=True):
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.save_optimizer = save_optimizer
+        self.out_dir = out_dir
+        self.max_keep_ckpts = max_keep_ckpts
+        self.save_last = save_last
+
+    def before_run(self, runner):
+        self.out_dir = self.out_dir or runner.work_dir
+        runner.logger.info(f'Checkpoints will be saved to {self.out_dir}.')
+
+    def after_train_epoch(self, runner):
+        if self.by_epoch and (self.every_n_epochs(runner, self.interval)
+                              or (self.save_last and self.is_last_epoch(runner))):
+            runner.logger.info(f'Saving checkpoint at {runner.epoch + 1} epochs')
+            self._save_checkpoint(runner)
+
+    def after_train_iter(self, runner):
+        if not self.by_epoch and (self.every_n_iters(runner, self.interval)
+                                  or (self.save_last and self.is_last_iter(runner))):
+            runner.logger.info(f'Saving checkpoint at {runner.iter + 1} iterations')
+            self._save_checkpoint(runner)
+
+    def _save_checkpoint(self, runner):
+        tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
+        current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl,
+                                      save_optimizer=self.save_optimizer)
+        runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path
+        if self.max_keep_ckpts > 0:        # walk back from the oldest one we keep
+            step = self.interval if self.interval > 0 else 1
+            for old in range(current - self.max_keep_ckpts * step, 0, -step):
+                old_path = os.path.join(self.out_dir, tmpl.format(old))
+                if not os.path.exists(old_path):
+                    break
+                os.remove(old_path)
+
+
+# ---------------------------------------------------------------------------------------
+# Timing and logging  (mmcv: IterTimerHook, LoggerHook, TextLoggerHook)
+# ---------------------------------------------------------------------------------------
+
+
+class IterTimerHook(Hook):
+    """`data_time`: waiting for the batch; `time`: the whole iteration."""
+
+    def before_epoch(self, runner):
+        self.t = time.time()
+
+    def before_iter(self, runner):
+        runner.log_buffer.update({'data_time': time.time() - self.t})
+
+    def after_iter(self, runner):
+        runner.log_buffer.update({'time': time.time() - self.t})
+        self.t = time.time()
+
+
+class LoggerHook(Hook):
+    """Averages the log buffer every `interval` iterations and hands it to `log()`."""
+
+    def __init__(self, interval=10, ignore_last=True, reset_flag=False, by_epoch=True):
+        self.interval = interval
+        self.ignore_last = ignore_last        # skip the short last window of an epoch
+        self.reset_flag = reset_flag
+        self.by_epoch = by_epoch
+
+    def log(self, runner):
+        raise NotImplementedError
+
+    def before_run(self, runner):
+        # The last logger clears the averaged output once every logger has read it.
+        for hook in reversed(runner.hooks):
+            if isinstance(hook, LoggerHook):
+                hook.reset_flag = True
+                break
+
+    def before_epoch(self, runner):
+        runner.log_buffer.clear()
+
+    def after_train_iter(self, runner):
+        if self.by_epoch and self.every_n_inner_iters(runner, self.interval):
+            runner.log_buffer.average(self.interval)
+        elif not self.by_epoch and self.every_n_iters(runner, self.interval):
+            runner.log_buffer.average(self.interval)
+        elif self.end_of_epoch(runner) and not self.ignore_last:
+            runner.log_buffer.average(self.interval)
+        if runner.log_buffer.ready:
+            self.log(runner)
+            if self.reset_flag:
+                runner.log_buffer.clear_output()
+
+    def after_train_epoch(self, runner):
+        if runner.log_buffer.ready:           # e.g. the EvalHook's results
+            self.log(runner)
+            if self.reset_flag:
+                runner.log_buffer.clear_output()
+
+    def after_val_epoch(self, runner):
+        runner.log_buffer.average()
+        self.log(runner)
+        if self.reset_flag:
+            runner.log_buffer.clear_output()
+
+    def get_mode(self, runner):
+        # Eval results logged during a train epoch carry no 'time': they are 'val' lines.
+        if runner.mode == 'train':
+            return 'train' if 'time' in runner.log_buffer.output else 'val'
+        return 'val'
+
+    def get_epoch(self, runner):
+        # A val workflow epoch runs after train already did epoch += 1.
+        return runner.epoch + 1 if runner.mode == 'train' else runner.epoch
+
+    def get_iter(self, runner, inner_iter=False):
+        return runner.inner_iter + 1 if (self.by_epoch and inner_iter) else runner.iter + 1
+
+
+class TextLoggerHook(LoggerHook):
+    """mmcv-style text lines to the logger, and one JSON object per line to
+    `<work_dir>/<timestamp>.log.json` (the first line is runner.meta), the format that
+    mmcls's tools/analysis_tools/analyze_logs.py reads."""
+
+    def before_run(self, runner):
+        super().before_run(runner)
+        self.start_iter = runner.iter
+        self.time_sec_tot = 0.0
+        self.json_log_path = os.path.join(runner.work_dir, f'{runner.timestamp}.log.json')
+        if runner.meta is not None:
+            self._dump_log(runner.meta)
+
+    def log(self, runner):
+        output = runner.log_buffer.output
+        cur_iter = output.pop('eval_iter_num') if 'eval_iter_num' in output else self.get_iter(runner, True)
+        log_dict = OrderedDict(mode=self.get_mode(runner), epoch=self.get_epoch(runner), iter=cur_iter)
+        log_dict['lr'] = runner.current_lr()[0]
+        if 'time' in output and runner.device.type == 'cuda':
+            log_dict['memory'] = torch.cuda.max_memory_allocated(runner.device) // (1024 * 1024)
+        log_dict.update(output)
+        self._log_info(log_dict, runner)
+        self._dump_log(log_dict)
+        return log_dict
+
+    def _log_info(self, log_dict, runner):
+        if log_dict['mode'] == 'train':
+            if self.by_epoch:
+                line = f'Epoch [{log_dict["epoch"]}][{log_dict["iter"]}/{len(runner.data_loader)}]\t'
+            else:
+                line = f'Iter [{log_dict["iter"]}/{runner.max_iters}]\t'
+            line += f'lr: {log_dict["lr"]:.3e}, '
+            if 'time' in log_dict:
+                # eta from the mean time per iteration since this run (or resume) started
+                self.time_sec_tot += log_dict['time'] * self.interval
+                sec_per_iter = self.time_sec_tot / (runner.iter - self.start_iter + 1)
+                eta = datetime.timedelta(seconds=int(sec_per_iter * (runner.max_iters - runner.iter - 1)))
+                line += f'eta: {eta}, time: {log_dict["time"]:.3f}, data_time: {log_dict["data_time"]:.3f}, '
+                if 'memory' in log_dict:
+                    line += f'memory: {log_dict["memory"]}, '
+        elif self.by_epoch:
+            line = f'Epoch({log_dict["mode"]}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t'
+        else:
+            line = f'Iter({log_dict["mode"]}) [{log_dict["iter"]}]\t'
+        skip = ('mode', 'epoch', 'iter', 'lr', 'time', 'data_time', 'memory')
+        line += ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                          for k, v in log_dict.items() if k not in skip)
+        runner.logger.info(line)
+
+    def _dump_log(self, log_dict):
+        def rounded(v):                       # mmcv rounds floats to 5 decimals
+            if isinstance(v, (list, tuple)):
+                return [rounded(x) for x in v]
+            return round(float(v), 5) if isinstance(v, float) else v
+        with open(self.json_log_path, 'a') as f:
+            f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation  (mmcv: EvalHook, mmcls: single_gpu_test)
+# ---------------------------------------------------------------------------------------
+
+
+def single_gpu_test(runner, data_loader):
+    """Run the model over a loader; return one score array per sample (mmcls: apis/test.py)."""
+    runner.model.eval()
+    results = []
+    show = sys.stderr.isatty()
+    with torch.no_grad():
+        for i, batch in enumerate(data_loader):
+            batch = runner.batch_to_device(batch)
+            results.extend(runner.model(return_loss=False, img=batch['img']))
+            if show:
+                done = (i + 1) / len(data_loader)
+                sys.stderr.write(f'\r[{"#" * int(30 * done):<30}] {i + 1}/{len(data_loader)}')
+    if show:
+        sys.stderr.write('\n')
+    return results
+
+
+class EvalHook(Hook):
+    """Evaluate on the val loader every `interval` epochs (after `start`, if given), put
+    the metrics in the log buffer for the logger, and keep `best_<key>_epoch_N.pth` when
+    `save_best` is set ('auto' takes the first metric). mmcls registers it at LOW."""
+    greater_keys = ('acc', 'top', 'ar@', 'auc', 'precision', 'map', 'mdice', 'miou', 'macc', 'aacc')
+    less_keys = ('loss',)
+
+    def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None,
+                 rule=None, **eval_kwargs):
+        if interval <= 0:
+            raise ValueError(f'evaluation.interval must be a positive number, got {interval}')
+        if start is not None and start < 0:
+            raise ValueError(f'evaluation.start must be >= 0, got {start}')
+        if rule not in (None, 'greater', 'less'):
+            raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
+        self.dataloader = dataloader
+        self.start, self.interval, self.by_epoch = start, interval, by_epoch
+        self.save_best, self.rule = save_best, rule
+        self.eval_kwargs = eval_kwargs        # metric=..., metric_options=...
+        self.initial_flag = True
+        if save_best not in (None, 'auto'):
+            self.rule = rule or self._infer_rule(save_best)
+
+    def _infer_rule(self, key):
+        k = key.lower()
+        if any(g in k for g in self.greater_keys):
+            return 'greater'
+        if any(s in k for s in self.less_keys):
+            return 'less'
+        raise ValueError(f'cannot infer evaluation.rule for save_best={key!r}; set rule to "greater" or "less"')
+
+    def before_run(self, runner):
+        self.out_dir = runner.work_dir
+        if self.save_best is not None:
+            runner.meta.setdefault('hook_msgs', {})
+            self.best_ckpt_path = runner.meta['hook_msgs'].get('best_ckpt')
+
+    def before_train_iter(self, runner):
+        # by_iter only: with `start` at or before the first iteration, evaluate once first
+        if self.by_epoch or not self.initial_flag:
+            return
+        if self.start is not None and runner.iter >= self.start:
+            self.after_train_iter(runner)
+        self.initial_flag = False
+
+    def before_train_epoch(self, runner):
+        if not (self.by_epoch and self.initial_flag):
+            return
+        if self.start is not None and runner.epoch >= self.start:
+            self.after_train_epoch(runner)
+        self.initial_flag = False
+
+    def after_train_iter(self, runner):
+        if not self.by_epoch and self._should_evaluate(runner):
+            for hook in runner.hooks:        # flush the train log before the val line
+                if isinstance(hook, LoggerHook):
+                    hook.after_train_iter(runner)
+            runner.log_buffer.clear()
+            self._do_evaluate(runner)
+
+    def after_train_epoch(self, runner):
+        if self.by_epoch and self._should_evaluate(runner):
+            self._do_evaluate(runner)
+
+    def _should_evaluate(self, runner):
+        current = runner.epoch if self.by_epoch else runner.iter
+        if self.start is None:
+            every = self.every_n_epochs if self.by_epoch else self.every_n_iters
+            return every(runner, self.interval)
+        return current + 1 >= self.start and (current + 1 - self.start) % self.interval == 0
+
+    def _do_evaluate(self, runner):
+        results = single_gpu_test(runner, self.dataloader)
+        runner.model.train()
+        metrics = self.dataloader.dataset.evaluate(results, **self.eval_kwargs)
+        runner.log_buffer.output['eval_iter_num'] = len(self.dataloader)
+        runner.log_buffer.output.update(metrics)
+        runner.log_buffer.ready = True
+        if self.save_best is not None and metrics:
+            if self.save_best == 'auto':
+                self.save_best = next(iter(metrics))
+                self.rule = self.rule or self._infer_rule(self.save_best)
+            self._save_best(runner, metrics[self.save_best])
+
+    def _save_best(self, runner, score):
+        if self.by_epoch:
+            current, unit, at = f'epoch_{runner.epoch + 1}', 'epoch', runner.epoch + 1
+        else:
+            current, unit, at = f'iter_{runner.iter + 1}', 'iter', runner.iter + 1
+        msgs = runner.meta['hook_msgs']
+        best = msgs.get('best_score', float('-inf') if self.rule == 'greater' else float('inf'))
+        if not (score > best if self.rule == 'greater' else score < best):
+            return
+        msgs['best_score'] = score
+        if self.best_ckpt_path and os.path.isfile(self.best_ckpt_path):
+            os.remove(self.best_ckpt_path)    # only ever our own previous best file
+            runner.logger.info(f'The previous best checkpoint {self.best_ckpt_path} was removed')
+        name = f'best_{self.save_best}_{current}.pth'
+        self.best_ckpt_path = msgs['best_ckpt'] = os.path.join(self.out_dir, name)
+        runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False)
+        runner.logger.info(f'Now best checkpoint is saved as {name}.')
+        runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')

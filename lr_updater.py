@@ -1,0 +1,391 @@
+"""LR and momentum schedules as hooks (mmcv 1.x: hooks/lr_updater.py, momentum_updater.py).
+
+An updater hook writes `lr` (or `momentum`) into every optimizer param group:
+
+    before_run          remember each group's starting value as `initial_lr` (the base)
+    before_train_epoch  by_epoch=True:  set the scheduled value for this epoch
+    before_train_iter   by_epoch=False: set the scheduled value for this iteration;
+                        during warmup (either mode): scale the scheduled value down
+
+The scheduled value is a pure function of (runner.epoch, runner.iter, the config and the
+base value), so it is right after a resume: `initial_lr` travels in the optimizer's
+state_dict. Each policy only implements `get_lr(runner, base_lr)`.
+
+    lr_config.policy      class                                arguments
+    fixed                 FixedLrUpdaterHook                   -
+    step                  StepLrUpdaterHook                    step, gamma=0.1, min_lr
+    exp                   ExpLrUpdaterHook                     gamma
+    poly                  PolyLrUpdaterHook                    power=1.0, min_lr=0.0
+    inv                   InvLrUpdaterHook                     gamma, power=1.0
+    CosineAnnealing       CosineAnnealingLrUpdaterHook         min_lr | min_lr_ratio
+    FlatCosineAnnealing   FlatCosineAnnealingLrUpdaterHook     start_percent=0.75, min_lr | min_lr_ratio
+    CosineRestart         CosineRestartLrUpdaterHook           periods, restart_weights, min_lr | min_lr_ratio
+    LinearAnnealing       LinearAnnealingLrUpdaterHook         min_lr | min_lr_ratio
+    Cyclic                CyclicLrUpdaterHook                  target_ratio, cyclic_times, step_ratio_up, anneal_strategy, gamma
+    OneCycle              OneCycleLrUpdaterHook                max_lr, total_steps, pct_start, anneal_strategy, div_factor, ...
+
+Every policy also takes by_epoch, warmup ('constant' | 'linear' | 'exp'), warmup_iters,
+warmup_ratio, warmup_by_epoch. Momentum policies (step, CosineAnnealing,
+LinearAnnealing) mirror these with `momentum` in place of `lr`; their warmup divides
+instead of multiplies, because a lower momentum is the "gentle" start.
+"""
+from math import cos, pi
+
+from hooks import Hook
+
+
+def annealing_cos(start, end, factor, weight=1.0):
+    """Cosine from `start` (factor 0) to `end` (factor 1)."""
+    return end + 0.5 * weight * (start - end) * (cos(pi * factor) + 1)
+
+
+def annealing_linear(start, end, factor):
+    return start + (end - start) * factor
+
+
+def _progress(hook, runner):
+    """(progress, max_progress) in epochs or in iterations."""
+    if hook.by_epoch:
+        return runner.epoch, runner.max_epochs
+    return runner.iter, runner.max_iters
+
+
+def _step_exponent(step, progress):
+    """How many steps of `step` (an int period or a list of milestones) lie behind us."""
+    if isinstance(step, int):
+        return progress // step
+    return next((i for i, s in enumerate(step) if progress < s), len(step))
+
+
+def _target(base, min_value, min_ratio):
+    if (min_value is None) == (min_ratio is None):
+        raise ValueError('give exactly one of min_lr and min_lr_ratio (min_momentum / min_momentum_ratio)')
+    return base * min_ratio if min_ratio is not None else min_value
+
+
+class LrUpdaterHook(Hook):
+    key = 'lr'                               # the param-group entry this hook schedules
+
+    def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1, warmup_by_epoch=False):
+        if warmup not in (None, 'constant', 'linear', 'exp'):
+            raise ValueError(f"warmup={warmup!r} is not known; valid: None, 'constant', 'linear', 'exp'")
+        if warmup is not None and not warmup_iters > 0:
+            raise ValueError(f'warmup_iters must be a positive integer when warmup is set, got {warmup_iters}')
+        if warmup is not None and not 0 < warmup_ratio <= 1:
+            raise ValueError(f'warmup_ratio must be in (0, 1], got {warmup_ratio}')
+        self.by_epoch = by_epoch
+        self.warmup, self.warmup_ratio = warmup, warmup_ratio
+        # warmup_by_epoch: warmup_iters counts epochs; turned into iterations once the
+        # epoch length is known (the first before_train_epoch).
+        self.warmup_epochs = warmup_iters if warmup_by_epoch else None
+        self.warmup_iters = None if warmup_by_epoch else warmup_iters
+        self.base_values = []                # one per param group
+        self.regular_values = []             # the schedule's values without warmup
+
+    def get_lr(self, runner, base_lr):
+        raise NotImplementedError
+
+    def get_value(self, runner, base):
+        return self.get_lr(runner, base)
+
+    def warmup_factor(self, cur_iter):
+        """The fraction of the scheduled value used at warmup iteration `cur_iter`."""
+        if self.warmup == 'constant':
+            return self.warmup_ratio
+        if self.warmup == 'linear':
+            return 1 - (1 - cur_iter / self.warmup_iters) * (1 - self.warmup_ratio)
+        return self.warmup_ratio ** (1 - cur_iter / self.warmup_iters)   # 'exp'
+
+    def warmup_values(self, cur_iter):
+        k = self.warmup_factor(cur_iter)
+        return [v * k for v in self.regular_values]
+
+    def _set(self, runner, values):
+        for group, value in zip(runner.optimizer.param_groups, values):
+            group[self.key] = value
+
+    def before_run(self, runner):            # mmcv: LrUpdaterHook.before_run
+        for group in runner.optimizer.param_groups:
+            group.setdefault('initial_lr', group['lr'])
+        self.base_values = [group['initial_lr'] for group in runner.optimizer.param_groups]
+
+    def before_train_epoch(self, runner):
+        if self.warmup_iters is None:
+            self.warmup_iters = self.warmup_epochs * len(runner.data_loader)
+        if self.by_epoch:
+            self.regular_values = [self.get_value(runner, b) for b in self.base_values]
+            self._set(runner, self.regular_values)
+
+    def before_train_iter(self, runner):
+        cur_iter = runner.iter
+        if not self.by_epoch:
+            self.regular_values = [self.get_value(runner, b) for b in self.base_values]
+            if self.warmup is None or cur_iter >= self.warmup_iters:
+                self._set(runner, self.regular_values)
+            else:
+                self._set(runner, self.warmup_values(cur_iter))
+        elif self.warmup is not None and cur_iter <= self.warmup_iters:
+            # by_epoch: the epoch's value was set in before_train_epoch; warmup scales it
+            self._set(runner, self.regular_values if cur_iter == self.warmup_iters
+                      else self.warmup_values(cur_iter))
+
+
+# --- LR policies -----------------------------------------------------------------------
+
+class FixedLrUpdaterHook(LrUpdaterHook):
+    def get_lr(self, runner, base_lr):
+        return base_lr
+
+
+class StepLrUpdaterHook(LrUpdaterHook):
+    def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
+        steps = step if isinstance(step, (list, tuple)) else [step]
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
+            raise ValueError(f'lr_config.step must be a positive int or a list of them, got {step!r}')
+        self.step = list(step) if isinstance(step, (list, tuple)) else step
+        self.gamma, self.min_lr = gamma, min_lr
+        super().__init__(**kwargs)
+
+    def get_lr(self, runner, base_lr):
+        progress = runner.epoch if self.by_epoch else runner.iter
+        lr = base_lr * self.gamma ** _step_exponent(self.step, progress)
+        return lr if self.min_lr is None else max(lr, self.min_lr)
+
+
+class ExpLrUpdaterHook(LrUpdaterHook):
+    def __init__(self, gamma, **kwargs):
+        self.gamma = gamma
+        super().__init__(**kwargs)
+
+    def get_lr(self, runner, base_lr):
+        return base_lr * self.gamma ** (runner.epoch if self.by_epoch else runner.iter)
+
+
+class PolyLrUpdaterHook(LrUpdaterHook):
+    def __init__(self, power=1.0, min_lr=0.0, **kwargs):
+        self.power, self.min_lr = power, min_lr
+        super().__init__(**kwargs)
+
+    def get_lr(self, runner, base_lr):
+        progress, max_progress = _progress(self, runner)
+        return (base_lr - self.min_lr) * (1 - progress / max_progress) ** self.power + self.min_lr
+
+
+class InvLrUpdaterHook(LrUpdaterHook):
+    def __init__(self, gamma, power=1.0, **kwargs):
+        self.gamma, self.power = gamma, power
+        super().__init__(**kwargs)
+
+    def get_lr(self, runner, base_lr):
+        progress = runner.epoch if self.by_epoch else runner.iter
+        return base_lr * (1 + self.gamma * progress) ** (-self.power)
+
+
+class CosineAnnealingLrUpdaterHook(LrUpdaterHook):
+    def __init__(self, min_lr=None, min_lr_ratio=None, **kwargs):
+        _target(1.0, min_lr, min_lr_ratio)   # exactly one of the two
+        self.min_lr, self.min_lr_ratio = min_lr, min_lr_ratio
+        super().__init__(**kwargs)
+
+    def get_lr(self, runner, base_lr):
+        progress, max_progress = _progress(self, runner)
+        return annealing_cos(base_lr, _target(base_lr, self.min_lr, self.min_lr_ratio), progress / max_progress)
+
+
+class LinearAnnealingLrUpdaterHook(CosineAnnealingLrUpdaterHook):
+    def get_lr(self, runner, base_lr):
+        progress, max_progress = _progress(self, runner)
+        return annealing_linear(base_lr, _target(base_lr, self.min_lr, self.min_lr_ratio), progress / max_progress)
+
+
+class FlatCosineAnnealingLrUpdaterHook(CosineAnnealingLrUpdaterHook):
+    """Flat at the base LR for `start_percent` of training, then cosine to the target."""
+
+    def __init__(self, start_percent=0.75, min_lr=None, min_lr_ratio=None, **kwargs):
+        if not (isinstance(start_percent, float) and 0 <= start_percent <= 1):
+            raise ValueError(f'lr_config.start_percent must be a float in [0, 1], got {start_percent!r}')
+        self.start_percent = start_percent
+        super().__init__(min_lr, min_lr_ratio, **kwargs)
+
+    def get_lr(self, runner, base_lr):
+        progress, max_progress = _progress(self, runner)
+        start = round(max_progress * self.start_percent)
+        if progress < start:
+            return base_lr
+        return annealing_cos(base_lr, _target(base_lr, self.min_lr, self.min_lr_ratio),
+                             (progress - start) / (max_progress - start))
+
+
+class CosineRestartLrUpdaterHook(CosineAnnealingLrUpdaterHook):
+    """Cosine cycles of lengths `periods`, the i-th scaled by `restart_weights[i]`."""
+
+    def __init__(self, periods, restart_weights=(1,), min_lr=None, min_lr_ratio=None, **kwargs):
+        if len(periods) != len(restart_weights):
+            raise ValueError('lr_config.periods and lr_config.restart_weights must have the same length')
+        self.periods, self.restart_weights = list(periods), list(restart_weights)
+        self.cumulative_periods = [sum(self.periods[:i + 1]) for i in range(len(self.periods))]
+        super().__init__(min_lr, min_lr_ratio, **kwargs)
+
+    def get_lr(self, runner, base_lr):
+        progress = runner.epoch if self.by_epoch else runner.iter
+        idx = next((i for i, p in enumerate(self.cumulative_periods) if progress < p), None)
+        if idx is None:
+            raise ValueError(f'progress {progress} exceeds the cumulative periods {self.cumulative_periods}')
+        restart = 0 if idx == 0 else self.cumulative_periods[idx - 1]
+        alpha = min((progress - restart) / self.periods[idx], 1)
+        return annealing_cos(base_lr, _target(base_lr, self.min_lr, self.min_lr_ratio), alpha,
+                             self.restart_weights[idx])
+
+
+def _anneal_func(strategy):
+    if strategy not in ('cos', 'linear'):
+        raise ValueError(f"anneal_strategy={strategy!r} is not known; valid: 'cos', 'linear'")
+    return annealing_cos if strategy == 'cos' else annealing_linear
+
+
+class CyclicLrUpdaterHook(LrUpdaterHook):
+    """Up from base to base*target_ratio[0], down to base*target_ratio[1], `cyclic_times`
+    times over the run, each cycle's amplitude scaled by gamma**cycle. Iteration-based."""
+
+    def __init__(self, by_epoch=False, target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4,
+                 anneal_strategy='cos', gamma=1, **kwargs):
+        if isinstance(target_ratio, (int, float)):
+            target_ratio = (target_ratio, target_ratio / 1e5)
+        elif len(target_ratio) == 1:
+            target_ratio = (target_ratio[0], target_ratio[0] / 1e5)
+        if len(target_ratio) != 2 or not 0 <= step_ratio_up < 1 or not 0 < gamma <= 1 or by_epoch:
+            raise ValueError('Cyclic needs two target ratios, 0 <= step_ratio_up < 1, 0 < gamma <= 1 '
+                             'and by_epoch=False')
+        self.target_ratio, self.cyclic_times = tuple(target_ratio), cyclic_times
+        self.step_ratio_up, self.gamma = step_ratio_up, gamma
+        self.anneal_func = _anneal_func(anneal_strategy)
+        super().__init__(by_epoch, **kwargs)
+
+    def before_run(self, runner):
+        super().before_run(runner)
+        self.iters_per_cycle = runner.max_iters // self.cyclic_times
+        up = int(self.step_ratio_up * self.iters_per_cycle)
+        self.phases = [(0, up, 1, self.target_ratio[0]),
+                       (up, self.iters_per_cycle, self.target_ratio[0], self.target_ratio[1])]
+
+    def get_lr(self, runner, base_lr):
+        curr = runner.iter % self.iters_per_cycle
+        scale = self.gamma ** (runner.iter // self.iters_per_cycle)
+        for start, end, start_ratio, end_ratio in self.phases:
+            if start <= curr < end:
+                if start == 0:                   # gamma shrinks the peak of later cycles
+                    end_ratio = 1 - scale + end_ratio * scale
+                else:
+                    start_ratio = 1 - scale + start_ratio * scale
+                return self.anneal_func(base_lr * start_ratio, base_lr * end_ratio,
+                                        (curr - start) / (end - start))
+
+
+class OneCycleLrUpdaterHook(LrUpdaterHook):
+    """The 1cycle policy: warm up from max_lr/div_factor to max_lr over pct_start of the
+    steps, then anneal to max_lr/(div_factor*final_div_factor). Iteration-based."""
+
+    def __init__(self, max_lr, total_steps=None, pct_start=0.3, anneal_strategy='cos', div_factor=25,
+                 final_div_factor=1e4, three_phase=False, by_epoch=False, **kwargs):
+        if by_epoch:
+            raise ValueError('OneCycle supports only by_epoch=False')
+        if not (isinstance(pct_start, float) and 0 <= pct_start <= 1):
+            raise ValueError(f'lr_config.pct_start must be a float in [0, 1], got {pct_start!r}')
+        self.max_lr, self.total_steps, self.pct_start = max_lr, total_steps, pct_start
+        self.anneal_func = _anneal_func(anneal_strategy)
+        self.div_factor, self.final_div_factor, self.three_phase = div_factor, final_div_factor, three_phase
+        super().__init__(by_epoch, **kwargs)
+
+    def before_run(self, runner):
+        total = self.total_steps or runner.max_iters
+        if total < runner.max_iters:
+            raise ValueError(f'lr_config.total_steps={total} is less than the run\'s {runner.max_iters} iterations')
+        groups = runner.optimizer.param_groups
+        max_lrs = self.max_lr if isinstance(self.max_lr, (list, tuple)) else [self.max_lr] * len(groups)
+        if len(max_lrs) != len(groups):
+            raise ValueError(f'lr_config.max_lr has {len(max_lrs)} values for {len(groups)} param groups')
+        for group, lr in zip(groups, max_lrs):
+            group.setdefault('initial_lr', lr / self.div_factor)
+        self.base_values = [group['initial_lr'] for group in groups]
+        p = float(self.pct_start * total)
+        self.phases = [(p - 1, 1, self.div_factor)]   # (end_iter, start_mult, end_mult)
+        if self.three_phase:
+            self.phases.append((2 * p - 2, self.div_factor, 1))
+            self.phases.append((total - 1, 1, 1 / self.final_div_factor))
+        else:
+            self.phases.append((total - 1, self.div_factor, 1 / self.final_div_factor))
+
+    def get_lr(self, runner, base_lr):
+        start = 0
+        for end, start_mult, end_mult in self.phases:
+            if runner.iter <= end:
+                return self.anneal_func(base_lr * start_mult, base_lr * end_mult,
+                                        (runner.iter - start) / (end - start))
+            start = end
+
+
+# --- Momentum policies (mmcv: momentum_updater.py) ---------------------------------------
+
+class MomentumUpdaterHook(LrUpdaterHook):
+    """The same machinery on `momentum` (or Adam's betas[0]); warmup divides."""
+    key = 'momentum'
+
+    def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.9):
+        super().__init__(by_epoch, warmup, warmup_iters, warmup_ratio)
+
+    def get_value(self, runner, base):
+        return self.get_momentum(runner, base)
+
+    def warmup_values(self, cur_iter):
+        k = self.warmup_factor(cur_iter)
+        return [v / k for v in self.regular_values]
+
+    def _set(self, runner, values):
+        for group, value in zip(runner.optimizer.param_groups, values):
+            if 'momentum' in group:
+                group['momentum'] = value
+            elif 'betas' in group:
+                group['betas'] = (value, group['betas'][1])
+
+    def before_run(self, runner):
+        for group in runner.optimizer.param_groups:
+            group.setdefault('initial_momentum', group['momentum'] if 'momentum' in group else group['betas'][0])
+        self.base_values = [group['initial_momentum'] for group in runner.optimizer.param_groups]
+
+
+class StepMomentumUpdaterHook(MomentumUpdaterHook):
+    def __init__(self, step, gamma=0.5, min_momentum=None, **kwargs):
+        self.step, self.gamma, self.min_momentum = step, gamma, min_momentum
+        super().__init__(**kwargs)
+
+    def get_momentum(self, runner, base):
+        progress = runner.epoch if self.by_epoch else runner.iter
+        momentum = base * self.gamma ** _step_exponent(self.step, progress)
+        return momentum if self.min_momentum is None else max(momentum, self.min_momentum)
+
+
+class CosineAnnealingMomentumUpdaterHook(MomentumUpdaterHook):
+    def __init__(self, min_momentum=None, min_momentum_ratio=None, **kwargs):
+        _target(1.0, min_momentum, min_momentum_ratio)
+        self.min_momentum, self.min_momentum_ratio = min_momentum, min_momentum_ratio
+        super().__init__(**kwargs)
+
+    def get_momentum(self, runner, base):
+        progress, max_progress = _progress(self, runner)
+        return annealing_cos(base, _target(base, self.min_momentum, self.min_momentum_ratio),
+                             progress / max_progress)
+
+
+class LinearAnnealingMomentumUpdaterHook(CosineAnnealingMomentumUpdaterHook):
+    def get_momentum(self, runner, base):
+        progress, max_progress = _progress(self, runner)
+        return annealing_linear(base, _target(base, self.min_momentum, self.min_momentum_ratio),
+                                progress / max_progress)
+
+
+LR_POLICIES = {cls.__name__[:-len('LrUpdaterHook')]: cls for cls in (
+    FixedLrUpdaterHook, StepLrUpdaterHook, ExpLrUpdaterHook, PolyLrUpdaterHook, InvLrUpdaterHook,
+    CosineAnnealingLrUpdaterHook, FlatCosineAnnealingLrUpdaterHook, CosineRestartLrUpdaterHook,
+    LinearAnnealingLrUpdaterHook, CyclicLrUpdaterHook, OneCycleLrUpdaterHook)}
+MOMENTUM_POLICIES = {cls.__name__[:-len('MomentumUpdaterHook')]: cls for cls in (
+    StepMomentumUpdaterHook, CosineAnnealingMomentumUpdaterHook, LinearAnnealingMomentumUpdaterHook)}

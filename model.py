@@ -1,0 +1,319 @@
+"""The model: mmcls 0.x's ImageClassifier with a ResNet_CIFAR backbone, in one file.
+
+    backbone (ResNet_CIFAR) -> neck (GlobalAveragePooling) -> head (LinearClsHead)
+
+    from config import cfg
+    from model import build_classifier
+    model = build_classifier(cfg.model)
+    model.init_weights()                  # train.py calls this, as mmcls's tools/train.py does
+    out = model.train_step(dict(img=imgs, gt_label=labels), optimizer)
+    out['loss'].backward()                # the OptimizerHook does this, not the model
+    scores = model(img=imgs, return_loss=False)   # one softmax numpy array per image
+
+Names of modules, parameters and buffers are mmcls 0.25's, in the same order, so an mmcls
+checkpoint loads with `load_state_dict(..., strict=True)`.
+"""
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# ---- Backbone  (mmcls: backbones/resnet.py and backbones/resnet_cifar.py) -------------
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs and a shortcut (ResNet-18/34). mmcls: BasicBlock."""
+    expansion = 1
+
+    def __init__(self, in_channels, out_channels, stride=1, downsample=None, style='pytorch'):
+        super().__init__()
+        # `style` is ignored, as in mmcls: with two 3x3 convs the stride can only go on the first.
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """1x1 (narrow), 3x3, 1x1 (widen 4x) and a shortcut (ResNet-50/101/152). mmcls: Bottleneck."""
+    expansion = 4
+
+    def __init__(self, in_channels, out_channels, stride=1, downsample=None, style='pytorch'):
+        super().__init__()
+        mid_channels = out_channels // self.expansion
+        # 'pytorch' strides the 3x3 conv (torchvision's "ResNet v1.5"); 'caffe' strides the
+        # first 1x1 conv (the original Caffe models), which skips 3/4 of its input unseen.
+        conv1_stride, conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
+        self.conv1 = nn.Conv2d(in_channels, mid_channels, 1, stride=conv1_stride, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid_channels)
+        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride=conv2_stride, padding=1,
+                               bias=False)
+        self.bn2 = nn.BatchNorm2d(mid_channels)
+        self.conv3 = nn.Conv2d(mid_channels, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+def make_res_layer(block, num_blocks, in_channels, out_channels, stride, style):
+    """One stage: `num_blocks` blocks, the first one changing size. mmcls: ResLayer."""
+    downsample = None
+    if stride != 1 or in_channels != out_channels:
+        # A 1x1 conv + BN on the shortcut, so it matches the main path's shape.
+        # Kept as a Sequential because mmcls's keys are `downsample.0` and `downsample.1`.
+        downsample = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+            nn.BatchNorm2d(out_channels))
+    layers = [block(in_channels, out_channels, stride, downsample, style)]
+    layers += [block(out_channels, out_channels, 1, None, style) for _ in range(1, num_blocks)]
+    return nn.Sequential(*layers)
+
+
+class ResNet_CIFAR(nn.Module):
+    """ResNet for 32x32 images; returns a tuple, one feature map per stage in `out_indices`.
+
+    ImageNet's ResNet shrinks the image 4x in its stem (7x7 stride-2 conv, max-pool); a
+    32x32 image cannot spare that, so here the stem is one 3x3 stride-1 conv. mmcls: ResNet_CIFAR.
+    """
+    # depth -> (block, number of blocks in each of the four stages)
+    arch_settings = {
+        18: (BasicBlock, (2, 2, 2, 2)),
+        34: (BasicBlock, (3, 4, 6, 3)),
+        50: (Bottleneck, (3, 4, 6, 3)),
+        101: (Bottleneck, (3, 4, 23, 3)),
+        152: (Bottleneck, (3, 8, 36, 3)),
+    }
+
+    def __init__(self, depth, num_stages=4, out_indices=(3,), style='pytorch', base_channels=64,
+                 zero_init_residual=True, in_channels=3, stem_channels=64):
+        super().__init__()
+        block, stage_blocks = self.arch_settings[depth]
+        self.out_indices = tuple(out_indices)
+        self.zero_init_residual = zero_init_residual  # mmcls's ResNet default is True
+        # The stem's width is `stem_channels`, not `base_channels`, as in mmcls.
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.res_layers = []
+        _in, _out = stem_channels, base_channels * block.expansion
+        for i, num_blocks in enumerate(stage_blocks[:num_stages]):
+            stride = 1 if i == 0 else 2  # mmcls: strides=(1, 2, 2, 2): later stages halve H, W
+            layer = make_res_layer(block, num_blocks, _in, _out, stride, style)
+            self.add_module(f'layer{i + 1}', layer)
+            self.res_layers.append(f'layer{i + 1}')
+            _in, _out = _out, _out * 2
+
+    def init_weights(self):
+        """mmcls: ResNet's init_cfg (Kaiming convs, BN weight 1), then zero_init_residual."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                # fan_out keeps the gradients' variance steady going backwards (He et al. 2015)
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.zero_init_residual:
+            # Each block then starts as the identity: easier early training (Goyal et al. 2017)
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.zeros_(m.bn3.weight)
+                elif isinstance(m, BasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+# ---- Neck, loss, head  (mmcls: necks/gap.py, losses/, heads/linear_head.py, cls_head.py)
+
+
+class GlobalAveragePooling(nn.Module):
+    """(N, C, H, W) -> (N, C), each channel's mean; a tuple maps item by item. mmcls: same name."""
+
+    def forward(self, inputs):
+        # mmcls pools with nn.AdaptiveAvgPool2d(1) and reshapes; a mean over H and W is the same.
+        if isinstance(inputs, tuple):
+            return tuple(x.mean(dim=(2, 3)) for x in inputs)
+        return inputs.mean(dim=(2, 3))
+
+
+class CrossEntropyLoss(nn.Module):
+    """Softmax cross-entropy, averaged over the batch, times `loss_weight`. mmcls: same name."""
+
+    def __init__(self, loss_weight=1.0):
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, cls_score, label):
+        return self.loss_weight * F.cross_entropy(cls_score, label)
+
+
+def accuracy(pred, target, topk=(1,)):
+    """Top-k accuracies in percent, one (1,)-shaped tensor per k. mmcls: losses/accuracy.py.
+
+    A k above the number of classes gives 100% (mmcls raises: torch's topk cannot pick it).
+    """
+    maxk = min(max(topk), pred.size(1))
+    pred_label = pred.topk(maxk, dim=1).indices.t()           # (maxk, N), best first
+    correct = pred_label.eq(target.view(1, -1))
+    return [correct[:k].reshape(-1).float().sum(0, keepdim=True) * (100.0 / pred.size(0))
+            for k in topk]
+
+
+class LinearClsHead(nn.Module):
+    """One fully connected layer from features to class scores. mmcls: LinearClsHead."""
+
+    def __init__(self, num_classes, in_channels, loss=None, topk=(1,), cal_acc=False):
+        super().__init__()
+        self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
+        self.cal_acc = cal_acc
+        self.compute_loss = CrossEntropyLoss() if loss is None else loss
+        self.fc = nn.Linear(in_channels, num_classes)
+
+    def init_weights(self):
+        # mmcls: init_cfg=dict(type='Normal', layer='Linear', std=0.01); mmcv's bias default is 0
+        nn.init.normal_(self.fc.weight, mean=0, std=0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def pre_logits(self, x):
+        # With several backbone outputs the head classifies from the last (deepest) one.
+        return x[-1] if isinstance(x, tuple) else x
+
+    def loss(self, cls_score, gt_label):
+        # mmcls: ClsHead.loss. With cal_acc the training accuracy goes in as a dict;
+        # _parse_losses below logs its items under their own names ('top-1', 'top-5').
+        losses = {}
+        if self.cal_acc:
+            with torch.no_grad():
+                acc = accuracy(cls_score, gt_label, self.topk)
+            losses['accuracy'] = {f'top-{k}': a for k, a in zip(self.topk, acc)}
+        losses['loss'] = self.compute_loss(cls_score, gt_label)
+        return losses
+
+    def forward_train(self, x, gt_label):
+        return self.loss(self.fc(self.pre_logits(x)), gt_label)
+
+    def simple_test(self, x):
+        """Softmax scores as a list with one (num_classes,) numpy array per sample, as mmcls."""
+        pred = F.softmax(self.fc(self.pre_logits(x)), dim=1)
+        return list(pred.detach().cpu().numpy())
+
+# ---- Classifier  (mmcls: classifiers/image.py and classifiers/base.py) ----------------
+
+
+class ImageClassifier(nn.Module):
+    """backbone -> neck -> head, with the train_step/val_step the runner calls. mmcls: same name."""
+
+    def __init__(self, backbone, neck, head):
+        super().__init__()
+        self.backbone = backbone
+        self.neck = neck
+        self.head = head
+
+    def init_weights(self):
+        """mmcls's init. Neither __init__ nor the builder calls it; train.py does, as mmcls's."""
+        self.backbone.init_weights()
+        self.head.init_weights()  # the neck has no weights
+
+    def extract_feat(self, img):
+        return self.neck(self.backbone(img))
+
+    def forward_train(self, img, gt_label, **kwargs):
+        """Dict of losses (and the training accuracy); other batch keys are unused."""
+        return self.head.forward_train(self.extract_feat(img), gt_label)
+
+    def simple_test(self, img, **kwargs):
+        """Per-sample softmax scores; other batch keys (e.g. gt_label) are unused."""
+        return self.head.simple_test(self.extract_feat(img))
+
+    def forward(self, img, return_loss=True, **kwargs):
+        # mmcls: BaseClassifier.forward. The runner calls `model(**batch)`, so the batch's keys
+        # arrive as keywords. (mmcls's test branch also takes a list of augmented batches.)
+        if return_loss:
+            return self.forward_train(img, **kwargs)
+        return self.simple_test(img, **kwargs)
+
+    def _parse_losses(self, losses):
+        """Sum the losses to backpropagate and collect python floats to log. mmcls: same name."""
+        log_vars = OrderedDict()
+        for name, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                log_vars[name] = value.mean()
+            elif isinstance(value, dict):
+                log_vars.update(value)  # mmcls: a dict's items are logged under their own keys
+            else:
+                raise TypeError(f'{name} is not a tensor or a dict of tensors')
+        # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
+        loss = sum(value for key, value in log_vars.items() if 'loss' in key)
+        log_vars['loss'] = loss
+        # mmcls calls .item() per value (and averages over GPUs first when distributed).
+        # Each .item() waits for the GPU, so copy all the values to the CPU in one go.
+        values = torch.stack([v.detach().float().reshape(()) for v in log_vars.values()]).tolist()
+        return loss, OrderedDict(zip(log_vars.keys(), values))
+
+    def train_step(self, data, optimizer=None):
+        """One iteration's forward pass -> dict(loss, log_vars, num_samples). mmcls: same name."""
+        # backward() and step() are the OptimizerHook's job; `optimizer` only keeps mmcv's
+        # signature. The logger weights log_vars by num_samples when it averages them.
+        loss, log_vars = self._parse_losses(self(**data))
+        return dict(loss=loss, log_vars=log_vars, num_samples=len(data['img']))
+
+    def val_step(self, data, optimizer=None):
+        # Same as train_step in mmcls; the runner's val() wraps it in torch.no_grad().
+        return self.train_step(data, optimizer)
+
+# ---- Builder: ModelConfig (config.py) -> ImageClassifier ------------------------------
+
+
+def _check(field, value, valid):
+    """Raise a ValueError naming the config field, its bad value and the valid choices."""
+    if value not in valid:
+        raise ValueError(f'{field}={value!r} is not valid; valid: {", ".join(map(str, valid))}')
+
+
+def build_classifier(model_cfg):
+    """ModelConfig (read by attribute) -> ImageClassifier. Then call `model.init_weights()`."""
+    backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
+    _check('model.type', model_cfg.type, ['ImageClassifier'])
+    _check('model.backbone.type', backbone.type, ['ResNet_CIFAR'])
+    _check('model.backbone.depth', backbone.depth, list(ResNet_CIFAR.arch_settings))
+    _check('model.backbone.num_stages', backbone.num_stages, [1, 2, 3, 4])
+    out_indices = tuple(backbone.out_indices)  # a list after a JSON round trip
+    if not out_indices or not all(0 <= i < backbone.num_stages for i in out_indices):
+        raise ValueError(f'model.backbone.out_indices={out_indices!r} is not valid; valid: stage '
+                         f'indices 0..{backbone.num_stages - 1} (num_stages={backbone.num_stages})')
+    _check('model.backbone.style', backbone.style, ['pytorch', 'caffe'])
+    _check('model.neck.type', neck.type, ['GlobalAveragePooling'])
+    _check('model.head.type', head.type, ['LinearClsHead'])
+    _check('model.head.loss.type', head.loss.type, ['CrossEntropyLoss'])
+    return ImageClassifier(
+        backbone=ResNet_CIFAR(depth=backbone.depth, num_stages=backbone.num_stages,
+                              out_indices=out_indices, style=backbone.style,
+                              base_channels=backbone.base_channels,
+                              stem_channels=backbone.stem_channels,
+                              zero_init_residual=backbone.zero_init_residual),
+        neck=GlobalAveragePooling(),
+        head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
+                           loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
+                           topk=head.topk, cal_acc=head.cal_acc))
