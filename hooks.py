@@ -314,6 +314,9 @@ class TextLoggerHook(LoggerHook):
                           for k, v in log_dict.items() if k not in skip)
         runner.logger.info(line)
 
+    def after_run(self, runner):
+        runner.logger.info(f'Logs are in {self.json_log_path} and its .log twin')
+
     def _dump_log(self, log_dict):
         def rounded(v):                       # mmcv rounds floats to 5 decimals
             if isinstance(v, (list, tuple)):

@@ -1,0 +1,225 @@
+"""Runner + hooks: priorities, dispatch order and the per-stage trace equal mmcv 1.7.2's
+(golden/hook_order_public.json); workflow rules; each standard hook's behaviour."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from tiny import TinyModel, loader, quiet_logger
+from config import (CheckpointConfig, GradClipConfig, LogConfig, LrConfig, OptimizerConfig,
+                    OptimizerHookConfig, ParamwiseConfig)
+from hooks import EvalHook, Hook, Priority, TextLoggerHook, get_priority
+from runner import EpochBasedRunner, LogBuffer, build_optimizer
+
+GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'hook_order_public.json').read_text())
+
+
+def make_runner(tmp_path, max_epochs=2, lr_config=None, checkpoint=CheckpointConfig(interval=1),
+                log=LogConfig(interval=100), grad_clip=None, model=None):
+    model = model or TinyModel()
+    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), str(tmp_path), quiet_logger(),
+                              meta={}, max_epochs=max_epochs)
+    runner.timestamp = 'test'
+    runner.register_training_hooks(lr_config or LrConfig(policy='step', step=[100, 150]),
+                                   OptimizerHookConfig(grad_clip=grad_clip), checkpoint, log, None)
+    return runner
+
+
+def test_priority_names_and_numbers():
+    assert {p.name: p.value for p in Priority} == dict(
+        HIGHEST=0, VERY_HIGH=10, HIGH=30, ABOVE_NORMAL=40, NORMAL=50, BELOW_NORMAL=60, LOW=70, VERY_LOW=90,
+        LOWEST=100)
+    assert get_priority('low') == 70 and get_priority(Priority.HIGH) == 30 and get_priority(55) == 55
+    for bad in ('MEDIUM', 101, -1, 2.5):
+        with pytest.raises(ValueError):
+            get_priority(bad)
+
+
+def test_registration_order_and_golden_hook_info(tmp_path):
+    runner = make_runner(tmp_path)
+    names = [[type(h).__name__, h.priority, Priority(h.priority).name] for h in runner.hooks]
+    assert names == GOLDEN['register_training_hooks']
+    runner.register_hook(EvalHook(loader()), priority='LOW')
+    names = [[type(h).__name__, h.priority, Priority(h.priority).name] for h in runner.hooks]
+    assert names == GOLDEN['with_EvalHook_LOW']
+
+
+def test_get_hook_info_text_equals_mmcv(tmp_path):
+    assert make_runner(tmp_path).get_hook_info() == GOLDEN['get_hook_info_text']
+
+
+def test_equal_priorities_keep_registration_order_and_twice_is_an_error(tmp_path):
+    runner = make_runner(tmp_path)
+    a, b, c = type('A', (Hook,), {})(), type('B', (Hook,), {})(), type('C', (Hook,), {})()
+    runner.register_hook(a, 'NORMAL')
+    runner.register_hook(b, 50)
+    runner.register_hook(c, 'HIGHEST')
+    order = [type(h).__name__ for h in runner.hooks]
+    assert order.index('CheckpointHook') < order.index('A') < order.index('B') and order[0] == 'C'
+    with pytest.raises(ValueError, match='already registered'):
+        runner.register_hook(a)
+
+
+def test_train_model_trace_equals_mmcv(tmp_path):
+    """Every (stage, hook) call of a 2-epoch x 2-iteration run with validation, and the
+    runner's counters at each call_hook, as recorded from mmcv's EpochBasedRunner."""
+    golden = GOLDEN['train_model_trace_train_only_validate_EvalHook']
+    runner = make_runner(tmp_path)
+    runner.register_hook(EvalHook(loader(n=3)), priority='LOW')
+    trace, stages = [], []
+    original = runner.call_hook
+
+    def recording_call_hook(stage):
+        stages.append([stage, runner.epoch, runner.iter, runner.inner_iter, runner.mode])
+        trace.extend([stage, type(h).__name__] for h in runner._stage_hooks[stage])
+        original(stage)
+    runner.call_hook = recording_call_hook
+    runner.run([loader(n=2)], [('train', 1)])
+    assert trace == golden['trace']
+    assert stages == golden['stages']
+    assert dict(epoch=runner.epoch, iter=runner.iter, inner_iter=runner.inner_iter,
+                max_iters=runner.max_iters) == golden['final_counters']
+
+
+def test_fan_out_stages():
+    class EveryEpoch(Hook):
+        def before_epoch(self, runner):
+            pass
+    assert EveryEpoch().get_triggered_stages() == ['before_train_epoch', 'before_val_epoch']
+
+
+def test_workflow_train_val_runs_as_mmcv(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=3, checkpoint=None)
+    calls = []
+    runner.train = lambda dl: (calls.append('train'), setattr(runner, '_epoch', runner.epoch + 1))
+    runner.val = lambda dl: calls.append('val')
+    runner.run([loader(), loader()], [('train', 2), ('val', 1)])
+    assert calls == ['train', 'train', 'val', 'train', 'val']   # the last train block stops at max_epochs
+
+
+@pytest.mark.parametrize('workflow, error, words', [
+    ([('test', 1)], ValueError, 'no method named "test"'),
+    ([(1, 1)], TypeError, 'must be a str'),
+])
+def test_bad_workflow_mode(workflow, error, words, tmp_path):
+    with pytest.raises(error, match=words):
+        make_runner(tmp_path, checkpoint=None).run([loader()], workflow)
+
+
+def test_val_workflow_logs_val_lines(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=1, checkpoint=None, log=LogConfig(interval=5))
+    runner.run([loader(n=10), loader(n=4)], [('train', 1), ('val', 1)])
+    lines = [json.loads(x) for x in open(tmp_path / 'test.log.json')]
+    assert [x['mode'] for x in lines[1:]] == ['train', 'train', 'val']
+    assert lines[-1]['epoch'] == 1 and lines[-1]['iter'] == 4     # after epoch += 1, as mmcv
+
+
+def test_optimizer_hook_clips_and_logs_grad_norm(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=1, checkpoint=None, grad_clip=GradClipConfig(max_norm=1e-3))
+    before = runner.model.fc.weight.detach().clone()
+    runner.run([loader(n=1)], [('train', 1)])
+    step = (runner.model.fc.weight - before).norm().item()
+    assert step <= 0.1 * 1e-3 * 1.01 and 'grad_norm' in runner.log_buffer.val_history
+
+
+def test_checkpoint_hook_interval_keep_and_pointer(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=5, checkpoint=CheckpointConfig(interval=2, max_keep_ckpts=1))
+    runner.run([loader(n=2)], [('train', 1)])
+    # epoch_2 went when epoch_4 came; the save_last epoch_5 walks back 5-2=3, 1 (absent),
+    # so epoch_4 stays: mmcv's rule, kept as is
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth')) == ['epoch_4.pth', 'epoch_5.pth']
+    assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_5.pth'
+    assert not (tmp_path / 'latest.pth').exists()
+    assert runner.meta['hook_msgs']['last_ckpt'] == str(tmp_path / 'epoch_5.pth')
+    ckpt = torch.load(tmp_path / 'epoch_5.pth', weights_only=True)
+    assert ckpt['meta']['epoch'] == 5 and ckpt['meta']['iter'] == 10 and 'optimizer' in ckpt
+
+
+def test_text_logger_line_format_and_json(tmp_path, caplog):
+    runner = make_runner(tmp_path, max_epochs=2, checkpoint=None, log=LogConfig(interval=2))
+    runner.logger = __import__('logging').getLogger('minicls.fmt')
+    runner.meta = {'seed': 7, 'exp_name': 'x.py'}
+    with caplog.at_level('INFO', logger='minicls.fmt'):
+        runner.run([loader(n=5)], [('train', 1)])
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith('Epoch')]
+    assert len(lines) == 4          # iterations 2 and 4 of each epoch; the short last window is ignored
+    first = lines[0]
+    assert first.startswith('Epoch [1][2/5]\tlr: 1.000e-01, eta: ') and ', time: ' in first
+    assert ', data_time: ' in first and first.endswith(f'loss: {float(first.split("loss: ")[1]):.4f}')
+    records = [json.loads(x) for x in open(tmp_path / 'test.log.json')]
+    assert records[0] == {'seed': 7, 'exp_name': 'x.py'}
+    assert list(records[1])[:5] == ['mode', 'epoch', 'iter', 'lr', 'data_time']
+    assert records[1]['mode'] == 'train' and records[1]['iter'] == 2 and records[3]['epoch'] == 2
+    assert all(len(str(v).split('.')[-1]) <= 5 for r in records[1:] for v in r.values() if isinstance(v, float))
+
+
+def test_eval_hook_interval_start_and_save_best(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=4, checkpoint=None, log=LogConfig(interval=100))
+    scores = iter([50.0, 70.0, 60.0, 80.0])
+    ds = loader(n=3)
+    ds.dataset.evaluate = lambda results, **kw: {'accuracy_top-1': next(scores)}
+    hook = EvalHook(ds, interval=1, save_best='auto')
+    runner.register_hook(hook, 'LOW')
+    runner.run([loader(n=2)], [('train', 1)])
+    assert sorted(f for f in os.listdir(tmp_path) if f.startswith('best')) == ['best_accuracy_top-1_epoch_4.pth']
+    assert runner.meta['hook_msgs']['best_score'] == 80.0
+    assert hook.rule == 'greater'
+    vals = [json.loads(x) for x in open(tmp_path / 'test.log.json')][1:]
+    assert [v['accuracy_top-1'] for v in vals if v['mode'] == 'val'] == [50.0, 70.0, 60.0, 80.0]
+    assert all(v['iter'] == 3 for v in vals if v['mode'] == 'val')       # eval_iter_num = len(loader)
+
+
+def test_eval_hook_start_and_interval(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=6, checkpoint=None)
+    seen = []
+    ds = loader(n=3)
+    ds.dataset.evaluate = lambda results, **kw: seen.append(runner.epoch + 1) or {'accuracy_top-1': 1.0}
+    runner.register_hook(EvalHook(ds, start=3, interval=2), 'LOW')
+    runner.run([loader(n=2)], [('train', 1)])
+    assert seen == [3, 5]
+    with pytest.raises(ValueError, match='rule'):
+        EvalHook(ds, save_best='foo')
+
+
+def test_log_buffer_weights_by_num_samples():
+    buf = LogBuffer()
+    buf.update({'loss': 1.0}, 100)
+    buf.update({'loss': 4.0}, 50)
+    buf.average()
+    assert buf.output['loss'] == pytest.approx(2.0) and buf.ready
+    buf.average(1)
+    assert buf.output['loss'] == 4.0
+
+
+class ConvNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                                            torch.nn.Conv2d(8, 8, 3, groups=8))
+        self.head = torch.nn.Linear(8, 2)
+
+
+def test_paramwise_cfg_follows_mmcv_rules():
+    cfg = OptimizerConfig(lr=0.1, weight_decay=1e-4, paramwise_cfg=ParamwiseConfig(
+        bias_lr_mult=2.0, bias_decay_mult=0.5, norm_decay_mult=0.0, dwconv_decay_mult=0.1,
+        custom_keys={'head': dict(lr_mult=0.1), 'head.bias': dict(lr_mult=0.0, decay_mult=0.0)}))
+    opt = build_optimizer(ConvNet(), cfg)
+    got = [v for g in opt.param_groups for v in (g['lr'], g['weight_decay'])]
+    assert got == pytest.approx([v for pair in [
+        (0.1, 1e-4), (0.2, 0.5e-4),        # conv weight, conv bias
+        (0.1, 0.0), (0.1, 0.0),            # bn weight / bias: norm_decay_mult, no bias_lr_mult
+        (0.1, 1e-5), (0.2, 1e-5),          # depthwise conv: dwconv_decay_mult wins over bias_decay_mult
+        (0.01, 1e-4), (0.0, 0.0)] for v in pair])   # head.weight -> 'head'; head.bias -> 'head.bias'
+
+
+def test_build_optimizer_any_torch_optimizer_and_errors():
+    opt = build_optimizer(ConvNet(), OptimizerConfig(type='AdamW', lr=1e-3, momentum=None, weight_decay=0.05,
+                                                     options={'betas': (0.9, 0.95)}))
+    assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]['betas'] == (0.9, 0.95)
+    assert len(build_optimizer(ConvNet(), OptimizerConfig()).param_groups) == 1
+    with pytest.raises(ValueError, match="optimizer.type='SDG'.*SGD"):
+        build_optimizer(ConvNet(), OptimizerConfig(type='SDG'))
+    with pytest.raises(ValueError, match="'Adam' does not accept"):
+        build_optimizer(ConvNet(), OptimizerConfig(type='Adam', momentum=0.9))
