@@ -148,6 +148,14 @@ class GradClipConfig:
 @dataclass
 class OptimizerHookConfig:
     grad_clip: Optional[GradClipConfig] = None
+    cumulative_iters: int = 1            # > 1: accumulate gradients, step every N iterations
+
+
+@dataclass
+class Fp16Config:
+    """Mixed precision (mmcls: `fp16 = dict(loss_scale=512.)`)."""
+    loss_scale: Union[str, float, dict] = 'dynamic'  # 'dynamic', a fixed number, or GradScaler args
+    dtype: str = 'float16'               # 'float16' (with loss scaling) or 'bfloat16'
 
 
 @dataclass
@@ -208,6 +216,7 @@ class CheckpointConfig:
     save_optimizer: bool = True
     max_keep_ckpts: int = -1             # -1 keeps them all
     save_last: bool = True               # also save at the end when not on an interval
+    out_dir: Optional[str] = None        # default: the work dir
 
 
 @dataclass
@@ -224,6 +233,7 @@ class EvalConfig:
     metric_options: dict = field(default_factory=lambda: dict(topk=(1, 5)))
     save_best: Optional[str] = None      # None, 'auto' or a metric key such as 'accuracy_top-1'
     rule: Optional[str] = None           # 'greater' or 'less'; None infers it from the key
+    start: Optional[int] = None          # first epoch to evaluate (then every `interval`)
 
 
 @dataclass
@@ -234,6 +244,7 @@ class Config:
     optimizer_config: OptimizerHookConfig = field(default_factory=OptimizerHookConfig)
     lr_config: LrConfig = field(default_factory=LrConfig)
     momentum_config: Optional[MomentumConfig] = None
+    fp16: Optional[Fp16Config] = None
     total_epochs: int = 200
     checkpoint_config: CheckpointConfig = field(default_factory=CheckpointConfig)
     log_config: LogConfig = field(default_factory=LogConfig)
@@ -276,5 +287,5 @@ cfg = Config(
 
 __all__ = ['Config', 'ModelConfig', 'BackboneConfig', 'NeckConfig', 'HeadConfig', 'LossConfig',
            'DataConfig', 'DatasetConfig', 'OptimizerConfig', 'ParamwiseConfig', 'OptimizerHookConfig',
-           'GradClipConfig', 'LrConfig', 'MomentumConfig', 'CheckpointConfig', 'LogConfig',
+           'GradClipConfig', 'Fp16Config', 'LrConfig', 'MomentumConfig', 'CheckpointConfig', 'LogConfig',
            'EvalConfig', 'cfg', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'replace']

@@ -21,7 +21,6 @@ Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (i
 in the current epoch). They are saved in checkpoints, so `resume` continues the count.
 """
 import inspect
-import io
 import os
 import platform
 import socket
@@ -30,12 +29,12 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from hooks import CheckpointHook, Hook, IterTimerHook, OptimizerHook, Priority, TextLoggerHook, get_priority
+from checkpoint import (CheckpointError, atomic_write, model_weights, read_checkpoint, save_checkpoint,
+                        set_rng_state, shape_mismatches, unwrap)
+from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, get_priority
 from lr_updater import LR_POLICIES, MOMENTUM_POLICIES
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read or does not fit (the message says which and why)."""
+from optimizer_hooks import (Fp16OptimizerHook, GradientCumulativeFp16OptimizerHook, GradientCumulativeOptimizerHook,
+                             OptimizerHook)
 
 
 class LogBuffer:
@@ -92,6 +91,7 @@ class EpochBasedRunner:
         self.log_buffer = LogBuffer()
         self.data_loader = None
         self.outputs = None
+        self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision
 
     epoch = property(lambda self: self._epoch)
     iter = property(lambda self: self._iter)
@@ -150,11 +150,21 @@ class EpochBasedRunner:
         if momentum_config is not None:
             self.register_hook(_build_updater(momentum_config, MOMENTUM_POLICIES, 'momentum_config'), 'HIGH')
 
-    def register_optimizer_hook(self, optimizer_config):
-        if optimizer_config is not None:
-            clip = optimizer_config.grad_clip
-            clip = None if clip is None else dict(max_norm=clip.max_norm, norm_type=clip.norm_type)
-            self.register_hook(OptimizerHook(grad_clip=clip), 'ABOVE_NORMAL')
+    def register_optimizer_hook(self, optimizer_config, fp16_config=None):
+        """OptimizerHook, or its gradient-accumulation / mixed-precision variants (mmcls's
+        train_model picks Fp16OptimizerHook when the config has `fp16`)."""
+        if optimizer_config is None:
+            return
+        clip = optimizer_config.grad_clip
+        args = dict(grad_clip=None if clip is None else dict(max_norm=clip.max_norm, norm_type=clip.norm_type))
+        cumulative = optimizer_config.cumulative_iters
+        if fp16_config is not None:
+            args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
+            hook = (GradientCumulativeFp16OptimizerHook(cumulative, **args) if cumulative > 1
+                    else Fp16OptimizerHook(**args))
+        else:
+            hook = GradientCumulativeOptimizerHook(cumulative, **args) if cumulative > 1 else OptimizerHook(**args)
+        self.register_hook(hook, 'ABOVE_NORMAL')
 
     def register_checkpoint_hook(self, checkpoint_config):
         if checkpoint_config is not None:
@@ -171,13 +181,13 @@ class EpochBasedRunner:
             self.register_hook(TextLoggerHook(interval=log_config.interval, **args), 'VERY_LOW')
 
     def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None,
-                                log_config=None, momentum_config=None):
+                                log_config=None, momentum_config=None, fp16_config=None):
         """The standard hooks, in mmcv's order (priority in brackets):
         LrUpdater (VERY_HIGH), MomentumUpdater (HIGH), Optimizer (ABOVE_NORMAL),
         Checkpoint (NORMAL), IterTimer (LOW), loggers (VERY_LOW)."""
         self.register_lr_hook(lr_config)
         self.register_momentum_hook(momentum_config)
-        self.register_optimizer_hook(optimizer_config)
+        self.register_optimizer_hook(optimizer_config, fp16_config)
         self.register_checkpoint_hook(checkpoint_config)
         self.register_hook(IterTimerHook(), 'LOW')
         self.register_logger_hooks(log_config)
@@ -189,10 +199,12 @@ class EpochBasedRunner:
 
     def run_iter(self, data_batch, train_mode):
         data_batch = self.batch_to_device(data_batch)
-        if train_mode:
-            outputs = self.model.train_step(data_batch, self.optimizer)
-        else:
-            outputs = self.model.val_step(data_batch, self.optimizer)
+        # mixed precision: the forward pass under autocast (set by Fp16OptimizerHook)
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+            if train_mode:
+                outputs = self.model.train_step(data_batch, self.optimizer)
+            else:
+                outputs = self.model.val_step(data_batch, self.optimizer)
         if 'log_vars' in outputs:
             self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
         self.outputs = outputs
@@ -259,35 +271,30 @@ class EpochBasedRunner:
     # --- checkpoints ----------------------------------------------------------------
 
     def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, update_latest=True):
-        """Write `out_dir/<filename>` atomically; return its path.
+        """Write `out_dir/<filename>` (atomically); return its path. Called at the end of
+        an epoch, before `epoch += 1`, so epoch_N.pth records `epoch=N`.
 
         mmcv makes a `latest.pth` symlink, which some filesystems refuse; we write a
         plain text file `last_checkpoint` holding the file name (as mmengine does)."""
-        meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
-        checkpoint = {'meta': meta, 'state_dict': _cpu_state_dict(_unwrap(self.model))}
-        if save_optimizer:
-            checkpoint['optimizer'] = self.optimizer.state_dict()
         path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        _atomic_write(path, buffer.getvalue())
+        meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
+        save_checkpoint(path, self.model, self.optimizer if save_optimizer else None, meta)
         if update_latest:
-            _atomic_write(os.path.join(out_dir, 'last_checkpoint'), os.path.basename(path).encode())
+            atomic_write(os.path.join(out_dir, 'last_checkpoint'), os.path.basename(path).encode())
         return path
 
-    def load_checkpoint(self, filename, strict=False):
+    def load_checkpoint(self, filename, strict=False, trusted=False):
         """Load weights only (mmcv: load_from). Takes minicls and mmcls checkpoints, with or
         without a `state_dict` wrapper or a `module.` prefix; logs what did not match."""
-        checkpoint = read_checkpoint(filename)
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state_dict.items()}
-        model = _unwrap(self.model)
-        own = model.state_dict()
-        mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-                      for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+        checkpoint = read_checkpoint(filename, trusted)
+        try:
+            state_dict = model_weights(checkpoint)
+        except CheckpointError as e:
+            raise CheckpointError(f'{filename}: {e}') from None
+        mismatched = shape_mismatches(self.model, state_dict)
         if mismatched:
             raise CheckpointError(f'{filename}: shape mismatch for ' + '; '.join(mismatched))
-        result = model.load_state_dict(state_dict, strict=strict)
+        result = unwrap(self.model).load_state_dict(state_dict, strict=strict)
         self.logger.info(f'load checkpoint from {filename}')
         if result.missing_keys:
             self.logger.warning(f'missing keys in source state_dict: {", ".join(result.missing_keys)}')
@@ -295,54 +302,29 @@ class EpochBasedRunner:
             self.logger.warning(f'unexpected keys in source state_dict: {", ".join(result.unexpected_keys)}')
         return checkpoint
 
-    def resume(self, filename, resume_optimizer=True):
-        """Restore weights, optimizer, epoch, iter and hook messages (mmcv: resume)."""
-        checkpoint = read_checkpoint(filename)
-        if 'meta' not in checkpoint or 'state_dict' not in checkpoint:
-            raise CheckpointError(f'{filename} is not a training checkpoint (no meta/state_dict); '
+    def resume(self, filename, resume_optimizer=True, trusted=False):
+        """Restore weights, optimizer, epoch, iter, hook messages and the random states
+        (mmcv: resume, which does not restore the random states)."""
+        checkpoint = read_checkpoint(filename, trusted)
+        if not isinstance(checkpoint, dict) or 'meta' not in checkpoint or 'state_dict' not in checkpoint:
+            raise CheckpointError(f'{filename} is not a training checkpoint (no meta and state_dict); '
                                   'use --load-from to load weights only')
-        try:
-            _unwrap(self.model).load_state_dict(checkpoint['state_dict'], strict=True)
-        except RuntimeError as e:
-            first = str(e).splitlines()[1].strip() if '\n' in str(e) else str(e)
-            raise CheckpointError(f'{filename} does not match the model of this config: {first}') from None
+        state_dict = model_weights(checkpoint)
+        own = unwrap(self.model).state_dict()
+        differences = ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
+                       + [f'{k} is not in the model' for k in state_dict if k not in own]
+                       + shape_mismatches(self.model, state_dict))
+        if differences:
+            raise CheckpointError(f'{filename} does not match the model of this config: {differences[0]}')
+        unwrap(self.model).load_state_dict(state_dict)
         meta = checkpoint['meta']
         self._epoch, self._iter = meta['epoch'], meta['iter']
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
         if resume_optimizer and 'optimizer' in checkpoint:
             self.optimizer.load_state_dict(checkpoint['optimizer'])
+        if 'rng' in checkpoint:
+            set_rng_state(checkpoint['rng'])
         self.logger.info(f'resumed epoch {self.epoch}, iter {self.iter}')
-
-
-def read_checkpoint(filename):
-    """torch.load with weights_only=True: tensors and plain values only, never arbitrary
-    pickled code (mmcv's torch.load unpickles anything)."""
-    if not os.path.isfile(filename):
-        raise CheckpointError(f'checkpoint {filename} does not exist')
-    try:
-        return torch.load(filename, map_location='cpu', weights_only=True)
-    except Exception as e:  # truncated file, foreign pickle, not a checkpoint at all
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f'cannot read checkpoint {filename}: {reason}') from None
-
-
-def _atomic_write(path, data):
-    """Write to a temp file, fsync, then rename over `path`: a crash at any instant
-    leaves either the old file or the new one, never half a file."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _unwrap(model):
-    return model.module if hasattr(model, 'module') else model
-
-
-def _cpu_state_dict(model):
-    return OrderedDict((k, v.detach().cpu()) for k, v in model.state_dict().items())
 
 
 def _host():
@@ -369,74 +351,3 @@ def _build_updater(config, policies, field):
         return hook_cls(**args)
     except TypeError as e:
         raise ValueError(f'{field} (policy {config.policy!r}): {e}') from None
-
-
-# ---------------------------------------------------------------------------------------
-# build_optimizer  (mmcv: build_optimizer + DefaultOptimizerConstructor)
-# ---------------------------------------------------------------------------------------
-
-NORM_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.instancenorm._InstanceNorm,
-               torch.nn.GroupNorm, torch.nn.LayerNorm)
-
-
-def build_optimizer(model, optimizer_cfg):
-    """Any torch.optim class by name. Without paramwise_cfg all parameters form one group;
-    with it, every parameter gets its own group with its own lr / weight_decay."""
-    opt_type = optimizer_cfg.type
-    opt_cls = getattr(torch.optim, opt_type, None)
-    if not (isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)):
-        valid = sorted(n for n, c in vars(torch.optim).items()
-                       if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer')
-        raise ValueError(f'optimizer.type={opt_type!r} is not a torch.optim optimizer; valid: {", ".join(valid)}')
-    if optimizer_cfg.lr < 0:
-        raise ValueError(f'optimizer.lr={optimizer_cfg.lr} must be >= 0')
-    args = dict(lr=optimizer_cfg.lr, weight_decay=optimizer_cfg.weight_decay, **optimizer_cfg.options)
-    if optimizer_cfg.momentum is not None:
-        args['momentum'] = optimizer_cfg.momentum
-    model = _unwrap(model)
-    paramwise = optimizer_cfg.paramwise_cfg
-    params = model.parameters() if paramwise is None else _paramwise_groups(model, paramwise, args)
-    try:
-        return opt_cls(params, **args)
-    except TypeError as e:
-        raise ValueError(f'optimizer.type={opt_type!r} does not accept these arguments '
-                         f'({", ".join(args)}): {e}') from None
-
-
-def _paramwise_groups(model, cfg, args):
-    """mmcv's DefaultOptimizerConstructor.add_params. For each parameter, in module order:
-    the longest custom key contained in its name wins (lr_mult, decay_mult); otherwise
-    biases (not of norm layers) get bias_lr_mult / bias_decay_mult, norm layers
-    norm_decay_mult, depthwise convs dwconv_decay_mult."""
-    base_lr, base_wd = args['lr'], args.get('weight_decay')
-    keys = sorted(sorted(cfg.custom_keys), key=len, reverse=True)
-    groups, seen = [], set()
-    for prefix, module in model.named_modules():
-        is_norm = isinstance(module, NORM_LAYERS)
-        is_dwconv = isinstance(module, torch.nn.Conv2d) and module.in_channels == module.groups
-        for name, param in module.named_parameters(recurse=False):
-            group = {'params': [param]}
-            if cfg.bypass_duplicate and id(param) in seen:
-                continue
-            seen.add(id(param))
-            if not param.requires_grad:
-                groups.append(group)
-                continue
-            full_name = f'{prefix}.{name}'
-            key = next((k for k in keys if k in full_name), None)
-            if key is not None:
-                group['lr'] = base_lr * cfg.custom_keys[key].get('lr_mult', 1.0)
-                if base_wd is not None:
-                    group['weight_decay'] = base_wd * cfg.custom_keys[key].get('decay_mult', 1.0)
-            else:
-                if name == 'bias' and not is_norm:
-                    group['lr'] = base_lr * cfg.bias_lr_mult
-                if base_wd is not None:
-                    if is_norm:
-                        group['weight_decay'] = base_wd * cfg.norm_decay_mult
-                    elif is_dwconv:
-                        group['weight_decay'] = base_wd * cfg.dwconv_decay_mult
-                    elif name == 'bias':
-                        group['weight_decay'] = base_wd * cfg.bias_decay_mult
-            groups.append(group)
-    return groups

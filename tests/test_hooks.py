@@ -10,8 +10,10 @@ import torch
 from tiny import TinyModel, loader, quiet_logger
 from config import (CheckpointConfig, GradClipConfig, LogConfig, LrConfig, OptimizerConfig,
                     OptimizerHookConfig, ParamwiseConfig)
-from hooks import EvalHook, Hook, Priority, TextLoggerHook, get_priority
-from runner import EpochBasedRunner, LogBuffer, build_optimizer
+from eval_hooks import EvalHook
+from hooks import Hook, Priority, get_priority
+from optimizer import build_optimizer
+from runner import EpochBasedRunner, LogBuffer
 
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'hook_order_public.json').read_text())
 

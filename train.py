@@ -1,0 +1,315 @@
+"""Train a classifier: the mmcls 0.x `tools/train.py` + `mmcls/apis/train.py` flow.
+
+    python train.py --config configs/demo.py                 # the embedded demo, ~1 min on a CPU
+    python train.py --config config.py                       # the article's ResNet-50 / CIFAR-10
+    python train.py --config config.py --resume work_dirs/epoch_20.pth
+    python train.py --config config.py --cfg-options total_epochs=4 optimizer.lr=0.05
+
+`main()` does what mmcls's tools/train.py does: read the config, make the work dir and
+the logger, collect env info into `meta`, set the seed, build the model and the
+datasets, and call `train_model`, which follows ../shared/seed-flow.md step by step.
+"""
+import argparse
+import ast
+import dataclasses
+import json
+import logging
+import os
+import platform
+import random
+import runpy
+import sys
+import time
+import traceback
+import typing
+
+import numpy as np
+import torch
+
+import config as config_module
+from data import DatasetError, build_dataloader, build_dataset
+from model import build_classifier
+from checkpoint import CheckpointError
+from eval_hooks import EvalHook
+from optimizer import build_optimizer
+from runner import EpochBasedRunner
+
+__version__ = '0.1.0'
+logger = logging.getLogger('minicls')
+
+
+class ConfigError(ValueError):
+    """A bad config file, field, value or command line: exit status 2."""
+
+
+# ---------------------------------------------------------------------------------------
+# train_model: the eight steps  (mmcls: mmcls/apis/train.py)
+# ---------------------------------------------------------------------------------------
+
+
+def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None, meta=None):
+    # 1. data loaders: one per workflow entry
+    data_loaders = [build_dataloader(ds, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, num_gpus=1,
+                                     dist=distributed, round_up=True, seed=cfg.seed) for ds in datasets]
+    # 2. optimizer
+    optimizer = build_optimizer(model, cfg.optimizer)
+    # 3. runner
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger,
+                              meta=meta, max_epochs=cfg.total_epochs)
+    runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
+    # 4. the standard hooks
+    runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config, cfg.checkpoint_config,
+                                   cfg.log_config, cfg.momentum_config, cfg.fp16)
+    # 5. (distributed only) a sampler-seed hook, so every epoch shuffles differently
+    #    on every rank. This version trains in one process: `distributed` is False.
+    # 6. evaluation on the val set, after the timer
+    if validate:
+        val_dataset = build_dataset(cfg.data.val)
+        val_loader = build_dataloader(val_dataset, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu,
+                                      dist=distributed, shuffle=False, round_up=True)
+        runner.register_hook(EvalHook(val_loader, **dataclasses.asdict(cfg.evaluation)), priority='LOW')
+    # 7. resume everything, or load weights only
+    if cfg.resume_from:
+        runner.resume(cfg.resume_from)
+    elif cfg.load_from:
+        runner.load_checkpoint(cfg.load_from)
+    # 8. run
+    runner.run(data_loaders, cfg.workflow)
+    return runner
+
+
+# ---------------------------------------------------------------------------------------
+# Config files and --cfg-options
+# ---------------------------------------------------------------------------------------
+
+
+def load_config(path):
+    """Run a config file and return its `cfg` (a config.Config)."""
+    if not os.path.isfile(path):
+        raise ConfigError(f'--config: file {path!r} does not exist')
+    if os.path.samefile(path, config_module.__file__):
+        return config_module.cfg           # config.py itself: already imported
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))    # so `from config import ...` works
+    try:
+        namespace = runpy.run_path(path)
+    except Exception as e:
+        raise ConfigError(f'--config: {path} failed to run: {type(e).__name__}: {e}') from e
+    cfg = namespace.get('cfg')
+    if not isinstance(cfg, config_module.Config):
+        raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
+                          f'found {type(cfg).__name__}')
+    return cfg
+
+
+def _field_types(obj):
+    return typing.get_type_hints(type(obj))
+
+
+def _check_type(value, tp, name):
+    """Return `value` if it fits the annotation `tp` (ints are accepted for floats)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Union:
+        for option in args:
+            try:
+                return _check_type(value, option, name)
+            except ConfigError:
+                pass
+        raise ConfigError(f'{name}={value!r} has the wrong type; expected {_type_name(tp)}')
+    if tp is type(None):
+        if value is None:
+            return None
+    elif tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif tp is bool and isinstance(value, bool):
+        return value
+    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif tp in (str, dict) and isinstance(value, tp):
+        return value
+    elif tp in (list, tuple) and isinstance(value, (list, tuple)):
+        return tp(value)
+    raise ConfigError(f'{name}={value!r} has the wrong type; expected {_type_name(tp)}')
+
+
+def _type_name(tp):
+    args = typing.get_args(tp)
+    return ' or '.join(_type_name(a) for a in args) if args else getattr(tp, '__name__', str(tp))
+
+
+def apply_cfg_options(cfg, options):
+    """`['optimizer.lr=0.05', 'data.samples_per_gpu=64']` -> a new cfg. Values are Python
+    literals (0.05, [30, 60], None, True, 'text'); a bare word is a string."""
+    for option in options:
+        if '=' not in option:
+            raise ConfigError(f'--cfg-options: {option!r} is not of the form key.sub=value')
+        key, text = option.split('=', 1)
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        cfg = _set_field(cfg, key.split('.'), value, key)
+    return cfg
+
+
+def _set_field(obj, path, value, full_key):
+    types = _field_types(obj)
+    name = path[0]
+    if name not in types:
+        raise ConfigError(f'--cfg-options: {full_key!r}: {type(obj).__name__} has no field {name!r}; '
+                          f'valid: {", ".join(types)}')
+    tp = types[name]
+    if len(path) == 1:
+        if dataclasses.is_dataclass(getattr(obj, name)) and value is not None:
+            raise ConfigError(f'--cfg-options: {full_key} is a group; set its fields, e.g. {full_key}.<field>=...')
+        return dataclasses.replace(obj, **{name: _check_type(value, tp, full_key)})
+    child = getattr(obj, name)
+    if child is None:                        # e.g. optimizer_config.grad_clip (Optional[GradClipConfig])
+        options = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+        if not options:
+            raise ConfigError(f'--cfg-options: {full_key!r}: {name} is not a group of fields')
+        child = options[0]()
+    if not dataclasses.is_dataclass(child):
+        raise ConfigError(f'--cfg-options: {full_key!r}: {name} is not a group of fields')
+    return dataclasses.replace(obj, **{name: _set_field(child, path[1:], value, full_key)})
+
+
+def config_to_json(cfg):
+    return json.dumps(dataclasses.asdict(cfg), indent=2)
+
+
+def check_config(cfg):
+    """Values that type checks cannot catch, named as the user wrote them."""
+    checks = [('total_epochs', cfg.total_epochs >= 1, '>= 1'),
+              ('optimizer.lr', cfg.optimizer.lr >= 0, '>= 0'),
+              ('data.samples_per_gpu', cfg.data.samples_per_gpu >= 1, '>= 1'),
+              ('data.workers_per_gpu', cfg.data.workers_per_gpu >= 0, '>= 0'),
+              ('log_config.interval', cfg.log_config.interval >= 1, '>= 1'),
+              ('device', cfg.device in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'")]
+    for name, ok, allowed in checks:
+        if not ok:
+            value = eval(f'cfg.{name}', {'cfg': cfg})  # noqa: S307 (our own field names)
+            raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')
+    for entry in cfg.workflow:
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
+                and isinstance(entry[1], int) and entry[1] >= 1):
+            raise ConfigError(f"workflow entry {entry!r} is not valid; expected ('train' or 'val', epochs >= 1)")
+
+
+# ---------------------------------------------------------------------------------------
+# main: mmcls's tools/train.py
+# ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Train a classifier (mmcls 0.x flow).')
+    p.add_argument('--config', default='config.py', help='a Python file that defines cfg')
+    p.add_argument('--work-dir', help='where logs and checkpoints go (default: cfg.work_dir)')
+    p.add_argument('--resume', '--resume-from', dest='resume_from', help='checkpoint to resume from')
+    p.add_argument('--load-from', help='checkpoint to load weights from (a fresh run otherwise)')
+    p.add_argument('--no-validate', action='store_true', help='do not evaluate during training')
+    p.add_argument('--seed', type=int, help='random seed (default: cfg.seed, else drawn and logged)')
+    p.add_argument('--deterministic', action='store_true', help='deterministic cuDNN algorithms')
+    p.add_argument('--device', choices=['auto', 'cpu', 'cuda'], help='default: cfg.device')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='override config fields, e.g. optimizer.lr=0.05 total_epochs=4')
+    p.add_argument('--debug', action='store_true', help='show full tracebacks')
+    return p.parse_args(argv)
+
+
+def collect_env():
+    return '\n'.join([f'sys.platform: {sys.platform}', f'Python: {sys.version.split()[0]}',
+                      f'CUDA available: {torch.cuda.is_available()}',
+                      *([f'GPU 0: {torch.cuda.get_device_name(0)}'] if torch.cuda.is_available() else []),
+                      f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
+                      f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores',
+                      f'minicls: {__version__}'])
+
+
+def set_random_seed(seed, deterministic=False):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)         # also seeds every CUDA device
+    if deterministic:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def setup_logger(log_file, level):
+    logger.setLevel(level)
+    logger.handlers.clear()
+    logger.propagate = False
+    fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
+    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)):
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+
+
+def build_cfg(args):
+    cfg = apply_cfg_options(load_config(args.config), args.cfg_options)
+    overrides = dict(work_dir=args.work_dir, resume_from=args.resume_from, load_from=args.load_from,
+                     seed=args.seed, device=args.device)
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    if args.deterministic:
+        cfg = dataclasses.replace(cfg, deterministic=True)
+    check_config(cfg)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_cfg(args)
+    device = cfg.device if cfg.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu')
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise ConfigError('device=cuda was asked for, but torch sees no CUDA device; use --device cpu')
+
+    # the work dir: never overwrite the checkpoints of an earlier run
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    old = sorted(f for f in os.listdir(cfg.work_dir) if f.endswith('.pth'))
+    if old and not cfg.resume_from:
+        raise ConfigError(f'work dir {cfg.work_dir} already holds checkpoints of an earlier run '
+                          f'({", ".join(old[:3])}{", ..." if len(old) > 3 else ""}); resume with '
+                          f'--resume {os.path.join(cfg.work_dir, old[-1])} or pick another --work-dir')
+    timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level)
+    config_text = config_to_json(cfg)
+    with open(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), 'w') as f:
+        f.write(config_text + '\n')
+
+    env_info = collect_env()
+    logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
+    logger.info(f'Config ({args.config}):\n{config_text}')
+    seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2 ** 31)
+    logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
+    set_random_seed(seed, cfg.deterministic)
+    cfg = dataclasses.replace(cfg, seed=seed)
+    meta = dict(env_info=env_info, config=config_text, seed=seed, exp_name=os.path.basename(args.config))
+
+    model = build_classifier(cfg.model)
+    model.init_weights()
+    model.to(device)
+    datasets = [build_dataset(cfg.data.train)]
+    if len(cfg.workflow) == 2:      # a ('val', n) workflow entry: val data, train pipeline (as mmcls)
+        datasets.append(build_dataset(dataclasses.replace(cfg.data.val, pipeline=cfg.data.train.pipeline)))
+    meta['CLASSES'] = list(datasets[0].CLASSES)
+    train_model(model, datasets, cfg, distributed=False, validate=not args.no_validate,
+                timestamp=timestamp, meta=meta)
+
+
+def cli():
+    debug = '--debug' in sys.argv
+    try:
+        main()
+    except (ConfigError, ValueError, TypeError) as e:
+        if debug:
+            traceback.print_exc()
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(2)
+    except (DatasetError, CheckpointError, OSError) as e:
+        if debug:
+            traceback.print_exc()
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    cli()
