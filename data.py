@@ -121,6 +121,11 @@ class CIFAR10(Dataset):
         return len(self.data_infos)
 
     def __getitem__(self, idx):
+        if isinstance(idx, tuple):             # (index, batch_seed) from DefaultSampler
+            idx, batch_seed = idx
+            if batch_seed is not None:
+                random.seed(batch_seed)
+                np.random.seed(batch_seed)
         # mmcls deep-copies the info; a shallow copy is enough, as no transform here writes into its input.
         return self.pipeline(dict(self.data_infos[idx]))
 
@@ -263,17 +268,51 @@ def worker_init_fn(worker_id, num_workers, rank, seed):
     torch.manual_seed(worker_seed)
 
 
-class DistributedSampler(torch.utils.data.DistributedSampler):
-    """This rank's share of the (shuffled) indices. mmcls: DistributedSampler.
+class DefaultSampler(torch.utils.data.Sampler):
+    """Which samples, in which order, and the seed of every batch (mmengine: DefaultSampler;
+    mmcls: DistributedSampler).
 
-    round_up=True repeats indices so that all ranks get as many (torch's drop_last=False);
-    round_up=False gives each rank its share of the dataset and nothing more.
+    The order of epoch e is a permutation from a generator seeded with `seed + e`, the same
+    on every rank, so it does not depend on what ran before; `set_epoch` (called by the
+    DistSamplerSeedHook) picks e. Each rank takes every num_replicas-th index; `round_up`
+    repeats the first ones so that every rank gets as many. Each element is
+    `(index, batch_seed)`: the first sample of each batch carries a seed from the same
+    generator (None for the others), with which the dataset seeds `random` and `np.random`
+    before its transforms. A batch's augmentation is then a function of (seed, epoch,
+    batch), whichever worker makes it: a resumed run sees the same batches, to the bit.
     """
 
-    def __init__(self, dataset, num_replicas, rank, shuffle=True, round_up=True, seed=0):
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
-        if not round_up:
-            self.total_size, self.num_samples = len(dataset), len(range(rank, len(dataset), num_replicas))
+    def __init__(self, dataset_len, batch_size, shuffle=True, seed=0, num_replicas=1, rank=0, round_up=True,
+                 batch_seeds=True):
+        self.n, self.batch_size, self.shuffle, self.seed = dataset_len, batch_size, shuffle, seed
+        self.batch_seeds = batch_seeds         # False: plain indices, for datasets that take only ints
+        self.num_replicas, self.rank, self.round_up = num_replicas, rank, round_up
+        self.num_samples = (-(-dataset_len // num_replicas) if round_up
+                            else len(range(rank, dataset_len, num_replicas)))
+        self.epoch = 0
+        self.skip_batches = 0                  # set by a mid-epoch resume, for one epoch
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
+        if self.round_up:                      # pad to num_samples per rank, as mmcls does
+            total = self.num_samples * self.num_replicas
+            order = (order * (total // max(self.n, 1) + 1))[:total]
+        mine = order[self.rank::self.num_replicas][:self.num_samples]
+        num_batches = -(-len(mine) // self.batch_size)
+        seeds = torch.randint(0, 2 ** 31, (self.num_replicas, num_batches), generator=g)[self.rank].tolist()
+        start, self.skip_batches = self.skip_batches * self.batch_size, 0
+        for pos in range(start, len(mine)):
+            if self.batch_seeds:
+                yield mine[pos], (seeds[pos // self.batch_size] if pos % self.batch_size == 0 else None)
+            else:
+                yield mine[pos]
+
+    def __len__(self):
+        return self.num_samples
 
 
 def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False, shuffle=True,
@@ -281,19 +320,19 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
     """A DataLoader, mmcls's way: not distributed, one loader feeds all num_gpus; distributed, each
     process loads its own share. kwargs go to the DataLoader. mmcls: build_dataloader."""
     rank, world_size = get_dist_info()
-    if dist:
-        # seed None: mmcls draws one random seed for all ranks; here it is 0, like torch's.
-        sampler = DistributedSampler(dataset, world_size, rank, shuffle, round_up, seed=seed or 0)
-        shuffle, batch_size, num_workers = False, samples_per_gpu, workers_per_gpu
-    else:
-        sampler, batch_size, num_workers = None, num_gpus * samples_per_gpu, num_gpus * workers_per_gpu
-    init_fn = None
-    if seed is not None:
-        init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed)
-        kwargs.setdefault('generator', torch.Generator().manual_seed(seed))  # the shuffle order too
+    if not dist:  # one loader feeds all num_gpus
+        rank, world_size = 0, 1
+        samples_per_gpu, workers_per_gpu = num_gpus * samples_per_gpu, num_gpus * workers_per_gpu
+    batch_size, num_workers = samples_per_gpu, workers_per_gpu
+    # Batch seeds go to this file's datasets (CIFAR10 and its subclasses take (index, seed)).
+    sampler = DefaultSampler(len(dataset), batch_size, shuffle, seed or 0, world_size, rank, round_up,
+                             batch_seeds=isinstance(dataset, CIFAR10))
+    init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed or 0)
+    # The loader draws its workers' base seed from this generator, not from torch's global one.
+    kwargs.setdefault('generator', torch.Generator().manual_seed(seed or 0))
     if num_workers > 0:
-        # mmcls's default. The workers then live across epochs and their seeded random streams
-        # go on, instead of replaying the same augmentations every epoch.
+        # mmcls's default: workers live across epochs (no start-up cost each epoch). The
+        # batch seeds above make the augmentation independent of the workers' own streams.
         kwargs.setdefault('persistent_workers', True)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      collate_fn=collate, shuffle=shuffle, worker_init_fn=init_fn, **kwargs)
+                      collate_fn=collate, worker_init_fn=init_fn, **kwargs)

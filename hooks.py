@@ -22,6 +22,7 @@ priorities keep registration order):
     MomentumUpdaterHook   HIGH          lr_updater.py      hooks/momentum_updater.py
     OptimizerHook         ABOVE_NORMAL  optimizer_hooks.py hooks/optimizer.py
     CheckpointHook        NORMAL        hooks.py           hooks/checkpoint.py
+    DistSamplerSeedHook   NORMAL        hooks.py           hooks/sampler_seed.py (added by train_model)
     IterTimerHook         LOW           hooks.py           hooks/iter_timer.py
     EvalHook              LOW           eval_hooks.py      hooks/evaluation.py (added by train_model)
     TextLoggerHook        VERY_LOW      hooks.py           hooks/logger/text.py
@@ -112,6 +113,17 @@ class Hook:
             if overridden(method):
                 triggered.update(stages)
         return [s for s in self.stages if s in triggered]
+
+
+class DistSamplerSeedHook(Hook):
+    """Tell the sampler which epoch it is, so the shuffle order of epoch e comes from seed + e.
+    mmcv registers it only in distributed runs; train_model registers it always, because
+    data.py's DefaultSampler is epoch-seeded in one process too (that makes resume exact)."""
+
+    def before_epoch(self, runner):
+        sampler = getattr(runner.data_loader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(runner.epoch)
 
 
 # ---------------------------------------------------------------------------------------

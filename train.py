@@ -31,6 +31,7 @@ from data import DatasetError, build_dataloader, build_dataset
 from model import build_classifier
 from checkpoint import CheckpointError
 from eval_hooks import EvalHook
+from hooks import DistSamplerSeedHook
 from optimizer import build_optimizer
 from runner import EpochBasedRunner
 
@@ -60,8 +61,9 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 4. the standard hooks
     runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config, cfg.checkpoint_config,
                                    cfg.log_config, cfg.momentum_config, cfg.fp16)
-    # 5. (distributed only) a sampler-seed hook, so every epoch shuffles differently
-    #    on every rank. This version trains in one process: `distributed` is False.
+    # 5. a sampler-seed hook: epoch e shuffles with seed + e (mmcv: only when distributed;
+    #    here always, so that a resumed run sees the order it would have seen)
+    runner.register_hook(DistSamplerSeedHook())
     # 6. evaluation on the val set, after the timer
     if validate:
         val_dataset = build_dataset(cfg.data.val)

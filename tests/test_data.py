@@ -328,14 +328,36 @@ def test_shuffle_order_follows_the_seed():
 def test_worker_seeding_makes_augmentations_reproducible(small_synthetic):
     dataset = SmallSynthetic(small_synthetic, train_pipeline)
 
-    def two_epochs(seed):
-        loader = data.build_dataloader(dataset, samples_per_gpu=25, workers_per_gpu=2, seed=seed)
-        return [torch.cat([b['img'] for b in loader]) for _ in range(2)]
+    def two_epochs(seed, workers=2):
+        loader = data.build_dataloader(dataset, samples_per_gpu=25, workers_per_gpu=workers, seed=seed)
+        epochs = []
+        for epoch in range(2):
+            loader.sampler.set_epoch(epoch)       # what DistSamplerSeedHook does
+            epochs.append(torch.cat([b['img'] for b in loader]))
+        return epochs
 
     run1, run2, other = two_epochs(0), two_epochs(0), two_epochs(1)
     assert torch.equal(run1[0], run2[0]) and torch.equal(run1[1], run2[1])
     assert not torch.equal(run1[0], other[0])
     assert not torch.equal(run1[0], run1[1])  # each epoch shuffles and augments anew
+    # batch seeds: the same batches whichever process makes them
+    no_workers = two_epochs(0, workers=0)
+    assert torch.equal(run1[0], no_workers[0]) and torch.equal(run1[1], no_workers[1])
+
+
+def test_sampler_epoch_order_and_skip_for_mid_epoch_resume():
+    sampler = data.DefaultSampler(10, batch_size=4, shuffle=True, seed=3)
+    sampler.set_epoch(2)
+    full = list(sampler)
+    assert sorted(i for i, _ in full) == list(range(10))
+    assert [s is not None for _, s in full] == [True, False, False, False] * 2 + [True, False]
+    sampler.skip_batches = 1                  # resume after the first batch of the epoch
+    assert list(sampler) == full[4:] and list(sampler) == full    # skipping lasts one epoch
+    sampler.set_epoch(3)
+    assert list(sampler) != full
+    ranks = [list(data.DefaultSampler(10, 2, True, 3, num_replicas=3, rank=r)) for r in range(3)]
+    assert [len(r) for r in ranks] == [4, 4, 4]                   # round_up pads 10 to 12
+    assert {i for r in ranks for i, _ in r} == set(range(10))
 
 
 def test_worker_init_fn_seeds_every_generator():
@@ -348,12 +370,15 @@ def test_worker_init_fn_seeds_every_generator():
 
 
 def test_distributed_sampler_round_up():
-    shares = [list(data.DistributedSampler(Indices(), 3, rank, shuffle=True, seed=0)) for rank in range(3)]
-    assert [len(s) for s in shares] == [17, 17, 17] and set(sum(shares, [])) == set(range(50))
-    shares = [list(data.DistributedSampler(Indices(), 3, rank, round_up=False)) for rank in range(3)]
-    assert [len(s) for s in shares] == [17, 17, 16] and sorted(sum(shares, [])) == list(range(50))
+    def shares(**kw):
+        return [list(data.DefaultSampler(50, 8, num_replicas=3, rank=rank, batch_seeds=False, **kw))
+                for rank in range(3)]
+    rounded = shares(shuffle=True, seed=0)
+    assert [len(s) for s in rounded] == [17, 17, 17] and set(sum(rounded, [])) == set(range(50))
+    exact = shares(round_up=False)
+    assert [len(s) for s in exact] == [17, 17, 16] and sorted(sum(exact, [])) == list(range(50))
     loader = data.build_dataloader(Indices(), 8, 0, dist=True, seed=0)  # no process group: rank 0 of 1
-    assert isinstance(loader.sampler, data.DistributedSampler) and sorted(order(loader)) == list(range(50))
+    assert isinstance(loader.sampler, data.DefaultSampler) and sorted(order(loader)) == list(range(50))
 
 
 # ---- evaluate ------------------------------------------------------------------------------
