@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 import random
+import signal
 from functools import partial
 
 import numpy as np
@@ -262,6 +263,9 @@ def collate(batch):
 
 def worker_init_fn(worker_id, num_workers, rank, seed):
     """Seed each worker of each rank differently, and the same way in every run. mmcls: same name."""
+    # Ctrl-C reaches every process of the terminal; let the main process handle it
+    # (it finishes the iteration and saves), instead of workers dying under it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker_seed = num_workers * rank + worker_id + seed
     np.random.seed(worker_seed)
     random.seed(worker_seed)

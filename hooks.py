@@ -165,8 +165,8 @@ class CheckpointHook(Hook):
     def _save_checkpoint(self, runner):
         tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
         current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
-        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl,
-                                      save_optimizer=self.save_optimizer)
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current),
+                                      save_optimizer=self.save_optimizer, mid_epoch=not self.by_epoch)
         runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path
         if self.max_keep_ckpts > 0:        # walk back from the oldest one we keep
             step = self.interval if self.interval > 0 else 1

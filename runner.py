@@ -21,9 +21,12 @@ Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (i
 in the current epoch). They are saved in checkpoints, so `resume` continues the count.
 """
 import inspect
+import math
 import os
 import platform
+import signal
 import socket
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -35,6 +38,15 @@ from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook,
 from lr_updater import LR_POLICIES, MOMENTUM_POLICIES
 from optimizer_hooks import (Fp16OptimizerHook, GradientCumulativeFp16OptimizerHook, GradientCumulativeOptimizerHook,
                              OptimizerHook)
+
+
+class TrainingStopped(Exception):
+    """Training stopped on purpose (a signal) or for a reason the user must see (a
+    non-finite loss); `exit_code` is what train.py exits with."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class LogBuffer:
@@ -92,6 +104,8 @@ class EpochBasedRunner:
         self.data_loader = None
         self.outputs = None
         self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision
+        self._resume_batches = 0               # batches of the current epoch done before a resume
+        self._stop_signal = None               # SIGINT/SIGTERM received: save and stop
 
     epoch = property(lambda self: self._epoch)
     iter = property(lambda self: self._iter)
@@ -215,16 +229,40 @@ class EpochBasedRunner:
         self.data_loader = data_loader
         self._max_iters = self._max_epochs * len(data_loader)
         self.call_hook('before_train_epoch')
-        for i, data_batch in enumerate(data_loader):
+        # Resumed from inside this epoch: the sampler skips the batches already trained on.
+        start, self._resume_batches = self._resume_batches, 0
+        if start:
+            data_loader.sampler.skip_batches = start
+        for i, data_batch in enumerate(data_loader, start):
             self.data_batch = data_batch
             self._inner_iter = i
             self.call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True)
+            loss = self.outputs['log_vars'].get('loss', 0.0)    # already a float: no extra sync
+            if not math.isfinite(loss):
+                raise TrainingStopped(f'the loss is {loss} at epoch {self.epoch + 1}, iter {self.iter + 1}; '
+                                      'training stopped, the last good checkpoint is kept', 1)
             self.call_hook('after_train_iter')
             del self.data_batch
+            if self._stop_signal is not None:
+                self._stop_inside_epoch()
             self._iter += 1
         self.call_hook('after_train_epoch')
         self._epoch += 1
+
+    def _stop_inside_epoch(self):
+        """SIGINT/SIGTERM: the iteration is done; save where we are, then stop."""
+        path = self.save_checkpoint(self.work_dir, f'iter_{self.iter + 1}.pth', mid_epoch=True)
+        name = signal.Signals(self._stop_signal).name
+        raise TrainingStopped(f'{name} received: stopped at epoch {self.epoch + 1}, iter {self.iter + 1}; '
+                              f'resume with --resume {path}', 128 + self._stop_signal)
+
+    def _on_signal(self, signum, frame):
+        if self._stop_signal is not None:      # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self._stop_signal = signum
+        self.logger.warning(f'{signal.Signals(signum).name} received: finishing this iteration, then saving '
+                            '(send it again to stop at once)')
 
     @torch.no_grad()
     def val(self, data_loader):
@@ -256,6 +294,17 @@ class EpochBasedRunner:
         self.logger.info(f'Hooks will be executed in the following order:\n{self.get_hook_info()}')
         self.logger.info(f'workflow: {workflow}, max: {self._max_epochs} epochs')
         self.call_hook('before_run')
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._run_workflow(data_loaders, workflow)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        self.call_hook('after_run')
+
+    def _run_workflow(self, data_loaders, workflow):
         while self.epoch < self._max_epochs:
             for (mode, epochs), loader in zip(workflow, data_loaders):
                 if not isinstance(mode, str):
@@ -266,18 +315,23 @@ class EpochBasedRunner:
                     if mode == 'train' and self.epoch >= self._max_epochs:
                         break
                     getattr(self, mode)(loader)
-        self.call_hook('after_run')
 
     # --- checkpoints ----------------------------------------------------------------
 
-    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, update_latest=True):
-        """Write `out_dir/<filename>` (atomically); return its path. Called at the end of
-        an epoch, before `epoch += 1`, so epoch_N.pth records `epoch=N`.
+    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, update_latest=True,
+                        mid_epoch=False):
+        """Write `out_dir/<filename>` (atomically); return its path.
 
+        At the end of an epoch (before `epoch += 1`) epoch_N.pth records `epoch=N`: resume
+        starts epoch N+1. With `mid_epoch` (called from after_train_iter) it records the
+        epoch in progress and `batches_done`, and resume continues inside that epoch.
         mmcv makes a `latest.pth` symlink, which some filesystems refuse; we write a
         plain text file `last_checkpoint` holding the file name (as mmengine does)."""
         path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
-        meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
+        if mid_epoch:
+            meta = dict(self.meta, epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
+        else:
+            meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
         save_checkpoint(path, self.model, self.optimizer if save_optimizer else None, meta)
         if update_latest:
             atomic_write(os.path.join(out_dir, 'last_checkpoint'), os.path.basename(path).encode())
@@ -319,6 +373,7 @@ class EpochBasedRunner:
         unwrap(self.model).load_state_dict(state_dict)
         meta = checkpoint['meta']
         self._epoch, self._iter = meta['epoch'], meta['iter']
+        self._resume_batches = meta.get('batches_done', 0)
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
         if resume_optimizer and 'optimizer' in checkpoint:
             self.optimizer.load_state_dict(checkpoint['optimizer'])

@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import random
+import re
 import runpy
 import sys
 import time
@@ -33,7 +34,7 @@ from checkpoint import CheckpointError
 from eval_hooks import EvalHook
 from hooks import DistSamplerSeedHook
 from optimizer import build_optimizer
-from runner import EpochBasedRunner
+from runner import EpochBasedRunner, TrainingStopped
 
 __version__ = '0.1.0'
 logger = logging.getLogger('minicls')
@@ -48,7 +49,8 @@ class ConfigError(ValueError):
 # ---------------------------------------------------------------------------------------
 
 
-def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None, meta=None):
+def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None, meta=None,
+                trust_checkpoint=False):
     # 1. data loaders: one per workflow entry
     data_loaders = [build_dataloader(ds, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, num_gpus=1,
                                      dist=distributed, round_up=True, seed=cfg.seed) for ds in datasets]
@@ -72,9 +74,9 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
         runner.register_hook(EvalHook(val_loader, **dataclasses.asdict(cfg.evaluation)), priority='LOW')
     # 7. resume everything, or load weights only
     if cfg.resume_from:
-        runner.resume(cfg.resume_from)
+        runner.resume(cfg.resume_from, trusted=trust_checkpoint)
     elif cfg.load_from:
-        runner.load_checkpoint(cfg.load_from)
+        runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
     # 8. run
     runner.run(data_loaders, cfg.workflow)
     return runner
@@ -206,7 +208,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Train a classifier (mmcls 0.x flow).')
     p.add_argument('--config', default='config.py', help='a Python file that defines cfg')
     p.add_argument('--work-dir', help='where logs and checkpoints go (default: cfg.work_dir)')
-    p.add_argument('--resume', '--resume-from', dest='resume_from', help='checkpoint to resume from')
+    p.add_argument('--resume', '--resume-from', dest='resume_from',
+                   help="checkpoint to resume from, or 'auto': the newest in the work dir, if any")
     p.add_argument('--load-from', help='checkpoint to load weights from (a fresh run otherwise)')
     p.add_argument('--no-validate', action='store_true', help='do not evaluate during training')
     p.add_argument('--seed', type=int, help='random seed (default: cfg.seed, else drawn and logged)')
@@ -214,6 +217,8 @@ def parse_args(argv=None):
     p.add_argument('--device', choices=['auto', 'cpu', 'cuda'], help='default: cfg.device')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='override config fields, e.g. optimizer.lr=0.05 total_epochs=4')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow a checkpoint that needs arbitrary unpickling (can run code: trusted files only)')
     p.add_argument('--debug', action='store_true', help='show full tracebacks')
     return p.parse_args(argv)
 
@@ -257,6 +262,40 @@ def build_cfg(args):
     return cfg
 
 
+def resolve_resume(cfg, timestamp, notes):
+    """--resume auto -> the newest complete checkpoint (named by `last_checkpoint`) or a
+    fresh start. Never overwrite the checkpoints of an earlier run: a fresh run refuses a
+    work dir that has some, and a resume moves those past its starting point aside."""
+    work_dir = cfg.work_dir
+    if cfg.resume_from == 'auto':
+        pointer = os.path.join(work_dir, 'last_checkpoint')
+        name = open(pointer).read().strip() if os.path.isfile(pointer) else None
+        if name and os.path.isfile(os.path.join(work_dir, name)):
+            cfg = dataclasses.replace(cfg, resume_from=os.path.join(work_dir, name))
+            notes.append(f'--resume auto: resuming from {cfg.resume_from}')
+        else:
+            cfg = dataclasses.replace(cfg, resume_from=None)
+            notes.append(f'--resume auto: no checkpoint in {work_dir}, starting fresh')
+    ckpts = sorted(f for f in os.listdir(work_dir) if re.fullmatch(r'(epoch|iter)_\d+\.pth', f))
+    if not cfg.resume_from:
+        if ckpts:
+            raise ConfigError(f'work dir {work_dir} already holds checkpoints of an earlier run '
+                              f'({", ".join(ckpts[:3])}{", ..." if len(ckpts) > 3 else ""}); resume with '
+                              f'--resume auto, or pick another --work-dir')
+        return cfg
+    if os.path.dirname(os.path.abspath(cfg.resume_from)) == os.path.abspath(work_dir):
+        start = os.path.basename(cfg.resume_from)
+        later = [f for f in ckpts if f != start and os.path.getmtime(os.path.join(work_dir, f))
+                 > os.path.getmtime(cfg.resume_from)]
+        if later:
+            aside = os.path.join(work_dir, f'superseded_{timestamp}')
+            os.makedirs(aside)
+            for f in later:
+                os.replace(os.path.join(work_dir, f), os.path.join(aside, f))
+            notes.append(f'moved {len(later)} checkpoints written after {start} to {aside} (nothing is deleted)')
+    return cfg
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
@@ -264,15 +303,19 @@ def main(argv=None):
     if device == 'cuda' and not torch.cuda.is_available():
         raise ConfigError('device=cuda was asked for, but torch sees no CUDA device; use --device cpu')
 
-    # the work dir: never overwrite the checkpoints of an earlier run
-    os.makedirs(cfg.work_dir, exist_ok=True)
-    old = sorted(f for f in os.listdir(cfg.work_dir) if f.endswith('.pth'))
-    if old and not cfg.resume_from:
-        raise ConfigError(f'work dir {cfg.work_dir} already holds checkpoints of an earlier run '
-                          f'({", ".join(old[:3])}{", ..." if len(old) > 3 else ""}); resume with '
-                          f'--resume {os.path.join(cfg.work_dir, old[-1])} or pick another --work-dir')
+    try:
+        os.makedirs(cfg.work_dir, exist_ok=True)
+        probe = os.path.join(cfg.work_dir, f'.write_test{os.getpid()}')
+        open(probe, 'w').close()
+        os.remove(probe)
+    except OSError as e:
+        raise ConfigError(f'work_dir={cfg.work_dir!r} cannot be written: {e.strerror}') from None
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    notes = []
+    cfg = resolve_resume(cfg, timestamp, notes)
     setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level)
+    for note in notes:
+        logger.info(note)
     config_text = config_to_json(cfg)
     with open(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), 'w') as f:
         f.write(config_text + '\n')
@@ -294,23 +337,26 @@ def main(argv=None):
         datasets.append(build_dataset(dataclasses.replace(cfg.data.val, pipeline=cfg.data.train.pipeline)))
     meta['CLASSES'] = list(datasets[0].CLASSES)
     train_model(model, datasets, cfg, distributed=False, validate=not args.no_validate,
-                timestamp=timestamp, meta=meta)
+                timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint)
 
 
 def cli():
+    """Run main(); turn the errors a user can cause into a short message and an exit status:
+    2 for usage and config errors, 1 for runtime failures, 128+N after signal N."""
     debug = '--debug' in sys.argv
     try:
         main()
+        return
+    except TrainingStopped as e:
+        message, code = str(e), e.exit_code
     except (ConfigError, ValueError, TypeError) as e:
-        if debug:
-            traceback.print_exc()
-        print(f'error: {e}', file=sys.stderr)
-        sys.exit(2)
+        message, code = str(e), 2
     except (DatasetError, CheckpointError, OSError) as e:
-        if debug:
-            traceback.print_exc()
-        print(f'error: {e}', file=sys.stderr)
-        sys.exit(1)
+        message, code = str(e), 1
+    if debug:
+        traceback.print_exc()
+    print(f'error: {message}', file=sys.stderr)
+    sys.exit(code)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,134 @@
+"""Exact resume: 4 epochs straight and 2 epochs + --resume for 2 more give bit-identical
+weights, optimizer state and per-iteration losses (mmcv's resume does not: it restores
+neither the random states nor the data order)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+# The demo, shrunk to a 4-channel one-stage ResNet so that an epoch takes about a second.
+SMALL = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'model.backbone.num_stages=1',
+         'model.backbone.out_indices=[0]', 'model.head.in_channels=4', 'log_config.interval=1',
+         'lr_config.step=[3]']
+
+
+def train(cwd, work_dir, workers, epochs, *extra):
+    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+            '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
+            f'data.workers_per_gpu={workers}', f'total_epochs={epochs}', *extra]
+    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def losses(work_dir):
+    rows = []
+    for log in sorted(Path(work_dir).glob('*.log.json')):
+        rows += [(x['epoch'], x['iter'], x['loss']) for x in map(json.loads, log.open()) if x.get('mode') == 'train']
+    return rows
+
+
+def assert_same_checkpoint(a, b):
+    a, b = torch.load(a, weights_only=True), torch.load(b, weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    sa, sb = a['optimizer']['state'], b['optimizer']['state']
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k]['momentum_buffer'], sb[k]['momentum_buffer']) for k in sa)
+    assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
+    assert (a['meta']['epoch'], a['meta']['iter']) == (b['meta']['epoch'], b['meta']['iter'])
+
+
+def start(cwd, work_dir, workers, epochs, *extra):
+    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+            '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
+            f'data.workers_per_gpu={workers}', f'total_epochs={epochs}', *extra]
+    return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(workers, tmp_path):
+    train(tmp_path, 'straight', workers, 4)
+    train(tmp_path, 'interrupted', workers, 2)
+    train(tmp_path, 'interrupted', workers, 4, '--resume', 'interrupted/epoch_2.pth')
+    straight, interrupted = losses(tmp_path / 'straight'), losses(tmp_path / 'interrupted')
+    assert len(straight) == 4 * 40 and straight == interrupted
+    assert_same_checkpoint(tmp_path / 'straight' / 'epoch_4.pth', tmp_path / 'interrupted' / 'epoch_4.pth')
+
+    # SIGTERM in the middle of epoch 3, then --resume auto
+    proc = start(tmp_path, 'stopped', workers, 4)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:       # wait for iteration 10 of epoch 3
+        if any(e == 3 and i >= 10 for e, i, _ in losses(tmp_path / 'stopped')):
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err[-2000:]
+    assert 'SIGTERM received' in err and '--resume' in err and 'Traceback' not in err
+    stopped_at = (tmp_path / 'stopped' / 'last_checkpoint').read_text()
+    assert stopped_at.startswith('iter_')
+    meta = torch.load(tmp_path / 'stopped' / stopped_at, weights_only=True)['meta']
+    assert meta['epoch'] == 2 and 10 <= meta['batches_done'] < 40                   # inside epoch 3
+    r = train(tmp_path, 'stopped', workers, 4, '--resume', 'auto')
+    assert f'resuming from stopped/{stopped_at}' in r.stdout
+    assert losses(tmp_path / 'straight') == losses(tmp_path / 'stopped')
+    assert_same_checkpoint(tmp_path / 'straight' / 'epoch_4.pth', tmp_path / 'stopped' / 'epoch_4.pth')
+
+
+KILL_WHILE_SAVING = '''
+import os, signal, sys
+sys.path.insert(0, {root!r})
+sys.argv = ['train.py'] + {args!r}
+import checkpoint, train
+write = checkpoint.atomic_write
+def dying_write(path, data):
+    if path.endswith('epoch_2.pth'):           # half the temp file is on disk: kill -9 now
+        with open(path + '.tmp' + str(os.getpid()), 'wb') as f:
+            f.write(data[:len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    write(path, data)
+checkpoint.atomic_write = dying_write
+train.cli()
+'''
+
+
+def test_sigkill_while_saving_keeps_the_previous_checkpoint(tmp_path):
+    args = ['--config', str(ROOT / 'configs' / 'demo.py'), '--work-dir', 'w', '--no-validate',
+            '--cfg-options', *SMALL, 'data.workers_per_gpu=0', 'total_epochs=3']
+    r = subprocess.run([sys.executable, '-c', KILL_WHILE_SAVING.format(root=str(ROOT), args=args)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == -signal.SIGKILL
+    work = tmp_path / 'w'
+    assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth' and not (work / 'epoch_2.pth').exists()
+    assert torch.load(work / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+    r = train(tmp_path, 'w', 0, 3, '--resume', 'auto')
+    assert 'resuming from w/epoch_1.pth' in r.stdout and 'resumed epoch 1, iter 40' in r.stdout
+    assert torch.load(work / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 120
+
+
+class RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+@pytest.mark.parametrize('flag', ['--resume', '--load-from'])
+def test_a_checkpoint_that_would_run_code_is_refused(flag, tmp_path):
+    marker = tmp_path / 'pwned'
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}, 'payload': RunsCode(marker)}, tmp_path / 'evil.pth')
+    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+            '--work-dir', 'w', '--cfg-options', *SMALL, 'total_epochs=1', flag, 'evil.pth']
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert 'could run code' in r.stderr and '--trust-checkpoint' in r.stderr
+    assert not marker.exists()
