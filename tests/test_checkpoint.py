@@ -1,0 +1,98 @@
+"""Checkpoints: load_from vs resume, what each reports and refuses; files that are missing,
+truncated or foreign; a non-finite loss stops training and keeps the last good checkpoint."""
+import logging
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+import torch
+
+from tiny import TinyModel, loader
+from checkpoint import CheckpointError, read_checkpoint
+from config import OptimizerConfig
+from optimizer import build_optimizer
+from runner import EpochBasedRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_runner(tmp_path, model=None):
+    model = model or TinyModel()
+    return EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), str(tmp_path),
+                            logging.getLogger('minicls.ckpt'), max_epochs=1)
+
+
+def test_load_from_takes_mmcls_layout_and_reports_keys(tmp_path, caplog):
+    source = TinyModel().state_dict()
+    wrapped = {'meta': {'mmcls_version': '0.25.0'},
+               'state_dict': OrderedDict([('module.fc.weight', source['fc.weight']),
+                                          ('module.head.extra', torch.zeros(1))])}
+    torch.save(wrapped, tmp_path / 'mmcls.pth')
+    runner = make_runner(tmp_path)
+    with caplog.at_level('WARNING', logger='minicls.ckpt'):
+        runner.load_checkpoint(str(tmp_path / 'mmcls.pth'))
+    assert torch.equal(runner.model.fc.weight, source['fc.weight'])
+    assert 'missing keys in source state_dict: fc.bias' in caplog.text
+    assert 'unexpected keys in source state_dict: head.extra' in caplog.text
+    torch.save({'fc.weight': torch.zeros(5, 4), 'fc.bias': torch.zeros(5)}, tmp_path / 'bare.pth')
+    with pytest.raises(CheckpointError) as e:
+        runner.load_checkpoint(str(tmp_path / 'bare.pth'))
+    assert 'fc.weight: checkpoint (5, 4) vs model (3, 4)' in str(e.value) and 'fc.bias: checkpoint (5,)' in str(e.value)
+
+
+def test_resume_refuses_another_model_naming_the_first_difference(tmp_path):
+    runner = make_runner(tmp_path)
+    runner.save_checkpoint(str(tmp_path))
+    other = make_runner(tmp_path, TinyModel(in_features=6))
+    with pytest.raises(CheckpointError, match='does not match the model of this config: fc.weight: checkpoint'):
+        other.resume(str(tmp_path / 'epoch_1.pth'))
+    torch.save(TinyModel().state_dict(), tmp_path / 'weights_only.pth')
+    with pytest.raises(CheckpointError, match='not a training checkpoint.*--load-from'):
+        runner.resume(str(tmp_path / 'weights_only.pth'))
+
+
+def test_missing_truncated_and_foreign_files(tmp_path):
+    with pytest.raises(CheckpointError, match='does not exist'):
+        read_checkpoint(str(tmp_path / 'nope.pth'))
+    runner = make_runner(tmp_path)
+    path = runner.save_checkpoint(str(tmp_path))
+    data = Path(path).read_bytes()
+    (tmp_path / 'half.pth').write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointError, match='truncated or not a checkpoint'):
+        read_checkpoint(str(tmp_path / 'half.pth'))
+    (tmp_path / 'text.pth').write_text('hello')
+    with pytest.raises(CheckpointError, match='truncated or not a checkpoint'):
+        read_checkpoint(str(tmp_path / 'text.pth'))
+
+
+def test_checkpoint_holds_rng_states_and_restores_them(tmp_path):
+    runner = make_runner(tmp_path)
+    torch.manual_seed(123)
+    path = runner.save_checkpoint(str(tmp_path))
+    expected = torch.rand(3)
+    torch.manual_seed(999)
+    runner.resume(path)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+            '--work-dir', 'w', '--no-validate', '--cfg-options', 'model.backbone.base_channels=4',
+            'model.backbone.stem_channels=4', 'model.backbone.num_stages=1', 'model.backbone.out_indices=[0]',
+            'model.head.in_channels=4', 'data.workers_per_gpu=0', 'total_epochs=2',
+            'lr_config.step=[1]', 'lr_config.gamma=1e30']        # epoch 2 trains at lr 1e29
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert 'the loss is' in r.stderr and 'at epoch 2, iter' in r.stderr
+    assert (tmp_path / 'w' / 'last_checkpoint').read_text() == 'epoch_1.pth'
+    assert torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+
+
+def test_unwritable_work_dir(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+            '--work-dir', 'file/sub']
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "work_dir='file/sub' cannot be written" in r.stderr
