@@ -3,7 +3,8 @@
     {'meta':       {'epoch', 'iter', 'config' (JSON text), 'seed', 'CLASSES', 'hook_msgs', ...},
      'state_dict': model weights and buffers, on the CPU, without a DDP 'module.' prefix,
      'optimizer':  optimizer.state_dict(),
-     'rng':        the python, numpy, torch CPU and CUDA random states}
+     'rng':        the python, numpy, torch CPU and CUDA random states,
+     'hook_states': state of hooks that have one (EMA weights, early-stopping counters)}
 
 Two things differ from mmcv on purpose:
 - Every file is written atomically (temp file, flush, fsync, rename), so a crash or a
@@ -45,12 +46,14 @@ def unwrap(model):
     return model.module if hasattr(model, 'module') else model
 
 
-def save_checkpoint(path, model, optimizer=None, meta=None):
+def save_checkpoint(path, model, optimizer=None, meta=None, hook_states=None):
     checkpoint = {'meta': meta or {},
                   'state_dict': OrderedDict((k, v.detach().cpu()) for k, v in unwrap(model).state_dict().items()),
                   'rng': get_rng_state()}
     if optimizer is not None:
         checkpoint['optimizer'] = optimizer.state_dict()
+    if hook_states:
+        checkpoint['hook_states'] = hook_states
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     atomic_write(path, buffer.getvalue())

@@ -249,6 +249,7 @@ class Config:
     checkpoint_config: CheckpointConfig = field(default_factory=CheckpointConfig)
     log_config: LogConfig = field(default_factory=LogConfig)
     evaluation: EvalConfig = field(default_factory=EvalConfig)
+    custom_hooks: list = field(default_factory=list)  # [dict(type='EMAHook', priority='ABOVE_NORMAL'), ...]
     workflow: list = field(default_factory=lambda: [('train', 1)])
     work_dir: str = 'work_dirs'
     load_from: Optional[str] = None

@@ -84,15 +84,15 @@ class Fp16OptimizerHook(OptimizerHook):
         if dtype not in ('float16', 'bfloat16'):
             raise ValueError(f"fp16.dtype={dtype!r} is not known; valid: 'float16', 'bfloat16'")
         self.dtype = getattr(torch, dtype)
+        self.fixed_scale = None               # a number: set the scale back to it after every step
         if loss_scale == 'dynamic':
-            scaler_args = {}
+            self.scaler_args = {}
         elif isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool) and loss_scale > 0:
-            scaler_args = dict(init_scale=float(loss_scale), growth_factor=1.0, backoff_factor=1.0)
+            self.scaler_args, self.fixed_scale = dict(init_scale=float(loss_scale)), float(loss_scale)
         elif isinstance(loss_scale, dict):
-            scaler_args = loss_scale
+            self.scaler_args = loss_scale
         else:
             raise ValueError(f"fp16.loss_scale={loss_scale!r} must be 'dynamic', a positive number or a dict")
-        self.scaler_args = scaler_args
 
     def before_run(self, runner):
         runner.autocast_dtype = self.dtype
@@ -113,7 +113,7 @@ class Fp16OptimizerHook(OptimizerHook):
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
                 runner.log_buffer.update({'grad_norm': float(grad_norm)}, runner.outputs['num_samples'])
         self.scaler.step(runner.optimizer)        # skipped when a gradient is inf/nan
-        self.scaler.update()
+        self.scaler.update(self.fixed_scale)     # mmcv: loss_scaler.update(self._scale_update_param)
         if self.scaler.is_enabled():              # travels in checkpoint meta (mmcv does the same)
             runner.meta.setdefault('fp16', {})['loss_scaler'] = self.scaler.state_dict()
 

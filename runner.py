@@ -34,6 +34,7 @@ import torch
 
 from checkpoint import (CheckpointError, atomic_write, model_weights, read_checkpoint, save_checkpoint,
                         set_rng_state, shape_mismatches, unwrap)
+from custom_hooks import CUSTOM_HOOKS
 from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, get_priority
 from lr_updater import LR_POLICIES, MOMENTUM_POLICIES
 from optimizer_hooks import (Fp16OptimizerHook, GradientCumulativeFp16OptimizerHook, GradientCumulativeOptimizerHook,
@@ -92,6 +93,7 @@ class EpochBasedRunner:
     def __init__(self, model, optimizer=None, work_dir=None, logger=None, meta=None, max_epochs=None):
         self.model, self.optimizer, self.logger = model, optimizer, logger
         self.work_dir = os.path.abspath(work_dir)
+        os.makedirs(self.work_dir, exist_ok=True)
         self.meta = meta if meta is not None else {}
         self.device = next(model.parameters()).device
         self.timestamp = None                  # set by train_model: names the .log and .log.json
@@ -106,6 +108,7 @@ class EpochBasedRunner:
         self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision
         self._resume_batches = 0               # batches of the current epoch done before a resume
         self._stop_signal = None               # SIGINT/SIGTERM received: save and stop
+        self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
 
     epoch = property(lambda self: self._epoch)
     iter = property(lambda self: self._iter)
@@ -194,17 +197,32 @@ class EpochBasedRunner:
                 raise ValueError(f"log_config.hooks: type={kind!r} is not known; valid: 'TextLoggerHook'")
             self.register_hook(TextLoggerHook(interval=log_config.interval, **args), 'VERY_LOW')
 
+    def register_custom_hooks(self, custom_hooks_config):
+        """custom_hooks: [dict(type='EMAHook', priority='ABOVE_NORMAL', momentum=...), ...]"""
+        for item in custom_hooks_config or []:
+            args = dict(item)
+            kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
+            if kind not in CUSTOM_HOOKS:
+                raise ValueError(f'custom_hooks: type={kind!r} is not known; valid: {", ".join(CUSTOM_HOOKS)}')
+            try:
+                hook = CUSTOM_HOOKS[kind](**args)
+            except TypeError as e:
+                raise ValueError(f'custom_hooks: {kind}: {e}') from None
+            self.register_hook(hook, priority)
+
     def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None,
-                                log_config=None, momentum_config=None, fp16_config=None):
+                                log_config=None, momentum_config=None, fp16_config=None,
+                                custom_hooks_config=None):
         """The standard hooks, in mmcv's order (priority in brackets):
         LrUpdater (VERY_HIGH), MomentumUpdater (HIGH), Optimizer (ABOVE_NORMAL),
-        Checkpoint (NORMAL), IterTimer (LOW), loggers (VERY_LOW)."""
+        Checkpoint (NORMAL), IterTimer (LOW), loggers (VERY_LOW), then custom hooks."""
         self.register_lr_hook(lr_config)
         self.register_momentum_hook(momentum_config)
         self.register_optimizer_hook(optimizer_config, fp16_config)
         self.register_checkpoint_hook(checkpoint_config)
         self.register_hook(IterTimerHook(), 'LOW')
         self.register_logger_hooks(log_config)
+        self.register_custom_hooks(custom_hooks_config)
 
     # --- the loop -------------------------------------------------------------------
 
@@ -305,14 +323,14 @@ class EpochBasedRunner:
         self.call_hook('after_run')
 
     def _run_workflow(self, data_loaders, workflow):
-        while self.epoch < self._max_epochs:
+        while self.epoch < self._max_epochs and not self.should_stop:
             for (mode, epochs), loader in zip(workflow, data_loaders):
                 if not isinstance(mode, str):
                     raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
                 if mode not in ('train', 'val'):
                     raise ValueError(f'runner has no method named "{mode}" to run an epoch; valid: train, val')
                 for _ in range(epochs):
-                    if mode == 'train' and self.epoch >= self._max_epochs:
+                    if mode == 'train' and (self.epoch >= self._max_epochs or self.should_stop):
                         break
                     getattr(self, mode)(loader)
 
@@ -332,7 +350,8 @@ class EpochBasedRunner:
             meta = dict(self.meta, epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
         else:
             meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
-        save_checkpoint(path, self.model, self.optimizer if save_optimizer else None, meta)
+        hook_states = {type(h).__name__: h.state_dict() for h in self._hooks if hasattr(h, 'state_dict')}
+        save_checkpoint(path, self.model, self.optimizer if save_optimizer else None, meta, hook_states)
         if update_latest:
             atomic_write(os.path.join(out_dir, 'last_checkpoint'), os.path.basename(path).encode())
         return path
@@ -379,6 +398,10 @@ class EpochBasedRunner:
             self.optimizer.load_state_dict(checkpoint['optimizer'])
         if 'rng' in checkpoint:
             set_rng_state(checkpoint['rng'])
+        for hook in self._hooks:
+            state = checkpoint.get('hook_states', {}).get(type(hook).__name__)
+            if state is not None and hasattr(hook, 'load_state_dict'):
+                hook.load_state_dict(state)
         self.logger.info(f'resumed epoch {self.epoch}, iter {self.iter}')
 
 

@@ -62,7 +62,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
     # 4. the standard hooks
     runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config, cfg.checkpoint_config,
-                                   cfg.log_config, cfg.momentum_config, cfg.fp16)
+                                   cfg.log_config, cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
     # 5. a sampler-seed hook: epoch e shuffles with seed + e (mmcv: only when distributed;
     #    here always, so that a resumed run sees the order it would have seen)
     runner.register_hook(DistSamplerSeedHook())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tiny import TinyModel, loader
+from tiny import TinyModel
 from checkpoint import CheckpointError, read_checkpoint
 from config import OptimizerConfig
 from optimizer import build_optimizer
