@@ -192,7 +192,7 @@ class LrConfig:
 @dataclass
 class MomentumConfig:
     """mmcv's momentum_config: `policy` picks the MomentumUpdaterHook (step,
-    CosineAnnealing, LinearAnnealing); None fields take the policy's default."""
+    CosineAnnealing, LinearAnnealing, Cyclic, OneCycle); None fields take the policy's default."""
     policy: str = 'CosineAnnealing'
     by_epoch: Optional[bool] = None
     warmup: Optional[str] = None
@@ -202,6 +202,14 @@ class MomentumConfig:
     gamma: Optional[float] = None        # step
     min_momentum: Optional[float] = None  # step, *Annealing
     min_momentum_ratio: Optional[float] = None  # *Annealing
+    target_ratio: Union[float, list, None] = None   # Cyclic
+    cyclic_times: Optional[int] = None   # Cyclic
+    step_ratio_up: Optional[float] = None    # Cyclic
+    anneal_strategy: Optional[str] = None    # Cyclic, OneCycle
+    base_momentum: Union[float, list, None] = None  # OneCycle
+    max_momentum: Union[float, list, None] = None   # OneCycle
+    pct_start: Optional[float] = None    # OneCycle
+    three_phase: Optional[bool] = None   # OneCycle
 
 
 # ---------------------------------------------------------------------------------------

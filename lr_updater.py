@@ -25,8 +25,8 @@ state_dict. Each policy only implements `get_lr(runner, base_lr)`.
     OneCycle              OneCycleLrUpdaterHook                max_lr, total_steps, pct_start, anneal_strategy, div_factor, ...
 
 Every policy also takes by_epoch, warmup ('constant' | 'linear' | 'exp'), warmup_iters,
-warmup_ratio, warmup_by_epoch. Momentum policies (step, CosineAnnealing,
-LinearAnnealing) mirror these with `momentum` in place of `lr`; their warmup divides
+warmup_ratio, warmup_by_epoch. Momentum policies (step, CosineAnnealing, LinearAnnealing,
+Cyclic, OneCycle) mirror these with `momentum` in place of `lr`; their warmup divides
 instead of multiplies, because a lower momentum is the "gentle" start.
 """
 from math import cos, pi
@@ -243,12 +243,12 @@ def _anneal_func(strategy):
     return annealing_cos if strategy == 'cos' else annealing_linear
 
 
-class CyclicLrUpdaterHook(LrUpdaterHook):
-    """Up from base to base*target_ratio[0], down to base*target_ratio[1], `cyclic_times`
-    times over the run, each cycle's amplitude scaled by gamma**cycle. Iteration-based."""
+class _Cyclic:
+    """The cyclic schedule, shared by the LR and momentum hooks: up from base to
+    base*target_ratio[0] over step_ratio_up of a cycle, then to base*target_ratio[1],
+    `cyclic_times` cycles over the run, each cycle's amplitude scaled by gamma**cycle."""
 
-    def __init__(self, by_epoch=False, target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4,
-                 anneal_strategy='cos', gamma=1, **kwargs):
+    def init_cyclic(self, by_epoch, target_ratio, cyclic_times, step_ratio_up, anneal_strategy, gamma):
         if isinstance(target_ratio, (int, float)):
             target_ratio = (target_ratio, target_ratio / 1e5)
         elif len(target_ratio) == 1:
@@ -259,16 +259,14 @@ class CyclicLrUpdaterHook(LrUpdaterHook):
         self.target_ratio, self.cyclic_times = tuple(target_ratio), cyclic_times
         self.step_ratio_up, self.gamma = step_ratio_up, gamma
         self.anneal_func = _anneal_func(anneal_strategy)
-        super().__init__(by_epoch, **kwargs)
 
-    def before_run(self, runner):
-        super().before_run(runner)
+    def make_phases(self, runner):
         self.iters_per_cycle = runner.max_iters // self.cyclic_times
         up = int(self.step_ratio_up * self.iters_per_cycle)
         self.phases = [(0, up, 1, self.target_ratio[0]),
                        (up, self.iters_per_cycle, self.target_ratio[0], self.target_ratio[1])]
 
-    def get_lr(self, runner, base_lr):
+    def cyclic_value(self, runner, base):
         curr = runner.iter % self.iters_per_cycle
         scale = self.gamma ** (runner.iter // self.iters_per_cycle)
         for start, end, start_ratio, end_ratio in self.phases:
@@ -277,8 +275,21 @@ class CyclicLrUpdaterHook(LrUpdaterHook):
                     end_ratio = 1 - scale + end_ratio * scale
                 else:
                     start_ratio = 1 - scale + start_ratio * scale
-                return self.anneal_func(base_lr * start_ratio, base_lr * end_ratio,
-                                        (curr - start) / (end - start))
+                return self.anneal_func(base * start_ratio, base * end_ratio, (curr - start) / (end - start))
+
+
+class CyclicLrUpdaterHook(_Cyclic, LrUpdaterHook):
+    def __init__(self, by_epoch=False, target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4,
+                 anneal_strategy='cos', gamma=1, **kwargs):
+        self.init_cyclic(by_epoch, target_ratio, cyclic_times, step_ratio_up, anneal_strategy, gamma)
+        LrUpdaterHook.__init__(self, by_epoch, **kwargs)
+
+    def before_run(self, runner):
+        LrUpdaterHook.before_run(self, runner)
+        self.make_phases(runner)
+
+    def get_lr(self, runner, base_lr):
+        return self.cyclic_value(runner, base_lr)
 
 
 class OneCycleLrUpdaterHook(LrUpdaterHook):
@@ -383,9 +394,61 @@ class LinearAnnealingMomentumUpdaterHook(CosineAnnealingMomentumUpdaterHook):
                                 progress / max_progress)
 
 
+class CyclicMomentumUpdaterHook(_Cyclic, MomentumUpdaterHook):
+    """Momentum mirror of CyclicLrUpdaterHook (it goes down while the LR goes up)."""
+
+    def __init__(self, by_epoch=False, target_ratio=(0.85 / 0.95, 1.0), cyclic_times=1, step_ratio_up=0.4,
+                 anneal_strategy='cos', gamma=1.0, **kwargs):
+        self.init_cyclic(by_epoch, target_ratio, cyclic_times, step_ratio_up, anneal_strategy, gamma)
+        MomentumUpdaterHook.__init__(self, by_epoch, **kwargs)
+
+    def before_run(self, runner):
+        MomentumUpdaterHook.before_run(self, runner)
+        self.make_phases(runner)
+
+    def get_momentum(self, runner, base):
+        return self.cyclic_value(runner, base)
+
+
+class OneCycleMomentumUpdaterHook(MomentumUpdaterHook):
+    """Momentum of the 1cycle policy: from max_momentum down to base_momentum while the LR
+    warms up, then back up (three_phase: down, up, flat). Iteration-based."""
+
+    def __init__(self, base_momentum=0.85, max_momentum=0.95, pct_start=0.3, anneal_strategy='cos',
+                 three_phase=False, by_epoch=False, **kwargs):
+        if by_epoch:
+            raise ValueError('OneCycle momentum supports only by_epoch=False')
+        if not (isinstance(pct_start, float) and 0 <= pct_start <= 1):
+            raise ValueError(f'momentum_config.pct_start must be a float in [0, 1], got {pct_start!r}')
+        self.base_momentum, self.max_momentum = base_momentum, max_momentum
+        self.pct_start, self.three_phase = pct_start, three_phase
+        self.anneal_func = _anneal_func(anneal_strategy)
+        super().__init__(by_epoch, **kwargs)
+
+    def before_run(self, runner):
+        groups = runner.optimizer.param_groups
+        lows = self.base_momentum if isinstance(self.base_momentum, list) else [self.base_momentum] * len(groups)
+        highs = self.max_momentum if isinstance(self.max_momentum, list) else [self.max_momentum] * len(groups)
+        self._set(runner, highs)
+        self.base_values = list(zip(lows, highs))        # per group: (base, max)
+        p = float(self.pct_start * runner.max_iters)
+        if self.three_phase:                             # (end_iter, from, to), 0 = base, 1 = max
+            self.phases = [(p - 1, 1, 0), (2 * p - 2, 0, 1), (runner.max_iters - 1, 1, 1)]
+        else:
+            self.phases = [(p - 1, 1, 0), (runner.max_iters - 1, 0, 1)]
+
+    def get_momentum(self, runner, base_and_max):
+        start = 0
+        for i, (end, frm, to) in enumerate(self.phases):
+            if runner.iter <= end or i == len(self.phases) - 1:
+                return self.anneal_func(base_and_max[frm], base_and_max[to], (runner.iter - start) / (end - start))
+            start = end
+
+
 LR_POLICIES = {cls.__name__[:-len('LrUpdaterHook')]: cls for cls in (
     FixedLrUpdaterHook, StepLrUpdaterHook, ExpLrUpdaterHook, PolyLrUpdaterHook, InvLrUpdaterHook,
     CosineAnnealingLrUpdaterHook, FlatCosineAnnealingLrUpdaterHook, CosineRestartLrUpdaterHook,
     LinearAnnealingLrUpdaterHook, CyclicLrUpdaterHook, OneCycleLrUpdaterHook)}
 MOMENTUM_POLICIES = {cls.__name__[:-len('MomentumUpdaterHook')]: cls for cls in (
-    StepMomentumUpdaterHook, CosineAnnealingMomentumUpdaterHook, LinearAnnealingMomentumUpdaterHook)}
+    StepMomentumUpdaterHook, CosineAnnealingMomentumUpdaterHook, LinearAnnealingMomentumUpdaterHook,
+    CyclicMomentumUpdaterHook, OneCycleMomentumUpdaterHook)}

@@ -191,3 +191,30 @@ def test_bad_lr_config_is_named(cfg, words, tmp_path):
         runner.register_lr_hook(cfg)
     for w in words:
         assert w in str(e.value)
+
+
+@pytest.mark.parametrize('three_phase', [False, True])
+def test_one_cycle_lr_and_momentum_equal_torch_one_cycle(three_phase, tmp_path):
+    """torch's OneCycleLR cycles momentum the same way (max -> base -> max)."""
+    _, rows = run_schedule(LrConfig(policy='OneCycle', max_lr=0.5, pct_start=0.25, three_phase=three_phase),
+                           MomentumConfig(policy='OneCycle', base_momentum=0.8, max_momentum=0.95, pct_start=0.25,
+                                          three_phase=three_phase), tmp_path=tmp_path)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=60, pct_start=0.25,
+                                                base_momentum=0.8, max_momentum=0.95, three_phase=three_phase)
+    want = []
+    for _ in range(60):
+        want.append(opt.param_groups[0]['momentum'])
+        opt.step()
+        sched.step()
+    assert [r[4][0] for r in rows] == pytest.approx(want, abs=1e-12)
+
+
+def test_cyclic_momentum_mirrors_cyclic_lr(tmp_path):
+    _, rows = run_schedule(LrConfig(policy='Cyclic', target_ratio=[10, 1e-4], cyclic_times=2),
+                           MomentumConfig(policy='Cyclic', target_ratio=[0.85 / 0.95, 1.0], cyclic_times=2),
+                           tmp_path=tmp_path)
+    cos = lambda a, b, f: b + 0.5 * (a - b) * (1 + math.cos(math.pi * f))  # noqa: E731
+    low = 0.9 * 0.85 / 0.95
+    want = [cos(0.9, low, c / 12) if c < 12 else cos(low, 0.9, (c - 12) / 18) for c in (i % 30 for i in range(60))]
+    assert [r[4][0] for r in rows] == pytest.approx(want, abs=1e-12)
