@@ -161,11 +161,11 @@ class EpochBasedRunner:
 
     def register_lr_hook(self, lr_config):
         if lr_config is not None:
-            self.register_hook(_build_updater(lr_config, LR_POLICIES, 'lr_config'), 'VERY_HIGH')
+            self.register_hook(build_updater_hook(lr_config, LR_POLICIES, 'lr_config'), 'VERY_HIGH')
 
     def register_momentum_hook(self, momentum_config):
         if momentum_config is not None:
-            self.register_hook(_build_updater(momentum_config, MOMENTUM_POLICIES, 'momentum_config'), 'HIGH')
+            self.register_hook(build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config'), 'HIGH')
 
     def register_optimizer_hook(self, optimizer_config, fp16_config=None):
         """OptimizerHook, or its gradient-accumulation / mixed-precision variants (mmcls's
@@ -409,7 +409,7 @@ def _host():
     return f'{os.environ.get("USER", "user")}@{socket.gethostname()} ({platform.system()})'
 
 
-def _build_updater(config, policies, field):
+def build_updater_hook(config, policies, field):
     """lr_config / momentum_config -> the policy's updater hook (mmcv: register_lr_hook).
     An all-lowercase policy is title-cased as mmcv does ('step' -> 'Step')."""
     policy = config.policy.title() if config.policy == config.policy.lower() else config.policy
@@ -423,8 +423,8 @@ def _build_updater(config, policies, field):
     args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
     bad = sorted(set(args) - accepted)
     if bad:
-        raise ValueError(f'{field}.{bad[0]} is set, but policy {config.policy!r} does not take it; '
-                         f'it takes: {", ".join(sorted(accepted))}')
+        raise ValueError(f'{field}.{bad[0]} is set, but policy {config.policy!r} does not take it '
+                         f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
     try:
         return hook_cls(**args)
     except TypeError as e:

@@ -28,13 +28,15 @@ import numpy as np
 import torch
 
 import config as config_module
-from data import DatasetError, build_dataloader, build_dataset
+from data import DATASETS, DatasetError, build_dataloader, build_dataset
 from model import build_classifier
 from checkpoint import CheckpointError
 from eval_hooks import EvalHook
 from hooks import DistSamplerSeedHook
 from optimizer import build_optimizer
-from runner import EpochBasedRunner, TrainingStopped
+from lr_updater import LR_POLICIES, MOMENTUM_POLICIES
+from runner import EpochBasedRunner, TrainingStopped, build_updater_hook
+from transforms import Compose
 
 __version__ = '0.1.0'
 logger = logging.getLogger('minicls')
@@ -193,6 +195,16 @@ def check_config(cfg):
         if not ok:
             value = eval(f'cfg.{name}', {'cfg': cfg})  # noqa: S307 (our own field names)
             raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')
+    # Build the cheap pieces now, so that a typo fails in a second, not after the data loads.
+    build_updater_hook(cfg.lr_config, LR_POLICIES, 'lr_config')
+    if cfg.momentum_config is not None:
+        build_updater_hook(cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')
+    build_optimizer(torch.nn.Linear(1, 1), cfg.optimizer)
+    for split in ('train', 'val', 'test'):
+        dataset_cfg = getattr(cfg.data, split)
+        if dataset_cfg.type not in DATASETS:
+            raise ConfigError(f'data.{split}.type={dataset_cfg.type!r} is not known; valid: {", ".join(DATASETS)}')
+        Compose(dataset_cfg.pipeline)
     for entry in cfg.workflow:
         if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
                 and isinstance(entry[1], int) and entry[1] >= 1):
