@@ -25,12 +25,15 @@ class OptimizerHook(Hook):
     def backward(self, runner, loss):
         loss.backward()
 
-    def step(self, runner):
+    def clip_grads(self, runner):
         if self.grad_clip is not None:
             params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
             if params:
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
                 runner.log_buffer.update({'grad_norm': float(grad_norm)}, runner.outputs['num_samples'])
+
+    def step(self, runner):
+        self.clip_grads(runner)
         runner.optimizer.step()
 
     def after_train_iter(self, runner):
@@ -107,11 +110,7 @@ class Fp16OptimizerHook(OptimizerHook):
 
     def step(self, runner):
         self.scaler.unscale_(runner.optimizer)    # so clipping sees the true gradients
-        if self.grad_clip is not None:
-            params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
-            if params:
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
-                runner.log_buffer.update({'grad_norm': float(grad_norm)}, runner.outputs['num_samples'])
+        self.clip_grads(runner)
         self.scaler.step(runner.optimizer)        # skipped when a gradient is inf/nan
         self.scaler.update(self.fixed_scale)     # mmcv: loss_scaler.update(self._scale_update_param)
         if self.scaler.is_enabled():              # travels in checkpoint meta (mmcv does the same)

@@ -20,7 +20,6 @@ whole training step, spread over hooks:
 Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (index
 in the current epoch). They are saved in checkpoints, so `resume` continues the count.
 """
-import inspect
 import math
 import os
 import platform
@@ -36,7 +35,8 @@ from checkpoint import (CheckpointError, atomic_write, model_weights, read_check
                         set_rng_state, shape_mismatches, unwrap)
 from custom_hooks import CUSTOM_HOOKS
 from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, get_priority
-from lr_updater import LR_POLICIES, MOMENTUM_POLICIES
+from lr_updater import LR_POLICIES, build_updater_hook
+from momentum_updater import MOMENTUM_POLICIES
 from optimizer_hooks import (Fp16OptimizerHook, GradientCumulativeFp16OptimizerHook, GradientCumulativeOptimizerHook,
                              OptimizerHook)
 
@@ -407,25 +407,3 @@ class EpochBasedRunner:
 
 def _host():
     return f'{os.environ.get("USER", "user")}@{socket.gethostname()} ({platform.system()})'
-
-
-def build_updater_hook(config, policies, field):
-    """lr_config / momentum_config -> the policy's updater hook (mmcv: register_lr_hook).
-    An all-lowercase policy is title-cased as mmcv does ('step' -> 'Step')."""
-    policy = config.policy.title() if config.policy == config.policy.lower() else config.policy
-    if policy not in policies:
-        raise ValueError(f'{field}.policy={config.policy!r} is not known; valid: {", ".join(policies)}')
-    hook_cls = policies[policy]
-    accepted = set()                           # the arguments of the policy and its bases
-    for cls in hook_cls.__mro__:
-        if cls.__init__ is not object.__init__ and cls.__name__ != 'Hook':
-            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
-    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
-    bad = sorted(set(args) - accepted)
-    if bad:
-        raise ValueError(f'{field}.{bad[0]} is set, but policy {config.policy!r} does not take it '
-                         f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
-    try:
-        return hook_cls(**args)
-    except TypeError as e:
-        raise ValueError(f'{field} (policy {config.policy!r}): {e}') from None

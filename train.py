@@ -34,8 +34,9 @@ from checkpoint import CheckpointError
 from eval_hooks import EvalHook
 from hooks import DistSamplerSeedHook
 from optimizer import build_optimizer
-from lr_updater import LR_POLICIES, MOMENTUM_POLICIES
-from runner import EpochBasedRunner, TrainingStopped, build_updater_hook
+from lr_updater import LR_POLICIES, build_updater_hook
+from momentum_updater import MOMENTUM_POLICIES
+from runner import EpochBasedRunner, TrainingStopped
 from transforms import Compose
 
 __version__ = '0.1.0'
