@@ -108,6 +108,8 @@ class DatasetConfig:
 class DataConfig:
     samples_per_gpu: int = 128           # batch size of one process
     workers_per_gpu: int = 2             # DataLoader worker processes of one process
+    pin_memory: bool = False             # page-locked batches: faster, asynchronous copies to the GPU
+    persistent_workers: bool = True      # keep the workers between epochs (mmcls's default)
     train: DatasetConfig = field(default_factory=lambda: DatasetConfig(pipeline=list(train_pipeline)))
     val: DatasetConfig = field(default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
     test: DatasetConfig = field(default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
@@ -265,6 +267,10 @@ class Config:
     seed: Optional[int] = None
     deterministic: bool = False
     device: str = 'auto'                 # 'cpu', 'cuda' or 'auto' (cuda when available)
+    # Fast paths, off by default (mixed precision is `fp16` above):
+    cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
+    channels_last: bool = False          # NHWC memory layout for the model and its input
+    compile: bool = False                # torch.compile the model in place
     log_level: str = 'INFO'
 
 

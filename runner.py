@@ -106,6 +106,7 @@ class EpochBasedRunner:
         self.data_loader = None
         self.outputs = None
         self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision
+        self.memory_format = torch.preserve_format   # torch.channels_last with that fast path
         self._resume_batches = 0               # batches of the current epoch done before a resume
         self._stop_signal = None               # SIGINT/SIGTERM received: save and stop
         self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
@@ -227,16 +228,20 @@ class EpochBasedRunner:
     # --- the loop -------------------------------------------------------------------
 
     def batch_to_device(self, batch):
-        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        # non_blocking: with pin_memory the copy overlaps the GPU's work; 4-d images follow
+        # the model's memory format (channels_last when that fast path is on)
+        return {k: (v.to(self.device, non_blocking=True, memory_format=self.memory_format) if v.dim() == 4
+                    else v.to(self.device, non_blocking=True)) if torch.is_tensor(v) else v
+                for k, v in batch.items()}
 
     def run_iter(self, data_batch, train_mode):
         data_batch = self.batch_to_device(data_batch)
-        # mixed precision: the forward pass under autocast (set by Fp16OptimizerHook)
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
-            if train_mode:
-                outputs = self.model.train_step(data_batch, self.optimizer)
-            else:
-                outputs = self.model.val_step(data_batch, self.optimizer)
+        step = self.model.train_step if train_mode else self.model.val_step
+        if self.autocast_dtype is None:
+            outputs = step(data_batch, self.optimizer)
+        else:                                   # mixed precision (set by Fp16OptimizerHook)
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+                outputs = step(data_batch, self.optimizer)
         if 'log_vars' in outputs:
             self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
         self.outputs = outputs

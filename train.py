@@ -55,14 +55,20 @@ class ConfigError(ValueError):
 def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None, meta=None,
                 trust_checkpoint=False):
     # 1. data loaders: one per workflow entry
+    loader_args = dict(pin_memory=cfg.data.pin_memory)
+    if cfg.data.workers_per_gpu > 0:
+        loader_args['persistent_workers'] = cfg.data.persistent_workers
     data_loaders = [build_dataloader(ds, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, num_gpus=1,
-                                     dist=distributed, round_up=True, seed=cfg.seed) for ds in datasets]
+                                     dist=distributed, round_up=True, seed=cfg.seed, **loader_args)
+                    for ds in datasets]
     # 2. optimizer
     optimizer = build_optimizer(model, cfg.optimizer)
     # 3. runner
     runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger,
                               meta=meta, max_epochs=cfg.total_epochs)
     runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
+    if cfg.channels_last:
+        runner.memory_format = torch.channels_last
     # 4. the standard hooks
     runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config, cfg.checkpoint_config,
                                    cfg.log_config, cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
@@ -73,7 +79,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     if validate:
         val_dataset = build_dataset(cfg.data.val)
         val_loader = build_dataloader(val_dataset, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu,
-                                      dist=distributed, shuffle=False, round_up=True)
+                                      dist=distributed, shuffle=False, round_up=True, **loader_args)
         runner.register_hook(EvalHook(val_loader, **dataclasses.asdict(cfg.evaluation)), priority='LOW')
     # 7. resume everything, or load weights only
     if cfg.resume_from:
@@ -344,7 +350,10 @@ def main(argv=None):
 
     model = build_classifier(cfg.model)
     model.init_weights()
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
+    torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
+    if cfg.compile:
+        model.compile()                # in place: the state_dict keys stay mmcls's
     datasets = [build_dataset(cfg.data.train)]
     if len(cfg.workflow) == 2:      # a ('val', n) workflow entry: val data, train pipeline (as mmcls)
         datasets.append(build_dataset(dataclasses.replace(cfg.data.val, pipeline=cfg.data.train.pipeline)))
