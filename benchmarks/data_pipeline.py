@@ -1,0 +1,68 @@
+"""Data pipeline speed: images/s of the CIFAR train pipeline (RandomCrop 32 pad 4,
+RandomFlip, Normalize, ImageToTensor, ToTensor, Collect) per process, with collate of 128,
+through the DataLoader at 0, 1 and 2 workers, and of the equivalent torchvision.transforms.v2
+pipeline on the same uint8 images.
+
+    python benchmarks/data_pipeline.py [--n 5000] [--reps 5]
+
+Data: the demo's SyntheticCIFAR10 train split (5,000 images, 32x32), written to
+/tmp/minicls_bench_data on first use. Medians over --reps passes.
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from common import median, report
+from config import train_pipeline
+from data import SyntheticCIFAR10, build_dataloader, collate
+
+
+def per_process(dataset, batch=128):
+    start = time.perf_counter()
+    for first in range(0, len(dataset), batch):
+        collate([dataset[i] for i in range(first, min(first + batch, len(dataset)))])
+    return len(dataset) / (time.perf_counter() - start)
+
+
+def through_loader(dataset, workers, batch=128):
+    loader = build_dataloader(dataset, batch, workers, seed=0, persistent_workers=False) if workers else \
+        build_dataloader(dataset, batch, 0, seed=0)
+    start = time.perf_counter()
+    for _ in loader:
+        pass
+    return len(dataset) / (time.perf_counter() - start)
+
+
+def torchvision_v2(images, batch=128):
+    from torchvision.transforms import v2
+    norm = dict(mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255])
+    t = v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(0.5), v2.ToDtype(torch.float32),
+                    v2.Normalize(**norm)])
+    chw = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+    start = time.perf_counter()
+    for first in range(0, len(chw), batch):
+        torch.stack([t(img) for img in chw[first:first + batch]])
+    return len(chw) / (time.perf_counter() - start)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--reps', type=int, default=5)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    dataset = SyntheticCIFAR10('/tmp/minicls_bench_data', train_pipeline)
+    images = np.stack([info['img'] for info in dataset.data_infos])
+    rows = [{'what': 'minicls pipeline + collate, one process',
+             'images/s': f'{median([per_process(dataset) for _ in range(args.reps)]):,.0f}'}]
+    for workers in (0, 1, 2):
+        rows.append({'what': f'minicls DataLoader, {workers} workers, batch 128',
+                     'images/s': f'{median([through_loader(dataset, workers) for _ in range(args.reps)]):,.0f}'})
+    rows.append({'what': 'torchvision.transforms.v2 per sample + stack, one process',
+                 'images/s': f'{median([torchvision_v2(images) for _ in range(args.reps)]):,.0f}'})
+    report('data_pipeline', rows, ['what', 'images/s'])
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,198 @@
+"""GPU training speed: images/s of ResNet-18 and ResNet-50 CIFAR training at batch 128,
+a bare PyTorch loop against the runner (standard hooks, log interval 100), in float32 and
+with each fast path on; then a real two-epoch run through train.py (DataLoader, 8 workers)
+to check that the pipeline keeps the GPU fed, and the 200-epoch projection.
+
+    python benchmarks/gpu.py [--budget 330]
+
+Compute rows use 20 distinct random batches already on the GPU (so they measure the model,
+the loop and the hooks, not the data); each row: 15 warm-up iterations, then 60 timed ones
+between two cuda.synchronize() calls. Results go to $OUT/gpu.json after every row, so a
+run cut short keeps what it measured. Rows are skipped once --budget seconds have passed.
+"""
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+from common import ROOT, machine
+from config import (BackboneConfig, CheckpointConfig, Fp16Config, HeadConfig, LogConfig, LrConfig, ModelConfig,
+                    OptimizerConfig, OptimizerHookConfig)
+from hooks import Hook
+from model import build_classifier
+from optimizer import build_optimizer
+from runner import EpochBasedRunner
+
+WARMUP, TIMED, BATCH = 15, 60, 128
+DEVICE = 'cuda'
+START = time.time()
+RESULTS = {'machine': machine(), 'command': ' '.join(sys.argv), 'rows': []}
+OUT = os.environ.get('OUT', '/tmp')
+
+
+def sync():
+    if DEVICE == 'cuda':
+        torch.cuda.synchronize()
+
+
+def save(row):
+    RESULTS['rows'].append(row)
+    print(json.dumps(row), flush=True)
+    with open(os.path.join(OUT, 'gpu.json'), 'w') as f:
+        json.dump(RESULTS, f, indent=1)
+
+
+def make_model(depth, channels_last, compile_):
+    torch.manual_seed(0)
+    model = build_classifier(ModelConfig(backbone=BackboneConfig(depth=depth),
+                                         head=HeadConfig(in_channels=512 if depth == 18 else 2048)))
+    model.init_weights()
+    model.to(DEVICE)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    if compile_:
+        model.compile()
+    return model
+
+
+def batches(n=20):
+    g = torch.Generator(device=DEVICE).manual_seed(0)
+    return [{'img': torch.randn(BATCH, 3, 32, 32, device=DEVICE, generator=g),
+             'gt_label': torch.randint(0, 10, (BATCH,), device=DEVICE, generator=g)} for _ in range(n)]
+
+
+def bare(model, data, bf16, channels_last):
+    optimizer = build_optimizer(model, OptimizerConfig())
+    model.train()
+    fmt = torch.channels_last if channels_last else torch.preserve_format
+    for i in range(WARMUP + TIMED):
+        if i == WARMUP:
+            sync()
+            start = time.perf_counter()
+        d = data[i % len(data)]
+        with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=bf16):
+            loss = model.head.forward_train(model.extract_feat(d['img'].to(memory_format=fmt)), d['gt_label'])['loss']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    sync()
+    return TIMED * BATCH / (time.perf_counter() - start)
+
+
+class Stopwatch(Hook):
+    def after_train_iter(self, runner):
+        if runner.iter == WARMUP - 1:
+            sync()
+            self.start = time.perf_counter()
+        elif runner.iter == WARMUP + TIMED - 1:
+            sync()
+            self.seconds = time.perf_counter() - self.start
+
+
+def with_runner(model, data, fp16, channels_last):
+    logger = logging.getLogger('bench')
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), '/tmp/minicls_gpu', logger,
+                              meta={}, max_epochs=1)
+    runner.timestamp = 'bench'
+    if channels_last:
+        runner.memory_format = torch.channels_last
+    runner.register_training_hooks(LrConfig(policy='step', step=[100, 150]), OptimizerHookConfig(),
+                                   CheckpointConfig(interval=10 ** 9, save_last=False), LogConfig(interval=100),
+                                   fp16_config=fp16)
+    watch = Stopwatch()
+    runner.register_hook(watch, 'LOWEST')
+    runner.run([[data[i % len(data)] for i in range(WARMUP + TIMED)]], [('train', 1)])
+    return TIMED * BATCH / watch.seconds
+
+
+def compute_rows(budget):
+    data = batches()
+    bf16, fp16 = Fp16Config(dtype='bfloat16'), Fp16Config(loss_scale='dynamic')
+    plan = [  # (depth, loop, amp, channels_last, cudnn.benchmark, compile)
+        (18, 'bare', None, False, False, False), (18, 'runner', None, False, False, False),
+        (18, 'runner', bf16, False, False, False), (18, 'runner', fp16, False, False, False),
+        (18, 'runner', bf16, True, False, False), (18, 'runner', bf16, True, True, False),
+        (18, 'bare', bf16, True, True, False),
+        (50, 'bare', None, False, False, False), (50, 'runner', None, False, False, False),
+        (50, 'runner', bf16, True, True, False), (50, 'bare', bf16, True, True, False),
+        (18, 'runner', bf16, True, True, True),
+    ]
+    for depth, loop, amp, cl, bench, comp in plan:
+        if comp and DEVICE != 'cuda':
+            continue                            # the dry run skips the slow CPU compile
+        if time.time() - START > budget:
+            save({'skipped': f'ResNet-{depth} {loop}: out of time budget'})
+            continue
+        torch.backends.cudnn.benchmark = bench
+        t0 = time.time()
+        model = make_model(depth, cl, comp)
+        if loop == 'bare':
+            ips = bare(model, data, amp is not None, cl)
+        else:
+            ips = with_runner(model, data, amp, cl)
+        paths = [n for n, on in (('bf16' if amp is bf16 else 'fp16+GradScaler', amp is not None),
+                                 ('channels_last', cl), ('cudnn.benchmark', bench), ('compile', comp)) if on]
+        save({'model': f'ResNet-{depth}', 'loop': loop, 'fast paths': ' + '.join(paths) or 'fp32',
+              'images/s': round(ips), 'ms/iter': round(1000 * BATCH / ips, 2),
+              'compute-only 200 epochs (min)': round(200 * 50000 / ips / 60, 1),
+              'row seconds': round(time.time() - t0, 1)})
+        del model
+        if DEVICE == 'cuda':
+            torch.cuda.empty_cache()
+
+
+END_TO_END = '''
+import sys; sys.path.insert(0, {root!r}); sys.argv = ['train.py'] + {args!r}
+import data
+data.SyntheticCIFAR10.batch_size = {size}          # 5 x 10,000 train + 10,000 test: CIFAR-10's size
+data.SyntheticCIFAR10.num_test = {size}
+import train; train.cli()
+'''
+
+
+def end_to_end(budget):
+    if time.time() - START > budget:
+        save({'skipped': 'end-to-end run: out of time budget'})
+        return
+    work = '/tmp/minicls_e2e'
+    args = ['--config', os.path.join(ROOT, 'configs', 'resnet18_cifar10.py'), '--work-dir', work, '--cfg-options',
+            'total_epochs=2', "data.train.type='SyntheticCIFAR10'", "data.val.type='SyntheticCIFAR10'",
+            "data.test.type='SyntheticCIFAR10'", "data.train.data_prefix='/tmp/minicls_e2e_data'",
+            "data.val.data_prefix='/tmp/minicls_e2e_data'", "data.test.data_prefix='/tmp/minicls_e2e_data'",
+            'data.workers_per_gpu=8', 'data.pin_memory=True', "fp16.dtype='bfloat16'", 'channels_last=True',
+            'cudnn_benchmark=True', 'seed=0', f'device={DEVICE!r}']
+    t0 = time.time()
+    r = subprocess.run([sys.executable, '-c', END_TO_END.format(root=ROOT, args=args, size=10000 if DEVICE == 'cuda' else 100)], capture_output=True,
+                       text=True, timeout=max(30, budget + 200 - (time.time() - START)))
+    lines = [line for line in r.stdout.splitlines() if 'Epoch' in line or 'Saving' in line]
+    stamps = [time.mktime(time.strptime(line[:19], '%Y-%m-%d %H:%M:%S')) + int(line[20:23]) / 1000
+              for line in lines if 'Saving' in line]
+    epoch_s = stamps[1] - stamps[0] if len(stamps) == 2 else None
+    save({'end-to-end': 'train.py, ResNet-18, 50k synthetic CIFAR images, 8 workers, pin_memory, bf16, '
+                        'channels_last, cudnn.benchmark, eval every epoch', 'returncode': r.returncode,
+          'epoch 2 seconds (train + eval of epoch 1)': round(epoch_s, 2) if epoch_s else None,
+          'projected 200 epochs (min)': round(200 * epoch_s / 60, 1) if epoch_s else None,
+          'wall seconds': round(time.time() - t0, 1), 'last lines': lines[-3:], 'stderr': r.stderr[-600:]})
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--budget', type=float, default=330)
+    p.add_argument('--dry-run', action='store_true', help='a few tiny CPU iterations, to check the script')
+    args = p.parse_args()
+    if args.dry_run:
+        global WARMUP, TIMED, BATCH, DEVICE
+        WARMUP, TIMED, BATCH, DEVICE = 1, 2, 4, 'cpu'
+    compute_rows(args.budget - 90)
+    end_to_end(args.budget)
+
+
+if __name__ == '__main__':
+    main()
