@@ -255,7 +255,7 @@ class ImageClassifier(nn.Module):
         return self.simple_test(img, **kwargs)
 
     def _parse_losses(self, losses):
-        """Sum the losses to backpropagate and collect python floats to log. mmcls: same name."""
+        """Sum the losses to backpropagate and collect the values to log. mmcls: same name."""
         log_vars = OrderedDict()
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
@@ -267,10 +267,10 @@ class ImageClassifier(nn.Module):
         # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
         loss = sum(value for key, value in log_vars.items() if 'loss' in key)
         log_vars['loss'] = loss
-        # mmcls calls .item() per value (and averages over GPUs first when distributed).
-        # Each .item() waits for the GPU, so copy all the values to the CPU in one go.
-        values = torch.stack([v.detach().float().reshape(()) for v in log_vars.values()]).tolist()
-        return loss, OrderedDict(zip(log_vars.keys(), values))
+        # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
+        # so the CPU cannot queue the next iteration's work: we log detached tensors, and
+        # the log buffer copies them to the CPU only when it averages (every log interval).
+        return loss, OrderedDict((k, v.detach().reshape(())) for k, v in log_vars.items())
 
     def train_step(self, data, optimizer=None):
         """One iteration's forward pass -> dict(loss, log_vars, num_samples). mmcls: same name."""

@@ -30,7 +30,7 @@ class OptimizerHook(Hook):
             params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
             if params:
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
-                runner.log_buffer.update({'grad_norm': float(grad_norm)}, runner.outputs['num_samples'])
+                runner.log_buffer.update({'grad_norm': grad_norm.detach()}, runner.outputs['num_samples'])
 
     def step(self, runner):
         self.clip_grads(runner)

@@ -76,11 +76,14 @@ class LogBuffer:
             self.n_history.setdefault(key, []).append(count)
 
     def average(self, n=0):
-        """Average the latest n values (all when n == 0) into `output`."""
+        """Average the latest n values (all when n == 0) into `output`. Values may be
+        floats or 0-d tensors (still on the GPU): those are copied over in one go here."""
         for key in self.val_history:
-            values = np.array(self.val_history[key][-n:])
+            values = self.val_history[key][-n:]
+            if torch.is_tensor(values[0]):
+                values = torch.stack(values).double().cpu().numpy()
             counts = np.array(self.n_history[key][-n:])
-            self.output[key] = float(np.sum(values * counts) / np.sum(counts))
+            self.output[key] = float(np.sum(np.asarray(values) * counts) / np.sum(counts))
         self.ready = True
 
 
@@ -110,6 +113,8 @@ class EpochBasedRunner:
         self._resume_batches = 0               # batches of the current epoch done before a resume
         self._stop_signal = None               # SIGINT/SIGTERM received: save and stop
         self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
+        self._unchecked_losses = []            # (epoch, iter, loss tensor) not yet checked for NaN/inf
+        self.finite_check_interval = 50
 
     epoch = property(lambda self: self._epoch)
     iter = property(lambda self: self._iter)
@@ -261,17 +266,31 @@ class EpochBasedRunner:
             self._inner_iter = i
             self.call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True)
-            loss = self.outputs['log_vars'].get('loss', 0.0)    # already a float: no extra sync
-            if not math.isfinite(loss):
-                raise TrainingStopped(f'the loss is {loss} at epoch {self.epoch + 1}, iter {self.iter + 1}; '
-                                      'training stopped, the last good checkpoint is kept', 1)
+            self._unchecked_losses.append((self.epoch, self.iter, self.outputs['loss'].detach()))
+            if len(self._unchecked_losses) >= self.finite_check_interval:
+                self.check_finite()
             self.call_hook('after_train_iter')
             del self.data_batch
             if self._stop_signal is not None:
                 self._stop_inside_epoch()
             self._iter += 1
+        self.check_finite()
         self.call_hook('after_train_epoch')
         self._epoch += 1
+
+    def check_finite(self):
+        """Stop at a NaN/inf loss, naming the first one. Looking means waiting for the GPU,
+        so it is done every `finite_check_interval` iterations and before any checkpoint
+        is written, never on every iteration."""
+        if not self._unchecked_losses:
+            return
+        values = torch.stack([loss for _, _, loss in self._unchecked_losses]).tolist()
+        bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+        if bad is not None:
+            epoch, it, _ = self._unchecked_losses[bad]
+            raise TrainingStopped(f'the loss is {values[bad]} at epoch {epoch + 1}, iter {it + 1}; training '
+                                  'stopped, the last good checkpoint is kept', 1)
+        self._unchecked_losses.clear()
 
     def _stop_inside_epoch(self):
         """SIGINT/SIGTERM: the iteration is done; save where we are, then stop."""
@@ -350,6 +369,7 @@ class EpochBasedRunner:
         epoch in progress and `batches_done`, and resume continues inside that epoch.
         mmcv makes a `latest.pth` symlink, which some filesystems refuse; we write a
         plain text file `last_checkpoint` holding the file name (as mmengine does)."""
+        self.check_finite()                    # never save weights that a NaN has reached
         path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
         if mid_epoch:
             meta = dict(self.meta, epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
