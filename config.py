@@ -227,6 +227,7 @@ class CheckpointConfig:
     max_keep_ckpts: int = -1             # -1 keeps them all
     save_last: bool = True               # also save at the end when not on an interval
     out_dir: Optional[str] = None        # default: the work dir
+    sync_buffer: bool = False            # distributed: average BN statistics over processes first
 
 
 @dataclass
@@ -272,6 +273,10 @@ class Config:
     channels_last: bool = False          # NHWC memory layout for the model and its input
     compile: bool = False                # torch.compile the model in place
     log_level: str = 'INFO'
+    # Distributed (torchrun ... train.py --launcher pytorch). The article's config says
+    # dist_params=dict(backend='nccl'); empty here means nccl on GPUs, gloo on CPUs.
+    dist_params: dict = field(default_factory=dict)
+    sync_bn: bool = False                # SyncBatchNorm: BN statistics over all processes
 
 
 # The article's config, value for value (ResNet-50 on CIFAR-10, batch 128, SGD 0.1,

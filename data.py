@@ -324,6 +324,9 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
     """A DataLoader, mmcls's way: not distributed, one loader feeds all num_gpus; distributed, each
     process loads its own share. kwargs go to the DataLoader. mmcls: build_dataloader."""
     rank, world_size = get_dist_info()
+    if dist and world_size > len(dataset):
+        raise ValueError(f'{world_size} processes but only {len(dataset)} samples in {type(dataset).__name__}: '
+                         'every process needs at least one')
     if not dist:  # one loader feeds all num_gpus
         rank, world_size = 0, 1
         samples_per_gpu, workers_per_gpu = num_gpus * samples_per_gpu, num_gpus * workers_per_gpu

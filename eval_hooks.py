@@ -17,19 +17,30 @@ from hooks import Hook, LoggerHook
 
 def single_gpu_test(runner, data_loader):
     """Run the model over a loader; return one score array per sample (mmcls: apis/test.py)."""
-    runner.model.eval()
+    model = getattr(runner.model, 'module', runner.model)     # not through DDP: no sync needed
+    model.eval()
     results = []
-    show = sys.stderr.isatty()
+    show = sys.stderr.isatty() and runner.rank == 0
     with torch.no_grad():
         for i, batch in enumerate(data_loader):
             batch = runner.batch_to_device(batch)
-            results.extend(runner.model(return_loss=False, img=batch['img']))
+            results.extend(model(return_loss=False, img=batch['img']))
             if show:
                 done = (i + 1) / len(data_loader)
                 sys.stderr.write(f'\r[{"#" * int(30 * done):<30}] {i + 1}/{len(data_loader)}')
     if show:
         sys.stderr.write('\n')
     return results
+
+
+def collect_results(part, size):
+    """Every process's results -> the whole list in dataset order (mmcv: collect_results_cpu).
+    With round_up, the sampler gave process r the samples r, r + W, r + 2W, ... and padded
+    the last round with repeats: interleave the parts back, then drop the padding."""
+    parts = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(parts, part)
+    ordered = [result for round_ in zip(*parts) for result in round_]
+    return ordered[:size]
 
 
 class EvalHook(Hook):
@@ -103,9 +114,14 @@ class EvalHook(Hook):
             return every(runner, self.interval)
         return current + 1 >= self.start and (current + 1 - self.start) % self.interval == 0
 
+    def test(self, runner):
+        return single_gpu_test(runner, self.dataloader)
+
     def _do_evaluate(self, runner):
-        results = single_gpu_test(runner, self.dataloader)
+        results = self.test(runner)
         runner.model.train()
+        if results is None:                  # a DistEvalHook on a rank other than 0
+            return
         metrics = self.dataloader.dataset.evaluate(results, **self.eval_kwargs)
         runner.log_buffer.output['eval_iter_num'] = len(self.dataloader)
         runner.log_buffer.output.update(metrics)
@@ -134,3 +150,20 @@ class EvalHook(Hook):
         runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False)
         runner.logger.info(f'Now best checkpoint is saved as {name}.')
         runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')
+
+
+class DistEvalHook(EvalHook):
+    """Every process evaluates its share of the val set; rank 0 gathers the results in
+    dataset order, computes the metrics, logs them and keeps the best checkpoint
+    (mmcv: DistEvalHook). BN statistics of rank 0 are copied to all processes first, so
+    every shard is evaluated with the same model."""
+
+    def test(self, runner):
+        model = getattr(runner.model, 'module', runner.model)
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                torch.distributed.broadcast(module.running_var, 0)
+                torch.distributed.broadcast(module.running_mean, 0)
+        results = collect_results(single_gpu_test(runner, self.dataloader), len(self.dataloader.dataset))
+        return results if runner.rank == 0 else None
+

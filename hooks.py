@@ -138,7 +138,8 @@ class CheckpointHook(Hook):
     """
 
     def __init__(self, interval=-1, by_epoch=True, save_optimizer=True, out_dir=None,
-                 max_keep_ckpts=-1, save_last=True):
+                 max_keep_ckpts=-1, save_last=True, sync_buffer=False):
+        self.sync_buffer = sync_buffer        # average BN statistics over processes before saving
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -163,12 +164,16 @@ class CheckpointHook(Hook):
             self._save_checkpoint(runner)
 
     def _save_checkpoint(self, runner):
+        if self.sync_buffer and runner.world_size > 1:     # mmcv: allreduce_params(model.buffers())
+            for buffer in getattr(runner.model, 'module', runner.model).buffers():
+                if buffer.is_floating_point():
+                    torch.distributed.all_reduce(buffer.div_(runner.world_size))
         tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
         current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
         path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current),
                                       save_optimizer=self.save_optimizer, mid_epoch=not self.by_epoch)
         runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path
-        if self.max_keep_ckpts > 0:        # walk back from the oldest one we keep
+        if self.max_keep_ckpts > 0 and runner.rank == 0:   # walk back from the oldest one we keep
             step = self.interval if self.interval > 0 else 1
             for old in range(current - self.max_keep_ckpts * step, 0, -step):
                 old_path = os.path.join(self.out_dir, tmpl.format(old))
@@ -266,6 +271,7 @@ class TextLoggerHook(LoggerHook):
         self.start_iter = runner.iter
         self.time_sec_tot = 0.0
         self.json_log_path = os.path.join(runner.work_dir, f'{runner.timestamp}.log.json')
+        self.rank = runner.rank
         if runner.meta is not None:
             self._dump_log(runner.meta)
 
@@ -313,5 +319,7 @@ class TextLoggerHook(LoggerHook):
             if isinstance(v, (list, tuple)):
                 return [rounded(x) for x in v]
             return round(float(v), 5) if isinstance(v, float) else v
+        if self.rank != 0:
+            return
         with open(self.json_log_path, 'a') as f:
             f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')

@@ -317,3 +317,21 @@ def build_classifier(model_cfg):
         head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
                            loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
                            topk=head.topk, cal_acc=head.cal_acc))
+
+
+class MMDistributedDataParallel(nn.parallel.DistributedDataParallel):
+    """DistributedDataParallel with the runner's step interface (mmcv: MMDistributedDataParallel).
+
+    The forward pass must go through DDP's own __call__, so that backward() averages the
+    gradients over the processes; then the losses are parsed as in ImageClassifier, and the
+    logged values averaged over the processes (mmcls does the same in _parse_losses)."""
+
+    def train_step(self, data, optimizer=None):
+        loss, log_vars = self.module._parse_losses(self(**data))
+        values = torch.stack(list(log_vars.values()))
+        torch.distributed.all_reduce(values.div_(torch.distributed.get_world_size()))
+        return dict(loss=loss, log_vars=OrderedDict(zip(log_vars, values)), num_samples=len(data['img']))
+
+    def val_step(self, data, optimizer=None):
+        return self.train_step(data, optimizer)
+

@@ -1,7 +1,8 @@
-"""The runner: the epoch loop, hook dispatch, checkpoints, and the optimizer builder.
+"""The runner: the epoch loop, hook registration and dispatch, the log buffer, and
+checkpoint save / resume / load (the file format itself is in checkpoint.py).
 
 mmcv 1.x counterparts: runner/base_runner.py, runner/epoch_based_runner.py,
-runner/log_buffer.py, runner/checkpoint.py, runner/optimizer/default_constructor.py.
+runner/log_buffer.py.
 
     runner = EpochBasedRunner(model, optimizer, work_dir, logger, meta, max_epochs)
     runner.register_training_hooks(lr_config, optimizer_config, checkpoint_config, log_config)
@@ -19,6 +20,9 @@ whole training step, spread over hooks:
 
 Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (index
 in the current epoch). They are saved in checkpoints, so `resume` continues the count.
+Two things mmcv does not do: the loss is checked for NaN/inf (every 50 iterations and
+before any checkpoint, so that the loop never waits for the GPU), and SIGINT/SIGTERM
+finish the iteration, save `iter_<N>.pth` and stop.
 """
 import math
 import os
@@ -106,6 +110,9 @@ class EpochBasedRunner:
         self._epoch = self._iter = self._inner_iter = 0
         self._max_epochs, self._max_iters = max_epochs, None
         self.log_buffer = LogBuffer()
+        dist = torch.distributed.is_available() and torch.distributed.is_initialized()
+        self.rank = torch.distributed.get_rank() if dist else 0            # only rank 0 writes files
+        self.world_size = torch.distributed.get_world_size() if dist else 1
         self.data_loader = None
         self.outputs = None
         self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision
@@ -271,12 +278,25 @@ class EpochBasedRunner:
                 self.check_finite()
             self.call_hook('after_train_iter')
             del self.data_batch
-            if self._stop_signal is not None:
+            if self._should_stop_now():
                 self._stop_inside_epoch()
             self._iter += 1
         self.check_finite()
         self.call_hook('after_train_epoch')
         self._epoch += 1
+
+    def _should_stop_now(self):
+        """A signal was received. With several processes, one cannot stop alone (the others
+        would wait for it forever): every `finite_check_interval` iterations they all ask
+        whether any of them got one, and stop together."""
+        if self.world_size == 1:
+            return self._stop_signal is not None
+        if (self.iter + 1) % self.finite_check_interval:
+            return False
+        flag = torch.tensor([float(self._stop_signal or 0)], device=self.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        self._stop_signal = int(flag.item()) or None
+        return self._stop_signal is not None
 
     def check_finite(self):
         """Stop at a NaN/inf loss, naming the first one. Looking means waiting for the GPU,
@@ -371,6 +391,8 @@ class EpochBasedRunner:
         plain text file `last_checkpoint` holding the file name (as mmengine does)."""
         self.check_finite()                    # never save weights that a NaN has reached
         path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
+        if self.rank != 0:                     # one writer; every process can resume from it
+            return path
         if mid_epoch:
             meta = dict(self.meta, epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
         else:

@@ -10,41 +10,30 @@ the logger, collect env info into `meta`, set the seed, build the model and the
 datasets, and call `train_model`, which follows ../shared/seed-flow.md step by step.
 """
 import argparse
-import ast
 import dataclasses
-import json
 import logging
 import os
 import platform
 import random
 import re
-import runpy
 import sys
 import time
 import traceback
-import typing
 
 import numpy as np
 import torch
 
-import config as config_module
-from data import DATASETS, DatasetError, build_dataloader, build_dataset
-from model import build_classifier
+from config_loader import ConfigError, apply_cfg_options, check_config, config_to_json, load_config
+from data import DatasetError, build_dataloader, build_dataset
+from model import MMDistributedDataParallel, build_classifier
 from checkpoint import CheckpointError
-from eval_hooks import EvalHook
+from eval_hooks import DistEvalHook, EvalHook
 from hooks import DistSamplerSeedHook
 from optimizer import build_optimizer
-from lr_updater import LR_POLICIES, build_updater_hook
-from momentum_updater import MOMENTUM_POLICIES
 from runner import EpochBasedRunner, TrainingStopped
-from transforms import Compose
 
 __version__ = '0.1.0'
 logger = logging.getLogger('minicls')
-
-
-class ConfigError(ValueError):
-    """A bad config file, field, value or command line: exit status 2."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -61,6 +50,13 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     data_loaders = [build_dataloader(ds, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, num_gpus=1,
                                      dist=distributed, round_up=True, seed=cfg.seed, **loader_args)
                     for ds in datasets]
+    # (distributed: one model per process; DDP averages the gradients in backward())
+    if distributed:
+        if cfg.sync_bn:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        on_gpu = next(model.parameters()).is_cuda
+        model = MMDistributedDataParallel(model, device_ids=[torch.cuda.current_device()] if on_gpu else None,
+                                          broadcast_buffers=False)
     # 2. optimizer
     optimizer = build_optimizer(model, cfg.optimizer)
     # 3. runner
@@ -72,15 +68,16 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 4. the standard hooks
     runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config, cfg.checkpoint_config,
                                    cfg.log_config, cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
-    # 5. a sampler-seed hook: epoch e shuffles with seed + e (mmcv: only when distributed;
-    #    here always, so that a resumed run sees the order it would have seen)
+    # 5. a sampler-seed hook: epoch e shuffles with seed + e, the same on every rank (mmcv:
+    #    only when distributed; here always, so a resumed run sees the order it would have seen)
     runner.register_hook(DistSamplerSeedHook())
     # 6. evaluation on the val set, after the timer
     if validate:
         val_dataset = build_dataset(cfg.data.val)
         val_loader = build_dataloader(val_dataset, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu,
                                       dist=distributed, shuffle=False, round_up=True, **loader_args)
-        runner.register_hook(EvalHook(val_loader, **dataclasses.asdict(cfg.evaluation)), priority='LOW')
+        eval_hook = DistEvalHook if distributed else EvalHook
+        runner.register_hook(eval_hook(val_loader, **dataclasses.asdict(cfg.evaluation)), priority='LOW')
     # 7. resume everything, or load weights only
     if cfg.resume_from:
         runner.resume(cfg.resume_from, trusted=trust_checkpoint)
@@ -89,133 +86,6 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 8. run
     runner.run(data_loaders, cfg.workflow)
     return runner
-
-
-# ---------------------------------------------------------------------------------------
-# Config files and --cfg-options
-# ---------------------------------------------------------------------------------------
-
-
-def load_config(path):
-    """Run a config file and return its `cfg` (a config.Config)."""
-    if not os.path.isfile(path):
-        raise ConfigError(f'--config: file {path!r} does not exist')
-    if os.path.samefile(path, config_module.__file__):
-        return config_module.cfg           # config.py itself: already imported
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))    # so `from config import ...` works
-    try:
-        namespace = runpy.run_path(path)
-    except Exception as e:
-        raise ConfigError(f'--config: {path} failed to run: {type(e).__name__}: {e}') from e
-    cfg = namespace.get('cfg')
-    if not isinstance(cfg, config_module.Config):
-        raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
-                          f'found {type(cfg).__name__}')
-    return cfg
-
-
-def _field_types(obj):
-    return typing.get_type_hints(type(obj))
-
-
-def _check_type(value, tp, name):
-    """Return `value` if it fits the annotation `tp` (ints are accepted for floats)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Union:
-        for option in args:
-            try:
-                return _check_type(value, option, name)
-            except ConfigError:
-                pass
-        raise ConfigError(f'{name}={value!r} has the wrong type; expected {_type_name(tp)}')
-    if tp is type(None):
-        if value is None:
-            return None
-    elif tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    elif tp is bool and isinstance(value, bool):
-        return value
-    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    elif tp in (str, dict) and isinstance(value, tp):
-        return value
-    elif tp in (list, tuple) and isinstance(value, (list, tuple)):
-        return tp(value)
-    raise ConfigError(f'{name}={value!r} has the wrong type; expected {_type_name(tp)}')
-
-
-def _type_name(tp):
-    args = typing.get_args(tp)
-    return ' or '.join(_type_name(a) for a in args) if args else getattr(tp, '__name__', str(tp))
-
-
-def apply_cfg_options(cfg, options):
-    """`['optimizer.lr=0.05', 'data.samples_per_gpu=64']` -> a new cfg. Values are Python
-    literals (0.05, [30, 60], None, True, 'text'); a bare word is a string."""
-    for option in options:
-        if '=' not in option:
-            raise ConfigError(f'--cfg-options: {option!r} is not of the form key.sub=value')
-        key, text = option.split('=', 1)
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text
-        cfg = _set_field(cfg, key.split('.'), value, key)
-    return cfg
-
-
-def _set_field(obj, path, value, full_key):
-    types = _field_types(obj)
-    name = path[0]
-    if name not in types:
-        raise ConfigError(f'--cfg-options: {full_key!r}: {type(obj).__name__} has no field {name!r}; '
-                          f'valid: {", ".join(types)}')
-    tp = types[name]
-    if len(path) == 1:
-        if dataclasses.is_dataclass(getattr(obj, name)) and value is not None:
-            raise ConfigError(f'--cfg-options: {full_key} is a group; set its fields, e.g. {full_key}.<field>=...')
-        return dataclasses.replace(obj, **{name: _check_type(value, tp, full_key)})
-    child = getattr(obj, name)
-    if child is None:                        # e.g. optimizer_config.grad_clip (Optional[GradClipConfig])
-        options = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
-        if not options:
-            raise ConfigError(f'--cfg-options: {full_key!r}: {name} is not a group of fields')
-        child = options[0]()
-    if not dataclasses.is_dataclass(child):
-        raise ConfigError(f'--cfg-options: {full_key!r}: {name} is not a group of fields')
-    return dataclasses.replace(obj, **{name: _set_field(child, path[1:], value, full_key)})
-
-
-def config_to_json(cfg):
-    return json.dumps(dataclasses.asdict(cfg), indent=2)
-
-
-def check_config(cfg):
-    """Values that type checks cannot catch, named as the user wrote them."""
-    checks = [('total_epochs', cfg.total_epochs >= 1, '>= 1'),
-              ('optimizer.lr', cfg.optimizer.lr >= 0, '>= 0'),
-              ('data.samples_per_gpu', cfg.data.samples_per_gpu >= 1, '>= 1'),
-              ('data.workers_per_gpu', cfg.data.workers_per_gpu >= 0, '>= 0'),
-              ('log_config.interval', cfg.log_config.interval >= 1, '>= 1'),
-              ('device', cfg.device in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'")]
-    for name, ok, allowed in checks:
-        if not ok:
-            value = eval(f'cfg.{name}', {'cfg': cfg})  # noqa: S307 (our own field names)
-            raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')
-    # Build the cheap pieces now, so that a typo fails in a second, not after the data loads.
-    build_updater_hook(cfg.lr_config, LR_POLICIES, 'lr_config')
-    if cfg.momentum_config is not None:
-        build_updater_hook(cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')
-    build_optimizer(torch.nn.Linear(1, 1), cfg.optimizer)
-    for split in ('train', 'val', 'test'):
-        dataset_cfg = getattr(cfg.data, split)
-        if dataset_cfg.type not in DATASETS:
-            raise ConfigError(f'data.{split}.type={dataset_cfg.type!r} is not known; valid: {", ".join(DATASETS)}')
-        Compose(dataset_cfg.pipeline)
-    for entry in cfg.workflow:
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
-                and isinstance(entry[1], int) and entry[1] >= 1):
-            raise ConfigError(f"workflow entry {entry!r} is not valid; expected ('train' or 'val', epochs >= 1)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -238,6 +108,8 @@ def parse_args(argv=None):
                    help='override config fields, e.g. optimizer.lr=0.05 total_epochs=4')
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow a checkpoint that needs arbitrary unpickling (can run code: trusted files only)')
+    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
+                   help="'pytorch': one process of a torchrun job (torchrun --nproc_per_node=N train.py ...)")
     p.add_argument('--debug', action='store_true', help='show full tracebacks')
     return p.parse_args(argv)
 
@@ -260,14 +132,37 @@ def set_random_seed(seed, deterministic=False):
         torch.backends.cudnn.benchmark = False
 
 
-def setup_logger(log_file, level):
-    logger.setLevel(level)
+def setup_logger(log_file, level, rank=0):
+    """Console + <timestamp>.log on rank 0; the other ranks only print errors."""
+    logger.setLevel(level if rank == 0 else 'ERROR')
     logger.handlers.clear()
     logger.propagate = False
     fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
-    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)):
+    handlers = [logging.StreamHandler(sys.stdout)] + ([logging.FileHandler(log_file)] if rank == 0 else [])
+    for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
+
+
+def init_dist(backend, device):
+    """--launcher pytorch: join the process group that torchrun describes in the environment;
+    return (rank, the device of this process). mmcv: init_dist('pytorch')."""
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+    if missing:
+        raise ConfigError(f'--launcher pytorch needs the environment torchrun sets ({", ".join(missing)} missing); '
+                          'start it as: torchrun --nproc_per_node=N train.py --config ... --launcher pytorch')
+    backend = backend or ('nccl' if device == 'cuda' else 'gloo')
+    if not torch.distributed.is_backend_available(backend):
+        raise ConfigError(f'dist_params.backend={backend!r} is not available in this torch build; '
+                          f'valid here: {", ".join(b for b in ("gloo", "nccl", "mpi") if torch.distributed.is_backend_available(b))}')
+    if backend == 'nccl' and device != 'cuda':
+        raise ConfigError("dist_params.backend='nccl' needs CUDA devices; use 'gloo' on CPUs")
+    local_rank = int(os.environ['LOCAL_RANK'])
+    if device == 'cuda':
+        torch.cuda.set_device(local_rank)
+        device = f'cuda:{local_rank}'
+    torch.distributed.init_process_group(backend)
+    return torch.distributed.get_rank(), device
 
 
 def build_cfg(args):
@@ -281,7 +176,7 @@ def build_cfg(args):
     return cfg
 
 
-def resolve_resume(cfg, timestamp, notes):
+def resolve_resume(cfg, timestamp, notes, move_aside=True):
     """--resume auto -> the newest complete checkpoint (named by `last_checkpoint`) or a
     fresh start. Never overwrite the checkpoints of an earlier run: a fresh run refuses a
     work dir that has some, and a resume moves those past its starting point aside."""
@@ -306,7 +201,7 @@ def resolve_resume(cfg, timestamp, notes):
         start = os.path.basename(cfg.resume_from)
         later = [f for f in ckpts if f != start and os.path.getmtime(os.path.join(work_dir, f))
                  > os.path.getmtime(cfg.resume_from)]
-        if later:
+        if later and move_aside:
             aside = os.path.join(work_dir, f'superseded_{timestamp}')
             os.makedirs(aside)
             for f in later:
@@ -321,6 +216,10 @@ def main(argv=None):
     device = cfg.device if cfg.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():
         raise ConfigError('device=cuda was asked for, but torch sees no CUDA device; use --device cpu')
+    distributed = args.launcher == 'pytorch'
+    rank = 0
+    if distributed:
+        rank, device = init_dist(cfg.dist_params.get('backend'), device)
 
     try:
         os.makedirs(cfg.work_dir, exist_ok=True)
@@ -331,18 +230,25 @@ def main(argv=None):
         raise ConfigError(f'work_dir={cfg.work_dir!r} cannot be written: {e.strerror}') from None
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
     notes = []
-    cfg = resolve_resume(cfg, timestamp, notes)
-    setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level)
+    cfg = resolve_resume(cfg, timestamp, notes, move_aside=rank == 0)
+    if distributed:
+        torch.distributed.barrier()    # rank 0 has moved old checkpoints aside
+    setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
     for note in notes:
         logger.info(note)
     config_text = config_to_json(cfg)
-    with open(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), 'w') as f:
-        f.write(config_text + '\n')
+    if rank == 0:
+        with open(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), 'w') as f:
+            f.write(config_text + '\n')
 
     env_info = collect_env()
     logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
     logger.info(f'Config ({args.config}):\n{config_text}')
     seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2 ** 31)
+    if distributed:                    # every rank takes rank 0's seed: the same shuffle everywhere
+        shared = [seed]
+        torch.distributed.broadcast_object_list(shared, src=0)
+        seed = shared[0]
     logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
     set_random_seed(seed, cfg.deterministic)
     cfg = dataclasses.replace(cfg, seed=seed)
@@ -358,7 +264,7 @@ def main(argv=None):
     if len(cfg.workflow) == 2:      # a ('val', n) workflow entry: val data, train pipeline (as mmcls)
         datasets.append(build_dataset(dataclasses.replace(cfg.data.val, pipeline=cfg.data.train.pipeline)))
     meta['CLASSES'] = list(datasets[0].CLASSES)
-    train_model(model, datasets, cfg, distributed=False, validate=not args.no_validate,
+    train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
                 timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint)
 
 

@@ -11,7 +11,7 @@ import torch
 
 import tiny  # noqa: F401  (puts the repository on sys.path)
 import config
-from train import ConfigError, apply_cfg_options, check_config, config_to_json, load_config
+from config_loader import ConfigError, apply_cfg_options, check_config, config_to_json, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,6 +127,9 @@ def test_demo_trains_and_resumes(tmp_path):
     r = run_cli('--config', demo, '--work-dir', 'w', *opts, '--resume', 'w/epoch_1.pth', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'resumed epoch 1, iter 40' in r.stdout
+    # the first run's epoch_2.pth was moved aside, not overwritten
+    aside = list(work.glob('superseded_*/epoch_2.pth'))
+    assert len(aside) == 1 and (work / 'epoch_2.pth').exists() and 'moved 1 checkpoints' in r.stdout
     resumed = [json.loads(x) for x in sorted(work.glob('*.log.json'))[-1].open()][1:]
     assert resumed[0]['epoch'] == 2 and resumed[0]['lr'] == 0.01
     assert [x['iter'] for x in resumed if x['mode'] == 'train'] == [x['iter'] for x in train if x['epoch'] == 2]
