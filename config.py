@@ -102,6 +102,7 @@ class DatasetConfig:
     data_prefix: str = 'data/cifar10'
     pipeline: list = field(default_factory=list)
     test_mode: bool = False              # False: the training batches; True: the test batch
+    num_samples: Optional[int] = None    # only the first N samples (--debug, classroom runs)
 
 
 @dataclass

@@ -252,7 +252,12 @@ def build_dataset(cfg):
     """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode)."""
     if cfg.type not in DATASETS:
         raise ValueError(f'dataset type {cfg.type!r} is unknown; valid: {", ".join(DATASETS)}')
-    return DATASETS[cfg.type](data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode)
+    dataset = DATASETS[cfg.type](data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode)
+    if cfg.num_samples is not None:
+        if cfg.num_samples < 1:
+            raise ValueError(f'num_samples={cfg.num_samples} must be >= 1')
+        dataset.data_infos = dataset.data_infos[:cfg.num_samples]
+    return dataset
 
 
 def collate(batch):

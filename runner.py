@@ -30,14 +30,13 @@ import platform
 import signal
 import socket
 import threading
-from collections import OrderedDict
 
-import numpy as np
 import torch
 
 from checkpoint import (CheckpointError, atomic_write, model_weights, read_checkpoint, save_checkpoint,
                         set_rng_state, shape_mismatches, unwrap)
 from custom_hooks import CUSTOM_HOOKS
+from log_buffer import LogBuffer
 from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, get_priority
 from lr_updater import LR_POLICIES, build_updater_hook
 from momentum_updater import MOMENTUM_POLICIES
@@ -52,43 +51,6 @@ class TrainingStopped(Exception):
     def __init__(self, message, exit_code):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-class LogBuffer:
-    """Per-iteration values (loss, time, ...) and their averages (mmcv: LogBuffer).
-
-    Averages are weighted by the number of samples of each update, so a short last
-    batch counts for what it is."""
-
-    def __init__(self):
-        self.val_history, self.n_history = OrderedDict(), OrderedDict()
-        self.output = OrderedDict()
-        self.ready = False
-
-    def clear(self):
-        self.val_history.clear()
-        self.n_history.clear()
-        self.clear_output()
-
-    def clear_output(self):
-        self.output.clear()
-        self.ready = False
-
-    def update(self, values, count=1):
-        for key, value in values.items():
-            self.val_history.setdefault(key, []).append(value)
-            self.n_history.setdefault(key, []).append(count)
-
-    def average(self, n=0):
-        """Average the latest n values (all when n == 0) into `output`. Values may be
-        floats or 0-d tensors (still on the GPU): those are copied over in one go here."""
-        for key in self.val_history:
-            values = self.val_history[key][-n:]
-            if torch.is_tensor(values[0]):
-                values = torch.stack(values).double().cpu().numpy()
-            counts = np.array(self.n_history[key][-n:])
-            self.output[key] = float(np.sum(np.asarray(values) * counts) / np.sum(counts))
-        self.ready = True
 
 
 # ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from data import DatasetError, build_dataloader, build_dataset
 from model import MMDistributedDataParallel, build_classifier
 from checkpoint import CheckpointError
 from eval_hooks import DistEvalHook, EvalHook
-from hooks import DistSamplerSeedHook
+from hooks import DistSamplerSeedHook, Priority, TraceHook
 from optimizer import build_optimizer
 from runner import EpochBasedRunner, TrainingStopped
 
@@ -42,8 +42,13 @@ logger = logging.getLogger('minicls')
 
 
 def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None, meta=None,
-                trust_checkpoint=False):
+                trust_checkpoint=False, trace=False):
+    def say(step):                     # --trace: the seed's steps, as they happen
+        if trace:
+            logger.info(f'[trace] {step}')
     # 1. data loaders: one per workflow entry
+    say(f'1. build_dataloader x {len(datasets)}: batch {cfg.data.samples_per_gpu}, '
+        f'{cfg.data.workers_per_gpu} workers, seed {cfg.seed}')
     loader_args = dict(pin_memory=cfg.data.pin_memory)
     if cfg.data.workers_per_gpu > 0:
         loader_args['persistent_workers'] = cfg.data.persistent_workers
@@ -58,19 +63,26 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
         model = MMDistributedDataParallel(model, device_ids=[torch.cuda.current_device()] if on_gpu else None,
                                           broadcast_buffers=False)
     # 2. optimizer
+    say(f'2. build_optimizer: {cfg.optimizer.type}(lr={cfg.optimizer.lr}, momentum={cfg.optimizer.momentum}, '
+        f'weight_decay={cfg.optimizer.weight_decay})')
     optimizer = build_optimizer(model, cfg.optimizer)
     # 3. runner
+    say(f'3. EpochBasedRunner(work_dir={cfg.work_dir!r}, max_epochs={cfg.total_epochs})')
     runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger,
                               meta=meta, max_epochs=cfg.total_epochs)
     runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
     if cfg.channels_last:
         runner.memory_format = torch.channels_last
+    if trace:
+        runner.register_hook(TraceHook(), 'HIGHEST')
     # 4. the standard hooks
     runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config, cfg.checkpoint_config,
                                    cfg.log_config, cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
     # 5. a sampler-seed hook: epoch e shuffles with seed + e, the same on every rank (mmcv:
     #    only when distributed; here always, so a resumed run sees the order it would have seen)
     runner.register_hook(DistSamplerSeedHook())
+    say('4-5. registered: ' + ', '.join(f'{type(h).__name__} ({Priority(h.priority).name})' for h in runner.hooks
+                                        if not isinstance(h, TraceHook)))
     # 6. evaluation on the val set, after the timer
     if validate:
         val_dataset = build_dataset(cfg.data.val)
@@ -78,12 +90,15 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
                                       dist=distributed, shuffle=False, round_up=True, **loader_args)
         eval_hook = DistEvalHook if distributed else EvalHook
         runner.register_hook(eval_hook(val_loader, **dataclasses.asdict(cfg.evaluation)), priority='LOW')
+        say(f'6. {eval_hook.__name__} (LOW) on {len(val_dataset)} val images, every {cfg.evaluation.interval} epoch(s)')
     # 7. resume everything, or load weights only
+    say(f'7. resume_from={cfg.resume_from!r}, load_from={cfg.load_from!r}')
     if cfg.resume_from:
         runner.resume(cfg.resume_from, trusted=trust_checkpoint)
     elif cfg.load_from:
         runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
     # 8. run
+    say(f'8. runner.run(data_loaders, workflow={cfg.workflow})')
     runner.run(data_loaders, cfg.workflow)
     return runner
 
@@ -110,7 +125,11 @@ def parse_args(argv=None):
                    help='allow a checkpoint that needs arbitrary unpickling (can run code: trusted files only)')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                    help="'pytorch': one process of a torchrun job (torchrun --nproc_per_node=N train.py ...)")
-    p.add_argument('--debug', action='store_true', help='show full tracebacks')
+    p.add_argument('--trace', action='store_true',
+                   help="print the seed's steps and every call_hook of the first iterations as they happen")
+    p.add_argument('--debug', action='store_true',
+                   help='one epoch on 256 train / 128 val images, no worker processes (breakpoints are hit), '
+                        'full tracebacks')
     return p.parse_args(argv)
 
 
@@ -172,6 +191,10 @@ def build_cfg(args):
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     if args.deterministic:
         cfg = dataclasses.replace(cfg, deterministic=True)
+    if args.debug:                     # small, single-process, in its own work dir
+        cfg = apply_cfg_options(cfg, ['total_epochs=1', 'data.workers_per_gpu=0', 'data.train.num_samples=256',
+                                      'data.val.num_samples=128',
+                                      f'work_dir={os.path.join(cfg.work_dir, "debug", time.strftime("%Y%m%d_%H%M%S"))!r}'])
     check_config(cfg)
     return cfg
 
@@ -265,7 +288,7 @@ def main(argv=None):
         datasets.append(build_dataset(dataclasses.replace(cfg.data.val, pipeline=cfg.data.train.pipeline)))
     meta['CLASSES'] = list(datasets[0].CLASSES)
     train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
-                timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint)
+                timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint, trace=args.trace)
 
 
 def cli():
@@ -276,13 +299,16 @@ def cli():
         main()
         return
     except TrainingStopped as e:
-        message, code = str(e), e.exit_code
+        error, code = e, e.exit_code
     except (ConfigError, ValueError, TypeError) as e:
-        message, code = str(e), 2
+        error, code = e, 2
     except (DatasetError, CheckpointError, OSError) as e:
-        message, code = str(e), 1
+        error, code = e, 1
+    message = str(error)
     if debug:
-        traceback.print_exc()
+        traceback.print_exception(error)
+    elif 'Original Traceback' in message:   # raised in a DataLoader worker: keep its last line
+        message = message.strip().splitlines()[-1] + ' (in a DataLoader worker; --debug shows where)'
     print(f'error: {message}', file=sys.stderr)
     sys.exit(code)
 

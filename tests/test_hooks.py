@@ -13,7 +13,8 @@ from config import (CheckpointConfig, GradClipConfig, LogConfig, LrConfig, Optim
 from eval_hooks import EvalHook
 from hooks import Hook, Priority, get_priority
 from optimizer import build_optimizer
-from runner import EpochBasedRunner, LogBuffer
+from log_buffer import LogBuffer
+from runner import EpochBasedRunner
 
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'hook_order_public.json').read_text())
 
