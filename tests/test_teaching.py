@@ -48,3 +48,21 @@ def test_debug_runs_a_tiny_subset_and_shows_tracebacks(tmp_path):
     quiet, loud = run(*bad, cwd=tmp_path), run('--debug', *bad, cwd=tmp_path)
     assert quiet.returncode == loud.returncode != 0
     assert 'Traceback' not in quiet.stderr and 'Traceback' in loud.stderr
+
+
+def test_analyze_logs_reads_a_log_and_needs_matplotlib_only_to_plot(tmp_path):
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import analyze_logs
+    log = tmp_path / 'x.log.json'
+    log.write_text('{"env_info": "...", "seed": 0}\n'
+                   '{"mode": "train", "epoch": 1, "iter": 10, "lr": 0.1, "loss": 2.3}\n'
+                   '{"mode": "val", "epoch": 1, "iter": 8, "lr": 0.1, "accuracy_top-1": 20.5}\n')
+    records = analyze_logs.load_json_log(str(log))
+    assert [r['loss'] for r in records['train']] == [2.3] and records['val'][0]['accuracy_top-1'] == 20.5
+    r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'analyze_logs.py'), 'plot_curve', str(log),
+                        '--keys', 'loss', '--out', str(tmp_path / 'c.png')], capture_output=True, text=True)
+    try:
+        import matplotlib  # noqa: F401
+        assert r.returncode == 0 and (tmp_path / 'c.png').stat().st_size > 1000
+    except ImportError:
+        assert r.returncode == 1 and 'pip install matplotlib' in r.stderr and 'Traceback' not in r.stderr

@@ -1,0 +1,20 @@
+"""Exercise 01: a hook that logs the gradient norm.
+
+Write `GradNormHook`: after every training iteration it puts the L2 norm of all the
+gradients of the model (one number: the norm of the vector of every gradient element) into
+the log buffer under the key 'grad_norm', so that the TextLoggerHook prints and averages it.
+
+Then choose PRIORITY, the priority it must be registered at. Think about where the
+gradients exist: OptimizerHook (ABOVE_NORMAL) runs zero_grad, backward and step in
+after_train_iter.
+"""
+import torch  # noqa: F401
+
+from hooks import Hook
+
+PRIORITY = 'HIGHEST'
+
+
+class GradNormHook(Hook):
+    def after_train_iter(self, runner):
+        raise NotImplementedError('compute the norm of all gradients and log it as grad_norm')
