@@ -355,8 +355,8 @@ class TraceHook(Hook):
             show = runner.epoch == self.first_train_epoch and ('epoch' in stage or runner.inner_iter < self.iters)
         if show:
             names = ', '.join(type(h).__name__ for h in runner._stage_hooks[stage] if h is not self) or '-'
-            where = f'epoch {runner.epoch + 1}, iter {runner.inner_iter + 1}' if 'iter' in stage else \
-                f'epoch {runner.epoch + 1}'
+            where = ('' if stage.endswith('_run') else f'epoch {runner.epoch + 1}' if 'epoch' in stage
+                     else f'epoch {runner.epoch + 1}, iter {runner.inner_iter + 1}')
             runner.logger.info(f'[trace] call_hook({stage!r:21}) {where:20} -> {names}')
         elif stage == 'after_train_epoch':
             runner.logger.info(f'[trace] epoch {runner.epoch + 1}: {runner.inner_iter + 1} iterations, '

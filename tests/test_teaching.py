@@ -36,6 +36,9 @@ def test_trace_shows_the_seed_steps_and_mmcv_dispatch_order(tmp_path):
     first_epoch = expected[:expected.index(next(e for e in expected if e[0] == 'after_train_epoch')) + 1]
     assert [(s, h.split(', ')) for s, h in calls] == first_epoch + [expected[-1]]
     assert 'epoch 2: 2 iterations' in r.stdout
+    # the trace pasted in docs/walkthrough.md is this same sequence
+    pasted = re.findall(r"call_hook\('(\w+)' *\) .*-> (.*)", (ROOT / 'docs' / 'walkthrough.md').read_text())
+    assert pasted == calls
 
 
 def test_debug_runs_a_tiny_subset_and_shows_tracebacks(tmp_path):
