@@ -116,3 +116,16 @@ class EarlyStoppingHook(Hook):
 
 
 CUSTOM_HOOKS = {'EMAHook': EMAHook, 'EarlyStoppingHook': EarlyStoppingHook}
+
+
+def build_custom_hook(item):
+    """dict(type=..., priority=..., **arguments) -> (hook, priority); priority defaults to NORMAL."""
+    args = dict(item)
+    kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
+    if kind not in CUSTOM_HOOKS:
+        raise ValueError(f'custom_hooks: type={kind!r} is not known; valid: {", ".join(CUSTOM_HOOKS)}')
+    try:
+        return CUSTOM_HOOKS[kind](**args), priority
+    except TypeError as e:
+        raise ValueError(f'custom_hooks: {kind}: {e}') from None
+

@@ -259,18 +259,20 @@ class ImageClassifier(nn.Module):
         log_vars = OrderedDict()
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                log_vars[name] = value.mean()
+                log_vars[name] = value if value.dim() == 0 else value.mean()   # a scalar is its own mean
             elif isinstance(value, dict):
                 log_vars.update(value)  # mmcls: a dict's items are logged under their own keys
             else:
                 raise TypeError(f'{name} is not a tensor or a dict of tensors')
         # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
-        loss = sum(value for key, value in log_vars.items() if 'loss' in key)
+        parts = [value for key, value in log_vars.items() if 'loss' in key]
+        loss = sum(parts[1:], parts[0])      # not sum(parts): that adds a 0 first, one more op
         log_vars['loss'] = loss
         # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
         # so the CPU cannot queue the next iteration's work: we log detached tensors, and
         # the log buffer copies them to the CPU only when it averages (every log interval).
-        return loss, OrderedDict((k, v.detach().reshape(())) for k, v in log_vars.items())
+        return loss, OrderedDict((k, v.detach() if v.dim() == 0 else v.detach().reshape(()))
+                                 for k, v in log_vars.items())
 
     def train_step(self, data, optimizer=None):
         """One iteration's forward pass -> dict(loss, log_vars, num_samples). mmcls: same name."""

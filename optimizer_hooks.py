@@ -128,3 +128,16 @@ class GradientCumulativeFp16OptimizerHook(GradientCumulativeOptimizerHook, Fp16O
         Fp16OptimizerHook.before_run(self, runner)
         GradientCumulativeOptimizerHook.before_run(self, runner)
         runner.autocast_dtype = self.dtype
+
+
+def build_optimizer_hook(optimizer_config, fp16_config=None):
+    """optimizer_config (+ fp16) -> the hook: mmcls's train_model picks Fp16OptimizerHook
+    when the config has `fp16`, the cumulative variants when cumulative_iters > 1."""
+    clip = optimizer_config.grad_clip
+    args = dict(grad_clip=None if clip is None else dict(max_norm=clip.max_norm, norm_type=clip.norm_type))
+    cumulative = optimizer_config.cumulative_iters
+    if fp16_config is not None:
+        args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
+        return GradientCumulativeFp16OptimizerHook(cumulative, **args) if cumulative > 1 else Fp16OptimizerHook(**args)
+    return GradientCumulativeOptimizerHook(cumulative, **args) if cumulative > 1 else OptimizerHook(**args)
+

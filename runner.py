@@ -35,13 +35,12 @@ import torch
 
 from checkpoint import (CheckpointError, atomic_write, model_weights, read_checkpoint, save_checkpoint,
                         set_rng_state, shape_mismatches, unwrap)
-from custom_hooks import CUSTOM_HOOKS
+from custom_hooks import build_custom_hook
 from log_buffer import LogBuffer
 from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, get_priority
 from lr_updater import LR_POLICIES, build_updater_hook
 from momentum_updater import MOMENTUM_POLICIES
-from optimizer_hooks import (Fp16OptimizerHook, GradientCumulativeFp16OptimizerHook, GradientCumulativeOptimizerHook,
-                             OptimizerHook)
+from optimizer_hooks import build_optimizer_hook
 
 
 class TrainingStopped(Exception):
@@ -143,20 +142,8 @@ class EpochBasedRunner:
             self.register_hook(build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config'), 'HIGH')
 
     def register_optimizer_hook(self, optimizer_config, fp16_config=None):
-        """OptimizerHook, or its gradient-accumulation / mixed-precision variants (mmcls's
-        train_model picks Fp16OptimizerHook when the config has `fp16`)."""
-        if optimizer_config is None:
-            return
-        clip = optimizer_config.grad_clip
-        args = dict(grad_clip=None if clip is None else dict(max_norm=clip.max_norm, norm_type=clip.norm_type))
-        cumulative = optimizer_config.cumulative_iters
-        if fp16_config is not None:
-            args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
-            hook = (GradientCumulativeFp16OptimizerHook(cumulative, **args) if cumulative > 1
-                    else Fp16OptimizerHook(**args))
-        else:
-            hook = GradientCumulativeOptimizerHook(cumulative, **args) if cumulative > 1 else OptimizerHook(**args)
-        self.register_hook(hook, 'ABOVE_NORMAL')
+        if optimizer_config is not None:
+            self.register_hook(build_optimizer_hook(optimizer_config, fp16_config), 'ABOVE_NORMAL')
 
     def register_checkpoint_hook(self, checkpoint_config):
         if checkpoint_config is not None:
@@ -175,15 +162,7 @@ class EpochBasedRunner:
     def register_custom_hooks(self, custom_hooks_config):
         """custom_hooks: [dict(type='EMAHook', priority='ABOVE_NORMAL', momentum=...), ...]"""
         for item in custom_hooks_config or []:
-            args = dict(item)
-            kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
-            if kind not in CUSTOM_HOOKS:
-                raise ValueError(f'custom_hooks: type={kind!r} is not known; valid: {", ".join(CUSTOM_HOOKS)}')
-            try:
-                hook = CUSTOM_HOOKS[kind](**args)
-            except TypeError as e:
-                raise ValueError(f'custom_hooks: {kind}: {e}') from None
-            self.register_hook(hook, priority)
+            self.register_hook(*build_custom_hook(item))
 
     def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None,
                                 log_config=None, momentum_config=None, fp16_config=None,
