@@ -57,9 +57,11 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
                     for ds in datasets]
     # (distributed: one model per process; DDP averages the gradients in backward())
     if distributed:
-        if cfg.sync_bn:
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         on_gpu = next(model.parameters()).is_cuda
+        if cfg.sync_bn:                # torch's SyncBatchNorm works on GPUs only
+            if not on_gpu:
+                raise ConfigError('sync_bn=True needs CUDA devices (torch.nn.SyncBatchNorm is GPU-only)')
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = MMDistributedDataParallel(model, device_ids=[torch.cuda.current_device()] if on_gpu else None,
                                           broadcast_buffers=False)
     # 2. optimizer

@@ -2,6 +2,7 @@
 
     dist_worker.py step OUT   one SGD step, each process on its half of a batch of 128
     dist_worker.py eval OUT   distributed evaluation of a seeded model on 101 images
+    dist_worker.py buffers OUT WORK   a checkpoint with sync_buffer=True
 Rank 0 writes what it got to OUT."""
 import json
 import logging
@@ -13,6 +14,7 @@ import tiny
 import data
 from config import BackboneConfig, HeadConfig, ModelConfig, OptimizerConfig, test_pipeline
 from eval_hooks import DistEvalHook
+from hooks import Hook
 from model import MMDistributedDataParallel, build_classifier
 from optimizer import build_optimizer
 from runner import EpochBasedRunner
@@ -56,7 +58,36 @@ def evaluate(out):
                        'scores': [r.tolist() for r in results[:5]]}, f)
 
 
+def buffers(out):
+    """sync_buffer averages the BN statistics over the processes before saving."""
+    from config import CheckpointConfig, LrConfig, OptimizerHookConfig
+    rank = torch.distributed.get_rank()
+    torch.manual_seed(0)
+    model = build_classifier(ModelConfig(backbone=BackboneConfig(depth=18, num_stages=1, out_indices=(0,),
+                                                                 base_channels=4, stem_channels=4),
+                                         head=HeadConfig(in_channels=4)))
+    ddp = MMDistributedDataParallel(model)
+    runner = EpochBasedRunner(ddp, build_optimizer(ddp, OptimizerConfig()), sys.argv[3], logging.getLogger('d'),
+                              meta={}, max_epochs=1)
+    runner.register_training_hooks(LrConfig(policy='fixed'), OptimizerHookConfig(),
+                                   CheckpointConfig(interval=1, sync_buffer=True))
+    local = []
+
+    class BeforeSync(Hook):              # each process's own statistics, before CheckpointHook
+        def after_train_epoch(self, runner):
+            local.append(model.backbone.bn1.running_mean.clone())
+    runner.register_hook(BeforeSync(), 'ABOVE_NORMAL')
+    g = torch.Generator().manual_seed(rank)
+    batches = [{'img': torch.randn(4, 3, 8, 8, generator=g) + 3 * rank, 'gt_label': torch.arange(4)}]
+    runner.run([batches], [('train', 1)])
+    both = [torch.zeros_like(local[0]) for _ in range(2)]
+    torch.distributed.all_gather(both, local[0])
+    if rank == 0:
+        saved = torch.load(f'{sys.argv[3]}/epoch_1.pth', weights_only=True)['state_dict']
+        torch.save({'saved_mean': saved['backbone.bn1.running_mean'], 'rank_means': both}, out)
+
+
 if __name__ == '__main__':
     torch.distributed.init_process_group('gloo')
-    {'step': step, 'eval': evaluate}[sys.argv[1]](sys.argv[2])
+    {'step': step, 'eval': evaluate, 'buffers': buffers}[sys.argv[1]](sys.argv[2])
     torch.distributed.destroy_process_group()

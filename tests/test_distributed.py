@@ -87,6 +87,16 @@ def test_distributed_eval_equals_single_process_on_101_images(tmp_path):
     assert [v for r in got['scores'] for v in r] == pytest.approx(want, abs=1e-6)   # same order too
 
 
+def test_sync_buffer_averages_bn_statistics_before_saving(tmp_path):
+    r = torchrun(str(ROOT / 'tests' / 'dist_worker.py'), 'buffers', str(tmp_path / 'b.pth'), str(tmp_path / 'w'),
+                 cwd=ROOT / 'tests')
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = torch.load(tmp_path / 'b.pth', weights_only=True)
+    first, second = got['rank_means']
+    assert not torch.allclose(first, second)                    # each process saw other images
+    assert torch.allclose(got['saved_mean'], (first + second) / 2, atol=1e-6)
+
+
 def test_launcher_pytorch_without_torchrun_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR')}
     r = subprocess.run([sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
