@@ -27,7 +27,11 @@ SMALL = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'mo
 
 def torchrun(*args, cwd, timeout=300):
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([*TORCHRUN, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    for _ in range(3):     # --standalone picks free ports; another process may take one first
+        r = subprocess.run([*TORCHRUN, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+        if r.returncode == 0 or not any(s in r.stderr for s in ('EADDRINUSE', 'Address already in use')):
+            return r
+    return r
 
 
 def test_torchrun_trains_and_resumes(tmp_path):
