@@ -7,7 +7,7 @@ priorities keep registration order):
 
     stage                  who runs there in the default mmcls registration
     before_run             LrUpdater, Checkpoint, Eval, TextLogger
-    before_train_epoch     LrUpdater, IterTimer, Eval, TextLogger
+    before_train_epoch     LrUpdater, DistSamplerSeed, IterTimer, Eval, TextLogger
     before_train_iter      LrUpdater, IterTimer, Eval
     after_train_iter       Optimizer (backward + step), Checkpoint, IterTimer, Eval, TextLogger
     after_train_epoch      Checkpoint, Eval, TextLogger
