@@ -197,8 +197,9 @@ class IterTimerHook(Hook):
         runner.log_buffer.update({'data_time': time.time() - self.t})
 
     def after_iter(self, runner):
-        runner.log_buffer.update({'time': time.time() - self.t})
-        self.t = time.time()
+        now = time.time()
+        runner.log_buffer.update({'time': now - self.t})
+        self.t = now
 
 
 class LoggerHook(Hook):
@@ -228,7 +229,7 @@ class LoggerHook(Hook):
             runner.log_buffer.average(self.interval)
         elif not self.by_epoch and self.every_n_iters(runner, self.interval):
             runner.log_buffer.average(self.interval)
-        elif self.end_of_epoch(runner) and not self.ignore_last:
+        elif not self.ignore_last and self.end_of_epoch(runner):
             runner.log_buffer.average(self.interval)
         if runner.log_buffer.ready:
             self.log(runner)

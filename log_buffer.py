@@ -31,8 +31,10 @@ class LogBuffer:
 
     def update(self, values, count=1):
         for key, value in values.items():
-            self.val_history.setdefault(key, []).append(value)
-            self.n_history.setdefault(key, []).append(count)
+            if key not in self.val_history:
+                self.val_history[key], self.n_history[key] = [], []
+            self.val_history[key].append(value)
+            self.n_history[key].append(count)
 
     def average(self, n=0):
         """Average the latest n values (all when n == 0) into `output`. Values may be

@@ -260,8 +260,8 @@ class ImageClassifier(nn.Module):
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
                 log_vars[name] = value if value.dim() == 0 else value.mean()   # a scalar is its own mean
-            elif isinstance(value, dict):
-                log_vars.update(value)  # mmcls: a dict's items are logged under their own keys
+            elif isinstance(value, dict):   # mmcls: a dict's items are logged under their own keys
+                log_vars.update((k, v.reshape(())) for k, v in value.items())   # accuracy: (1,) -> ()
             else:
                 raise TypeError(f'{name} is not a tensor or a dict of tensors')
         # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
@@ -271,15 +271,16 @@ class ImageClassifier(nn.Module):
         # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
         # so the CPU cannot queue the next iteration's work: we log detached tensors, and
         # the log buffer copies them to the CPU only when it averages (every log interval).
-        return loss, OrderedDict((k, v.detach() if v.dim() == 0 else v.detach().reshape(()))
-                                 for k, v in log_vars.items())
+        for key, value in log_vars.items():
+            log_vars[key] = value.detach()
+        return loss, log_vars
 
     def train_step(self, data, optimizer=None):
         """One iteration's forward pass -> dict(loss, log_vars, num_samples). mmcls: same name."""
         # backward() and step() are the OptimizerHook's job; `optimizer` only keeps mmcv's
         # signature. The logger weights log_vars by num_samples when it averages them.
         loss, log_vars = self._parse_losses(self(**data))
-        return dict(loss=loss, log_vars=log_vars, num_samples=len(data['img']))
+        return dict(loss=loss, log_vars=log_vars, num_samples=data['img'].shape[0])
 
     def val_step(self, data, optimizer=None):
         # Same as train_step in mmcls; the runner's val() wraps it in torch.no_grad().
@@ -332,7 +333,7 @@ class MMDistributedDataParallel(nn.parallel.DistributedDataParallel):
         loss, log_vars = self.module._parse_losses(self(**data))
         values = torch.stack(list(log_vars.values()))
         torch.distributed.all_reduce(values.div_(torch.distributed.get_world_size()))
-        return dict(loss=loss, log_vars=OrderedDict(zip(log_vars, values)), num_samples=len(data['img']))
+        return dict(loss=loss, log_vars=OrderedDict(zip(log_vars, values)), num_samples=data['img'].shape[0])
 
     def val_step(self, data, optimizer=None):
         return self.train_step(data, optimizer)

@@ -26,14 +26,14 @@ class OptimizerHook(Hook):
         loss.backward()
 
     def clip_grads(self, runner):
-        if self.grad_clip is not None:
-            params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
-            if params:
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
-                runner.log_buffer.update({'grad_norm': grad_norm.detach()}, runner.outputs['num_samples'])
+        params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
+        if params:
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
+            runner.log_buffer.update({'grad_norm': grad_norm.detach()}, runner.outputs['num_samples'])
 
     def step(self, runner):
-        self.clip_grads(runner)
+        if self.grad_clip is not None:
+            self.clip_grads(runner)
         runner.optimizer.step()
 
     def after_train_iter(self, runner):
@@ -109,8 +109,9 @@ class Fp16OptimizerHook(OptimizerHook):
         self.scaler.scale(loss).backward()
 
     def step(self, runner):
-        self.scaler.unscale_(runner.optimizer)    # so clipping sees the true gradients
-        self.clip_grads(runner)
+        if self.grad_clip is not None:
+            self.scaler.unscale_(runner.optimizer)    # so clipping sees the true gradients
+            self.clip_grads(runner)
         self.scaler.step(runner.optimizer)        # skipped when a gradient is inf/nan
         self.scaler.update(self.fixed_scale)     # mmcv: loss_scaler.update(self._scale_update_param)
         if self.scaler.is_enabled():              # travels in checkpoint meta (mmcv does the same)

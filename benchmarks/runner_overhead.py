@@ -2,37 +2,51 @@
 (log interval 100) against a bare PyTorch loop doing the same forward, loss, backward and
 step, on the same model and the same in-memory batches, on the CPU.
 
-    python benchmarks/runner_overhead.py [--iters 400] [--reps 7]
+    python benchmarks/runner_overhead.py [--iters 400] [--reps 15]
+    python benchmarks/runner_overhead.py --only runner --model null --iters 1010   # one loop, for a profiler
 
-The two loops alternate, `--reps` times; the table gives medians. "overhead" is
-runner - bare per iteration: the runner, its hooks and the model's train_step (which
-copies the logged loss to the CPU once per iteration).
+The two loops alternate, `--reps` times, one torch thread. "overhead" is the median of the
+paired differences runner - bare: the runner, its hooks and the model's train_step. The
+`null` model (global pooling and a linear head on 1x1 images) costs almost nothing, so its
+row is the runner's own cost with the least noise; `tiny` and `demo` are small ResNets.
+With `--only`, one loop runs once and nothing is printed: run it under
+`valgrind --tool=callgrind` at two --iters to count instructions per iteration.
 """
 import argparse
 import logging
 import time
 
 import torch
+from torch import nn
 
 from common import median, report
 from config import BackboneConfig, CheckpointConfig, HeadConfig, LogConfig, LrConfig, ModelConfig, OptimizerConfig, \
     OptimizerHookConfig
-from model import build_classifier
+from model import GlobalAveragePooling, ImageClassifier, LinearClsHead, build_classifier
 from optimizer import build_optimizer
 from runner import EpochBasedRunner
 
-SIZES = {  # name: (backbone, image size, batch)
-    'tiny (1 stage, 4 ch, 8x8, batch 8)': (dict(depth=18, num_stages=1, out_indices=(0,), base_channels=4,
-                                               stem_channels=4), 8, 8, 4),
+SIZES = {  # name: (backbone or None for the null model, image size, batch, channels)
+    'null (pooling + linear head, 1x1 images, batch 8)': (None, 1, 8, 3),
+    'tiny (ResNet, 1 stage, 4 ch, 8x8, batch 8)': (dict(depth=18, num_stages=1, out_indices=(0,), base_channels=4,
+                                                        stem_channels=4), 8, 8, 4),
     'demo model (3 stages, 16 ch, 32x32, batch 16)': (dict(depth=18, num_stages=3, out_indices=(2,), base_channels=16,
                                                           stem_channels=16), 32, 16, 64),
 }
 
 
+class NoBackbone(nn.Module):
+    def forward(self, x):
+        return (x,)
+
+
 def make(backbone, size, batch, channels, iters):
     torch.manual_seed(0)
-    model = build_classifier(ModelConfig(backbone=BackboneConfig(**backbone), head=HeadConfig(in_channels=channels)))
-    model.init_weights()
+    if backbone is None:
+        model = ImageClassifier(NoBackbone(), GlobalAveragePooling(), LinearClsHead(10, channels))
+    else:
+        model = build_classifier(ModelConfig(backbone=BackboneConfig(**backbone), head=HeadConfig(in_channels=channels)))
+        model.init_weights()
     batches = [{'img': torch.randn(batch, 3, size, size), 'gt_label': torch.randint(0, 10, (batch,))}
                for _ in range(iters)]
     return model, batches
@@ -67,20 +81,28 @@ def runner_loop(model, batches, work_dir):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--iters', type=int, default=400)
-    p.add_argument('--reps', type=int, default=7)
+    p.add_argument('--reps', type=int, default=15)
     p.add_argument('--work-dir', default='/tmp/minicls_bench')
+    p.add_argument('--only', choices=['bare', 'runner'])
+    p.add_argument('--model', choices=['null', 'tiny', 'demo'])
     args = p.parse_args()
     torch.set_num_threads(1)        # less noise; both loops get the same
+    sizes = {name: size for name, size in SIZES.items() if args.model is None or name.startswith(args.model)}
+    if args.only:
+        model, batches = make(*next(iter(sizes.values())), args.iters)
+        bare_loop(model, batches) if args.only == 'bare' else runner_loop(model, batches, args.work_dir)
+        return
     rows = []
-    for name, (backbone, size, batch, channels) in SIZES.items():
-        model, batches = make(backbone, size, batch, channels, args.iters)
+    for name, size in sizes.items():
+        model, batches = make(*size, args.iters)
         bare, run = [], []
         for _ in range(args.reps):
             bare.append(bare_loop(model, batches))
             run.append(runner_loop(model, batches, args.work_dir))
         b, r = median(bare), median(run)
+        overhead = median([x - y for x, y in zip(run, bare)])
         rows.append({'model': name, 'bare us/iter': f'{b * 1e6:.0f}', 'runner us/iter': f'{r * 1e6:.0f}',
-                     'overhead us/iter': f'{(r - b) * 1e6:.1f}', 'overhead %': f'{100 * (r - b) / b:.2f}',
+                     'overhead us/iter': f'{overhead * 1e6:.1f}', 'overhead %': f'{100 * overhead / b:.2f}',
                      'iters x reps': f'{args.iters} x {args.reps}'})
     report('runner_overhead', rows, list(rows[0]))
 
