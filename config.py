@@ -103,6 +103,7 @@ class DatasetConfig:
     pipeline: list = field(default_factory=list)
     test_mode: bool = False              # False: the training batches; True: the test batch
     num_samples: Optional[int] = None    # only the first N samples (--debug, classroom runs)
+    batched: bool = False                # run `pipeline` once per batch, in collate (transforms.py: Batch*)
 
 
 @dataclass

@@ -144,7 +144,7 @@ def check_config(cfg):
         dataset_cfg = getattr(cfg.data, split)
         if dataset_cfg.type not in DATASETS:
             raise ConfigError(f'data.{split}.type={dataset_cfg.type!r} is not known; valid: {", ".join(DATASETS)}')
-        Compose(dataset_cfg.pipeline)
+        Compose(dataset_cfg.pipeline, batched=dataset_cfg.batched)
     for entry in cfg.workflow:
         if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
                 and isinstance(entry[1], int) and entry[1] >= 1):

@@ -62,10 +62,12 @@ class CIFAR10(Dataset):
     meta = dict(filename='batches.meta', key='label_names', md5='5ff9c542aee3614f3951f8cda6e48888')
     CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
 
-    def __init__(self, data_prefix, pipeline, test_mode=False):
+    def __init__(self, data_prefix, pipeline, test_mode=False, batched=False):
         self.data_prefix = os.path.expanduser(str(data_prefix))
         self.folder = os.path.join(self.data_prefix, self.base_folder)
-        self.pipeline = Compose(pipeline)
+        # batched: items are the raw infos; the loader's collate runs the pipeline once per batch
+        self.batched = batched
+        self.pipeline = Compose(pipeline, batched=batched)
         self.test_mode = test_mode
         self.data_infos = self.load_annotations()
 
@@ -128,7 +130,7 @@ class CIFAR10(Dataset):
                 random.seed(batch_seed)
                 np.random.seed(batch_seed)
         # mmcls deep-copies the info; a shallow copy is enough, as no transform here writes into its input.
-        return self.pipeline(dict(self.data_infos[idx]))
+        return dict(self.data_infos[idx]) if self.batched else self.pipeline(dict(self.data_infos[idx]))
 
     def get_gt_labels(self):
         return np.array([info['gt_label'] for info in self.data_infos])
@@ -252,7 +254,8 @@ def build_dataset(cfg):
     """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode)."""
     if cfg.type not in DATASETS:
         raise ValueError(f'dataset type {cfg.type!r} is unknown; valid: {", ".join(DATASETS)}')
-    dataset = DATASETS[cfg.type](data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode)
+    dataset = DATASETS[cfg.type](data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode,
+                                 batched=cfg.batched)
     if cfg.num_samples is not None:
         if cfg.num_samples < 1:
             raise ValueError(f'num_samples={cfg.num_samples} must be >= 1')
@@ -260,8 +263,15 @@ def build_dataset(cfg):
     return dataset
 
 
-def collate(batch):
-    """Samples -> one batch: tensors stacked, anything else listed. mmcv: collate, minus DataContainer."""
+def collate(batch, pipeline=None):
+    """Samples -> one batch: tensors stacked, anything else listed. mmcv: collate, minus DataContainer.
+
+    With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are stacked
+    ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole batch. It runs
+    right after the batch's samples were fetched, in the same process, so it draws from the
+    generators the batch seed has just seeded."""
+    if pipeline is not None:
+        return pipeline({key: np.stack([s[key] for s in batch]) for key in batch[0]})
     return {key: torch.stack([s[key] for s in batch]) if isinstance(batch[0][key], torch.Tensor)
             else [s[key] for s in batch] for key in batch[0]}
 
@@ -347,4 +357,5 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
         # batch seeds above make the augmentation independent of the workers' own streams.
         kwargs.setdefault('persistent_workers', True)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      collate_fn=collate, worker_init_fn=init_fn, **kwargs)
+                      collate_fn=partial(collate, pipeline=dataset.pipeline) if getattr(dataset, 'batched', False)
+                      else collate, worker_init_fn=init_fn, **kwargs)

@@ -287,7 +287,8 @@ def main(argv=None):
         model.compile()                # in place: the state_dict keys stay mmcls's
     datasets = [build_dataset(cfg.data.train)]
     if len(cfg.workflow) == 2:      # a ('val', n) workflow entry: val data, train pipeline (as mmcls)
-        datasets.append(build_dataset(dataclasses.replace(cfg.data.val, pipeline=cfg.data.train.pipeline)))
+        train_like = dict(pipeline=cfg.data.train.pipeline, batched=cfg.data.train.batched)
+        datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
     meta['CLASSES'] = list(datasets[0].CLASSES)
     train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
                 timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint, trace=args.trace)

@@ -181,26 +181,102 @@ class Collect:
 
 PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor, ToTensor, Collect)}
 
+# ---- Batched: the same transforms, run once on a whole batch -----------------------------
+# `DatasetConfig.batched=True` runs the pipeline in the collate step on the stacked batch,
+# results['img'] (N, H, W, C) uint8 and results['gt_label'] (N,), instead of once per image.
+# Each image still gets its own crop offsets and its own flip, drawn from np.random (a
+# different stream from the per-image `random` draws, the same distribution). Not in mmcls.
+
+
+class BatchRandomCrop(RandomCrop):
+    """RandomCrop on (N, H, W, C): pad the batch once, then cut each image's own window."""
+
+    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0, padding_mode='constant'):
+        super().__init__(size, padding, pad_if_needed, pad_val, padding_mode)
+        if pad_if_needed or padding_mode != 'constant':
+            raise ValueError(f'RandomCrop: a batched pipeline takes padding and pad_val only, not '
+                             f'pad_if_needed={pad_if_needed} or padding_mode={padding_mode!r}; use batched=False')
+
+    def __call__(self, results):
+        imgs, (th, tw) = results['img'], self.size
+        left, top, right, bottom = self._pad
+        n, h, w = imgs.shape[:3]
+        padded = np.full((n, h + top + bottom, w + left + right) + imgs.shape[3:], self.pad_val, imgs.dtype)
+        padded[:, top:top + h, left:left + w] = imgs
+        if padded.shape[1] < th or padded.shape[2] < tw:
+            raise ValueError(f'RandomCrop: the padded image ({padded.shape[1]}x{padded.shape[2]}) is smaller '
+                             f'than size {self.size}')
+        ys = np.random.randint(0, padded.shape[1] - th + 1, n)
+        xs = np.random.randint(0, padded.shape[2] - tw + 1, n)
+        out = np.empty((n, th, tw) + imgs.shape[3:], imgs.dtype)
+        for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist())):   # a 3 KB copy each: the loop is cheap
+            out[i] = padded[i, y:y + th, x:x + tw]
+        results['img'] = out
+        return results
+
+
+class BatchRandomFlip(RandomFlip):
+    """RandomFlip on (N, H, W, C): each image flipped with probability flip_prob."""
+
+    def __call__(self, results):
+        imgs = results['img']
+        flip = np.random.rand(len(imgs)) < self.flip_prob
+        results['flip'], results['flip_direction'] = flip, self.direction
+        if flip.any():      # imgs is this batch's own array (stacked or cropped): safe to write
+            imgs[flip] = imgs[flip, :, ::-1] if self.direction == 'horizontal' else imgs[flip, ::-1]
+        return results
+
+
+class BatchNormalize(Normalize):
+    """Normalize on (N, H, W, C): mean and 1 / std expanded to one image, broadcast over N."""
+
+    def __call__(self, results):
+        img = results['img'][..., ::-1] if self.to_rgb else results['img']
+        if self._full[0] != img.shape[1:]:
+            self._full = (img.shape[1:], np.broadcast_to(self.mean, img.shape[1:]).copy(),
+                          np.broadcast_to(1 / self.std, img.shape[1:]).copy())
+        out = img.astype(np.float32)
+        out -= self._full[1]
+        out *= self._full[2]
+        results['img'], results['img_norm_cfg'] = out, self._img_norm_cfg
+        return results
+
+
+class BatchImageToTensor(ToTensor):
+    """(N, H, W, C) array -> contiguous (N, C, H, W) tensor."""
+
+    def __call__(self, results):
+        for key in self.keys:
+            img = results[key] if results[key].ndim == 4 else results[key][..., None]
+            results[key] = torch.from_numpy(np.ascontiguousarray(img.transpose(0, 3, 1, 2)))
+        return results
+
+
+# ToTensor and Collect work on a batch as they are.
+BATCH_PIPELINES = dict(PIPELINES, RandomCrop=BatchRandomCrop, RandomFlip=BatchRandomFlip,
+                       Normalize=BatchNormalize, ImageToTensor=BatchImageToTensor)
+
 
 class Compose:
     """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32). mmcls: Compose."""
 
-    def __init__(self, transforms):
-        self.transforms = [t if callable(t) else self._build(t) for t in transforms]
+    def __init__(self, transforms, batched=False):
+        table = BATCH_PIPELINES if batched else PIPELINES
+        self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
 
     @staticmethod
-    def _build(cfg):
+    def _build(cfg, table):
         args = dict(cfg)
         name = args.pop('type', None)
-        if name not in PIPELINES:
-            raise ValueError(f'pipeline transform type {name!r} is unknown; valid: {", ".join(PIPELINES)}')
-        signature = inspect.signature(PIPELINES[name])  # name bad arguments here, not deep in __init__
+        if name not in table:
+            raise ValueError(f'pipeline transform type {name!r} is unknown; valid: {", ".join(table)}')
+        signature = inspect.signature(table[name])  # name bad arguments here, not deep in __init__
         unknown = [arg for arg in args if arg not in signature.parameters]
         missing = [p.name for p in signature.parameters.values() if p.default is p.empty and p.name not in args]
         if unknown or missing:
             raise ValueError(f'pipeline transform {name}: unknown arguments {unknown}, missing arguments '
                              f'{missing}; it takes {signature}')
-        return PIPELINES[name](**args)
+        return table[name](**args)
 
     def __call__(self, results):
         for t in self.transforms:

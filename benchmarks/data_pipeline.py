@@ -1,7 +1,8 @@
 """Data pipeline speed: images/s of the CIFAR train pipeline (RandomCrop 32 pad 4,
 RandomFlip, Normalize, ImageToTensor, ToTensor, Collect) per process, with collate of 128,
-through the DataLoader at 0, 1 and 2 workers, and of the equivalent torchvision.transforms.v2
-pipeline on the same uint8 images.
+per image (mmcls's way) and batched (`DatasetConfig.batched=True`: the same transforms once
+per batch, in collate), through the DataLoader at 0, 1 and 2 workers, and of the equivalent
+torchvision.transforms.v2 pipeline on the same uint8 images.
 
     python benchmarks/data_pipeline.py [--n 5000] [--reps 5]
 
@@ -20,9 +21,22 @@ from data import SyntheticCIFAR10, build_dataloader, collate
 
 
 def per_process(dataset, batch=128):
+    """What one loader process does: fetch each sample, collate (which runs a batched pipeline)."""
+    pipeline = dataset.pipeline if dataset.batched else None
     start = time.perf_counter()
     for first in range(0, len(dataset), batch):
-        collate([dataset[i] for i in range(first, min(first + batch, len(dataset)))])
+        collate([dataset[i] for i in range(first, min(first + batch, len(dataset)))], pipeline)
+    return len(dataset) / (time.perf_counter() - start)
+
+
+def transforms_only(dataset, batch=128):
+    """The batched transforms alone, on batches already stacked: the whole-batch figure."""
+    stacked = [{'img': np.stack([info['img'] for info in dataset.data_infos[first:first + batch]]),
+                'gt_label': np.stack([info['gt_label'] for info in dataset.data_infos[first:first + batch]])}
+               for first in range(0, len(dataset), batch)]
+    start = time.perf_counter()
+    for results in stacked:
+        dataset.pipeline(results)
     return len(dataset) / (time.perf_counter() - start)
 
 
@@ -54,11 +68,18 @@ def main():
     torch.set_num_threads(1)
     dataset = SyntheticCIFAR10('/tmp/minicls_bench_data', train_pipeline)
     images = np.stack([info['img'] for info in dataset.data_infos])
+    batched = SyntheticCIFAR10('/tmp/minicls_bench_data', train_pipeline, batched=True)
     rows = [{'what': 'minicls pipeline + collate, one process',
-             'images/s': f'{median([per_process(dataset) for _ in range(args.reps)]):,.0f}'}]
+             'images/s': f'{median([per_process(dataset) for _ in range(args.reps)]):,.0f}'},
+            {'what': 'minicls batched pipeline (fetch + collate + transforms), one process',
+             'images/s': f'{median([per_process(batched) for _ in range(args.reps)]):,.0f}'},
+            {'what': 'minicls batched transforms alone, on stacked uint8 batches',
+             'images/s': f'{median([transforms_only(batched) for _ in range(args.reps)]):,.0f}'}]
     for workers in (0, 1, 2):
         rows.append({'what': f'minicls DataLoader, {workers} workers, batch 128',
                      'images/s': f'{median([through_loader(dataset, workers) for _ in range(args.reps)]):,.0f}'})
+    rows.append({'what': 'minicls DataLoader, batched, 2 workers, batch 128',
+                 'images/s': f'{median([through_loader(batched, 2) for _ in range(args.reps)]):,.0f}'})
     rows.append({'what': 'torchvision.transforms.v2 per sample + stack, one process',
                  'images/s': f'{median([torchvision_v2(images) for _ in range(args.reps)]):,.0f}'})
     report('data_pipeline', rows, ['what', 'images/s'])

@@ -345,6 +345,51 @@ def test_worker_seeding_makes_augmentations_reproducible(small_synthetic):
     assert torch.equal(run1[0], no_workers[0]) and torch.equal(run1[1], no_workers[1])
 
 
+def test_batched_pipeline_gives_each_image_a_valid_crop_and_flip(small_synthetic):
+    """batched=True: every image of a batch equals the per-image pipeline's output for one of
+    the 9 x 9 crop offsets and a flip or not; offsets and flips differ between images."""
+    per_image = SmallSynthetic(small_synthetic, train_pipeline)
+    batched = SmallSynthetic(small_synthetic, train_pipeline, batched=True)
+    loader = data.build_dataloader(batched, samples_per_gpu=100, workers_per_gpu=0, shuffle=False)
+    batch = next(iter(loader))
+    assert batch['img'].shape == (100, 3, 32, 32) and batch['img'].dtype == torch.float32
+    assert set(batch) == {'img', 'gt_label'} and batch['gt_label'].dtype == torch.int64
+    assert torch.equal(batch['gt_label'], torch.from_numpy(per_image.get_gt_labels()))
+    norm = transforms.Compose(train_pipeline[2:])           # Normalize, ImageToTensor, ToTensor, Collect
+    drawn = []
+    for i in range(100):
+        padded = np.pad(per_image.data_infos[i]['img'], ((4, 4), (4, 4), (0, 0)))
+        matches = [(y, x, flip) for y in range(9) for x in range(9) for flip in (False, True)
+                   if torch.equal(batch['img'][i], norm(dict(
+                       img=padded[y:y + 32, x:x + 32][:, ::-1] if flip else padded[y:y + 32, x:x + 32],
+                       gt_label=np.array(0)))["img"])]
+        assert matches, f'image {i} is no crop/flip of its source'
+        drawn.append(matches[0])
+    assert len({(y, x) for y, x, _ in drawn}) > 30 and 20 < sum(f for _, _, f in drawn) < 80
+
+
+def test_batched_pipeline_without_randomness_equals_per_image(small_synthetic):
+    pipeline = [dict(type='RandomCrop', size=32, padding=0), dict(type='RandomFlip', flip_prob=1.0)] + \
+        train_pipeline[2:]
+    loaders = [data.build_dataloader(SmallSynthetic(small_synthetic, pipeline, batched=b), 32, 0, shuffle=False)
+               for b in (False, True)]
+    for a, b in zip(*loaders):
+        assert torch.equal(a['img'], b['img']) and torch.equal(a['gt_label'], b['gt_label'])
+    for name in test_pipeline:                               # the test pipeline runs batched as well
+        assert name['type'] in transforms.BATCH_PIPELINES
+    with pytest.raises(ValueError, match='batched pipeline takes padding and pad_val only'):
+        transforms.Compose([dict(type='RandomCrop', size=32, padding=4, padding_mode='edge')], batched=True)
+
+
+def test_batched_pipeline_is_reproducible_with_any_number_of_workers(small_synthetic):
+    dataset = SmallSynthetic(small_synthetic, train_pipeline, batched=True)
+
+    def epoch(workers, seed=0):
+        loader = data.build_dataloader(dataset, samples_per_gpu=25, workers_per_gpu=workers, seed=seed)
+        return torch.cat([b['img'] for b in loader])
+    assert torch.equal(epoch(0), epoch(2)) and not torch.equal(epoch(0), epoch(0, seed=1))
+
+
 def test_sampler_epoch_order_and_skip_for_mid_epoch_resume():
     sampler = data.DefaultSampler(10, batch_size=4, shuffle=True, seed=3)
     sampler.set_epoch(2)
