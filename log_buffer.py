@@ -5,7 +5,6 @@
 """
 from collections import OrderedDict
 
-import numpy as np
 import torch
 
 
@@ -39,10 +38,9 @@ class LogBuffer:
     def average(self, n=0):
         """Average the latest n values (all when n == 0) into `output`. Values may be
         floats or 0-d tensors (still on the GPU): those are copied over in one go here."""
-        for key in self.val_history:
-            values = self.val_history[key][-n:]
+        for key, values in self.val_history.items():
+            values, counts = values[-n:], self.n_history[key][-n:]
             if torch.is_tensor(values[0]):
-                values = torch.stack(values).double().cpu().numpy()
-            counts = np.array(self.n_history[key][-n:])
-            self.output[key] = float(np.sum(np.asarray(values) * counts) / np.sum(counts))
+                values = torch.stack(values).tolist()
+            self.output[key] = sum(v * c for v, c in zip(values, counts)) / sum(counts)
         self.ready = True

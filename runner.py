@@ -93,7 +93,6 @@ class EpochBasedRunner:
         self._stop_signal = None               # SIGINT/SIGTERM received: save and stop
         self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
         self._unchecked_losses = []            # (epoch, iter, loss tensor) not yet checked for NaN/inf
-        self._loss_sum = None                  # their sum, a tensor
         self.finite_check_interval = 50
 
     epoch = property(lambda self: self._epoch)
@@ -235,7 +234,6 @@ class EpochBasedRunner:
             log_vars = self.outputs.get('log_vars', {})
             loss = log_vars['loss'] if 'loss' in log_vars else self.outputs['loss'].detach()
             self._unchecked_losses.append((self._epoch, self._iter, loss))
-            self._loss_sum = loss if self._loss_sum is None else self._loss_sum + loss
             if len(self._unchecked_losses) >= self.finite_check_interval:
                 self.check_finite()
             self.call_hook('after_train_iter')
@@ -266,17 +264,13 @@ class EpochBasedRunner:
         is written, never on every iteration."""
         if not self._unchecked_losses:
             return
-        # One add per iteration kept a running sum: it is finite when every loss is (one
-        # value to copy here, not a stack of 50). Only a bad sum is looked into.
-        if not math.isfinite(self._loss_sum.item()):
-            values = torch.stack([loss for _, _, loss in self._unchecked_losses]).tolist()
-            bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
-            if bad is not None:     # None: finite losses whose sum overflowed
-                epoch, it, _ = self._unchecked_losses[bad]
-                raise TrainingStopped(f'the loss is {values[bad]} at epoch {epoch + 1}, iter {it + 1}; training '
-                                      'stopped, the last good checkpoint is kept', 1)
+        values = torch.stack([loss for _, _, loss in self._unchecked_losses]).tolist()
+        bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+        if bad is not None:
+            epoch, it, _ = self._unchecked_losses[bad]
+            raise TrainingStopped(f'the loss is {values[bad]} at epoch {epoch + 1}, iter {it + 1}; training '
+                                  'stopped, the last good checkpoint is kept', 1)
         self._unchecked_losses.clear()
-        self._loss_sum = None
 
     def _stop_inside_epoch(self):
         """SIGINT/SIGTERM: the iteration is done; save where we are, then stop."""
