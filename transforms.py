@@ -222,23 +222,25 @@ class BatchRandomFlip(RandomFlip):
         imgs = results['img']
         flip = np.random.rand(len(imgs)) < self.flip_prob
         results['flip'], results['flip_direction'] = flip, self.direction
-        if flip.any():      # imgs is this batch's own array (stacked or cropped): safe to write
-            imgs[flip] = imgs[flip, :, ::-1] if self.direction == 'horizontal' else imgs[flip, ::-1]
+        chosen = np.flatnonzero(flip)
+        if len(chosen):     # imgs is this batch's own array (stacked or cropped): safe to write
+            axis = 2 if self.direction == 'horizontal' else 1
+            # np.take with a reversed index: twice as fast as a [::-1] copy of 3-byte pixels
+            imgs[chosen] = np.take(imgs[chosen], np.arange(imgs.shape[axis] - 1, -1, -1), axis=axis)
         return results
 
 
 class BatchNormalize(Normalize):
-    """Normalize on (N, H, W, C): mean and 1 / std expanded to one image, broadcast over N."""
+    """Normalize on (N, H, W, C). The work is done on (N, C, H, W) planes, and an (N, H, W, C)
+    view of them is handed on: numpy is slow along a 3-long last axis, and ImageToTensor
+    then finds the channels-first layout it wants and copies nothing."""
 
     def __call__(self, results):
-        img = results['img'][..., ::-1] if self.to_rgb else results['img']
-        if self._full[0] != img.shape[1:]:
-            self._full = (img.shape[1:], np.broadcast_to(self.mean, img.shape[1:]).copy(),
-                          np.broadcast_to(1 / self.std, img.shape[1:]).copy())
-        out = img.astype(np.float32)
-        out -= self._full[1]
-        out *= self._full[2]
-        results['img'], results['img_norm_cfg'] = out, self._img_norm_cfg
+        imgs = results['img'].transpose(0, 3, 1, 2)
+        out = np.ascontiguousarray(imgs[:, ::-1] if self.to_rgb else imgs).astype(np.float32)
+        out -= self.mean[:, None, None]
+        out *= (1 / self.std)[:, None, None]
+        results['img'], results['img_norm_cfg'] = out.transpose(0, 2, 3, 1), self._img_norm_cfg
         return results
 
 
