@@ -1,13 +1,15 @@
 """GPU training speed: images/s of ResNet-18 and ResNet-50 CIFAR training at batch 128,
 a bare PyTorch loop against the runner (standard hooks, log interval 100), in float32 and
-with each fast path on; then a real two-epoch run through train.py (DataLoader, 8 workers)
-to check that the pipeline keeps the GPU fed, and the 200-epoch projection.
+with each fast path on; then real two-epoch runs through train.py (DataLoader, 8 workers),
+with the per-image and the batched pipeline, to check that the pipeline keeps the GPU fed,
+how much of an epoch is not training, and the 200-epoch projection.
 
     python benchmarks/gpu.py [--budget 330]
 
 Compute rows use 20 distinct random batches already on the GPU (so they measure the model,
 the loop and the hooks, not the data); each row: 15 warm-up iterations, then 60 timed ones
-between two cuda.synchronize() calls. Results go to $OUT/gpu.json after every row, so a
+between two cuda.synchronize() calls (60 warm-up iterations with torch.compile, so that
+compiling is not timed). Results go to $OUT/gpu.json after every row, so a
 run cut short keeps what it measured. Rows are skipped once --budget seconds have passed.
 """
 import argparse
@@ -29,6 +31,7 @@ from optimizer import build_optimizer
 from runner import EpochBasedRunner
 
 WARMUP, TIMED, BATCH = 15, 60, 128
+COMPILE_WARMUP = 60        # torch.compile: compiling (and any recompile) stays out of the timed window
 DEVICE = 'cuda'
 START = time.time()
 RESULTS = {'machine': machine(), 'command': ' '.join(sys.argv), 'rows': []}
@@ -66,12 +69,12 @@ def batches(n=20):
              'gt_label': torch.randint(0, 10, (BATCH,), device=DEVICE, generator=g)} for _ in range(n)]
 
 
-def bare(model, data, bf16, channels_last):
+def bare(model, data, bf16, channels_last, warmup=WARMUP):
     optimizer = build_optimizer(model, OptimizerConfig())
     model.train()
     fmt = torch.channels_last if channels_last else torch.preserve_format
-    for i in range(WARMUP + TIMED):
-        if i == WARMUP:
+    for i in range(warmup + TIMED):
+        if i == warmup:
             sync()
             start = time.perf_counter()
         d = data[i % len(data)]
@@ -85,16 +88,19 @@ def bare(model, data, bf16, channels_last):
 
 
 class Stopwatch(Hook):
+    def __init__(self, warmup):
+        self.warmup = warmup
+
     def after_train_iter(self, runner):
-        if runner.iter == WARMUP - 1:
+        if runner.iter == self.warmup - 1:
             sync()
             self.start = time.perf_counter()
-        elif runner.iter == WARMUP + TIMED - 1:
+        elif runner.iter == self.warmup + TIMED - 1:
             sync()
             self.seconds = time.perf_counter() - self.start
 
 
-def with_runner(model, data, fp16, channels_last):
+def with_runner(model, data, fp16, channels_last, warmup=WARMUP):
     logger = logging.getLogger('bench')
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
@@ -106,9 +112,9 @@ def with_runner(model, data, fp16, channels_last):
     runner.register_training_hooks(LrConfig(policy='step', step=[100, 150]), OptimizerHookConfig(),
                                    CheckpointConfig(interval=10 ** 9, save_last=False), LogConfig(interval=100),
                                    fp16_config=fp16)
-    watch = Stopwatch()
+    watch = Stopwatch(warmup)
     runner.register_hook(watch, 'LOWEST')
-    runner.run([[data[i % len(data)] for i in range(WARMUP + TIMED)]], [('train', 1)])
+    runner.run([[data[i % len(data)] for i in range(warmup + TIMED)]], [('train', 1)])
     return TIMED * BATCH / watch.seconds
 
 
@@ -133,10 +139,11 @@ def compute_rows(budget):
         torch.backends.cudnn.benchmark = bench
         t0 = time.time()
         model = make_model(depth, cl, comp)
+        warmup = COMPILE_WARMUP if comp else WARMUP
         if loop == 'bare':
-            ips = bare(model, data, amp is not None, cl)
+            ips = bare(model, data, amp is not None, cl, warmup)
         else:
-            ips = with_runner(model, data, amp, cl)
+            ips = with_runner(model, data, amp, cl, warmup)
         paths = [n for n, on in (('bf16' if amp is bf16 else 'fp16+GradScaler', amp is not None),
                                  ('channels_last', cl), ('cudnn.benchmark', bench), ('compile', comp)) if on]
         save({'model': f'ResNet-{depth}', 'loop': loop, 'fast paths': ' + '.join(paths) or 'fp32',
@@ -157,17 +164,22 @@ import train; train.cli()
 '''
 
 
-def end_to_end(budget):
+def end_to_end(budget, batched):
+    """Two epochs through train.py; epoch 2's time from checkpoint to checkpoint, split by the
+    JSON log into training iterations (their mean `time` x iterations) and the rest
+    (evaluation, checkpoint, epoch start-up)."""
+    name = 'batched pipeline' if batched else 'per-image pipeline'
     if time.time() - START > budget:
-        save({'skipped': 'end-to-end run: out of time budget'})
+        save({'skipped': f'end-to-end run, {name}: out of time budget'})
         return
-    work = '/tmp/minicls_e2e'
+    work = f'/tmp/minicls_e2e_{int(batched)}'
     args = ['--config', os.path.join(ROOT, 'configs', 'resnet18_cifar10.py'), '--work-dir', work, '--cfg-options',
             'total_epochs=2', "data.train.type='SyntheticCIFAR10'", "data.val.type='SyntheticCIFAR10'",
             "data.test.type='SyntheticCIFAR10'", "data.train.data_prefix='/tmp/minicls_e2e_data'",
             "data.val.data_prefix='/tmp/minicls_e2e_data'", "data.test.data_prefix='/tmp/minicls_e2e_data'",
             'data.workers_per_gpu=8', 'data.pin_memory=True', "fp16.dtype='bfloat16'", 'channels_last=True',
-            'cudnn_benchmark=True', 'seed=0', f'device={DEVICE!r}']
+            'cudnn_benchmark=True', 'seed=0', f'device={DEVICE!r}', f'data.train.batched={batched}',
+            f'data.val.batched={batched}']
     t0 = time.time()
     r = subprocess.run([sys.executable, '-c', END_TO_END.format(root=ROOT, args=args, size=10000 if DEVICE == 'cuda' else 100)], capture_output=True,
                        text=True, timeout=max(30, budget + 200 - (time.time() - START)))
@@ -175,9 +187,18 @@ def end_to_end(budget):
     stamps = [time.mktime(time.strptime(line[:19], '%Y-%m-%d %H:%M:%S')) + int(line[20:23]) / 1000
               for line in lines if 'Saving' in line]
     epoch_s = stamps[1] - stamps[0] if len(stamps) == 2 else None
-    save({'end-to-end': 'train.py, ResNet-18, 50k synthetic CIFAR images, 8 workers, pin_memory, bf16, '
-                        'channels_last, cudnn.benchmark, eval every epoch', 'returncode': r.returncode,
+    train_s = None
+    logs = [f for f in os.listdir(work) if f.endswith('.log.json')] if os.path.isdir(work) else []
+    if logs:
+        with open(os.path.join(work, sorted(logs)[-1])) as f:
+            records = [json.loads(line) for line in f][1:]
+        times = [rec['time'] for rec in records if rec.get('mode') == 'train' and rec.get('epoch') == 2]
+        iters = 50000 // BATCH + 1 if DEVICE == 'cuda' else 500 // BATCH + 1
+        train_s = sum(times) / len(times) * iters if times else None
+    save({'end-to-end': f'train.py, ResNet-18, 50k synthetic CIFAR images, {name}, 8 workers, pin_memory, bf16, '
+                        'channels_last, cudnn.benchmark, eval and checkpoint every epoch', 'returncode': r.returncode,
           'epoch 2 seconds (train + eval of epoch 1)': round(epoch_s, 2) if epoch_s else None,
+          'of which training iterations (s)': round(train_s, 2) if train_s else None,
           'projected 200 epochs (min)': round(200 * epoch_s / 60, 1) if epoch_s else None,
           'wall seconds': round(time.time() - t0, 1), 'last lines': lines[-3:], 'stderr': r.stderr[-600:]})
 
@@ -190,8 +211,9 @@ def main():
     if args.dry_run:
         global WARMUP, TIMED, BATCH, DEVICE
         WARMUP, TIMED, BATCH, DEVICE = 1, 2, 4, 'cpu'
-    compute_rows(args.budget - 90)
-    end_to_end(args.budget)
+    compute_rows(args.budget - 150)
+    end_to_end(args.budget - 60, batched=False)
+    end_to_end(args.budget, batched=True)
 
 
 if __name__ == '__main__':

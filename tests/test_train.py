@@ -133,3 +133,16 @@ def test_demo_trains_and_resumes(tmp_path):
     resumed = [json.loads(x) for x in sorted(work.glob('*.log.json'))[-1].open()][1:]
     assert resumed[0]['epoch'] == 2 and resumed[0]['lr'] == 0.01
     assert [x['iter'] for x in resumed if x['mode'] == 'train'] == [x['iter'] for x in train if x['epoch'] == 2]
+
+
+def test_batched_pipeline_through_train_py(tmp_path):
+    """data.*.batched=True: the demo trains and evaluates with the pipeline run once per batch;
+    an option the batched transforms lack is refused before any data is read."""
+    demo = str(ROOT / 'configs' / 'demo.py')
+    r = run_cli('--config', demo, '--debug', '--cfg-options', 'data.train.batched=True', 'data.val.batched=True',
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Epoch(val) [1]' in r.stdout and 'accuracy_top-1' in r.stdout
+    edge = "data.train.pipeline=[{'type': 'RandomCrop', 'size': 32, 'padding': 4, 'padding_mode': 'edge'}]"
+    bad = run_cli('--config', demo, '--cfg-options', 'data.train.batched=True', edge, cwd=tmp_path)
+    assert bad.returncode == 2 and "padding_mode='edge'" in bad.stderr and 'Traceback' not in bad.stderr
