@@ -93,6 +93,27 @@ def test_fan_out_stages():
     assert EveryEpoch().get_triggered_stages() == ['before_train_epoch', 'before_val_epoch']
 
 
+def test_fan_out_and_overridden_stages_call_the_right_method(tmp_path):
+    """call_hook binds a stage a hook gets through a fan-out straight to the fan-out method;
+    a stage the hook overrides itself wins over its fan-out, in train and in val epochs."""
+    calls = []
+
+    class Both(Hook):
+        def before_iter(self, runner):
+            calls.append(('before_iter', runner.mode))
+
+        def before_train_iter(self, runner):
+            calls.append(('before_train_iter', runner.mode))
+
+        def after_epoch(self, runner):
+            calls.append(('after_epoch', runner.mode))
+    runner = make_runner(tmp_path, max_epochs=1, checkpoint=None)
+    runner.register_hook(Both())
+    runner.run([loader(n=2), loader(n=1)], [('train', 1), ('val', 1)])
+    assert calls == [('before_train_iter', 'train')] * 2 + [('after_epoch', 'train'), ('before_iter', 'val'),
+                                                              ('after_epoch', 'val')]
+
+
 def test_workflow_train_val_runs_as_mmcv(tmp_path):
     runner = make_runner(tmp_path, max_epochs=3, checkpoint=None)
     calls = []
