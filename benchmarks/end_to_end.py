@@ -1,7 +1,7 @@
 """End to end: wall time, time per epoch and peak memory of the demo
 (`python train.py --config configs/demo.py`), run as a user runs it, in a fresh work dir.
 
-    python benchmarks/end_to_end.py [--reps 3]
+    python benchmarks/end_to_end.py [--reps 3] [-- train.py options, e.g. --cfg-options data.train.batched=True]
 
 Time per epoch: between consecutive "Saving checkpoint" lines of the log (train + the
 previous epoch's evaluation). Peak memory: the largest resident set of the training
@@ -20,11 +20,11 @@ import time
 from common import ROOT, median, report
 
 
-def one_run():
+def one_run(extra):
     work = tempfile.mkdtemp(prefix='minicls_e2e_')
     start = time.perf_counter()
     r = subprocess.run([sys.executable, os.path.join(ROOT, 'train.py'), '--config',
-                        os.path.join(ROOT, 'configs', 'demo.py'), '--work-dir', os.path.join(work, 'w')],
+                        os.path.join(ROOT, 'configs', 'demo.py'), '--work-dir', os.path.join(work, 'w'), *extra],
                        cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if r.returncode:
@@ -40,10 +40,11 @@ def one_run():
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--reps', type=int, default=3)
+    p.add_argument('train_args', nargs='*', help='after --: passed on to train.py')
     args = p.parse_args()
-    runs = [one_run() for _ in range(args.reps)]
+    runs = [one_run(args.train_args) for _ in range(args.reps)]
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    rows = [{'what': 'demo: python train.py --config configs/demo.py (5 epochs, eval each)',
+    rows = [{'what': 'demo: python train.py --config configs/demo.py (5 epochs, eval each) ' + ' '.join(args.train_args),
              'wall s': f'{median([w for w, _, _ in runs]):.1f}',
              'epoch s': f'{median([e for _, es, _ in runs for e in es]):.2f}',
              'peak RSS MiB': f'{peak_mib:.0f}', 'final top-1 %': runs[-1][2], 'runs': args.reps}]

@@ -368,6 +368,28 @@ def test_batched_pipeline_gives_each_image_a_valid_crop_and_flip(small_synthetic
     assert len({(y, x) for y, x, _ in drawn}) > 30 and 20 < sum(f for _, _, f in drawn) < 80
 
 
+def test_batched_crop_and_flip_draw_as_the_per_image_ones():
+    """On an image whose pixels hold their own row and column, the offsets (0..8) and flips
+    that the batched transforms draw are uniform and 50 %, as the per-image ones."""
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[..., 0], img[..., 1] = np.arange(1, 33)[:, None], np.arange(1, 33)[None, :]
+    pipeline = train_pipeline[:2]                            # RandomCrop 32 pad 4, RandomFlip 0.5
+
+    def drawn(out):                                          # the centre pixel is always inside the image
+        flip = out[16, 17, 1] < out[16, 16, 1]
+        return out[16, 16, 0] - 13, out[16, 16, 1] - (12 if flip else 13), flip
+    np.random.seed(0)
+    batched = transforms.Compose(pipeline, batched=True)
+    draws = np.array([drawn(o) for _ in range(45) for o in batched({'img': np.repeat(img[None], 100, 0)})['img']])
+    single = transforms.Compose(pipeline)
+    draws_single = np.array([drawn(single({'img': img})['img']) for _ in range(4500)])
+    for d in (draws, draws_single):
+        assert d[:, 0].min() == d[:, 1].min() == 0 and d[:, 0].max() == d[:, 1].max() == 8
+        for axis in (0, 1):                                  # 500 expected per offset; sd about 21
+            assert np.all(np.abs(np.bincount(d[:, axis], minlength=9) - 500) < 100)
+        assert 0.45 < d[:, 2].mean() < 0.55
+
+
 def test_batched_pipeline_without_randomness_equals_per_image(small_synthetic):
     pipeline = [dict(type='RandomCrop', size=32, padding=0), dict(type='RandomFlip', flip_prob=1.0)] + \
         train_pipeline[2:]
