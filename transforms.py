@@ -201,13 +201,13 @@ class BatchRandomCrop(RandomCrop):
         imgs, (th, tw) = results['img'], self.size
         left, top, right, bottom = self._pad
         n, h, w = imgs.shape[:3]
-        padded = np.full((n, h + top + bottom, w + left + right) + imgs.shape[3:], self.pad_val, imgs.dtype)
+        ph, pw = h + top + bottom, w + left + right            # the padded size
+        if ph < th or pw < tw:
+            raise ValueError(f'RandomCrop: the padded image ({ph}x{pw}) is smaller than size {self.size}')
+        padded = np.full((n, ph, pw) + imgs.shape[3:], self.pad_val, imgs.dtype)
         padded[:, top:top + h, left:left + w] = imgs
-        if padded.shape[1] < th or padded.shape[2] < tw:
-            raise ValueError(f'RandomCrop: the padded image ({padded.shape[1]}x{padded.shape[2]}) is smaller '
-                             f'than size {self.size}')
-        ys = np.random.randint(0, padded.shape[1] - th + 1, n)
-        xs = np.random.randint(0, padded.shape[2] - tw + 1, n)
+        ys = np.random.randint(0, ph - th + 1, n)
+        xs = np.random.randint(0, pw - tw + 1, n)
         out = np.empty((n, th, tw) + imgs.shape[3:], imgs.dtype)
         for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist())):   # a 3 KB copy each: the loop is cheap
             out[i] = padded[i, y:y + th, x:x + tw]
