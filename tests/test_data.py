@@ -401,6 +401,9 @@ def test_batched_pipeline_without_randomness_equals_per_image(small_synthetic):
         assert name['type'] in transforms.BATCH_PIPELINES
     with pytest.raises(ValueError, match='batched pipeline takes padding and pad_val only'):
         transforms.Compose([dict(type='RandomCrop', size=32, padding=4, padding_mode='edge')], batched=True)
+    with pytest.raises(ValueError, match=r'padded image \(36x36\) is smaller than size \(40, 40\)'):
+        transforms.Compose([dict(type='RandomCrop', size=40, padding=2)], batched=True)(
+            {'img': np.zeros((2, 32, 32, 3), np.uint8)})
 
 
 def test_batched_pipeline_is_reproducible_with_any_number_of_workers(small_synthetic):
