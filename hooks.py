@@ -104,6 +104,13 @@ class Hook:
     def is_last_epoch(self, runner): return runner.epoch + 1 == runner.max_epochs
     def is_last_iter(self, runner): return runner.iter + 1 == runner.max_iters
 
+    def stage_method(self, stage):
+        """The method that runs `stage`. When only a fan-out method is overridden (IterTimerHook's
+        before_iter for before_train_iter), that method itself: Hook's stage would just call it."""
+        if getattr(type(self), stage) is getattr(Hook, stage):
+            return getattr(self, next(m for m, stages in self.fan_out.items() if stage in stages))
+        return getattr(self, stage)
+
     def get_triggered_stages(self):
         """The stages this hook overrides, directly or through a fan-out, in stage order."""
         def overridden(name):

@@ -43,15 +43,6 @@ from momentum_updater import MOMENTUM_POLICIES
 from optimizer_hooks import build_optimizer_hook
 
 
-def _stage_method(hook, stage):
-    """The method call_hook calls for `stage`. A stage that the hook gets only through a
-    fan-out (IterTimerHook.before_iter for before_train_iter) is bound straight to the fan-out
-    method: Hook's stage would only call it, so this is the same call, one Python call less."""
-    if getattr(type(hook), stage) is getattr(Hook, stage):
-        return getattr(hook, next(m for m, stages in Hook.fan_out.items() if stage in stages))
-    return getattr(hook, stage)
-
-
 class TrainingStopped(Exception):
     """Training stopped on purpose (a signal) or for a reason the user must see (a
     non-finite loss); `exit_code` is what train.py exits with."""
@@ -78,7 +69,7 @@ class EpochBasedRunner:
         self.mode = None
         self._hooks = []
         self._stage_hooks = {stage: [] for stage in Hook.stages}   # stage -> the hooks that act there, in order
-        self._stage_methods = {stage: [] for stage in Hook.stages}
+        self._stage_methods = dict(self._stage_hooks)              # ... and their methods for that stage
         self._epoch = self._iter = self._inner_iter = 0
         self._max_epochs, self._max_iters = max_epochs, None
         self.log_buffer = LogBuffer()
@@ -127,7 +118,7 @@ class EpochBasedRunner:
         self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
                              for stage in Hook.stages}
         # ... and the methods to call, looked up once here rather than at every call
-        self._stage_methods = {stage: [_stage_method(h, stage) for h in hooks]
+        self._stage_methods = {stage: [h.stage_method(stage) for h in hooks]
                                for stage, hooks in self._stage_hooks.items()}
 
     def call_hook(self, stage):

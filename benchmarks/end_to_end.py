@@ -44,7 +44,8 @@ def main():
     args = p.parse_args()
     runs = [one_run(args.train_args) for _ in range(args.reps)]
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    rows = [{'what': 'demo: python train.py --config configs/demo.py (5 epochs, eval each) ' + ' '.join(args.train_args),
+    what = 'demo: python train.py --config configs/demo.py (5 epochs, eval each) ' + ' '.join(args.train_args)
+    rows = [{'what': what,
              'wall s': f'{median([w for w, _, _ in runs]):.1f}',
              'epoch s': f'{median([e for _, es, _ in runs for e in es]):.2f}',
              'peak RSS MiB': f'{peak_mib:.0f}', 'final top-1 %': runs[-1][2], 'runs': args.reps}]

@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -166,13 +167,14 @@ import train; train.cli()
 
 def end_to_end(budget, batched):
     """Two epochs through train.py; epoch 2's time from checkpoint to checkpoint, split by the
-    JSON log into training iterations (their mean `time` x iterations) and the rest
+    JSON log into training iterations (the logged mean `time` x iterations, an estimate) and the rest
     (evaluation, checkpoint, epoch start-up)."""
     name = 'batched pipeline' if batched else 'per-image pipeline'
     if time.time() - START > budget:
         save({'skipped': f'end-to-end run, {name}: out of time budget'})
         return
     work = f'/tmp/minicls_e2e_{int(batched)}'
+    shutil.rmtree(work, ignore_errors=True)       # this script's own scratch dir: train.py refuses a used one
     args = ['--config', os.path.join(ROOT, 'configs', 'resnet18_cifar10.py'), '--work-dir', work, '--cfg-options',
             'total_epochs=2', "data.train.type='SyntheticCIFAR10'", "data.val.type='SyntheticCIFAR10'",
             "data.test.type='SyntheticCIFAR10'", "data.train.data_prefix='/tmp/minicls_e2e_data'",
@@ -181,8 +183,12 @@ def end_to_end(budget, batched):
             'cudnn_benchmark=True', 'seed=0', f'device={DEVICE!r}', f'data.train.batched={batched}',
             f'data.val.batched={batched}']
     t0 = time.time()
-    r = subprocess.run([sys.executable, '-c', END_TO_END.format(root=ROOT, args=args, size=10000 if DEVICE == 'cuda' else 100)], capture_output=True,
-                       text=True, timeout=max(30, budget + 200 - (time.time() - START)))
+    size = 10000 if DEVICE == 'cuda' else 100          # images per file: 5 train files, 1 test file
+    if DEVICE != 'cuda':
+        args.append('log_config.interval=1')              # the dry run has 4 iterations an epoch
+    script = END_TO_END.format(root=ROOT, args=args, size=size)
+    r = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                       timeout=max(30, budget + 200 - (time.time() - START)))
     lines = [line for line in r.stdout.splitlines() if 'Epoch' in line or 'Saving' in line]
     stamps = [time.mktime(time.strptime(line[:19], '%Y-%m-%d %H:%M:%S')) + int(line[20:23]) / 1000
               for line in lines if 'Saving' in line]
@@ -193,7 +199,7 @@ def end_to_end(budget, batched):
         with open(os.path.join(work, sorted(logs)[-1])) as f:
             records = [json.loads(line) for line in f][1:]
         times = [rec['time'] for rec in records if rec.get('mode') == 'train' and rec.get('epoch') == 2]
-        iters = 50000 // BATCH + 1 if DEVICE == 'cuda' else 500 // BATCH + 1
+        iters = -(-5 * size // 128)                       # the config's batch of 128
         train_s = sum(times) / len(times) * iters if times else None
     save({'end-to-end': f'train.py, ResNet-18, 50k synthetic CIFAR images, {name}, 8 workers, pin_memory, bf16, '
                         'channels_last, cudnn.benchmark, eval and checkpoint every epoch', 'returncode': r.returncode,

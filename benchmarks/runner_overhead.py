@@ -48,7 +48,8 @@ def make(backbone, size, batch, channels, iters):
     if backbone is None:
         model = ImageClassifier(NoBackbone(), GlobalAveragePooling(), LinearClsHead(10, channels))
     else:
-        model = build_classifier(ModelConfig(backbone=BackboneConfig(**backbone), head=HeadConfig(in_channels=channels)))
+        model_cfg = ModelConfig(backbone=BackboneConfig(**backbone), head=HeadConfig(in_channels=channels))
+        model = build_classifier(model_cfg)
         model.init_weights()
     batches = [{'img': torch.randn(batch, 3, size, size), 'gt_label': torch.randint(0, 10, (batch,))}
                for _ in range(iters)]
