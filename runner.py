@@ -1,5 +1,5 @@
-"""The runner: the epoch loop, hook registration and dispatch, the log buffer, and
-checkpoint save / resume / load (the file format itself is in checkpoint.py).
+"""The runner: the epoch loop, hook registration and dispatch, and checkpoint save /
+resume / load (the log buffer is in log_buffer.py, the file format in checkpoint.py).
 
 mmcv 1.x counterparts: runner/base_runner.py, runner/epoch_based_runner.py,
 runner/log_buffer.py.
@@ -69,7 +69,7 @@ class EpochBasedRunner:
         self.mode = None
         self._hooks = []
         self._stage_hooks = {stage: [] for stage in Hook.stages}   # stage -> the hooks that act there, in order
-        self._stage_methods = dict(self._stage_hooks)              # ... and their methods for that stage
+        self._stage_methods = {stage: [] for stage in Hook.stages}  # ... and their methods for that stage
         self._epoch = self._iter = self._inner_iter = 0
         self._max_epochs, self._max_iters = max_epochs, None
         self.log_buffer = LogBuffer()
