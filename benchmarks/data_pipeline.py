@@ -4,7 +4,7 @@ per image (mmcls's way) and batched (`DatasetConfig.batched=True`: the same tran
 per batch, in collate), through the DataLoader at 0, 1 and 2 workers, and of the equivalent
 torchvision.transforms.v2 pipeline on the same uint8 images.
 
-    python benchmarks/data_pipeline.py [--n 5000] [--reps 5]
+    python benchmarks/data_pipeline.py [--reps 5]
 
 Data: the demo's SyntheticCIFAR10 train split (5,000 images, 32x32), written to
 /tmp/minicls_bench_data on first use. Medians over --reps passes.
