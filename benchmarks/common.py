@@ -1,5 +1,6 @@
 """Shared by the benchmark scripts: the machine's description and the JSON/table output."""
 import json
+import logging
 import os
 import platform
 import statistics
@@ -20,6 +21,15 @@ def machine():
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(cpu=cpu, cores=os.cpu_count(), gpu=gpu, torch=torch.__version__, python=platform.python_version())
+
+
+def quiet_logger(name):
+    """A logger that drops everything: the runners' log lines are not part of what is timed."""
+    logger = logging.getLogger(name)
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
 
 
 def median(values):

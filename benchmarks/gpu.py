@@ -14,16 +14,16 @@ run cut short keeps what it measured. Rows are skipped once --budget seconds hav
 """
 import argparse
 import json
-import logging
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
 
-from common import ROOT, machine
+from common import ROOT, machine, quiet_logger
 from config import (BackboneConfig, CheckpointConfig, Fp16Config, HeadConfig, LogConfig, LrConfig, ModelConfig,
                     OptimizerConfig, OptimizerHookConfig)
 from hooks import Hook
@@ -37,6 +37,7 @@ DEVICE = 'cuda'
 START = time.time()
 RESULTS = {'machine': machine(), 'command': ' '.join(sys.argv), 'rows': []}
 OUT = os.environ.get('OUT', '/tmp')
+SCRATCH = tempfile.mkdtemp(prefix='minicls_gpu_')      # the runner rows' work dir (a log file each)
 
 
 def sync():
@@ -102,10 +103,7 @@ class Stopwatch(Hook):
 
 
 def with_runner(model, data, fp16, channels_last, warmup=WARMUP):
-    logger = logging.getLogger('bench')
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), '/tmp/minicls_gpu', logger,
+    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), SCRATCH, quiet_logger('bench'),
                               meta={}, max_epochs=1)
     runner.timestamp = 'bench'
     if channels_last:
@@ -133,7 +131,8 @@ def compute_rows(budget):
     ]
     for depth, loop, amp, cl, bench, comp in plan:
         if DEVICE != 'cuda' and (comp or amp is fp16):
-            continue                            # the dry run skips compiling and float16, both slow on a CPU
+            save({'skipped': f'ResNet-{depth} {loop}, {"compile" if comp else "fp16"}: dry run (slow on a CPU)'})
+            continue
         if time.time() - START > budget:
             save({'skipped': f'ResNet-{depth} {loop}: out of time budget'})
             continue
@@ -173,8 +172,7 @@ def end_to_end(budget, batched):
     if time.time() - START > budget:
         save({'skipped': f'end-to-end run, {name}: out of time budget'})
         return
-    work = f'/tmp/minicls_e2e_{int(batched)}'
-    shutil.rmtree(work, ignore_errors=True)       # this script's own scratch dir: train.py refuses a used one
+    work = tempfile.mkdtemp(prefix='minicls_e2e_')     # train.py refuses a used work dir
     args = ['--config', os.path.join(ROOT, 'configs', 'resnet18_cifar10.py'), '--work-dir', work, '--cfg-options',
             'total_epochs=2', "data.train.type='SyntheticCIFAR10'", "data.val.type='SyntheticCIFAR10'",
             "data.test.type='SyntheticCIFAR10'", "data.train.data_prefix='/tmp/minicls_e2e_data'",
@@ -201,6 +199,7 @@ def end_to_end(budget, batched):
         times = [rec['time'] for rec in records if rec.get('mode') == 'train' and rec.get('epoch') == 2]
         iters = -(-5 * size // 128)                       # the config's batch of 128
         train_s = sum(times) / len(times) * iters if times else None
+    shutil.rmtree(work, ignore_errors=True)               # two 89 MB checkpoints
     save({'end-to-end': f'train.py, ResNet-18, 50k synthetic CIFAR images, {name}, 8 workers, pin_memory, bf16, '
                         'channels_last, cudnn.benchmark, eval and checkpoint every epoch', 'returncode': r.returncode,
           'epoch 2 seconds (train + eval of epoch 1)': round(epoch_s, 2) if epoch_s else None,
@@ -220,6 +219,7 @@ def main():
     compute_rows(args.budget - 150)
     end_to_end(args.budget - 60, batched=False)
     end_to_end(args.budget, batched=True)
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 if __name__ == '__main__':

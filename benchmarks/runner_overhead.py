@@ -14,13 +14,12 @@ With `--only`, one loop runs once and nothing is printed: run it under
 `valgrind --tool=callgrind` at two --iters to count instructions per iteration.
 """
 import argparse
-import logging
 import time
 
 import torch
 from torch import nn
 
-from common import median, report
+from common import median, quiet_logger, report
 from config import BackboneConfig, CheckpointConfig, HeadConfig, LogConfig, LrConfig, ModelConfig, OptimizerConfig, \
     OptimizerHookConfig
 from model import GlobalAveragePooling, ImageClassifier, LinearClsHead, build_classifier
@@ -70,10 +69,7 @@ def bare_loop(model, batches):
 
 def runner_loop(model, batches, work_dir):
     optimizer = build_optimizer(model, OptimizerConfig())
-    logger = logging.getLogger('bench')
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    runner = EpochBasedRunner(model, optimizer, work_dir, logger, meta={}, max_epochs=1)
+    runner = EpochBasedRunner(model, optimizer, work_dir, quiet_logger('bench'), meta={}, max_epochs=1)
     runner.timestamp = 'bench'
     runner.register_training_hooks(LrConfig(policy='step', step=[100, 150]), OptimizerHookConfig(),
                                    CheckpointConfig(interval=10 ** 9, save_last=False), LogConfig(interval=100))
