@@ -8,6 +8,7 @@ it at `after_train_epoch` (logged as an `Epoch(val)` line).
 EarlyStoppingHook (mmengine has one; mmcv 1.x does not) stops training when a metric
 has not improved for `patience` evaluations.
 """
+import contextlib
 import os
 import sys
 
@@ -16,12 +17,16 @@ import torch
 from hooks import Hook, LoggerHook
 
 def single_gpu_test(runner, data_loader):
-    """Run the model over a loader; return one score array per sample (mmcls: apis/test.py)."""
+    """Run the model over a loader; return one score array per sample (mmcls: apis/test.py).
+    With mixed precision on, the forward runs under the training's autocast: mmcv's fp16 does
+    the same (Fp16OptimizerHook turns on mmcls's @auto_fp16 forward, for training and test)."""
     model = getattr(runner.model, 'module', runner.model)     # not through DDP: no sync needed
     model.eval()
     results = []
     show = sys.stderr.isatty() and runner.rank == 0
-    with torch.no_grad():
+    amp = (torch.autocast(runner.device_type, dtype=runner.autocast_dtype) if runner.autocast_dtype is not None
+           else contextlib.nullcontext())
+    with torch.no_grad(), amp:
         for i, batch in enumerate(data_loader):
             batch = runner.batch_to_device(batch)
             results.extend(model(return_loss=False, img=batch['img']))

@@ -215,8 +215,9 @@ class LinearClsHead(nn.Module):
         return self.loss(self.fc(self.pre_logits(x)), gt_label)
 
     def simple_test(self, x):
-        """Softmax scores as a list with one (num_classes,) numpy array per sample, as mmcls."""
-        pred = F.softmax(self.fc(self.pre_logits(x)), dim=1)
+        """Softmax scores as a list with one (num_classes,) numpy array per sample, as mmcls.
+        In float32 also under autocast (numpy has no bfloat16; CUDA autocast does the same)."""
+        pred = F.softmax(self.fc(self.pre_logits(x)), dim=1, dtype=torch.float32)
         return list(pred.detach().cpu().numpy())
 
 # ---- Classifier  (mmcls: classifiers/image.py and classifiers/base.py) ----------------

@@ -200,7 +200,7 @@ class EpochBasedRunner:
         if self.autocast_dtype is None:
             outputs = step(data_batch, self.optimizer)
         else:                                   # mixed precision (set by Fp16OptimizerHook)
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+            with torch.autocast(self.device_type, dtype=self.autocast_dtype):
                 outputs = step(data_batch, self.optimizer)
         if 'log_vars' in outputs:
             self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])

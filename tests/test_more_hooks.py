@@ -1,5 +1,6 @@
 """Gradient accumulation, mixed precision (fp16 with a GradScaler, bf16), EMA, early
 stopping and custom_hooks: each checked against a hand computation or a plain run."""
+import numpy as np
 import pytest
 import torch
 
@@ -48,6 +49,25 @@ def test_bf16_autocast_trains(tmp_path):
     runner = run(tmp_path, 8, 2, fp16=Fp16Config(dtype='bfloat16'), extra_hooks=[(probe, 'LOWEST')])
     assert probe.dtypes and set(probe.dtypes) == {torch.bfloat16}
     assert runner.optimizer.state and 'fp16' not in runner.meta          # bf16 needs no loss scaler
+
+
+class ModeDtypeProbe(Hook):
+    def before_run(self, runner):
+        self.seen = []     # (training?, dtype of the fc output) for every forward pass
+        runner.model.fc.register_forward_hook(lambda m, i, o: self.seen.append((m.training, o.dtype)))
+
+
+@pytest.mark.parametrize('fp16, dtype', [(None, torch.float32), (Fp16Config(dtype='bfloat16'), torch.bfloat16)])
+def test_evaluation_runs_under_the_training_autocast(fp16, dtype, tmp_path):
+    """mmcv's fp16 evaluates in fp16 too; the scores handed to evaluate() are float32 either way."""
+    probe, val = ModeDtypeProbe(), loader(n=3)
+    results = []
+    evaluate = val.dataset.evaluate
+    val.dataset.evaluate = lambda r, **kw: results.extend(r) or evaluate(r, **kw)
+    run(tmp_path, 4, 2, fp16=fp16, extra_hooks=[(probe, 'LOWEST'), (EvalHook(val), 'LOW')])
+    assert {training for training, _ in probe.seen} == {True, False}
+    assert {d for _, d in probe.seen} == {dtype}
+    assert len(results) == 3 and {r.dtype for r in results} == {np.dtype(np.float32)}
 
 
 @pytest.mark.parametrize('loss_scale, expect', [('dynamic', None), (512.0, 512.0)])

@@ -20,7 +20,7 @@ class TinyModel(torch.nn.Module):
         scores = self.fc(img)
         if return_loss:
             return {'loss': torch.nn.functional.cross_entropy(scores, gt_label)}
-        return list(torch.softmax(scores, 1).numpy())
+        return list(torch.softmax(scores, 1, dtype=torch.float32).numpy())
 
     def _parse_losses(self, losses):
         return losses['loss'], OrderedDict(loss=losses['loss'].detach())
