@@ -43,9 +43,12 @@ def test_gpu_dry_run_fills_every_row_and_splits_the_epoch(tmp_path):
     assert ['per-image' in e2e[0]['end-to-end'], 'batched' in e2e[1]['end-to-end']] == [True, True]
     for row in e2e:
         assert row['returncode'] == 0, row['stderr']
-        # epoch 2's iterations lie between the two checkpoints, so their share is below the whole
-        assert 0 < row['of which training iterations (s)'] < row['epoch 2 seconds (train + eval of epoch 1)']
-        assert row['projected 200 epochs (min)'] > 0
+        # both parts lie between the checkpoints of epochs 2 and 3, so each is below the whole
+        whole = row['epoch 3 seconds (checkpoint + eval of epoch 2, then train)']
+        assert 0 < row['of which training iterations (s)'] < whole
+        assert 0 < row['of which checkpoint + evaluation (s)'] < whole
+        assert row['epoch 2 seconds (with the first evaluation)'] > 0
+        assert row['projected 200 epochs at the epoch-3 pace (min)'] > 0
 
 
 def test_runner_overhead_writes_a_row_per_model(tmp_path):
