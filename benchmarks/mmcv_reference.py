@@ -69,7 +69,8 @@ def make_mmcls(backbone, size, batch, channels, iters):
         head=dict(type='LinearClsHead', num_classes=10, in_channels=channels,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))))
     mmcls_model.load_state_dict(model.state_dict())
-    model.eval(), mmcls_model.eval()
+    model.eval()
+    mmcls_model.eval()                                  # the loops set train mode again
     with torch.no_grad():
         if not np.array_equal(model.simple_test(batches[0]['img']), mmcls_model.simple_test(batches[0]['img'])):
             raise SystemExit('the mmcls and minicls builds of the same network disagree')
