@@ -8,7 +8,6 @@ it at `after_train_epoch` (logged as an `Epoch(val)` line).
 EarlyStoppingHook (mmengine has one; mmcv 1.x does not) stops training when a metric
 has not improved for `patience` evaluations.
 """
-import contextlib
 import os
 import sys
 
@@ -24,9 +23,7 @@ def single_gpu_test(runner, data_loader):
     model.eval()
     results = []
     show = sys.stderr.isatty() and runner.rank == 0
-    amp = (torch.autocast(runner.device_type, dtype=runner.autocast_dtype) if runner.autocast_dtype is not None
-           else contextlib.nullcontext())
-    with torch.no_grad(), amp:
+    with torch.no_grad(), runner.autocast():
         for i, batch in enumerate(data_loader):
             batch = runner.batch_to_device(batch)
             results.extend(model(return_loss=False, img=batch['img']))

@@ -24,6 +24,7 @@ Two things mmcv does not do: the loss is checked for NaN/inf (every 50 iteration
 before any checkpoint, so that the loop never waits for the GPU), and SIGINT/SIGTERM
 finish the iteration, save `iter_<N>.pth` and stop.
 """
+import contextlib
 import math
 import os
 import platform
@@ -194,14 +195,18 @@ class EpochBasedRunner:
                     else v.to(self.device, non_blocking=True)) if torch.is_tensor(v) else v
                 for k, v in batch.items()}
 
+    def autocast(self):
+        """Mixed precision (autocast_dtype is set by Fp16OptimizerHook) for the forward passes of
+        training and evaluation, as mmcv's auto_fp16; otherwise nothing."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.autocast_dtype)
+
     def run_iter(self, data_batch, train_mode):
         data_batch = self.batch_to_device(data_batch)
         step = self.model.train_step if train_mode else self.model.val_step
-        if self.autocast_dtype is None:
+        with self.autocast():
             outputs = step(data_batch, self.optimizer)
-        else:                                   # mixed precision (set by Fp16OptimizerHook)
-            with torch.autocast(self.device_type, dtype=self.autocast_dtype):
-                outputs = step(data_batch, self.optimizer)
         if 'log_vars' in outputs:
             self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
         self.outputs = outputs
