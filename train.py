@@ -62,8 +62,10 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
             if not on_gpu:
                 raise ConfigError('sync_bn=True needs CUDA devices (torch.nn.SyncBatchNorm is GPU-only)')
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        # mmcv: broadcast_buffers=False, deprecated in torch 2.14; this is its new name. Buffers are
+        # still copied from rank 0 once, at wrap time: all ranks hold the same seeded model anyway
         model = MMDistributedDataParallel(model, device_ids=[torch.cuda.current_device()] if on_gpu else None,
-                                          broadcast_buffers=False)
+                                          forward_sync_buffers=False)
     # 2. optimizer
     say(f'2. build_optimizer: {cfg.optimizer.type}(lr={cfg.optimizer.lr}, momentum={cfg.optimizer.momentum}, '
         f'weight_decay={cfg.optimizer.weight_decay})')
@@ -292,6 +294,8 @@ def main(argv=None):
     meta['CLASSES'] = list(datasets[0].CLASSES)
     train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
                 timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint, trace=args.trace)
+    if distributed:     # not in mmcv: left to interpreter exit, gloo's threads can abort it (pytorch#190489)
+        torch.distributed.destroy_process_group()
 
 
 def cli():

@@ -39,6 +39,7 @@ def test_torchrun_trains_and_resumes(tmp_path):
              '--work-dir', 'w', '--cfg-options', *SMALL]
     r = torchrun(*train, 'total_epochs=1', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Warning' not in r.stderr, r.stderr[-3000:]      # e.g. a deprecated DDP argument
     work = tmp_path / 'w'
     logs = list(work.glob('*.log.json'))
     assert len(logs) == 1                                   # rank 0 alone writes logs
