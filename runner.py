@@ -1,8 +1,7 @@
 """The runner: the epoch loop, hook registration and dispatch, and checkpoint save /
 resume / load (the log buffer is in log_buffer.py, the file format in checkpoint.py).
 
-mmcv 1.x counterparts: runner/base_runner.py, runner/epoch_based_runner.py,
-runner/log_buffer.py.
+mmcv 1.x counterparts: runner/base_runner.py, runner/epoch_based_runner.py.
 
     runner = EpochBasedRunner(model, optimizer, work_dir, logger, meta, max_epochs)
     runner.register_training_hooks(lr_config, optimizer_config, checkpoint_config, log_config)
