@@ -22,6 +22,11 @@ and deriving with `dataclasses.replace` (see configs/resnet18_cifar10.py):
 from dataclasses import dataclass, field, replace
 from typing import Optional, Union
 
+
+class ConfigError(ValueError):
+    """A bad config file, field, value or command line: train.py exits with status 2."""
+
+
 # ---------------------------------------------------------------------------------------
 # Model  (mmcls: configs/_base_/models/resnet50_cifar.py)
 # ---------------------------------------------------------------------------------------
@@ -43,6 +48,8 @@ class BackboneConfig:
     base_channels: int = 64              # width of the first stage (doubles each stage)
     stem_channels: int = 64              # width of the 3x3 stem conv
     zero_init_residual: bool = True      # mmcls's ResNet default: last BN of each block starts at 0
+    frozen_stages: int = -1              # the stem and the first k stages: eval mode, no gradients
+    norm_eval: bool = False              # BN layers keep their running statistics while training
 
 
 @dataclass
@@ -191,6 +198,8 @@ class LrConfig:
     div_factor: Optional[float] = None   # OneCycle
     final_div_factor: Optional[float] = None  # OneCycle
     three_phase: Optional[bool] = None   # OneCycle
+    cool_down_time: Optional[int] = None     # CosineAnnealingCooldown
+    cool_down_ratio: Optional[float] = None  # CosineAnnealingCooldown
 
 
 @dataclass
@@ -307,7 +316,7 @@ cfg = Config(
     seed=None,
 )
 
-__all__ = ['Config', 'ModelConfig', 'BackboneConfig', 'NeckConfig', 'HeadConfig', 'LossConfig',
+__all__ = ['ConfigError', 'Config', 'ModelConfig', 'BackboneConfig', 'NeckConfig', 'HeadConfig', 'LossConfig',
            'DataConfig', 'DatasetConfig', 'OptimizerConfig', 'ParamwiseConfig', 'OptimizerHookConfig',
            'GradClipConfig', 'Fp16Config', 'LrConfig', 'MomentumConfig', 'CheckpointConfig', 'LogConfig',
            'EvalConfig', 'cfg', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'replace']

@@ -7,10 +7,12 @@
     dataset.evaluate(scores)                    # (N, 10) scores -> {'accuracy_top-1': .., ...}
 
 An item is the pipeline's output for one image: the transforms run one after the other on a
-results dict, as in mmcls. `SyntheticCIFAR10`, the demo's dataset, writes a small learnable
-dataset in CIFAR-10's own file format the first time, then reads it with CIFAR10's reader.
+results dict, as in mmcls. The demo's dataset (SyntheticCIFAR10) and the batched transforms
+are extras, imported by name when a config asks for them.
 """
 import hashlib
+import importlib
+import inspect
 import os
 import pickle
 import random
@@ -20,10 +22,6 @@ from functools import partial
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from torchvision.datasets.utils import download_and_extract_archive
-
-import demo_data
-from transforms import Compose
 
 
 class DatasetError(RuntimeError):
@@ -43,6 +41,205 @@ def _md5(path):
         for chunk in iter(lambda: f.read(1 << 20), b''):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# ---- Transforms  (mmcls: datasets/pipelines/transforms.py, formatting.py, compose.py) ------
+# Like mmcls's, they draw from `random` (RandomCrop) and `np.random` (RandomFlip), seeded
+# per batch by DefaultSampler below.
+
+class RandomCrop:
+    """Pad, then crop a `size` window at a random place. mmcls: RandomCrop.
+
+    padding: int, (left/right, top/bottom) or (left, top, right, bottom), filled with pad_val;
+    pad_if_needed pads a too small image on both sides. Here padding_mode ('constant', 'edge',
+    'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only.
+    """
+
+    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0, padding_mode='constant'):
+        if padding_mode not in ('constant', 'edge', 'reflect', 'symmetric'):
+            raise ValueError(f'RandomCrop: padding_mode {padding_mode!r} is not one of '
+                             'constant, edge, reflect, symmetric')
+        self.size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+        self.padding, self.pad_if_needed, self.pad_val = padding, pad_if_needed, pad_val
+        self.padding_mode = padding_mode
+        pad = padding or 0  # as (left, top, right, bottom):
+        self._pad = (pad,) * 4 if isinstance(pad, int) else tuple(pad) * (4 // len(pad))
+        if len(self._pad) != 4:
+            raise ValueError(f'RandomCrop: padding {padding!r} is not an int, nor 2 or 4 of them')
+
+    def __call__(self, results):
+        img, (th, tw) = results['img'], self.size
+        left, top, right, bottom = self._pad
+        if self.pad_if_needed:
+            extra_h = max(th - img.shape[0] - top - bottom, 0)
+            extra_w = max(tw - img.shape[1] - left - right, 0)
+            left, top, right, bottom = left + extra_w, top + extra_h, right + extra_w, bottom + extra_h
+        h, w = img.shape[0] + top + bottom, img.shape[1] + left + right  # the padded size
+        if h < th or w < tw:
+            raise ValueError(f'RandomCrop: the padded image ({h}x{w}) is smaller than size {self.size}')
+        ymin = random.randint(0, h - th) if (h, w) != (th, tw) else 0  # `random`, as mmcls's RandomCrop
+        xmin = random.randint(0, w - tw) if (h, w) != (th, tw) else 0
+        if self.padding_mode != 'constant':
+            pad = ((top, bottom), (left, right)) + ((0, 0),) * (img.ndim - 2)
+            padded = np.pad(img, pad, self.padding_mode)
+            results['img'] = padded[ymin:ymin + th, xmin:xmin + tw]
+            return results
+        # Fill the window with pad_val and copy in the part of the image that falls inside it:
+        # the same pixels as padding the whole image, with no padded copy made.
+        out = np.full((th, tw) + img.shape[2:], self.pad_val, img.dtype)
+        y0, y1 = max(ymin, top), min(ymin + th, top + img.shape[0])
+        x0, x1 = max(xmin, left), min(xmin + tw, left + img.shape[1])
+        if y1 > y0 and x1 > x0:
+            out[y0 - ymin:y1 - ymin, x0 - xmin:x1 - xmin] = img[y0 - top:y1 - top, x0 - left:x1 - left]
+        results['img'] = out
+        return results
+
+    def __repr__(self):
+        return f'RandomCrop(size={self.size}, padding={self.padding})'
+
+
+class RandomFlip:
+    """Flip the image with probability flip_prob, 'horizontal' or 'vertical'. mmcls: RandomFlip."""
+
+    def __init__(self, flip_prob=0.5, direction='horizontal'):
+        if not 0 <= flip_prob <= 1:
+            raise ValueError(f'RandomFlip: flip_prob {flip_prob} is not in [0, 1]')
+        if direction not in ('horizontal', 'vertical'):
+            raise ValueError(f"RandomFlip: direction {direction!r} is not 'horizontal' or 'vertical'")
+        self.flip_prob, self.direction = flip_prob, direction
+
+    def __call__(self, results):
+        results['flip'], results['flip_direction'] = bool(np.random.rand() < self.flip_prob), self.direction
+        if results['flip']:  # a view, no copy: Normalize or ImageToTensor copies anyway
+            img = results['img']
+            results['img'] = img[:, ::-1] if self.direction == 'horizontal' else img[::-1]
+        return results
+
+    def __repr__(self):
+        return f'RandomFlip(flip_prob={self.flip_prob}, direction={self.direction!r})'
+
+
+class Normalize:
+    """(img - mean) / std, float32; to_rgb reverses the channels first. mmcv: imnormalize."""
+
+    def __init__(self, mean, std, to_rgb=True):
+        self.mean, self.std, self.to_rgb = np.array(mean, np.float32), np.array(std, np.float32), to_rgb
+        self._img_norm_cfg = dict(mean=self.mean, std=self.std, to_rgb=to_rgb)
+        self._full = (None, None, None)  # (image shape, mean and 1 / std expanded to it)
+
+    def __call__(self, results):
+        img = results['img'][..., ::-1] if self.to_rgb else results['img']
+        if self._full[0] != img.shape:
+            # numpy is slow to broadcast 3 values over an HWC image (its inner loop is 3 long),
+            # so mean and 1 / std are expanded to the image's shape, once per shape.
+            self._full = (img.shape, np.broadcast_to(self.mean, img.shape).copy(),
+                          np.broadcast_to(1 / self.std, img.shape).copy())
+        out = img.astype(np.float32)  # a new array
+        out -= self._full[1]
+        out *= self._full[2]
+        results['img'], results['img_norm_cfg'] = out, self._img_norm_cfg
+        return results
+
+    def __repr__(self):
+        mean, std = np.round(self.mean.astype(float), 4).tolist(), np.round(self.std.astype(float), 4).tolist()
+        return f'Normalize(mean={mean}, std={std}, to_rgb={self.to_rgb})'
+
+
+def to_tensor(data):
+    """A tensor from a tensor, array (sharing memory), list, int or float. mmcls: to_tensor."""
+    if isinstance(data, torch.Tensor):
+        return data
+    if isinstance(data, np.ndarray):
+        return torch.from_numpy(data)
+    if isinstance(data, (list, tuple)):
+        return torch.tensor(data)
+    if isinstance(data, int):
+        return torch.LongTensor([data])
+    if isinstance(data, float):
+        return torch.FloatTensor([data])
+    raise TypeError(f'{type(data).__name__} cannot be converted to a tensor')
+
+
+class ToTensor:
+    """mmcls: ToTensor."""
+
+    def __init__(self, keys):
+        self.keys = keys
+
+    def __call__(self, results):
+        for key in self.keys:
+            results[key] = to_tensor(results[key])
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(keys={self.keys})'
+
+
+class ImageToTensor(ToTensor):
+    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared). mmcls: ImageToTensor."""
+
+    def __call__(self, results):
+        for key in self.keys:
+            img = results[key] if results[key].ndim == 3 else results[key][..., None]
+            results[key] = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        return results
+
+
+class Collect:
+    """Keep only `keys`. mmcls: Collect.
+
+    mmcls also gathers `meta_keys` (file name, flip, img_norm_cfg, ...) into 'img_metas', in an
+    mmcv DataContainer that collate leaves alone. The classifier never reads them, so the
+    default here gathers none; meta_keys that are given go into a plain dict 'img_metas'.
+    """
+
+    def __init__(self, keys, meta_keys=()):
+        self.keys, self.meta_keys = keys, meta_keys
+
+    def __call__(self, results):
+        data = {key: results[key] for key in self.keys}
+        if self.meta_keys:
+            data['img_metas'] = {key: results[key] for key in self.meta_keys if key in results}
+        return data
+
+    def __repr__(self):
+        return f'Collect(keys={self.keys}, meta_keys={self.meta_keys})'
+
+
+PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor, ToTensor, Collect)}
+
+
+class Compose:
+    """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32). mmcls: Compose."""
+
+    def __init__(self, transforms, batched=False):
+        if batched:                          # extras/batched_transforms.py: the same names, on a batch
+            from extras.batched_transforms import BATCH_PIPELINES as table
+        else:
+            table = PIPELINES
+        self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
+
+    @staticmethod
+    def _build(cfg, table):
+        args = dict(cfg)
+        name = args.pop('type', None)
+        if name not in table:
+            raise ValueError(f'pipeline transform type {name!r} is unknown; valid: {", ".join(table)}')
+        signature = inspect.signature(table[name])  # name bad arguments here, not deep in __init__
+        unknown = [arg for arg in args if arg not in signature.parameters]
+        missing = [p.name for p in signature.parameters.values() if p.default is p.empty and p.name not in args]
+        if unknown or missing:
+            raise ValueError(f'pipeline transform {name}: unknown arguments {unknown}, missing arguments '
+                             f'{missing}; it takes {signature}')
+        return table[name](**args)
+
+    def __call__(self, results):
+        for t in self.transforms:
+            results = t(results)
+        return results
+
+    def __repr__(self):
+        return 'Compose(\n' + ''.join(f'    {t}\n' for t in self.transforms) + ')'
 
 
 # ---- Datasets  (mmcls: datasets/cifar.py, datasets/base_dataset.py) ------------------------
@@ -84,7 +281,8 @@ class CIFAR10(Dataset):
         missing = [name for name in self.expected_md5s()
                    if not os.path.isfile(os.path.join(self.folder, name))]
         if missing:
-            try:
+            try:  # imported only here: torchvision's datasets module pulls in much more
+                from torchvision.datasets.utils import download_and_extract_archive
                 download_and_extract_archive(self.url, self.data_prefix, filename=self.filename,
                                              md5=self.tgz_md5)
             except Exception as e:  # no network, a proxy, a full disk: all end the same way
@@ -139,8 +337,8 @@ class CIFAR10(Dataset):
         """Metrics, in percent, of the scores `results` ((N, C) array or list of them). mmcls: BaseDataset.
 
         metric_options: topk (int or sequence, default (1, 5)); thrs (default 0: as in mmcls, a
-        prediction counts only with a score above it, which softmax scores always have);
-        average_mode ('macro' only) for precision, recall and f1_score.
+        prediction counts only with a score above it, which softmax scores always have); the
+        options of precision, recall and f1_score are in extras/metrics.py.
         """
         metrics = [metric] if isinstance(metric, str) else list(metric)
         for name in metrics:
@@ -148,10 +346,9 @@ class CIFAR10(Dataset):
                 raise ValueError(f'metric {name!r} is not supported; '
                                  'valid: accuracy, precision, recall, f1_score')
         options = {'topk': (1, 5)} if metric_options is None else metric_options
-        if options.get('average_mode', 'macro') != 'macro':
-            raise ValueError(f"average_mode {options['average_mode']!r} is not supported; valid: 'macro'")
         scores, gt, thr = np.vstack(results), self.get_gt_labels(), options.get('thrs', 0.)
-        assert len(scores) == len(gt), f'{len(scores)} results for {len(gt)} images'
+        if len(scores) != len(gt):
+            raise ValueError(f'{len(scores)} results for {len(gt)} images')
         eval_results = {}
         if 'accuracy' in metrics:
             topk = options.get('topk', (1, 5))
@@ -163,15 +360,9 @@ class CIFAR10(Dataset):
                 eval_results['accuracy'] = accs[0]
             else:  # mmcls wants a tuple; a list (a config after JSON) gets the same keys here
                 eval_results.update({f'accuracy_top-{k}': acc for k, acc in zip(ks, accs)})
-        if {'precision', 'recall', 'f1_score'} & set(metrics):
-            num_classes, pred, counted = scores.shape[1], scores.argmax(1), scores.max(1) > thr
-            correct = np.bincount(gt[counted & (pred == gt)], minlength=num_classes)
-            precision = correct / np.maximum(np.bincount(pred[counted], minlength=num_classes), 1) * 100
-            recall = correct / np.maximum(np.bincount(gt, minlength=num_classes), 1) * 100
-            f1_score = 2 * precision * recall / np.maximum(precision + recall, np.finfo(np.float32).eps)
-            for name, per_class in (('precision', precision), ('recall', recall), ('f1_score', f1_score)):
-                if name in metrics:
-                    eval_results[name] = float(per_class.mean())
+        if set(metrics) - {'accuracy'}:       # the other metrics are an extra
+            from extras.metrics import precision_recall_f1
+            eval_results.update(precision_recall_f1(scores, gt, metrics, options))
         return eval_results
 
     def __repr__(self):
@@ -201,60 +392,21 @@ class CIFAR100(CIFAR10):
                'wolf woman worm').split()
 
 
-# ---- The demo's dataset: CIFAR-10's file format, written on first use ---------------------
-
-class SyntheticCIFAR10(CIFAR10):
-    """A learnable CIFAR-10 look-alike that needs no download: the demo's dataset.
-
-    When absent, it writes `<data_prefix>/cifar-10-batches-py` in the real format (see
-    demo_data.py), with an `md5sums.txt` whose sums stand in for the official ones. Then
-    CIFAR10's reader reads it.
-    Its size is set by the class attributes (e.g. `SyntheticCIFAR10.num_train_batches = 2`);
-    files written with other settings are written again.
-    """
-    num_train_batches = 5  # of batch_size images: 5000 training images
-    batch_size = 1000
-    num_test = 1000
-    seed = 0
-    CLASSES = demo_data.CLASSES
-    test_list = [('test_batch', None)]
-    meta = dict(filename='batches.meta', key='label_names', md5=None)
-
-    @property
-    def train_list(self):
-        return [(f'data_batch_{i}', None) for i in range(1, self.num_train_batches + 1)]
-
-    def _header(self):  # first line of md5sums.txt: the settings the files were written with
-        return (f'# {type(self).__name__} generator=1 seed={self.seed} num_train_batches='
-                f'{self.num_train_batches} batch_size={self.batch_size} num_test={self.num_test}\n')
-
-    def expected_md5s(self):
-        with open(os.path.join(self.folder, 'md5sums.txt')) as f:
-            return {name: md5 for md5, name in (line.split() for line in f if not line.startswith('#'))}
-
-    def how_to_fix(self):
-        return f'Delete {self.folder!r}; the next run writes it again.'
-
-    def prepare_files(self):
-        sums_path = os.path.join(self.folder, 'md5sums.txt')
-        if os.path.isfile(sums_path):
-            with open(sums_path) as f:
-                if f.readline() == self._header():
-                    return
-        demo_data.write_batches(self.folder, self.seed, self.num_train_batches, self.batch_size,
-                                self.num_test, self._header())
-
-
 # ---- Builders  (mmcls: datasets/builder.py, samplers/distributed_sampler.py; mmcv: collate) --
 
-DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100, 'SyntheticCIFAR10': SyntheticCIFAR10}
+# data.<split>.type -> the dataset class, or 'module:Class' of an extra (imported when asked for)
+DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100, 'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10'}
 
 
 def build_dataset(cfg):
     """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode)."""
     if cfg.type not in DATASETS:
         raise ValueError(f'dataset type {cfg.type!r} is unknown; valid: {", ".join(DATASETS)}')
-    dataset = DATASETS[cfg.type](data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode,
+    dataset_cls = DATASETS[cfg.type]
+    if isinstance(dataset_cls, str):
+        module, _, name = dataset_cls.partition(':')
+        dataset_cls = getattr(importlib.import_module(module), name)
+    dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode,
                                  batched=cfg.batched)
     if cfg.num_samples is not None:
         if cfg.num_samples < 1:

@@ -1,50 +1,47 @@
-"""Hooks: the code that runs around the training loop (mmcv 1.x: mmcv/runner/hooks/).
+"""Hooks: everything around the training loop (mmcv 1.x: mmcv/runner/hooks/).
 
-The runner (runner.py) only loops over batches; everything else is a hook. At each of
-ten points of the loop the runner calls `call_hook(stage)`, which calls that method on
-every hook that defines it, in priority order (a smaller number runs first; equal
-priorities keep registration order):
-
-    stage                  who runs there in the default mmcls registration
-    before_run             LrUpdater, Checkpoint, Eval, TextLogger
-    before_train_epoch     LrUpdater, DistSamplerSeed, IterTimer, Eval, TextLogger
-    before_train_iter      LrUpdater, IterTimer, Eval
-    after_train_iter       Optimizer (backward + step), Checkpoint, IterTimer, Eval, TextLogger
-    after_train_epoch      Checkpoint, Eval, TextLogger
-    before/after_val_*     IterTimer, TextLogger
-    after_run              TextLogger
+The runner only loops over batches. At ten points of the loop it calls
+`call_hook(stage)`, which calls that method on every hook that defines it, in priority
+order (a smaller number runs first; equal priorities keep registration order):
 
     priority   HIGHEST 0 | VERY_HIGH 10 | HIGH 30 | ABOVE_NORMAL 40 | NORMAL 50
                BELOW_NORMAL 60 | LOW 70 | VERY_LOW 90 | LOWEST 100
 
-    hook                  priority      file here          mmcv 1.x
-    LrUpdaterHook         VERY_HIGH     lr_updater.py      hooks/lr_updater.py
-    MomentumUpdaterHook   HIGH          lr_updater.py      hooks/momentum_updater.py
-    OptimizerHook         ABOVE_NORMAL  optimizer_hooks.py hooks/optimizer.py
-    CheckpointHook        NORMAL        hooks.py           hooks/checkpoint.py
-    DistSamplerSeedHook   NORMAL        hooks.py           hooks/sampler_seed.py (added by train_model)
-    IterTimerHook         LOW           hooks.py           hooks/iter_timer.py
-    EvalHook              LOW           eval_hooks.py      hooks/evaluation.py (added by train_model)
-    TextLoggerHook        VERY_LOW      hooks.py           hooks/logger/text.py
+    hook (registered by train_model)  priority      stages it acts at          mmcv 1.x
+    StepLrUpdaterHook (lr_config)     VERY_HIGH     before_run, _train_epoch,  hooks/lr_updater.py
+                                                    _train_iter
+    CheckInvalidLossHook              HIGH          after_train_iter, _epoch   (mmdet's hook of that name)
+    OptimizerHook                     ABOVE_NORMAL  after_train_iter           hooks/optimizer.py
+    CheckpointHook                    NORMAL        before_run, after_train_*  hooks/checkpoint.py
+    DistSamplerSeedHook               NORMAL        before_*_epoch             hooks/sampler_seed.py
+    IterTimerHook                     LOW           before/after *_iter, epoch hooks/iter_timer.py
+    EvalHook                          LOW           after_train_epoch          hooks/evaluation.py
+    TextLoggerHook                    VERY_LOW      after_train_iter, _epoch   hooks/logger/text.py
+    StopSignalHook                    LOWEST        before_run, after_train_iter, after_run   (not in mmcv)
 
-This file holds the base (Priority, Hook) and the hooks every run has; the others
-import Hook from here.
 A hook receives the runner and reads what it needs from it (runner.epoch, runner.iter,
-runner.optimizer, runner.outputs, runner.log_buffer, ...); hook files never import
-runner.py.
+runner.optimizer, runner.outputs, runner.log_buffer, ...); this file never imports
+runner.py. Optional hooks (the other LR and momentum policies, mixed precision, gradient
+accumulation, EMA, early stopping, the trace) live in extras/ and are imported by name,
+through the tables in this file, only when a config asks for them.
 """
 import datetime
+import importlib
+import inspect
 import json
+import math
 import os
+import signal
+import sys
+import threading
 import time
-from collections import OrderedDict
 from enum import IntEnum
 
 import torch
 
 
 class Priority(IntEnum):
-    """mmcv: mmcv/runner/priority.py. A smaller number runs first."""
+    """mmcv: runner/priority.py. A smaller number runs first."""
     HIGHEST = 0
     VERY_HIGH = 10
     HIGH = 30
@@ -96,20 +93,13 @@ class Hook:
     def after_train_iter(self, runner): self.after_iter(runner)
     def after_val_iter(self, runner): self.after_iter(runner)
 
-    # Helpers for "every n" decisions; epoch/iter are 0-based, so +1 counts the current one.
+    # "every n" helpers; epoch/iter are 0-based, so +1 counts the current one.
     def every_n_epochs(self, runner, n): return n > 0 and (runner.epoch + 1) % n == 0
     def every_n_inner_iters(self, runner, n): return n > 0 and (runner.inner_iter + 1) % n == 0
     def every_n_iters(self, runner, n): return n > 0 and (runner.iter + 1) % n == 0
     def end_of_epoch(self, runner): return runner.inner_iter + 1 == len(runner.data_loader)
     def is_last_epoch(self, runner): return runner.epoch + 1 == runner.max_epochs
     def is_last_iter(self, runner): return runner.iter + 1 == runner.max_iters
-
-    def stage_method(self, stage):
-        """The method that runs `stage`. When only a fan-out method is overridden (IterTimerHook's
-        before_iter for before_train_iter), that method itself: Hook's stage would just call it."""
-        if getattr(type(self), stage) is getattr(Hook, stage):
-            return getattr(self, next(m for m, stages in self.fan_out.items() if stage in stages))
-        return getattr(self, stage)
 
     def get_triggered_stages(self):
         """The stages this hook overrides, directly or through a fan-out, in stage order."""
@@ -122,37 +112,215 @@ class Hook:
         return [s for s in self.stages if s in triggered]
 
 
-class DistSamplerSeedHook(Hook):
-    """Tell the sampler which epoch it is, so the shuffle order of epoch e comes from seed + e.
-    mmcv registers it only in distributed runs; train_model registers it always, because
-    data.py's DefaultSampler is epoch-seeded in one process too (that makes resume exact)."""
-
-    def before_epoch(self, runner):
-        sampler = getattr(runner.data_loader, 'sampler', None)
-        if hasattr(sampler, 'set_epoch'):
-            sampler.set_epoch(runner.epoch)
+def lookup(table, name, field):
+    """A class from a table {name: class or 'module:Class'}, or `name` itself written as
+    'module:Class' (your own code). The module of an extra is imported here, when asked for."""
+    entry = table.get(name, name if ':' in str(name) else None)
+    if entry is None:
+        raise ValueError(f'{field}={name!r} is not known; valid: {", ".join(table)} (or "module:Class")')
+    if isinstance(entry, str):
+        module, _, cls = entry.partition(':')
+        entry = getattr(importlib.import_module(module), cls)
+    return entry
 
 
 # ---------------------------------------------------------------------------------------
-# Checkpoints  (mmcv: CheckpointHook)
+# LR schedule  (mmcv: LrUpdaterHook)
+# ---------------------------------------------------------------------------------------
+
+
+class LrUpdaterHook(Hook):
+    """Writes the scheduled `lr` into every param group. Subclasses implement `get_lr`.
+
+        before_run          each group's starting value becomes its base (`initial_lr`)
+        before_train_epoch  by_epoch=True:  set this epoch's value
+        before_train_iter   by_epoch=False: set this iteration's value; in warmup (either
+                            mode), scale the scheduled value down
+
+    The value is a function of (runner.epoch, runner.iter, the base), so it is right after
+    a resume (`initial_lr` travels in the optimizer's state_dict)."""
+    key = 'lr'                               # the param-group entry this hook schedules
+
+    def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1, warmup_by_epoch=False):
+        if warmup not in (None, 'constant', 'linear', 'exp'):
+            raise ValueError(f"warmup={warmup!r} is not known; valid: None, 'constant', 'linear', 'exp'")
+        if warmup is not None and not warmup_iters > 0:
+            raise ValueError(f'warmup_iters must be a positive integer when warmup is set, got {warmup_iters}')
+        if warmup is not None and not 0 < warmup_ratio <= 1:
+            raise ValueError(f'warmup_ratio must be in (0, 1], got {warmup_ratio}')
+        self.by_epoch, self.warmup, self.warmup_ratio = by_epoch, warmup, warmup_ratio
+        # warmup_by_epoch: warmup_iters counts epochs, turned into iterations at the first epoch
+        self.warmup_epochs = warmup_iters if warmup_by_epoch else None
+        self.warmup_iters = None if warmup_by_epoch else warmup_iters
+        self.base_values = []                # one per param group
+        self.regular_values = []             # the schedule's values without warmup
+
+    def get_lr(self, runner, base_lr):
+        raise NotImplementedError
+
+    def get_value(self, runner, base):
+        return self.get_lr(runner, base)
+
+    def warmup_factor(self, cur_iter):
+        """The fraction of the scheduled value used at warmup iteration `cur_iter`."""
+        if self.warmup == 'constant':
+            return self.warmup_ratio
+        if self.warmup == 'linear':
+            return 1 - (1 - cur_iter / self.warmup_iters) * (1 - self.warmup_ratio)
+        return self.warmup_ratio ** (1 - cur_iter / self.warmup_iters)   # 'exp'
+
+    def warmup_values(self, cur_iter):
+        return [v * self.warmup_factor(cur_iter) for v in self.regular_values]
+
+    def set_values(self, runner, values):
+        for group, value in zip(runner.optimizer.param_groups, values):
+            group[self.key] = value
+
+    def before_run(self, runner):
+        for group in runner.optimizer.param_groups:
+            group.setdefault('initial_lr', group['lr'])
+        self.base_values = [group['initial_lr'] for group in runner.optimizer.param_groups]
+
+    def before_train_epoch(self, runner):
+        if self.warmup_iters is None:
+            self.warmup_iters = self.warmup_epochs * len(runner.data_loader)
+        if self.by_epoch:
+            self.regular_values = [self.get_value(runner, b) for b in self.base_values]
+            self.set_values(runner, self.regular_values)
+
+    def before_train_iter(self, runner):
+        cur_iter = runner.iter
+        if not self.by_epoch:
+            self.regular_values = [self.get_value(runner, b) for b in self.base_values]
+            if self.warmup is None or cur_iter >= self.warmup_iters:
+                self.set_values(runner, self.regular_values)
+            else:
+                self.set_values(runner, self.warmup_values(cur_iter))
+        elif self.warmup is not None and cur_iter <= self.warmup_iters:
+            # by_epoch: before_train_epoch set the epoch's value; warmup scales it
+            self.set_values(runner, self.regular_values if cur_iter == self.warmup_iters
+                            else self.warmup_values(cur_iter))
+
+
+class FixedLrUpdaterHook(LrUpdaterHook):
+    def get_lr(self, runner, base_lr):
+        return base_lr
+
+
+class StepLrUpdaterHook(LrUpdaterHook):
+    """lr = base * gamma ** (the number of steps passed); `step` is a period or a list of
+    milestones, in epochs (or iterations when by_epoch=False)."""
+
+    def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
+        steps = step if isinstance(step, (list, tuple)) else [step]
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
+            raise ValueError(f'lr_config.step must be a positive int or a list of them, got {step!r}')
+        self.step = list(step) if isinstance(step, (list, tuple)) else step
+        self.gamma, self.min_lr = gamma, min_lr
+        super().__init__(**kwargs)
+
+    def get_lr(self, runner, base_lr):
+        lr = base_lr * self.gamma ** steps_passed(self.step, runner.epoch if self.by_epoch else runner.iter)
+        return lr if self.min_lr is None else max(lr, self.min_lr)
+
+
+def steps_passed(step, progress):
+    """How many steps of `step` (an int period or a list of milestones) lie behind `progress`."""
+    if isinstance(step, int):
+        return progress // step
+    return next((i for i, s in enumerate(step) if progress < s), len(step))
+
+
+# lr_config.policy -> the hook; an all-lowercase policy is title-cased as mmcv does ('step')
+LR_POLICIES = {'Fixed': FixedLrUpdaterHook, 'Step': StepLrUpdaterHook, **{name: f'extras.lr_policies:{name}LrUpdaterHook'
+               for name in ('Exp', 'Poly', 'Inv', 'CosineAnnealing', 'FlatCosineAnnealing', 'CosineRestart',
+                            'LinearAnnealing', 'Cyclic', 'OneCycle', 'CosineAnnealingCooldown')}}
+MOMENTUM_POLICIES = {name: f'extras.momentum:{name}MomentumUpdaterHook'
+                     for name in ('Step', 'CosineAnnealing', 'LinearAnnealing', 'Cyclic', 'OneCycle')}
+
+
+def build_updater_hook(config, policies, field):
+    """lr_config / momentum_config -> the policy's updater hook (mmcv: register_lr_hook).
+    The config's fields that are not None are the hook's arguments."""
+    policy = config.policy.title() if config.policy == config.policy.lower() else config.policy
+    hook_cls = lookup(policies, policy, f'{field}.policy')
+    accepted = set()                           # the arguments of the policy and its bases
+    for cls in hook_cls.__mro__:
+        if cls.__init__ is not object.__init__ and cls is not Hook:
+            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
+    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
+    bad = sorted(set(args) - accepted)
+    if bad:
+        raise ValueError(f'{field}.{bad[0]} is set, but policy {config.policy!r} does not take it '
+                         f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
+    try:
+        return hook_cls(**args)
+    except TypeError as e:
+        raise ValueError(f'{field} (policy {config.policy!r}): {e}') from None
+
+
+# ---------------------------------------------------------------------------------------
+# Backward and step  (mmcv: OptimizerHook)
+# ---------------------------------------------------------------------------------------
+
+
+class OptimizerHook(Hook):
+    """model.train_step only computes the loss; this hook turns it into an update."""
+
+    def __init__(self, grad_clip=None):
+        self.grad_clip = grad_clip          # None or dict(max_norm=..., norm_type=...)
+
+    def after_train_iter(self, runner):
+        runner.optimizer.zero_grad()
+        self.backward(runner, runner.outputs['loss'])
+        self.step(runner)
+
+    def backward(self, runner, loss):
+        loss.backward()
+
+    def step(self, runner):
+        if self.grad_clip is not None:
+            self.clip_grads(runner)
+        runner.optimizer.step()
+
+    def clip_grads(self, runner):
+        params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
+        if params:
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
+            runner.log_buffer.update({'grad_norm': grad_norm.detach()}, runner.outputs['num_samples'])
+
+
+def build_optimizer_hook(optimizer_config, fp16_config=None):
+    """mmcls's train_model: Fp16OptimizerHook with `fp16`, the cumulative variants with
+    cumulative_iters > 1 (both in extras/), else OptimizerHook."""
+    clip = optimizer_config.grad_clip
+    args = dict(grad_clip=None if clip is None else dict(max_norm=clip.max_norm, norm_type=clip.norm_type))
+    cumulative = optimizer_config.cumulative_iters
+    if cumulative > 1:
+        args['cumulative_iters'] = cumulative
+    if fp16_config is not None:
+        args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
+        name = 'GradientCumulativeFp16OptimizerHook' if cumulative > 1 else 'Fp16OptimizerHook'
+        return lookup({}, f'extras.mixed_precision:{name}', 'fp16')(**args)
+    if cumulative > 1:
+        return lookup({}, 'extras.grad_accumulation:GradientCumulativeOptimizerHook', 'optimizer_config')(**args)
+    return OptimizerHook(**args)
+
+
+# ---------------------------------------------------------------------------------------
+# Checkpoints and the sampler's epoch  (mmcv: CheckpointHook, DistSamplerSeedHook)
 # ---------------------------------------------------------------------------------------
 
 
 class CheckpointHook(Hook):
-    """Save `epoch_N.pth` every `interval` epochs (or `iter_N.pth` when not by_epoch).
-
-    `max_keep_ckpts > 0` deletes the older periodic checkpoints, never any other file.
-    """
+    """Save `epoch_N.pth` every `interval` epochs (`iter_N.pth` when not by_epoch).
+    `max_keep_ckpts > 0` deletes the older periodic checkpoints, never any other file."""
 
     def __init__(self, interval=-1, by_epoch=True, save_optimizer=True, out_dir=None,
                  max_keep_ckpts=-1, save_last=True, sync_buffer=False):
+        self.interval, self.by_epoch, self.save_optimizer = interval, by_epoch, save_optimizer
+        self.out_dir, self.max_keep_ckpts, self.save_last = out_dir, max_keep_ckpts, save_last
         self.sync_buffer = sync_buffer        # average BN statistics over processes before saving
-        self.interval = interval
-        self.by_epoch = by_epoch
-        self.save_optimizer = save_optimizer
-        self.out_dir = out_dir
-        self.max_keep_ckpts = max_keep_ckpts
-        self.save_last = save_last
 
     def before_run(self, runner):
         self.out_dir = self.out_dir or runner.work_dir
@@ -189,6 +357,20 @@ class CheckpointHook(Hook):
                 os.remove(old_path)
 
 
+class DistSamplerSeedHook(Hook):
+    """Tell the sampler the epoch: epoch e's order and augmentation seeds depend on (seed, e)
+    only. mmcv registers it in distributed runs; train_model here always, as the sampler
+    is epoch-seeded in one process too (that makes resume exact). After a mid-epoch resume
+    the sampler also skips the batches already trained on."""
+
+    def before_epoch(self, runner):
+        sampler = getattr(runner.data_loader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(runner.epoch)
+            if runner.mode == 'train':
+                sampler.skip_batches = runner.resume_batches
+
+
 # ---------------------------------------------------------------------------------------
 # Timing and logging  (mmcv: IterTimerHook, LoggerHook, TextLoggerHook)
 # ---------------------------------------------------------------------------------------
@@ -213,17 +395,13 @@ class LoggerHook(Hook):
     """Averages the log buffer every `interval` iterations and hands it to `log()`."""
 
     def __init__(self, interval=10, ignore_last=True, reset_flag=False, by_epoch=True):
-        self.interval = interval
-        self.ignore_last = ignore_last        # skip the short last window of an epoch
-        self.reset_flag = reset_flag
-        self.by_epoch = by_epoch
+        self.interval, self.ignore_last, self.reset_flag, self.by_epoch = interval, ignore_last, reset_flag, by_epoch
 
     def log(self, runner):
         raise NotImplementedError
 
     def before_run(self, runner):
-        # The last logger clears the averaged output once every logger has read it.
-        for hook in reversed(runner.hooks):
+        for hook in reversed(runner.hooks):   # the last logger clears the averages once all have read them
             if isinstance(hook, LoggerHook):
                 hook.reset_flag = True
                 break
@@ -238,146 +416,290 @@ class LoggerHook(Hook):
             runner.log_buffer.average(self.interval)
         elif not self.ignore_last and self.end_of_epoch(runner):
             runner.log_buffer.average(self.interval)
+        self._log_if_ready(runner)
+
+    def after_train_epoch(self, runner):        # e.g. the EvalHook's results
+        self._log_if_ready(runner)
+
+    def after_val_epoch(self, runner):
+        runner.log_buffer.average()
+        self._log_if_ready(runner)
+
+    def _log_if_ready(self, runner):
         if runner.log_buffer.ready:
             self.log(runner)
             if self.reset_flag:
                 runner.log_buffer.clear_output()
 
-    def after_train_epoch(self, runner):
-        if runner.log_buffer.ready:           # e.g. the EvalHook's results
-            self.log(runner)
-            if self.reset_flag:
-                runner.log_buffer.clear_output()
-
-    def after_val_epoch(self, runner):
-        runner.log_buffer.average()
-        self.log(runner)
-        if self.reset_flag:
-            runner.log_buffer.clear_output()
-
-    def get_mode(self, runner):
-        # Eval results logged during a train epoch carry no 'time': they are 'val' lines.
-        if runner.mode == 'train':
-            return 'train' if 'time' in runner.log_buffer.output else 'val'
-        return 'val'
-
-    def get_epoch(self, runner):
-        # A val workflow epoch runs after train already did epoch += 1.
-        return runner.epoch + 1 if runner.mode == 'train' else runner.epoch
-
-    def get_iter(self, runner, inner_iter=False):
-        return runner.inner_iter + 1 if (self.by_epoch and inner_iter) else runner.iter + 1
-
 
 class TextLoggerHook(LoggerHook):
-    """mmcv-style text lines to the logger, and one JSON object per line to
-    `<work_dir>/<timestamp>.log.json` (the first line is runner.meta), the format that
-    mmcls's tools/analysis_tools/analyze_logs.py reads."""
+    """mmcv-style text lines, and one JSON object per line in `<work_dir>/<timestamp>.log.json`
+    (the first is runner.meta): what mmcls's tools/analysis_tools/analyze_logs.py reads."""
 
     def before_run(self, runner):
         super().before_run(runner)
-        self.start_iter = runner.iter
-        self.time_sec_tot = 0.0
-        self.json_log_path = os.path.join(runner.work_dir, f'{runner.timestamp}.log.json')
-        self.rank = runner.rank
-        if runner.meta is not None:
+        self.start_iter, self.time_sec_tot = runner.iter, 0.0
+        self.json_log_path = None
+        if runner.work_dir is not None and runner.rank == 0:
+            self.json_log_path = os.path.join(runner.work_dir, f'{runner.timestamp}.log.json')
             self._dump_log(runner.meta)
 
     def log(self, runner):
         output = runner.log_buffer.output
-        cur_iter = output.pop('eval_iter_num') if 'eval_iter_num' in output else self.get_iter(runner, True)
-        log_dict = OrderedDict(mode=self.get_mode(runner), epoch=self.get_epoch(runner), iter=cur_iter)
+        train_line = runner.mode == 'train' and 'time' in output      # else eval results: a 'val' line
+        log_dict = dict(mode='train' if train_line else 'val',
+                        epoch=runner.epoch + 1 if runner.mode == 'train' else runner.epoch,
+                        iter=output.pop('eval_iter_num', None) or (runner.inner_iter + 1 if self.by_epoch
+                                                                   else runner.iter + 1))
         log_dict['lr'] = runner.current_lr()[0]
-        if 'time' in output and runner.device.type == 'cuda':
+        if train_line and runner.device.type == 'cuda':
             log_dict['memory'] = torch.cuda.max_memory_allocated(runner.device) // (1024 * 1024)
         log_dict.update(output)
-        self._log_info(log_dict, runner)
+        runner.logger.info(self._format(log_dict, runner))
         self._dump_log(log_dict)
-        return log_dict
 
-    def _log_info(self, log_dict, runner):
+    def _format(self, log_dict, runner):
         if log_dict['mode'] == 'train':
-            if self.by_epoch:
-                line = f'Epoch [{log_dict["epoch"]}][{log_dict["iter"]}/{len(runner.data_loader)}]\t'
-            else:
-                line = f'Iter [{log_dict["iter"]}/{runner.max_iters}]\t'
-            line += f'lr: {log_dict["lr"]:.3e}, '
-            if 'time' in log_dict:
-                # eta from the mean time per iteration since this run (or resume) started
-                self.time_sec_tot += log_dict['time'] * self.interval
-                sec_per_iter = self.time_sec_tot / (runner.iter - self.start_iter + 1)
-                eta = datetime.timedelta(seconds=int(sec_per_iter * (runner.max_iters - runner.iter - 1)))
-                line += f'eta: {eta}, time: {log_dict["time"]:.3f}, data_time: {log_dict["data_time"]:.3f}, '
-                if 'memory' in log_dict:
-                    line += f'memory: {log_dict["memory"]}, '
-        elif self.by_epoch:
-            line = f'Epoch({log_dict["mode"]}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t'
+            where = (f'Epoch [{log_dict["epoch"]}][{log_dict["iter"]}/{len(runner.data_loader)}]' if self.by_epoch
+                     else f'Iter [{log_dict["iter"]}/{runner.max_iters}]')
+            # eta from the mean time per iteration since this run (or resume) started
+            self.time_sec_tot += log_dict['time'] * self.interval
+            sec_per_iter = self.time_sec_tot / (runner.iter - self.start_iter + 1)
+            eta = datetime.timedelta(seconds=int(sec_per_iter * (runner.max_iters - runner.iter - 1)))
+            line = (f'{where}\tlr: {log_dict["lr"]:.3e}, eta: {eta}, time: {log_dict["time"]:.3f}, '
+                    f'data_time: {log_dict["data_time"]:.3f}, ')
+            if 'memory' in log_dict:
+                line += f'memory: {log_dict["memory"]}, '
         else:
-            line = f'Iter({log_dict["mode"]}) [{log_dict["iter"]}]\t'
+            line = (f'Epoch({log_dict["mode"]}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t' if self.by_epoch
+                    else f'Iter({log_dict["mode"]}) [{log_dict["iter"]}]\t')
         skip = ('mode', 'epoch', 'iter', 'lr', 'time', 'data_time', 'memory')
-        line += ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
-                          for k, v in log_dict.items() if k not in skip)
-        runner.logger.info(line)
-
-    def after_run(self, runner):
-        runner.logger.info(f'Logs are in {self.json_log_path} and its .log twin')
+        return line + ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                                for k, v in log_dict.items() if k not in skip)
 
     def _dump_log(self, log_dict):
         def rounded(v):                       # mmcv rounds floats to 5 decimals
             if isinstance(v, (list, tuple)):
                 return [rounded(x) for x in v]
             return round(float(v), 5) if isinstance(v, float) else v
-        if self.rank != 0:
+        if self.json_log_path is not None:
+            with open(self.json_log_path, 'a') as f:
+                f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')
+
+    def after_run(self, runner):
+        if self.json_log_path is not None:
+            runner.logger.info(f'Logs are in {self.json_log_path} and its .log twin')
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation  (mmcv: EvalHook; mmcls: apis/test.py single_gpu_test)
+# ---------------------------------------------------------------------------------------
+
+
+def single_gpu_test(runner, data_loader):
+    """The model's scores for every sample of a loader, one array each. With mixed precision
+    the forward runs under the training's autocast, as mmcv's fp16 does."""
+    model = getattr(runner.model, 'module', runner.model)     # not through DDP: no sync needed
+    model.eval()
+    results = []
+    show = sys.stderr.isatty() and runner.rank == 0
+    with torch.no_grad(), runner.autocast():
+        for i, batch in enumerate(data_loader):
+            results.extend(model(return_loss=False, img=runner.batch_to_device(batch)['img']))
+            if show:
+                sys.stderr.write(f'\r[{"#" * int(30 * (i + 1) / len(data_loader)):<30}] {i + 1}/{len(data_loader)}')
+    if show:
+        sys.stderr.write('\n')
+    return results
+
+
+class EvalHook(Hook):
+    """Evaluate every `interval` epochs (from `start`, if given), put the metrics in the log
+    buffer, where the logger (VERY_LOW) finds them, and keep `best_<key>_epoch_N.pth` when
+    `save_best` is set ('auto': the first metric). train_model registers it at LOW."""
+    greater_keys = ('acc', 'top', 'ar@', 'auc', 'precision', 'map', 'mdice', 'miou', 'macc', 'aacc')
+    less_keys = ('loss',)
+
+    def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None, rule=None,
+                 **eval_kwargs):
+        if interval <= 0:
+            raise ValueError(f'evaluation.interval must be a positive number, got {interval}')
+        if start is not None and start < 0:
+            raise ValueError(f'evaluation.start must be >= 0, got {start}')
+        if rule not in (None, 'greater', 'less'):
+            raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
+        self.dataloader, self.start, self.interval, self.by_epoch = dataloader, start, interval, by_epoch
+        self.save_best, self.rule = save_best, rule
+        self.eval_kwargs = eval_kwargs        # metric=..., metric_options=...
+        self.initial_flag = True
+        if save_best not in (None, 'auto'):
+            self.rule = rule or self._infer_rule(save_best)
+
+    def _infer_rule(self, key):
+        k = key.lower()
+        if any(g in k for g in self.greater_keys):
+            return 'greater'
+        if any(s in k for s in self.less_keys):
+            return 'less'
+        raise ValueError(f'cannot infer evaluation.rule for save_best={key!r}; set rule to "greater" or "less"')
+
+    def before_run(self, runner):
+        self.out_dir = runner.work_dir
+        if self.save_best is not None:
+            self.best_ckpt_path = runner.meta.setdefault('hook_msgs', {}).get('best_ckpt')
+
+    def before_train_epoch(self, runner):     # with `start` at or before the first epoch, evaluate first
+        if self.by_epoch and self.initial_flag and self.start is not None and runner.epoch >= self.start:
+            self.after_train_epoch(runner)
+        self.initial_flag = False
+
+    def before_train_iter(self, runner):
+        if not self.by_epoch and self.initial_flag and self.start is not None and runner.iter >= self.start:
+            self.after_train_iter(runner)
+        self.initial_flag = False
+
+    def after_train_epoch(self, runner):
+        if self.by_epoch and self._should_evaluate(runner):
+            self._do_evaluate(runner)
+
+    def after_train_iter(self, runner):
+        if not self.by_epoch and self._should_evaluate(runner):
+            for hook in runner.hooks:        # flush the train log before the val line
+                if isinstance(hook, LoggerHook):
+                    hook.after_train_iter(runner)
+            runner.log_buffer.clear()
+            self._do_evaluate(runner)
+
+    def _should_evaluate(self, runner):
+        current = runner.epoch if self.by_epoch else runner.iter
+        if self.start is None:
+            return (self.every_n_epochs if self.by_epoch else self.every_n_iters)(runner, self.interval)
+        return current + 1 >= self.start and (current + 1 - self.start) % self.interval == 0
+
+    def test(self, runner):
+        return single_gpu_test(runner, self.dataloader)
+
+    def _do_evaluate(self, runner):
+        results = self.test(runner)
+        runner.model.train()
+        if results is None:                  # a DistEvalHook on a rank other than 0
             return
-        with open(self.json_log_path, 'a') as f:
-            f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')
+        metrics = self.dataloader.dataset.evaluate(results, **self.eval_kwargs)
+        runner.log_buffer.output['eval_iter_num'] = len(self.dataloader)
+        runner.log_buffer.output.update(metrics)
+        runner.log_buffer.ready = True
+        if self.save_best is not None and metrics:
+            if self.save_best == 'auto':
+                self.save_best = next(iter(metrics))
+                self.rule = self.rule or self._infer_rule(self.save_best)
+            self._save_best(runner, metrics[self.save_best])
+
+    def _save_best(self, runner, score):
+        unit, at = ('epoch', runner.epoch + 1) if self.by_epoch else ('iter', runner.iter + 1)
+        msgs = runner.meta['hook_msgs']
+        best = msgs.get('best_score', float('-inf') if self.rule == 'greater' else float('inf'))
+        if not (score > best if self.rule == 'greater' else score < best):
+            return
+        msgs['best_score'] = score
+        if self.best_ckpt_path and os.path.isfile(self.best_ckpt_path):
+            os.remove(self.best_ckpt_path)    # only ever our own previous best file
+            runner.logger.info(f'The previous best checkpoint {self.best_ckpt_path} was removed')
+        name = f'best_{self.save_best}_{unit}_{at}.pth'
+        self.best_ckpt_path = msgs['best_ckpt'] = os.path.join(self.out_dir, name)
+        runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False)
+        runner.logger.info(f'Now best checkpoint is saved as {name}.')
+        runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')
 
 
 # ---------------------------------------------------------------------------------------
-# Trace: the flow, as it happens  (python train.py ... --trace)
+# The guards: a NaN/inf loss, Ctrl-C / SIGTERM  (not in mmcv's default set)
 # ---------------------------------------------------------------------------------------
 
 
-class TraceHook(Hook):
-    """Prints every call_hook of the first `iters` iterations of the first train epoch (and
-    of the first val epoch) with the hooks it dispatches to, in order; after that one line
-    per epoch. It is itself a hook, at HIGHEST, so it sees each stage before the others;
-    it leaves itself out of what it prints. Not registered unless --trace is given."""
+class TrainingStopped(Exception):
+    """Training stopped on purpose (a signal) or for a reason the user must see (a
+    non-finite loss); `exit_code` is what train.py exits with."""
 
-    def __init__(self, iters=2):
-        self.iters = iters
-        self.first_train_epoch = self.val_seen = None
-        self.calls = 0
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
 
-    def _show(self, runner, stage):
-        self.calls += 1
-        if stage.startswith(('before_train', 'after_train')) and self.first_train_epoch is None:
-            self.first_train_epoch = runner.epoch
-        if stage.endswith('val_epoch') and stage.startswith('before'):
-            self.val_seen = (self.val_seen or 0) + 1
-        if stage in ('before_run', 'after_run'):
-            show = True
-        elif 'val' in stage:
-            show = self.val_seen == 1 and ('epoch' in stage or runner.inner_iter < self.iters)
-        else:
-            show = runner.epoch == self.first_train_epoch and ('epoch' in stage or runner.inner_iter < self.iters)
-        if show:
-            names = ', '.join(type(h).__name__ for h in runner._stage_hooks[stage] if h is not self) or '-'
-            where = ('' if stage.endswith('_run') else f'epoch {runner.epoch + 1}' if 'epoch' in stage
-                     else f'epoch {runner.epoch + 1}, iter {runner.inner_iter + 1}')
-            runner.logger.info(f'[trace] call_hook({stage!r:21}) {where:20} -> {names}')
-        elif stage == 'after_train_epoch':
-            runner.logger.info(f'[trace] epoch {runner.epoch + 1}: {runner.inner_iter + 1} iterations, '
-                               f'{self.calls} call_hook calls so far')
 
-    def before_run(self, runner): self._show(runner, 'before_run')
-    def after_run(self, runner): self._show(runner, 'after_run')
-    def before_train_epoch(self, runner): self._show(runner, 'before_train_epoch')
-    def after_train_epoch(self, runner): self._show(runner, 'after_train_epoch')
-    def before_val_epoch(self, runner): self._show(runner, 'before_val_epoch')
-    def after_val_epoch(self, runner): self._show(runner, 'after_val_epoch')
-    def before_train_iter(self, runner): self._show(runner, 'before_train_iter')
-    def after_train_iter(self, runner): self._show(runner, 'after_train_iter')
-    def before_val_iter(self, runner): self._show(runner, 'before_val_iter')
-    def after_val_iter(self, runner): self._show(runner, 'after_val_iter')
+class CheckInvalidLossHook(Hook):
+    """Stop at a NaN/inf loss, before the optimizer steps on it (priority HIGH, ahead of the
+    OptimizerHook) and before any epoch-end checkpoint. Looking at a loss on the GPU waits
+    for the GPU, so there the losses are kept and looked at every `interval` iterations
+    (50 by default; on the CPU every iteration, which costs nothing)."""
 
+    def __init__(self, interval=None):
+        self.interval = interval
+        self.pending = []                     # (epoch, iter, loss) not looked at yet
+
+    def after_train_iter(self, runner):
+        loss = runner.outputs['loss']
+        self.pending.append((runner.epoch, runner.iter, loss.detach() if torch.is_tensor(loss) else loss))
+        if len(self.pending) >= (self.interval or (1 if runner.device.type == 'cpu' else 50)):
+            self.check()
+
+    def after_train_epoch(self, runner):
+        self.check()
+
+    def check(self):
+        values = [torch.as_tensor(v, dtype=torch.float32).reshape(-1) for _, _, v in self.pending]
+        if values and not bool(torch.isfinite(torch.cat([v.cpu() for v in values])).all()):
+            epoch, it, value = next(p for p in self.pending if not torch.isfinite(torch.as_tensor(p[2])).all())
+            value = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
+            raise TrainingStopped(f'the loss is {value} at epoch {epoch + 1}, iter {it + 1}; training stopped, '
+                                  'the last good checkpoint is kept', 1)
+        self.pending.clear()
+
+
+class StopSignalHook(Hook):
+    """Ctrl-C or SIGTERM: finish the iteration, save `iter_<N>.pth` (it records the batches
+    done, so a resume continues inside the epoch) and stop with 128 + the signal number.
+    A second Ctrl-C stops at once. Priority LOWEST: the iteration is complete by then."""
+
+    def __init__(self):
+        self.signum, self.previous = None, {}
+
+    def before_run(self, runner):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.signal(s, self.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_signal(self, signum, frame):
+        if self.signum is not None:           # the second one: stop now
+            raise KeyboardInterrupt
+        self.signum = signum
+        print(f'{signal.Signals(signum).name} received: finishing this iteration, then saving '
+              '(send it again to stop at once)', file=sys.stderr, flush=True)
+
+    def should_stop(self, runner):
+        return self.signum is not None
+
+    def after_train_iter(self, runner):
+        if self.should_stop(runner):
+            path = runner.save_checkpoint(runner.work_dir, f'iter_{runner.iter + 1}.pth', mid_epoch=True)
+            self.after_run(runner)
+            raise TrainingStopped(f'{signal.Signals(self.signum).name} received: stopped at epoch '
+                                  f'{runner.epoch + 1}, iter {runner.iter + 1}; resume with --resume {path}',
+                                  128 + self.signum)
+
+    def after_run(self, runner):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        self.previous = {}
+
+
+# custom_hooks=[dict(type=..., priority=..., **arguments)]: the optional hooks, by name
+CUSTOM_HOOKS = {'EMAHook': 'extras.ema:EMAHook', 'EarlyStoppingHook': 'extras.early_stopping:EarlyStoppingHook'}
+
+
+def build_custom_hook(item):
+    """dict(type=..., priority=..., **arguments) -> (hook, priority); priority defaults to NORMAL."""
+    args = dict(item)
+    kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
+    hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type')
+    try:
+        return hook_cls(**args), priority
+    except TypeError as e:
+        raise ValueError(f'custom_hooks: {kind}: {e}') from None

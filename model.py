@@ -101,10 +101,13 @@ class ResNet_CIFAR(nn.Module):
     }
 
     def __init__(self, depth, num_stages=4, out_indices=(3,), style='pytorch', base_channels=64,
-                 zero_init_residual=True, in_channels=3, stem_channels=64):
+                 zero_init_residual=True, in_channels=3, stem_channels=64, frozen_stages=-1, norm_eval=False):
         super().__init__()
         block, stage_blocks = self.arch_settings[depth]
         self.out_indices = tuple(out_indices)
+        # frozen_stages=k: the stem and the first k stages stay as they are (eval mode, no
+        # gradients); norm_eval: every BN layer keeps its running statistics. Both as mmcls.
+        self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.zero_init_residual = zero_init_residual  # mmcls's ResNet default is True
         # The stem's width is `stem_channels`, not `base_channels`, as in mmcls.
         self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, stride=1, padding=1, bias=False)
@@ -135,6 +138,19 @@ class ResNet_CIFAR(nn.Module):
                     nn.init.zeros_(m.bn3.weight)
                 elif isinstance(m, BasicBlock):
                     nn.init.zeros_(m.bn2.weight)
+
+    def train(self, mode=True):
+        super().train(mode)
+        frozen = [self.conv1, self.bn1] + [getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
+        for module in frozen if self.frozen_stages >= 0 else []:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
 
     def forward(self, x):
         x = self.relu(self.bn1(self.conv1(x)))
@@ -214,11 +230,13 @@ class LinearClsHead(nn.Module):
     def forward_train(self, x, gt_label):
         return self.loss(self.fc(self.pre_logits(x)), gt_label)
 
-    def simple_test(self, x):
-        """Softmax scores as a list with one (num_classes,) numpy array per sample, as mmcls.
-        In float32 also under autocast (numpy has no bfloat16; CUDA autocast does the same)."""
-        pred = F.softmax(self.fc(self.pre_logits(x)), dim=1, dtype=torch.float32)
-        return list(pred.detach().cpu().numpy())
+    def simple_test(self, x, softmax=True, post_process=True):
+        """Scores: softmax (or the logits, with softmax=False), as a list with one (num_classes,)
+        numpy array per sample (or the (N, num_classes) tensor, with post_process=False). In
+        float32 also under autocast (numpy has no bfloat16; CUDA autocast does the same)."""
+        cls_score = self.fc(self.pre_logits(x))
+        pred = F.softmax(cls_score, dim=1, dtype=torch.float32) if softmax else cls_score.float()
+        return list(pred.detach().cpu().numpy()) if post_process else pred
 
 # ---- Classifier  (mmcls: classifiers/image.py and classifiers/base.py) ----------------
 
@@ -244,9 +262,13 @@ class ImageClassifier(nn.Module):
         """Dict of losses (and the training accuracy); other batch keys are unused."""
         return self.head.forward_train(self.extract_feat(img), gt_label)
 
-    def simple_test(self, img, **kwargs):
-        """Per-sample softmax scores; other batch keys (e.g. gt_label) are unused."""
-        return self.head.simple_test(self.extract_feat(img))
+    with_neck = property(lambda self: self.neck is not None)
+    with_head = property(lambda self: self.head is not None)
+
+    def simple_test(self, img, img_metas=None, softmax=True, post_process=True, **kwargs):
+        """Per-sample softmax scores (see LinearClsHead.simple_test); other batch keys (gt_label)
+        are unused."""
+        return self.head.simple_test(self.extract_feat(img), softmax=softmax, post_process=post_process)
 
     def forward(self, img, return_loss=True, **kwargs):
         # mmcls: BaseClassifier.forward. The runner calls `model(**batch)`, so the batch's keys
@@ -316,26 +338,9 @@ def build_classifier(model_cfg):
                               out_indices=out_indices, style=backbone.style,
                               base_channels=backbone.base_channels,
                               stem_channels=backbone.stem_channels,
-                              zero_init_residual=backbone.zero_init_residual),
+                              zero_init_residual=backbone.zero_init_residual,
+                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval),
         neck=GlobalAveragePooling(),
         head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
                            loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
                            topk=head.topk, cal_acc=head.cal_acc))
-
-
-class MMDistributedDataParallel(nn.parallel.DistributedDataParallel):
-    """DistributedDataParallel with the runner's step interface (mmcv: MMDistributedDataParallel).
-
-    The forward pass must go through DDP's own __call__, so that backward() averages the
-    gradients over the processes; then the losses are parsed as in ImageClassifier, and the
-    logged values averaged over the processes (mmcls does the same in _parse_losses)."""
-
-    def train_step(self, data, optimizer=None):
-        loss, log_vars = self.module._parse_losses(self(**data))
-        values = torch.stack(list(log_vars.values()))
-        torch.distributed.all_reduce(values.div_(torch.distributed.get_world_size()))
-        return dict(loss=loss, log_vars=OrderedDict(zip(log_vars, values)), num_samples=data['img'].shape[0])
-
-    def val_step(self, data, optimizer=None):
-        return self.train_step(data, optimizer)
-

@@ -1,7 +1,6 @@
-"""The runner: the epoch loop, hook registration and dispatch, and checkpoint save /
-resume / load (the log buffer is in log_buffer.py, the file format in checkpoint.py).
-
-mmcv 1.x counterparts: runner/base_runner.py, runner/epoch_based_runner.py.
+"""The runner: the epoch loop, hook registration and dispatch, checkpoints, the log buffer
+(mmcv 1.x: runner/base_runner.py, epoch_based_runner.py, checkpoint.py, log_buffer.py,
+optimizer/builder.py).
 
     runner = EpochBasedRunner(model, optimizer, work_dir, logger, meta, max_epochs)
     runner.register_training_hooks(lr_config, optimizer_config, checkpoint_config, log_config)
@@ -12,79 +11,57 @@ whole training step, spread over hooks:
 
     call_hook('before_train_epoch')
     for each batch:
-        call_hook('before_train_iter')           LR/momentum updaters, timer
-        outputs = model.train_step(batch, optimizer)   forward + loss, nothing else
-        call_hook('after_train_iter')            OptimizerHook: backward + step; logger
-    call_hook('after_train_epoch')               CheckpointHook, EvalHook, logger
+        call_hook('before_train_iter')                  LR updater, timer
+        outputs = model.train_step(batch, optimizer)    forward + loss, nothing else
+        call_hook('after_train_iter')                   loss check, OptimizerHook: backward +
+                                                        step; checkpoint, timer, logger
+    call_hook('after_train_epoch')                      CheckpointHook, EvalHook, logger
 
-Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (index
-in the current epoch). They are saved in checkpoints, so `resume` continues the count.
-Two things mmcv does not do: the loss is checked for NaN/inf (every 50 iterations and
-before any checkpoint, so that the loop never waits for the GPU), and SIGINT/SIGTERM
-finish the iteration, save `iter_<N>.pth` and stop.
+Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (index in
+the current epoch). Checkpoints hold them, so `resume` continues the count.
 """
 import contextlib
-import math
+import io
 import os
 import platform
-import signal
+import random
 import socket
-import threading
+from collections import OrderedDict
 
+import numpy as np
 import torch
 
-from checkpoint import (CheckpointError, atomic_write, model_weights, read_checkpoint, save_checkpoint,
-                        set_rng_state, shape_mismatches, unwrap)
-from custom_hooks import build_custom_hook
-from log_buffer import LogBuffer
-from hooks import CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, get_priority
-from lr_updater import LR_POLICIES, build_updater_hook
-from momentum_updater import MOMENTUM_POLICIES
-from optimizer_hooks import build_optimizer_hook
+from hooks import (CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, LR_POLICIES, MOMENTUM_POLICIES,
+                   build_custom_hook, build_optimizer_hook, build_updater_hook, get_priority)
 
 
-class TrainingStopped(Exception):
-    """Training stopped on purpose (a signal) or for a reason the user must see (a
-    non-finite loss); `exit_code` is what train.py exits with."""
-
-    def __init__(self, message, exit_code):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-# ---------------------------------------------------------------------------------------
-# The runner
-# ---------------------------------------------------------------------------------------
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit; the message says which and why."""
 
 
 class EpochBasedRunner:
     def __init__(self, model, optimizer=None, work_dir=None, logger=None, meta=None, max_epochs=None):
         self.model, self.optimizer, self.logger = model, optimizer, logger
-        self.work_dir = os.path.abspath(work_dir)
-        os.makedirs(self.work_dir, exist_ok=True)
+        self.work_dir = None if work_dir is None else os.path.abspath(work_dir)
+        if self.work_dir is not None:
+            os.makedirs(self.work_dir, exist_ok=True)
         self.meta = meta if meta is not None else {}
         self.device = next(model.parameters()).device
-        self.device_type = self.device.type    # 'cpu' / 'cuda' (device.type builds a new string each time)
         self.timestamp = None                  # set by train_model: names the .log and .log.json
         self.mode = None
         self._hooks = []
-        self._stage_hooks = {stage: [] for stage in Hook.stages}   # stage -> the hooks that act there, in order
-        self._stage_methods = {stage: [] for stage in Hook.stages}  # ... and their methods for that stage
+        self._stage_hooks = {stage: [] for stage in Hook.stages}   # stage -> the hooks that act there
         self._epoch = self._iter = self._inner_iter = 0
         self._max_epochs, self._max_iters = max_epochs, None
         self.log_buffer = LogBuffer()
         dist = torch.distributed.is_available() and torch.distributed.is_initialized()
         self.rank = torch.distributed.get_rank() if dist else 0            # only rank 0 writes files
         self.world_size = torch.distributed.get_world_size() if dist else 1
-        self.data_loader = None
-        self.outputs = None
-        self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision
+        self.data_loader = self.data_batch = self.outputs = None
+        self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision (extras)
         self.memory_format = torch.preserve_format   # torch.channels_last with that fast path
-        self._resume_batches = 0               # batches of the current epoch done before a resume
-        self._stop_signal = None               # SIGINT/SIGTERM received: save and stop
+        self.resume_batches = 0                # batches of the current epoch done before a resume
         self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
-        self._unchecked_losses = []            # (epoch, iter, loss tensor) not yet checked for NaN/inf
-        self.finite_check_interval = 50
 
     epoch = property(lambda self: self._epoch)
     iter = property(lambda self: self._iter)
@@ -113,23 +90,23 @@ class EpochBasedRunner:
         position = next((i + 1 for i in reversed(range(len(self._hooks)))
                          if hook.priority >= self._hooks[i].priority), 0)
         self._hooks.insert(position, hook)
-        # Base-class stages are no-ops, so calling only the hooks that override a stage
-        # is the same as mmcv's "call every hook", minus the empty calls.
+        # Base-class stages are no-ops: calling only the hooks that override a stage is
+        # mmcv's "call every hook", minus the empty calls.
         self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
                              for stage in Hook.stages}
-        # ... and the methods to call, looked up once here rather than at every call
-        self._stage_methods = {stage: [h.stage_method(stage) for h in hooks]
-                               for stage, hooks in self._stage_hooks.items()}
 
-    def call_hook(self, stage):
-        for method in self._stage_methods[stage]:
-            method(self)
+    def stage_hooks(self, stage):
+        """The hooks that act at `stage`, in the order call_hook calls them."""
+        return list(self._stage_hooks[stage])
+
+    def call_hook(self, fn_name):
+        for hook in self._stage_hooks[fn_name]:
+            getattr(hook, fn_name)(self)
 
     def get_hook_info(self):
         """Which hooks run at each stage, in order: printed at the start of every run."""
         lines = []
-        for stage in Hook.stages:
-            hooks = self._stage_hooks.get(stage, [])
+        for stage, hooks in self._stage_hooks.items():
             if hooks:
                 lines.append(f'{stage}:')
                 for h in hooks:
@@ -155,26 +132,24 @@ class EpochBasedRunner:
             self.register_hook(CheckpointHook(**vars(checkpoint_config)), 'NORMAL')
 
     def register_logger_hooks(self, log_config):
-        if log_config is None:
-            return
-        for hook_cfg in log_config.hooks:
+        for hook_cfg in (log_config.hooks if log_config is not None else []):
             args = dict(hook_cfg)
-            kind = args.pop('type', None)
-            if kind != 'TextLoggerHook':
-                raise ValueError(f"log_config.hooks: type={kind!r} is not known; valid: 'TextLoggerHook'")
+            if args.pop('type', None) != 'TextLoggerHook':
+                raise ValueError(f"log_config.hooks: type={hook_cfg.get('type')!r} is not known; "
+                                 "valid: 'TextLoggerHook'")
             self.register_hook(TextLoggerHook(interval=log_config.interval, **args), 'VERY_LOW')
 
     def register_custom_hooks(self, custom_hooks_config):
-        """custom_hooks: [dict(type='EMAHook', priority='ABOVE_NORMAL', momentum=...), ...]"""
+        """[dict(type='EMAHook', priority='ABOVE_NORMAL', momentum=...), ...]"""
         for item in custom_hooks_config or []:
             self.register_hook(*build_custom_hook(item))
 
     def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None,
                                 log_config=None, momentum_config=None, fp16_config=None,
                                 custom_hooks_config=None):
-        """The standard hooks, in mmcv's order (priority in brackets):
-        LrUpdater (VERY_HIGH), MomentumUpdater (HIGH), Optimizer (ABOVE_NORMAL),
-        Checkpoint (NORMAL), IterTimer (LOW), loggers (VERY_LOW), then custom hooks."""
+        """The standard hooks, in mmcv's order (priority in brackets): LrUpdater (VERY_HIGH),
+        MomentumUpdater (HIGH), Optimizer (ABOVE_NORMAL), Checkpoint (NORMAL), IterTimer
+        (LOW), loggers (VERY_LOW), then the custom hooks (NORMAL unless they say)."""
         self.register_lr_hook(lr_config)
         self.register_momentum_hook(momentum_config)
         self.register_optimizer_hook(optimizer_config, fp16_config)
@@ -186,26 +161,27 @@ class EpochBasedRunner:
     # --- the loop -------------------------------------------------------------------
 
     def batch_to_device(self, batch):
-        # non_blocking: with pin_memory the copy overlaps the GPU's work; 4-d images follow
-        # the model's memory format (channels_last when that fast path is on)
-        if self.device_type == 'cpu' and self.memory_format is torch.preserve_format:
+        """Tensors to the model's device (non_blocking: with pin_memory the copy overlaps the
+        GPU's work); 4-d images in the model's memory format (channels_last, if on)."""
+        if self.device.type == 'cpu' and self.memory_format is torch.preserve_format:
             return batch                        # already where the model is
         return {k: (v.to(self.device, non_blocking=True, memory_format=self.memory_format) if v.dim() == 4
                     else v.to(self.device, non_blocking=True)) if torch.is_tensor(v) else v
                 for k, v in batch.items()}
 
     def autocast(self):
-        """Mixed precision (autocast_dtype is set by Fp16OptimizerHook) for the forward passes of
-        training and evaluation, as mmcv's auto_fp16; otherwise nothing."""
+        """The forward's mixed precision (Fp16OptimizerHook sets autocast_dtype), else nothing."""
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device_type, dtype=self.autocast_dtype)
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def run_iter(self, data_batch, train_mode):
         data_batch = self.batch_to_device(data_batch)
-        step = self.model.train_step if train_mode else self.model.val_step
         with self.autocast():
-            outputs = step(data_batch, self.optimizer)
+            if train_mode:
+                outputs = self.model.train_step(data_batch, self.optimizer)
+            else:
+                outputs = self.model.val_step(data_batch, self.optimizer)
         if 'log_vars' in outputs:
             self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
         self.outputs = outputs
@@ -214,72 +190,20 @@ class EpochBasedRunner:
         self.model.train()
         self.mode = 'train'
         self.data_loader = data_loader
-        self._max_iters = self._max_epochs * len(data_loader)
+        self._max_iters = self._max_epochs * len(self.data_loader)
         self.call_hook('before_train_epoch')
-        # Resumed from inside this epoch: the sampler skips the batches already trained on.
-        start, self._resume_batches = self._resume_batches, 0
-        if start:
-            data_loader.sampler.skip_batches = start
-        for i, data_batch in enumerate(data_loader, start):
+        # after a mid-epoch resume the sampler skips the batches done; count on from there
+        start, self.resume_batches = self.resume_batches, 0
+        for i, data_batch in enumerate(self.data_loader, start):
             self.data_batch = data_batch
             self._inner_iter = i
             self.call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True)
-            # for the NaN/inf check: the loss, detached (the logged copy is, when there is one)
-            log_vars = self.outputs.get('log_vars', {})
-            loss = log_vars['loss'] if 'loss' in log_vars else self.outputs['loss'].detach()
-            self._unchecked_losses.append((self._epoch, self._iter, loss))
-            if len(self._unchecked_losses) >= self.finite_check_interval:
-                self.check_finite()
             self.call_hook('after_train_iter')
             del self.data_batch
-            if (self._stop_signal is not None or self.world_size > 1) and self._should_stop_now():
-                self._stop_inside_epoch()
             self._iter += 1
-        self.check_finite()
         self.call_hook('after_train_epoch')
         self._epoch += 1
-
-    def _should_stop_now(self):
-        """A signal was received. With several processes, one cannot stop alone (the others
-        would wait for it forever): every `finite_check_interval` iterations they all ask
-        whether any of them got one, and stop together."""
-        if self.world_size == 1:
-            return self._stop_signal is not None
-        if (self.iter + 1) % self.finite_check_interval:
-            return False
-        flag = torch.tensor([float(self._stop_signal or 0)], device=self.device)
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        self._stop_signal = int(flag.item()) or None
-        return self._stop_signal is not None
-
-    def check_finite(self):
-        """Stop at a NaN/inf loss, naming the first one. Looking means waiting for the GPU,
-        so it is done every `finite_check_interval` iterations and before any checkpoint
-        is written, never on every iteration."""
-        if not self._unchecked_losses:
-            return
-        values = torch.stack([loss for _, _, loss in self._unchecked_losses]).tolist()
-        bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
-        if bad is not None:
-            epoch, it, _ = self._unchecked_losses[bad]
-            raise TrainingStopped(f'the loss is {values[bad]} at epoch {epoch + 1}, iter {it + 1}; training '
-                                  'stopped, the last good checkpoint is kept', 1)
-        self._unchecked_losses.clear()
-
-    def _stop_inside_epoch(self):
-        """SIGINT/SIGTERM: the iteration is done; save where we are, then stop."""
-        path = self.save_checkpoint(self.work_dir, f'iter_{self.iter + 1}.pth', mid_epoch=True)
-        name = signal.Signals(self._stop_signal).name
-        raise TrainingStopped(f'{name} received: stopped at epoch {self.epoch + 1}, iter {self.iter + 1}; '
-                              f'resume with --resume {path}', 128 + self._stop_signal)
-
-    def _on_signal(self, signum, frame):
-        if self._stop_signal is not None:      # a second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        self._stop_signal = signum
-        self.logger.warning(f'{signal.Signals(signum).name} received: finishing this iteration, then saving '
-                            '(send it again to stop at once)')
 
     @torch.no_grad()
     def val(self, data_loader):
@@ -287,7 +211,7 @@ class EpochBasedRunner:
         self.mode = 'val'
         self.data_loader = data_loader
         self.call_hook('before_val_epoch')
-        for i, data_batch in enumerate(data_loader):
+        for i, data_batch in enumerate(self.data_loader):
             self.data_batch = data_batch
             self._inner_iter = i
             self.call_hook('before_val_iter')
@@ -306,25 +230,14 @@ class EpochBasedRunner:
         for (mode, _), loader in zip(workflow, data_loaders):
             if mode == 'train':
                 self._max_iters = self._max_epochs * len(loader)
-                break
-        self.logger.info(f'Start running, host: {_host()}, work_dir: {self.work_dir}')
+        host = f'{os.environ.get("USER", "user")}@{socket.gethostname()} ({platform.system()})'
+        self.logger.info(f'Start running, host: {host}, work_dir: {self.work_dir}')
         self.logger.info(f'Hooks will be executed in the following order:\n{self.get_hook_info()}')
         self.logger.info(f'workflow: {workflow}, max: {self._max_epochs} epochs')
         self.call_hook('before_run')
-        handlers = {}
-        if threading.current_thread() is threading.main_thread():
-            handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self._run_workflow(data_loaders, workflow)
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        self.call_hook('after_run')
-
-    def _run_workflow(self, data_loaders, workflow):
         while self.epoch < self._max_epochs and not self.should_stop:
             for (mode, epochs), loader in zip(workflow, data_loaders):
-                if not isinstance(mode, str):
+                if not isinstance(mode, str):      # mmcv's two messages
                     raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
                 if mode not in ('train', 'val'):
                     raise ValueError(f'runner has no method named "{mode}" to run an epoch; valid: train, val')
@@ -332,19 +245,22 @@ class EpochBasedRunner:
                     if mode == 'train' and (self.epoch >= self._max_epochs or self.should_stop):
                         break
                     getattr(self, mode)(loader)
+        self.call_hook('after_run')
 
-    # --- checkpoints ----------------------------------------------------------------
+    # --- checkpoints  (mmcv: runner/checkpoint.py) ----------------------------------
+    # {'meta': {epoch, iter, config (JSON text), seed, CLASSES, hook_msgs, ...},
+    #  'state_dict': weights and buffers on the CPU, no DDP 'module.' prefix,
+    #  'optimizer': optimizer.state_dict(), 'rng': the random states,
+    #  'hook_states': hooks' own state (EMA weights, early-stopping counters)}
 
     def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, update_latest=True,
                         mid_epoch=False):
-        """Write `out_dir/<filename>` (atomically); return its path.
+        """Write `out_dir/<filename>` atomically; return its path.
 
         At the end of an epoch (before `epoch += 1`) epoch_N.pth records `epoch=N`: resume
-        starts epoch N+1. With `mid_epoch` (called from after_train_iter) it records the
-        epoch in progress and `batches_done`, and resume continues inside that epoch.
-        mmcv makes a `latest.pth` symlink, which some filesystems refuse; we write a
-        plain text file `last_checkpoint` holding the file name (as mmengine does)."""
-        self.check_finite()                    # never save weights that a NaN has reached
+        starts epoch N+1. With `mid_epoch` it records the epoch in progress and
+        `batches_done`, and resume continues inside that epoch. Instead of mmcv's
+        `latest.pth` symlink, a text file `last_checkpoint` names the newest (as mmengine)."""
         path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
         if self.rank != 0:                     # one writer; every process can resume from it
             return path
@@ -352,34 +268,27 @@ class EpochBasedRunner:
             meta = dict(self.meta, epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
         else:
             meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
+        checkpoint = {'meta': meta, 'state_dict': weights_to_cpu(unwrap(self.model).state_dict()),
+                      'rng': get_rng_state()}
+        if save_optimizer:
+            checkpoint['optimizer'] = self.optimizer.state_dict()
         hook_states = {type(h).__name__: h.state_dict() for h in self._hooks if hasattr(h, 'state_dict')}
-        save_checkpoint(path, self.model, self.optimizer if save_optimizer else None, meta, hook_states)
+        if hook_states:
+            checkpoint['hook_states'] = hook_states
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write(path, buffer.getvalue())
         if update_latest:
             atomic_write(os.path.join(out_dir, 'last_checkpoint'), os.path.basename(path).encode())
         return path
 
     def load_checkpoint(self, filename, strict=False, trusted=False):
-        """Load weights only (mmcv: load_from). Takes minicls and mmcls checkpoints, with or
-        without a `state_dict` wrapper or a `module.` prefix; logs what did not match."""
-        checkpoint = read_checkpoint(filename, trusted)
-        try:
-            state_dict = model_weights(checkpoint)
-        except CheckpointError as e:
-            raise CheckpointError(f'{filename}: {e}') from None
-        mismatched = shape_mismatches(self.model, state_dict)
-        if mismatched:
-            raise CheckpointError(f'{filename}: shape mismatch for ' + '; '.join(mismatched))
-        result = unwrap(self.model).load_state_dict(state_dict, strict=strict)
-        self.logger.info(f'load checkpoint from {filename}')
-        if result.missing_keys:
-            self.logger.warning(f'missing keys in source state_dict: {", ".join(result.missing_keys)}')
-        if result.unexpected_keys:
-            self.logger.warning(f'unexpected keys in source state_dict: {", ".join(result.unexpected_keys)}')
-        return checkpoint
+        """Weights only (mmcv: load_from); see load_checkpoint below."""
+        return load_checkpoint(self.model, filename, strict=strict, trusted=trusted, logger=self.logger)
 
     def resume(self, filename, resume_optimizer=True, trusted=False):
-        """Restore weights, optimizer, epoch, iter, hook messages and the random states
-        (mmcv: resume, which does not restore the random states)."""
+        """Restore weights, optimizer, epoch, iter, hook messages and state, and the random
+        states (mmcv's resume restores no random state)."""
         checkpoint = read_checkpoint(filename, trusted)
         if not isinstance(checkpoint, dict) or 'meta' not in checkpoint or 'state_dict' not in checkpoint:
             raise CheckpointError(f'{filename} is not a training checkpoint (no meta and state_dict); '
@@ -394,7 +303,7 @@ class EpochBasedRunner:
         unwrap(self.model).load_state_dict(state_dict)
         meta = checkpoint['meta']
         self._epoch, self._iter = meta['epoch'], meta['iter']
-        self._resume_batches = meta.get('batches_done', 0)
+        self.resume_batches = meta.get('batches_done', 0)
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
         if resume_optimizer and 'optimizer' in checkpoint:
             self.optimizer.load_state_dict(checkpoint['optimizer'])
@@ -407,5 +316,182 @@ class EpochBasedRunner:
         self.logger.info(f'resumed epoch {self.epoch}, iter {self.iter}')
 
 
-def _host():
-    return f'{os.environ.get("USER", "user")}@{socket.gethostname()} ({platform.system()})'
+# ---------------------------------------------------------------------------------------
+# Checkpoint files. Two things differ from mmcv on purpose: every file is written
+# atomically (temp file, fsync, rename: a kill -9 at any instant leaves the old file whole),
+# and files are read with torch.load(weights_only=True): tensors and plain values only.
+# mmcv unpickles anything, and unpickling can run code.
+# ---------------------------------------------------------------------------------------
+
+
+def atomic_write(path, data):
+    """Write bytes so that `path` is always either the old file or the whole new one."""
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)            # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def unwrap(model):
+    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
+    return model.module if hasattr(model, 'module') else model
+
+
+def weights_to_cpu(state_dict):
+    return OrderedDict((k, v.detach().cpu()) for k, v in state_dict.items())
+
+
+def read_checkpoint(filename, trusted=False):
+    """Load a checkpoint onto the CPU. `trusted=True` allows arbitrary unpickling (it can run
+    code: only for files from a source you trust)."""
+    if not os.path.isfile(filename):
+        raise CheckpointError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location='cpu', weights_only=not trusted)
+    except Exception as e:        # truncated, not a checkpoint, or needs arbitrary unpickling
+        text = str(e)
+        if 'weights_only' in text or 'Unsupported global' in text:
+            raise CheckpointError(
+                f'{filename} holds pickled Python objects, not only tensors and plain values; '
+                'loading it could run code, so it is refused. If you trust its source, pass '
+                '--trust-checkpoint to load it anyway.') from None
+        reason = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+        raise CheckpointError(f'cannot read checkpoint {filename} (truncated or not a checkpoint): '
+                              f'{reason}') from None
+
+
+def model_weights(checkpoint):
+    """The state_dict of a minicls or mmcls checkpoint (or a bare state_dict), without a
+    DDP 'module.' prefix."""
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict) or not all(torch.is_tensor(v) for v in state_dict.values()):
+        raise CheckpointError('no model weights (state_dict) in this file')
+    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v) for k, v in state_dict.items())
+
+
+def shape_mismatches(model, state_dict):
+    own = unwrap(model).state_dict()
+    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+
+
+def load_checkpoint(model, filename, map_location=None, strict=False, logger=None, trusted=False):
+    """Load weights into a model; return the checkpoint (mmcv: load_checkpoint). Takes minicls
+    and mmcls checkpoints, with or without a `state_dict` wrapper or a `module.` prefix;
+    shape mismatches are errors, missing / unexpected keys warnings (errors with strict)."""
+    checkpoint = read_checkpoint(filename, trusted)
+    try:
+        state_dict = model_weights(checkpoint)
+    except CheckpointError as e:
+        raise CheckpointError(f'{filename}: {e}') from None
+    mismatched = shape_mismatches(model, state_dict)
+    if mismatched:
+        raise CheckpointError(f'{filename}: shape mismatch for ' + '; '.join(mismatched))
+    if map_location is not None:
+        state_dict = OrderedDict((k, v.to(map_location)) for k, v in state_dict.items())
+    result = unwrap(model).load_state_dict(state_dict, strict=strict)
+    if logger is not None:
+        logger.info(f'load checkpoint from {filename}')
+        for kind, keys in (('missing', result.missing_keys), ('unexpected', result.unexpected_keys)):
+            if keys:
+                logger.warning(f'{kind} keys in source state_dict: {", ".join(keys)}')
+    return checkpoint
+
+
+def get_rng_state():
+    """The python, numpy, torch and CUDA random states: what a resumed run needs to be the
+    run that would have happened (numpy's keys as a tensor: weights_only reads no arrays)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {'python': random.getstate(),
+             'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+             'torch': torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state['python']))
+    kind, keys, pos, has_gauss, cached = state['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+# ---------------------------------------------------------------------------------------
+# The optimizer  (mmcv: runner/optimizer/builder.py)
+# ---------------------------------------------------------------------------------------
+
+
+def build_optimizer(model, optimizer_cfg):
+    """Any torch.optim class by name, over one param group of all parameters; with
+    `paramwise_cfg`, per-parameter lr / weight_decay multipliers (extras/paramwise.py)."""
+    opt_cls = getattr(torch.optim, optimizer_cfg.type, None)
+    if not (isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)):
+        valid = sorted(n for n, c in vars(torch.optim).items()
+                       if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer')
+        raise ValueError(f'optimizer.type={optimizer_cfg.type!r} is not a torch.optim optimizer; '
+                         f'valid: {", ".join(valid)}')
+    if optimizer_cfg.lr < 0:
+        raise ValueError(f'optimizer.lr={optimizer_cfg.lr} must be >= 0')
+    args = dict(lr=optimizer_cfg.lr, weight_decay=optimizer_cfg.weight_decay, **optimizer_cfg.options)
+    if optimizer_cfg.momentum is not None:
+        args['momentum'] = optimizer_cfg.momentum
+    params = unwrap(model).parameters()
+    if optimizer_cfg.paramwise_cfg is not None:
+        from extras.paramwise import paramwise_groups
+        params = paramwise_groups(unwrap(model), optimizer_cfg.paramwise_cfg, args)
+    try:
+        return opt_cls(params, **args)
+    except TypeError as e:
+        raise ValueError(f'optimizer.type={optimizer_cfg.type!r} does not accept these arguments '
+                         f'({", ".join(args)}): {e}') from None
+
+
+# ---------------------------------------------------------------------------------------
+# The log buffer  (mmcv: runner/log_buffer.py)
+# ---------------------------------------------------------------------------------------
+
+
+class LogBuffer:
+    """Per-iteration values (loss, time, ...) and their averages, weighted by the number of
+    samples of each update, so a short last batch counts for what it is."""
+
+    def __init__(self):
+        self.val_history, self.n_history = OrderedDict(), OrderedDict()
+        self.output = OrderedDict()
+        self.ready = False
+
+    def clear(self):
+        self.val_history.clear()
+        self.n_history.clear()
+        self.clear_output()
+
+    def clear_output(self):
+        self.output.clear()
+        self.ready = False
+
+    def update(self, values, count=1):
+        for key, value in values.items():
+            if key not in self.val_history:
+                self.val_history[key], self.n_history[key] = [], []
+            self.val_history[key].append(value)
+            self.n_history[key].append(count)
+
+    def average(self, n=0):
+        """Average the latest n values (all when n == 0) into `output`. Values are numbers or
+        tensors, still on the GPU: those are copied to the CPU here, in one go, not every iteration."""
+        for key, values in self.val_history.items():
+            values, counts = values[-n:], self.n_history[key][-n:]
+            if any(torch.is_tensor(v) for v in values):
+                values = torch.stack([torch.as_tensor(v).detach().float().mean() for v in values]).tolist()
+            self.output[key] = sum(float(v) * c for v, c in zip(values, counts)) / sum(counts)
+        self.ready = True

@@ -29,7 +29,7 @@ from config import (BackboneConfig, CheckpointConfig, Fp16Config, HeadConfig, Lo
                     OptimizerConfig, OptimizerHookConfig)
 from hooks import Hook
 from model import build_classifier
-from optimizer import build_optimizer
+from runner import build_optimizer
 from runner import EpochBasedRunner
 
 WARMUP, TIMED, BATCH = 15, 60, 128

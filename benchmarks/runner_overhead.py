@@ -23,7 +23,7 @@ from common import median, quiet_logger, report
 from config import BackboneConfig, CheckpointConfig, HeadConfig, LogConfig, LrConfig, ModelConfig, OptimizerConfig, \
     OptimizerHookConfig
 from model import GlobalAveragePooling, ImageClassifier, LinearClsHead, build_classifier
-from optimizer import build_optimizer
+from runner import build_optimizer
 from runner import EpochBasedRunner
 
 SIZES = {  # name: (backbone or None for the null model, image size, batch, channels)

@@ -12,11 +12,12 @@ import torch
 
 import tiny
 import data
+from extras import demo_data
 from config import BackboneConfig, HeadConfig, ModelConfig, OptimizerConfig, test_pipeline
-from eval_hooks import DistEvalHook
+from extras.distributed import DistEvalHook, MMDistributedDataParallel
 from hooks import Hook
-from model import MMDistributedDataParallel, build_classifier
-from optimizer import build_optimizer
+from model import build_classifier
+from runner import build_optimizer
 from runner import EpochBasedRunner
 
 
@@ -35,7 +36,7 @@ def step(out):
         torch.save({k: v for k, v in model.state_dict().items()}, out)
 
 
-class Small(data.SyntheticCIFAR10):
+class Small(demo_data.SyntheticCIFAR10):
     num_train_batches, batch_size, num_test = 1, 50, 101
 
 

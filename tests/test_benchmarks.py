@@ -4,11 +4,11 @@ its rows (all but compile and float16, slow on a CPU) and both end-to-end jobs a
 mmcv_reference.py runs only where MMREF names a folder made by mmcv_reference_setup.sh."""
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import procs
 
 BENCH = Path(__file__).resolve().parent.parent / 'benchmarks'
 MMREF = os.environ.get('MMREF')
@@ -19,7 +19,7 @@ def bench(script, *args, out, pythonpath=None):
     env.pop('PYTHONPATH', None)
     if pythonpath:
         env['PYTHONPATH'] = pythonpath
-    return subprocess.run([sys.executable, script, *args], cwd=BENCH, env=env, capture_output=True, text=True,
+    return procs.run([sys.executable, script, *args], cwd=BENCH, env=env,
                           timeout=280)
 
 

@@ -1,7 +1,6 @@
 """Checkpoints: load_from vs resume, what each reports and refuses; files that are missing,
 truncated or foreign; a non-finite loss stops training and keeps the last good checkpoint."""
 import logging
-import subprocess
 import sys
 from collections import OrderedDict
 from pathlib import Path
@@ -10,10 +9,11 @@ import pytest
 import torch
 
 from tiny import TinyModel
-from checkpoint import CheckpointError, read_checkpoint
+from runner import CheckpointError, read_checkpoint
 from config import OptimizerConfig
-from optimizer import build_optimizer
+from runner import build_optimizer
 from runner import EpochBasedRunner
+import procs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +83,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
             'model.backbone.stem_channels=4', 'model.backbone.num_stages=1', 'model.backbone.out_indices=[0]',
             'model.head.in_channels=4', 'data.workers_per_gpu=0', 'total_epochs=2',
             'lr_config.step=[1]', 'lr_config.gamma=1e30']        # epoch 2 trains at lr 1e29
-    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = procs.run(args, cwd=tmp_path, timeout=300)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert 'the loss is' in r.stderr and 'at epoch 2, iter' in r.stderr
     assert (tmp_path / 'w' / 'last_checkpoint').read_text() == 'epoch_1.pth'
@@ -94,5 +94,5 @@ def test_unwritable_work_dir(tmp_path):
     (tmp_path / 'file').write_text('x')
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', 'file/sub']
-    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = procs.run(args, cwd=tmp_path, timeout=300)
     assert r.returncode == 2 and "work_dir='file/sub' cannot be written" in r.stderr

@@ -13,8 +13,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
-import demo_data  # noqa: E402
-import transforms  # noqa: E402
+from extras import batched_transforms, demo_data  # noqa: E402
+import data as transforms  # noqa: E402  (the per-image transforms live in data.py)
 from config import DatasetConfig, test_pipeline, train_pipeline  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def tiny_cifar10_class(root, num_train_batches=2):
         meta=dict(filename='batches.meta', key='label_names', md5=md5_of(os.path.join(folder, 'batches.meta')))))
 
 
-class SmallSynthetic(data.SyntheticCIFAR10):
+class SmallSynthetic(demo_data.SyntheticCIFAR10):
     num_train_batches = 2
     batch_size = 50
     num_test = 30
@@ -119,7 +119,8 @@ def test_corrupt_or_truncated_file_is_named(tmp_path):
 
 
 def test_missing_dataset_and_no_network(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, 'download_and_extract_archive', no_download)
+    import torchvision.datasets.utils      # data.py imports it only when a download is needed
+    monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', no_download)
     prefix = tmp_path / 'cifar10'
     with pytest.raises(data.DatasetError) as e:
         data.CIFAR10(prefix, pipeline=[])
@@ -166,7 +167,7 @@ def test_synthetic_is_deterministic_and_in_the_real_format(tmp_path):
     assert entry['data'].dtype == np.uint8 and entry['data'].shape == (50, 3072)
     assert entry['batch_label'] == 'training batch 1 of 2' and len(entry['filenames']) == 50
     with open(os.path.join(a.folder, 'batches.meta'), 'rb') as f:
-        assert pickle.load(f, encoding='latin1')['label_names'] == data.SyntheticCIFAR10.CLASSES
+        assert pickle.load(f, encoding='latin1')['label_names'] == demo_data.SyntheticCIFAR10.CLASSES
 
 
 def test_synthetic_reads_back_what_was_generated(tmp_path):
@@ -398,7 +399,7 @@ def test_batched_pipeline_without_randomness_equals_per_image(small_synthetic):
     for a, b in zip(*loaders):
         assert torch.equal(a['img'], b['img']) and torch.equal(a['gt_label'], b['gt_label'])
     for name in test_pipeline:                               # the test pipeline runs batched as well
-        assert name['type'] in transforms.BATCH_PIPELINES
+        assert name['type'] in batched_transforms.BATCH_PIPELINES
     with pytest.raises(ValueError, match='batched pipeline takes padding and pad_val only'):
         transforms.Compose([dict(type='RandomCrop', size=32, padding=4, padding_mode='edge')], batched=True)
     with pytest.raises(ValueError, match=r'padded image \(36x36\) is smaller than size \(40, 40\)'):

@@ -3,7 +3,6 @@ of 2 x 64 equal to 1 x 128, and distributed evaluation equal to the single-proce
 import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,10 +12,11 @@ import torch
 import tiny
 import data
 from config import BackboneConfig, HeadConfig, ModelConfig, OptimizerConfig, test_pipeline
-from eval_hooks import single_gpu_test
+from hooks import single_gpu_test
 from model import build_classifier
-from optimizer import build_optimizer
+from runner import build_optimizer
 from runner import EpochBasedRunner
+import procs
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2']
@@ -28,7 +28,7 @@ SMALL = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'mo
 def torchrun(*args, cwd, timeout=300):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     for _ in range(3):     # --standalone picks free ports; another process may take one first
-        r = subprocess.run([*TORCHRUN, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+        r = procs.run([*TORCHRUN, *args], cwd=cwd, timeout=timeout, env=env)
         if r.returncode == 0 or not any(s in r.stderr for s in ('EADDRINUSE', 'Address already in use')):
             return r
     return r
@@ -104,6 +104,6 @@ def test_sync_buffer_averages_bn_statistics_before_saving(tmp_path):
 
 def test_launcher_pytorch_without_torchrun_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR')}
-    r = subprocess.run([sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
-                        '--launcher', 'pytorch'], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    r = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+                        '--launcher', 'pytorch'], cwd=tmp_path, env=env, timeout=120)
     assert r.returncode == 2 and 'torchrun --nproc_per_node=N' in r.stderr and 'Traceback' not in r.stderr

@@ -10,10 +10,10 @@ import torch
 from tiny import TinyModel, loader, quiet_logger
 from config import (CheckpointConfig, GradClipConfig, LogConfig, LrConfig, OptimizerConfig,
                     OptimizerHookConfig, ParamwiseConfig)
-from eval_hooks import EvalHook
+from hooks import EvalHook
 from hooks import Hook, Priority, get_priority
-from optimizer import build_optimizer
-from log_buffer import LogBuffer
+from runner import build_optimizer
+from runner import LogBuffer
 from runner import EpochBasedRunner
 
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'hook_order_public.json').read_text())

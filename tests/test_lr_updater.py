@@ -10,7 +10,7 @@ import torch
 from tiny import TinyModel, loader, quiet_logger
 from config import CheckpointConfig, LrConfig, MomentumConfig, OptimizerHookConfig, ParamwiseConfig, OptimizerConfig
 from hooks import Hook
-from optimizer import build_optimizer
+from runner import build_optimizer
 from runner import EpochBasedRunner
 
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'lr_schedules_public.json').read_text())

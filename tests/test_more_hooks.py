@@ -6,9 +6,9 @@ import torch
 
 from tiny import TinyModel, loader, quiet_logger
 from config import CheckpointConfig, Fp16Config, LrConfig, OptimizerConfig, OptimizerHookConfig
-from eval_hooks import EvalHook
+from hooks import EvalHook
 from hooks import Hook
-from optimizer import build_optimizer
+from runner import build_optimizer
 from runner import EpochBasedRunner
 
 

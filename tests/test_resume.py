@@ -23,7 +23,7 @@ def train(cwd, work_dir, workers, epochs, *extra):
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
             f'data.workers_per_gpu={workers}', f'total_epochs={epochs}', *extra]
-    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    r = procs.run(args, cwd=cwd, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
@@ -50,7 +50,8 @@ def start(cwd, work_dir, workers, epochs, *extra):
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
             f'data.workers_per_gpu={workers}', f'total_epochs={epochs}', *extra]
-    return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)     # its own group: procs.kill_group ends it and its workers
 
 
 @pytest.mark.parametrize('workers', [0, 2])
@@ -64,13 +65,16 @@ def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(wor
 
     # SIGTERM in the middle of epoch 3, then --resume auto
     proc = start(tmp_path, 'stopped', workers, 4)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:       # wait for iteration 10 of epoch 3
-        if any(e == 3 and i >= 10 for e, i, _ in losses(tmp_path / 'stopped')):
-            proc.send_signal(signal.SIGTERM)
-            break
-        time.sleep(0.02)
-    out, err = proc.communicate(timeout=300)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and proc.poll() is None:       # wait for iteration 10 of epoch 3
+            if any(e == 3 and i >= 10 for e, i, _ in losses(tmp_path / 'stopped')):
+                proc.send_signal(signal.SIGTERM)
+                break
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        procs.kill_group(proc)
     assert proc.returncode == 143, err[-2000:]
     assert 'SIGTERM received' in err and '--resume' in err and 'Traceback' not in err
     stopped_at = (tmp_path / 'stopped' / 'last_checkpoint').read_text()
@@ -87,15 +91,16 @@ KILL_WHILE_SAVING = '''
 import os, signal, sys
 sys.path.insert(0, {root!r})
 sys.argv = ['train.py'] + {args!r}
-import checkpoint, train
-write = checkpoint.atomic_write
+import runner, train
+import procs
+write = runner.atomic_write
 def dying_write(path, data):
     if path.endswith('epoch_2.pth'):           # half the temp file is on disk: kill -9 now
         with open(path + '.tmp' + str(os.getpid()), 'wb') as f:
             f.write(data[:len(data) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
     write(path, data)
-checkpoint.atomic_write = dying_write
+runner.atomic_write = dying_write
 train.cli()
 '''
 
@@ -103,8 +108,8 @@ train.cli()
 def test_sigkill_while_saving_keeps_the_previous_checkpoint(tmp_path):
     args = ['--config', str(ROOT / 'configs' / 'demo.py'), '--work-dir', 'w', '--no-validate',
             '--cfg-options', *SMALL, 'data.workers_per_gpu=0', 'total_epochs=3']
-    r = subprocess.run([sys.executable, '-c', KILL_WHILE_SAVING.format(root=str(ROOT), args=args)], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=300)
+    r = procs.run([sys.executable, '-c', KILL_WHILE_SAVING.format(root=str(ROOT), args=args)], cwd=tmp_path,
+                       timeout=300)
     assert r.returncode == -signal.SIGKILL
     work = tmp_path / 'w'
     assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth' and not (work / 'epoch_2.pth').exists()
@@ -128,7 +133,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(flag, tmp_path):
     torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}, 'payload': RunsCode(marker)}, tmp_path / 'evil.pth')
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', 'w', '--cfg-options', *SMALL, 'total_epochs=1', flag, 'evil.pth']
-    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = procs.run(args, cwd=tmp_path, timeout=300)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert 'could run code' in r.stderr and '--trust-checkpoint' in r.stderr
     assert not marker.exists()

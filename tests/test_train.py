@@ -2,7 +2,6 @@
 end to end (train 2 epochs, then resume from epoch_1.pth)."""
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +10,10 @@ import torch
 
 import tiny  # noqa: F401  (puts the repository on sys.path)
 import config
-from config_loader import ConfigError, apply_cfg_options, check_config, config_to_json, load_config
+from config import ConfigError
+from extras.cfg_options import apply_cfg_options
+from train import check_config, config_to_json, load_config
+import procs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,8 +87,7 @@ def test_config_file_errors(tmp_path):
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / 'train.py'), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+    return procs.run([sys.executable, str(ROOT / 'train.py'), *args], cwd=cwd,                           text=True, timeout=600)
 
 
 def test_cli_errors_are_short_and_exit_2(tmp_path):

@@ -5,7 +5,10 @@ On an unbalanced val set, accuracy hides a class the model never gets right. Wri
 fraction of that class's samples whose highest score is that class), in percent like
 mmcls's metrics. `scores` is an (N, C) array (one row per sample, as the EvalHook's
 results stacked), `labels` an (N,) int array. Classes absent from `labels` are left out
-of the mean. Compare with data.py's CIFAR10.evaluate ('recall' with average_mode='macro').
+of the mean (mmcls's 'recall' with average_mode='macro' counts them as 0 instead).
+
+Read first: data.py (CIFAR10.evaluate), extras/metrics.py (precision_recall_f1).
+Check: python -m pytest -q exercises/07_metric
 """
 import numpy as np  # noqa: F401
 

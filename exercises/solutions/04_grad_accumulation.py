@@ -1,5 +1,5 @@
 """Reference solution of exercise 04."""
-from optimizer_hooks import OptimizerHook
+from hooks import OptimizerHook
 
 
 class AccumulateOptimizerHook(OptimizerHook):

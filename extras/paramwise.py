@@ -1,10 +1,8 @@
-"""build_optimizer (mmcv: runner/optimizer/builder.py + default_constructor.py).
+"""paramwise_cfg: per-parameter lr and weight_decay (mmcv: DefaultOptimizerConstructor).
 
-    optimizer = build_optimizer(model, cfg.optimizer)    # OptimizerConfig(type='SGD', lr=0.1, ...)
-
-`type` is any class name in torch.optim. Without `paramwise_cfg` all parameters form one
-param group; with it, every parameter gets a group of its own, with its own lr and
-weight_decay multipliers:
+runner.py's build_optimizer puts all parameters in one param group; with
+`OptimizerConfig(paramwise_cfg=ParamwiseConfig(...))` it calls this module, and every
+parameter gets a group of its own, with its own lr and weight_decay multipliers:
 
     paramwise_cfg field    applies to                            multiplies
     custom_keys            params whose name contains the key    lr (lr_mult), wd (decay_mult)
@@ -19,37 +17,11 @@ every LR schedule scales that 0.
 """
 import torch
 
-from checkpoint import unwrap
-
 NORM_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.instancenorm._InstanceNorm,
                torch.nn.GroupNorm, torch.nn.LayerNorm)
 
 
-def build_optimizer(model, optimizer_cfg):
-    """Any torch.optim class by name. Without paramwise_cfg all parameters form one group;
-    with it, every parameter gets its own group with its own lr / weight_decay."""
-    opt_type = optimizer_cfg.type
-    opt_cls = getattr(torch.optim, opt_type, None)
-    if not (isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)):
-        valid = sorted(n for n, c in vars(torch.optim).items()
-                       if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer')
-        raise ValueError(f'optimizer.type={opt_type!r} is not a torch.optim optimizer; valid: {", ".join(valid)}')
-    if optimizer_cfg.lr < 0:
-        raise ValueError(f'optimizer.lr={optimizer_cfg.lr} must be >= 0')
-    args = dict(lr=optimizer_cfg.lr, weight_decay=optimizer_cfg.weight_decay, **optimizer_cfg.options)
-    if optimizer_cfg.momentum is not None:
-        args['momentum'] = optimizer_cfg.momentum
-    model = unwrap(model)
-    paramwise = optimizer_cfg.paramwise_cfg
-    params = model.parameters() if paramwise is None else _paramwise_groups(model, paramwise, args)
-    try:
-        return opt_cls(params, **args)
-    except TypeError as e:
-        raise ValueError(f'optimizer.type={opt_type!r} does not accept these arguments '
-                         f'({", ".join(args)}): {e}') from None
-
-
-def _paramwise_groups(model, cfg, args):
+def paramwise_groups(model, cfg, args):
     """mmcv's DefaultOptimizerConstructor.add_params. For each parameter, in module order:
     the longest custom key contained in its name wins (lr_mult, decay_mult); otherwise
     biases (not of norm layers) get bias_lr_mult / bias_decay_mult, norm layers

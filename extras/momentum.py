@@ -1,6 +1,6 @@
 """Momentum schedules as hooks (mmcv 1.x: hooks/momentum_updater.py).
 
-The same machinery as lr_updater.py, on each param group's `momentum` (or Adam's
+The same machinery as the LR's (hooks.py: LrUpdaterHook), on each param group's `momentum` (or Adam's
 `betas[0]`), registered at priority HIGH, after the LR hook:
 
     momentum_config.policy   class                                 arguments
@@ -13,8 +13,8 @@ The same machinery as lr_updater.py, on each param group's `momentum` (or Adam's
 Warmup divides the scheduled momentum instead of multiplying it: a higher momentum at the
 start is the gentle one for momentum, as a lower LR is for the LR.
 """
-from lr_updater import LrUpdaterHook, _Cyclic, _anneal_func, _progress, _step_exponent, _target, annealing_cos, \
-    annealing_linear
+from extras.lr_policies import _Cyclic, _anneal_func, _progress, _target, annealing_cos, annealing_linear
+from hooks import LrUpdaterHook, steps_passed
 
 class MomentumUpdaterHook(LrUpdaterHook):
     """The same machinery on `momentum` (or Adam's betas[0]); warmup divides."""
@@ -30,7 +30,7 @@ class MomentumUpdaterHook(LrUpdaterHook):
         k = self.warmup_factor(cur_iter)
         return [v / k for v in self.regular_values]
 
-    def _set(self, runner, values):
+    def set_values(self, runner, values):
         for group, value in zip(runner.optimizer.param_groups, values):
             if 'momentum' in group:
                 group['momentum'] = value
@@ -50,7 +50,7 @@ class StepMomentumUpdaterHook(MomentumUpdaterHook):
 
     def get_momentum(self, runner, base):
         progress = runner.epoch if self.by_epoch else runner.iter
-        momentum = base * self.gamma ** _step_exponent(self.step, progress)
+        momentum = base * self.gamma ** steps_passed(self.step, progress)
         return momentum if self.min_momentum is None else max(momentum, self.min_momentum)
 
 
@@ -108,7 +108,7 @@ class OneCycleMomentumUpdaterHook(MomentumUpdaterHook):
         groups = runner.optimizer.param_groups
         lows = self.base_momentum if isinstance(self.base_momentum, list) else [self.base_momentum] * len(groups)
         highs = self.max_momentum if isinstance(self.max_momentum, list) else [self.max_momentum] * len(groups)
-        self._set(runner, highs)
+        self.set_values(runner, highs)
         self.base_values = list(zip(lows, highs))        # per group: (base, max)
         p = float(self.pct_start * runner.max_iters)
         if self.three_phase:                             # (end_iter, from, to), 0 = base, 1 = max
@@ -122,8 +122,3 @@ class OneCycleMomentumUpdaterHook(MomentumUpdaterHook):
             if runner.iter <= end or i == len(self.phases) - 1:
                 return self.anneal_func(base_and_max[frm], base_and_max[to], (runner.iter - start) / (end - start))
             start = end
-
-
-MOMENTUM_POLICIES = {cls.__name__[:-len('MomentumUpdaterHook')]: cls for cls in (
-    StepMomentumUpdaterHook, CosineAnnealingMomentumUpdaterHook, LinearAnnealingMomentumUpdaterHook,
-    CyclicMomentumUpdaterHook, OneCycleMomentumUpdaterHook)}

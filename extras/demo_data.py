@@ -1,7 +1,7 @@
-"""The demo's data: a small, learnable CIFAR-10 look-alike, written in CIFAR-10's own file
-format (`cifar-10-batches-py`: pickled dicts with 'data', 'labels', 'batch_label',
-'filenames', and 'batches.meta'), so that data.py's CIFAR10 reader reads it like the real
-thing. data.py's SyntheticCIFAR10 calls `write_batches` the first time it is used.
+"""The demo's dataset, SyntheticCIFAR10: a small, learnable CIFAR-10 look-alike, written in
+CIFAR-10's own file format (`cifar-10-batches-py`: pickled dicts with 'data', 'labels',
+'batch_label', 'filenames', and 'batches.meta') the first time it is used, then read by
+data.py's CIFAR10 reader like the real thing.
 
 Ten classes, one shape each (stripes, checker, target, disk, square, plus, cross, circle,
 frame), at a random place and size, in a colour that only leans towards the class's own,
@@ -13,6 +13,8 @@ import pickle
 import tempfile
 
 import numpy as np
+
+from data import CIFAR10
 
 def _box(u, v):  # 1 on the edge of the shape's square
     return np.maximum(np.abs(u), np.abs(v))
@@ -101,3 +103,45 @@ def write_batches(folder, seed, num_train_batches, batch_size, num_test, header)
 
 
 CLASSES = list(_SHAPES)
+
+
+class SyntheticCIFAR10(CIFAR10):
+    """A learnable CIFAR-10 look-alike that needs no download: the demo's dataset.
+
+    When absent, it writes `<data_prefix>/cifar-10-batches-py` in the real format (see
+    write_batches above), with an `md5sums.txt` whose sums stand in for the official ones. Then
+    CIFAR10's reader reads it.
+    Its size is set by the class attributes (e.g. `SyntheticCIFAR10.num_train_batches = 2`);
+    files written with other settings are written again.
+    """
+    num_train_batches = 5  # of batch_size images: 5000 training images
+    batch_size = 1000
+    num_test = 1000
+    seed = 0
+    CLASSES = CLASSES
+    test_list = [('test_batch', None)]
+    meta = dict(filename='batches.meta', key='label_names', md5=None)
+
+    @property
+    def train_list(self):
+        return [(f'data_batch_{i}', None) for i in range(1, self.num_train_batches + 1)]
+
+    def _header(self):  # first line of md5sums.txt: the settings the files were written with
+        return (f'# {type(self).__name__} generator=1 seed={self.seed} num_train_batches='
+                f'{self.num_train_batches} batch_size={self.batch_size} num_test={self.num_test}\n')
+
+    def expected_md5s(self):
+        with open(os.path.join(self.folder, 'md5sums.txt')) as f:
+            return {name: md5 for md5, name in (line.split() for line in f if not line.startswith('#'))}
+
+    def how_to_fix(self):
+        return f'Delete {self.folder!r}; the next run writes it again.'
+
+    def prepare_files(self):
+        sums_path = os.path.join(self.folder, 'md5sums.txt')
+        if os.path.isfile(sums_path):
+            with open(sums_path) as f:
+                if f.readline() == self._header():
+                    return
+        write_batches(self.folder, self.seed, self.num_train_batches, self.batch_size,
+                                self.num_test, self._header())

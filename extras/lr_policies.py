@@ -1,19 +1,10 @@
-"""LR schedules as hooks (mmcv 1.x: hooks/lr_updater.py).
+"""The LR policies beyond Fixed and Step (mmcv 1.x: hooks/lr_updater.py; mmcls: core/hook/lr_updater.py).
 
-An updater hook writes `lr` into every optimizer param group:
-
-    before_run          remember each group's starting value as `initial_lr` (the base)
-    before_train_epoch  by_epoch=True:  set the scheduled value for this epoch
-    before_train_iter   by_epoch=False: set the scheduled value for this iteration;
-                        during warmup (either mode): scale the scheduled value down
-
-The scheduled value is a pure function of (runner.epoch, runner.iter, the config and the
-base value), so it is right after a resume: `initial_lr` travels in the optimizer's
-state_dict. Each policy only implements `get_lr(runner, base_lr)`.
+hooks.py holds the machinery (LrUpdaterHook: base values, warmup, when to set) and the
+default Step policy; each policy here only implements `get_lr(runner, base_lr)`. hooks.py's
+LR_POLICIES table names them, and this module is imported when a config picks one:
 
     lr_config.policy      class                                arguments
-    fixed                 FixedLrUpdaterHook                   -
-    step                  StepLrUpdaterHook                    step, gamma=0.1, min_lr
     exp                   ExpLrUpdaterHook                     gamma
     poly                  PolyLrUpdaterHook                    power=1.0, min_lr=0.0
     inv                   InvLrUpdaterHook                     gamma, power=1.0
@@ -23,15 +14,14 @@ state_dict. Each policy only implements `get_lr(runner, base_lr)`.
     LinearAnnealing       LinearAnnealingLrUpdaterHook         min_lr | min_lr_ratio
     Cyclic                CyclicLrUpdaterHook                  target_ratio, cyclic_times, step_ratio_up, anneal_strategy, gamma
     OneCycle              OneCycleLrUpdaterHook                max_lr, total_steps, pct_start, anneal_strategy, div_factor, ...
+    CosineAnnealingCooldown  CosineAnnealingCooldownLrUpdaterHook  min_lr | min_lr_ratio, cool_down_time=10, cool_down_ratio=0.1 (mmcls)
 
 Every policy also takes by_epoch, warmup ('constant' | 'linear' | 'exp'), warmup_iters,
-warmup_ratio, warmup_by_epoch. The momentum policies (momentum_updater.py) reuse this
-machinery. `build_updater_hook` maps lr_config / momentum_config to a hook.
+warmup_ratio, warmup_by_epoch. The momentum policies (momentum.py) reuse this machinery.
 """
-import inspect
 from math import cos, pi
 
-from hooks import Hook
+from hooks import LrUpdaterHook
 
 
 def annealing_cos(start, end, factor, weight=1.0):
@@ -50,106 +40,10 @@ def _progress(hook, runner):
     return runner.iter, runner.max_iters
 
 
-def _step_exponent(step, progress):
-    """How many steps of `step` (an int period or a list of milestones) lie behind us."""
-    if isinstance(step, int):
-        return progress // step
-    return next((i for i, s in enumerate(step) if progress < s), len(step))
-
-
 def _target(base, min_value, min_ratio):
     if (min_value is None) == (min_ratio is None):
         raise ValueError('give exactly one of min_lr and min_lr_ratio (min_momentum / min_momentum_ratio)')
     return base * min_ratio if min_ratio is not None else min_value
-
-
-class LrUpdaterHook(Hook):
-    key = 'lr'                               # the param-group entry this hook schedules
-
-    def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1, warmup_by_epoch=False):
-        if warmup not in (None, 'constant', 'linear', 'exp'):
-            raise ValueError(f"warmup={warmup!r} is not known; valid: None, 'constant', 'linear', 'exp'")
-        if warmup is not None and not warmup_iters > 0:
-            raise ValueError(f'warmup_iters must be a positive integer when warmup is set, got {warmup_iters}')
-        if warmup is not None and not 0 < warmup_ratio <= 1:
-            raise ValueError(f'warmup_ratio must be in (0, 1], got {warmup_ratio}')
-        self.by_epoch = by_epoch
-        self.warmup, self.warmup_ratio = warmup, warmup_ratio
-        # warmup_by_epoch: warmup_iters counts epochs; turned into iterations once the
-        # epoch length is known (the first before_train_epoch).
-        self.warmup_epochs = warmup_iters if warmup_by_epoch else None
-        self.warmup_iters = None if warmup_by_epoch else warmup_iters
-        self.base_values = []                # one per param group
-        self.regular_values = []             # the schedule's values without warmup
-
-    def get_lr(self, runner, base_lr):
-        raise NotImplementedError
-
-    def get_value(self, runner, base):
-        return self.get_lr(runner, base)
-
-    def warmup_factor(self, cur_iter):
-        """The fraction of the scheduled value used at warmup iteration `cur_iter`."""
-        if self.warmup == 'constant':
-            return self.warmup_ratio
-        if self.warmup == 'linear':
-            return 1 - (1 - cur_iter / self.warmup_iters) * (1 - self.warmup_ratio)
-        return self.warmup_ratio ** (1 - cur_iter / self.warmup_iters)   # 'exp'
-
-    def warmup_values(self, cur_iter):
-        k = self.warmup_factor(cur_iter)
-        return [v * k for v in self.regular_values]
-
-    def _set(self, runner, values):
-        for group, value in zip(runner.optimizer.param_groups, values):
-            group[self.key] = value
-
-    def before_run(self, runner):            # mmcv: LrUpdaterHook.before_run
-        for group in runner.optimizer.param_groups:
-            group.setdefault('initial_lr', group['lr'])
-        self.base_values = [group['initial_lr'] for group in runner.optimizer.param_groups]
-
-    def before_train_epoch(self, runner):
-        if self.warmup_iters is None:
-            self.warmup_iters = self.warmup_epochs * len(runner.data_loader)
-        if self.by_epoch:
-            self.regular_values = [self.get_value(runner, b) for b in self.base_values]
-            self._set(runner, self.regular_values)
-
-    def before_train_iter(self, runner):
-        cur_iter = runner.iter
-        if not self.by_epoch:
-            self.regular_values = [self.get_value(runner, b) for b in self.base_values]
-            if self.warmup is None or cur_iter >= self.warmup_iters:
-                self._set(runner, self.regular_values)
-            else:
-                self._set(runner, self.warmup_values(cur_iter))
-        elif self.warmup is not None and cur_iter <= self.warmup_iters:
-            # by_epoch: the epoch's value was set in before_train_epoch; warmup scales it
-            self._set(runner, self.regular_values if cur_iter == self.warmup_iters
-                      else self.warmup_values(cur_iter))
-
-
-# --- LR policies -----------------------------------------------------------------------
-
-class FixedLrUpdaterHook(LrUpdaterHook):
-    def get_lr(self, runner, base_lr):
-        return base_lr
-
-
-class StepLrUpdaterHook(LrUpdaterHook):
-    def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
-        steps = step if isinstance(step, (list, tuple)) else [step]
-        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
-            raise ValueError(f'lr_config.step must be a positive int or a list of them, got {step!r}')
-        self.step = list(step) if isinstance(step, (list, tuple)) else step
-        self.gamma, self.min_lr = gamma, min_lr
-        super().__init__(**kwargs)
-
-    def get_lr(self, runner, base_lr):
-        progress = runner.epoch if self.by_epoch else runner.iter
-        lr = base_lr * self.gamma ** _step_exponent(self.step, progress)
-        return lr if self.min_lr is None else max(lr, self.min_lr)
 
 
 class ExpLrUpdaterHook(LrUpdaterHook):
@@ -335,29 +229,19 @@ class OneCycleLrUpdaterHook(LrUpdaterHook):
             start = end
 
 
-LR_POLICIES = {cls.__name__[:-len('LrUpdaterHook')]: cls for cls in (
-    FixedLrUpdaterHook, StepLrUpdaterHook, ExpLrUpdaterHook, PolyLrUpdaterHook, InvLrUpdaterHook,
-    CosineAnnealingLrUpdaterHook, FlatCosineAnnealingLrUpdaterHook, CosineRestartLrUpdaterHook,
-    LinearAnnealingLrUpdaterHook, CyclicLrUpdaterHook, OneCycleLrUpdaterHook)}
+class CosineAnnealingCooldownLrUpdaterHook(LrUpdaterHook):
+    """mmcls's: cosine from the base to the target over all but the last `cool_down_time`
+    epochs (or iterations), then the target times `cool_down_ratio` to the end."""
 
+    def __init__(self, min_lr=None, min_lr_ratio=None, cool_down_ratio=0.1, cool_down_time=10, **kwargs):
+        _target(1.0, min_lr, min_lr_ratio)   # exactly one of the two
+        self.min_lr, self.min_lr_ratio = min_lr, min_lr_ratio
+        self.cool_down_ratio, self.cool_down_time = cool_down_ratio, cool_down_time
+        super().__init__(**kwargs)
 
-def build_updater_hook(config, policies, field):
-    """lr_config / momentum_config -> the policy's updater hook (mmcv: register_lr_hook).
-    An all-lowercase policy is title-cased as mmcv does ('step' -> 'Step')."""
-    policy = config.policy.title() if config.policy == config.policy.lower() else config.policy
-    if policy not in policies:
-        raise ValueError(f'{field}.policy={config.policy!r} is not known; valid: {", ".join(policies)}')
-    hook_cls = policies[policy]
-    accepted = set()                           # the arguments of the policy and its bases
-    for cls in hook_cls.__mro__:
-        if cls.__init__ is not object.__init__ and cls.__name__ != 'Hook':
-            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
-    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
-    bad = sorted(set(args) - accepted)
-    if bad:
-        raise ValueError(f'{field}.{bad[0]} is set, but policy {config.policy!r} does not take it '
-                         f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
-    try:
-        return hook_cls(**args)
-    except TypeError as e:
-        raise ValueError(f'{field} (policy {config.policy!r}): {e}') from None
+    def get_lr(self, runner, base_lr):
+        progress, max_progress = _progress(self, runner)
+        target = _target(base_lr, self.min_lr, self.min_lr_ratio)
+        if progress > max_progress - self.cool_down_time:
+            return target * self.cool_down_ratio
+        return annealing_cos(base_lr, target, progress / (max_progress - self.cool_down_time))

@@ -1,0 +1,28 @@
+"""Wrong answer to exercise 08: torch.manual_seed(seed + epoch) makes the order depend on
+(seed, epoch) only, but it reseeds the global generator that resume has just restored."""
+import torch
+
+
+class ResumableSampler(torch.utils.data.Sampler):
+    def __init__(self, n, batch_size, seed=0):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.epoch = 0
+        self.skip_batches = 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __iter__(self):
+        torch.manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.n).tolist()
+        start, self.skip_batches = self.skip_batches * self.batch_size, 0
+        return iter(order[start:])
+
+    def __len__(self):
+        return self.n
+
+
+ITER_7_META = dict(epoch=1, iter=7, batches_done=2)
+EPOCH_2_META = dict(epoch=2, iter=10)
+CHECKPOINT_KEYS = {'meta', 'state_dict', 'optimizer', 'rng', 'hook_states'}
+RANDOM_STATES_THAT_MATTER = {'numpy', 'torch'}

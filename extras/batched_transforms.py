@@ -1,0 +1,84 @@
+"""Batched transforms: the pipeline run once per batch, in the loader's collate (not in mmcls).
+
+`DatasetConfig.batched=True` stacks a batch's raw images, results['img'] (N, H, W, C) uint8
+and results['gt_label'] (N,), and runs the same pipeline config on it with these classes.
+Each image still gets its own crop offsets and its own flip, drawn from np.random (a
+different stream from the per-image `random` draws, the same distribution). data.py's
+Compose picks this table when asked for `batched`.
+"""
+import numpy as np
+import torch
+
+from data import Collect, ImageToTensor, Normalize, RandomCrop, RandomFlip, ToTensor
+
+class BatchRandomCrop(RandomCrop):
+    """RandomCrop on (N, H, W, C): pad the batch once, then cut each image's own window."""
+
+    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0, padding_mode='constant'):
+        super().__init__(size, padding, pad_if_needed, pad_val, padding_mode)
+        if pad_if_needed or padding_mode != 'constant':
+            raise ValueError(f'RandomCrop: a batched pipeline takes padding and pad_val only, not '
+                             f'pad_if_needed={pad_if_needed} or padding_mode={padding_mode!r}; use batched=False')
+
+    def __call__(self, results):
+        imgs, (th, tw) = results['img'], self.size
+        left, top, right, bottom = self._pad
+        n, h, w = imgs.shape[:3]
+        ph, pw = h + top + bottom, w + left + right            # the padded size
+        if ph < th or pw < tw:
+            raise ValueError(f'RandomCrop: the padded image ({ph}x{pw}) is smaller than size {self.size}')
+        padded = np.full((n, ph, pw) + imgs.shape[3:], self.pad_val, imgs.dtype)
+        padded[:, top:top + h, left:left + w] = imgs
+        ys = np.random.randint(0, ph - th + 1, n)
+        xs = np.random.randint(0, pw - tw + 1, n)
+        out = np.empty((n, th, tw) + imgs.shape[3:], imgs.dtype)
+        for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist())):   # a 3 KB copy each: the loop is cheap
+            out[i] = padded[i, y:y + th, x:x + tw]
+        results['img'] = out
+        return results
+
+
+class BatchRandomFlip(RandomFlip):
+    """RandomFlip on (N, H, W, C): each image flipped with probability flip_prob."""
+
+    def __call__(self, results):
+        imgs = results['img']
+        flip = np.random.rand(len(imgs)) < self.flip_prob
+        results['flip'], results['flip_direction'] = flip, self.direction
+        chosen = np.flatnonzero(flip)
+        if len(chosen):     # imgs is this batch's own array (stacked or cropped): safe to write
+            axis = 2 if self.direction == 'horizontal' else 1
+            # np.take with a reversed index: twice as fast as a [::-1] copy of 3-byte pixels
+            imgs[chosen] = np.take(imgs[chosen], np.arange(imgs.shape[axis] - 1, -1, -1), axis=axis)
+        return results
+
+
+class BatchNormalize(Normalize):
+    """Normalize on (N, H, W, C). The work is done on (N, C, H, W) planes, and an (N, H, W, C)
+    view of them is handed on: numpy is slow along a 3-long last axis, and ImageToTensor
+    then finds the channels-first layout it wants and copies nothing."""
+
+    def __call__(self, results):
+        imgs = results['img'].transpose(0, 3, 1, 2)
+        out = np.ascontiguousarray(imgs[:, ::-1] if self.to_rgb else imgs).astype(np.float32)
+        out -= self.mean[:, None, None]
+        out *= (1 / self.std)[:, None, None]
+        results['img'], results['img_norm_cfg'] = out.transpose(0, 2, 3, 1), self._img_norm_cfg
+        return results
+
+
+class BatchImageToTensor(ToTensor):
+    """(N, H, W, C) array -> contiguous (N, C, H, W) tensor."""
+
+    def __call__(self, results):
+        for key in self.keys:
+            img = results[key] if results[key].ndim == 4 else results[key][..., None]
+            results[key] = torch.from_numpy(np.ascontiguousarray(img.transpose(0, 3, 1, 2)))
+        return results
+
+
+# ToTensor and Collect work on a batch as they are.
+BATCH_PIPELINES = dict(ToTensor=ToTensor, Collect=Collect, RandomCrop=BatchRandomCrop, RandomFlip=BatchRandomFlip,
+                       Normalize=BatchNormalize, ImageToTensor=BatchImageToTensor)
+
+

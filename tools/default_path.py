@@ -1,0 +1,95 @@
+"""How much code a default run enters: the line span of every function of this repository
+that `python train.py --config configs/demo.py` calls, per file.
+
+    python tools/default_path.py                    # prints a Markdown table
+    python tools/default_path.py --config config.py --markdown docs/default_path.md
+
+A function counts with all its lines, from its `def` (or decorator) to its last line,
+docstring and comments included; a function inside another one is inside its span. Module
+and class bodies, which run at import, do not count: they are definitions, not the path.
+The run is the demo shortened to one epoch on 256 / 128 images, with no loader worker
+processes (the same functions run, in this process, where sys.settrace sees them).
+"""
+import argparse
+import inspect
+import os
+import runpy
+import sys
+import tempfile
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OWN = ROOT + os.sep
+CORE = ('train.py', 'config.py', 'runner.py', 'hooks.py', 'model.py', 'data.py')
+
+
+def entered_spans(argv):
+    """Run train.py with `argv` under sys.settrace; return {file: set of line numbers}."""
+    codes = set()
+
+    def tracer(frame, event, arg):
+        if event == 'call':
+            code = frame.f_code
+            if code.co_filename.startswith(OWN) and code.co_flags & inspect.CO_NEWLOCALS \
+                    and not code.co_filename.startswith(os.path.join(ROOT, '.venv')):
+                codes.add(code)
+        return None                          # no line events: only calls are needed
+
+    sys.argv = ['train.py'] + argv
+    sys.path.insert(0, ROOT)
+    sys.settrace(tracer)
+    try:
+        runpy.run_path(os.path.join(ROOT, 'train.py'), run_name='__main__')
+    except SystemExit as e:
+        if e.code:
+            raise
+    finally:
+        sys.settrace(None)
+    lines = defaultdict(set)
+    for code in codes:
+        last = max(line for _, _, line in code.co_lines() if line is not None)
+        lines[os.path.relpath(code.co_filename, ROOT)].update(range(code.co_firstlineno, last + 1))
+    return lines
+
+
+def table(lines):
+    rows = ['| file | lines entered | lines in file |', '|---|---:|---:|']
+    files = sorted(lines, key=lambda f: (f not in CORE, CORE.index(f) if f in CORE else 0, f))
+    for f in files:
+        rows.append(f'| {f} | {len(lines[f])} | {sum(1 for _ in open(os.path.join(ROOT, f)))} |')
+    core = sum(len(v) for f, v in lines.items() if f in CORE)
+    rows.append(f'| **the six core files** | **{core}** | '
+                f'**{sum(sum(1 for _ in open(os.path.join(ROOT, f))) for f in CORE)}** |')
+    rows.append(f'| **everything entered** | **{sum(len(v) for v in lines.values())}** | |')
+    return '\n'.join(rows)
+
+
+SHORTEN = """import runpy
+from dataclasses import replace
+cfg = runpy.run_path({config!r})['cfg']
+data = replace(cfg.data, workers_per_gpu=0, train=replace(cfg.data.train, num_samples=256),
+               val=replace(cfg.data.val, num_samples=128))
+cfg = replace(cfg, total_epochs=1, data=data)
+"""
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--config', default=os.path.join(ROOT, 'configs', 'demo.py'))
+    p.add_argument('--markdown', help='also write the table to this file')
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        # the shortening is a config file of its own: --cfg-options would enter its extra
+        short = os.path.join(work, 'short.py')
+        with open(short, 'w') as f:
+            f.write(SHORTEN.format(config=os.path.abspath(args.config)))
+        os.chdir(ROOT)
+        result = table(entered_spans(['--config', short, '--work-dir', os.path.join(work, 'run')]))
+    print(result)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(result + '\n')
+
+
+if __name__ == '__main__':
+    main()
