@@ -23,6 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Optional, Union
 
 
+__version__ = '0.1.0'           # minicls's; checkpoints record it as `minicls_version`
+
+
 class ConfigError(ValueError):
     """A bad config file, field, value or command line: train.py exits with status 2."""
 
@@ -116,6 +119,7 @@ class DatasetConfig:
 @dataclass
 class DataConfig:
     samples_per_gpu: int = 128           # batch size of one process
+    val_samples_per_gpu: Optional[int] = None   # the evaluation's batch; None: samples_per_gpu (mmcls)
     workers_per_gpu: int = 2             # DataLoader worker processes of one process
     pin_memory: bool = False             # page-locked batches: faster, asynchronous copies to the GPU
     persistent_workers: bool = True      # keep the workers between epochs (mmcls's default)
@@ -131,21 +135,28 @@ class DataConfig:
 
 @dataclass
 class ParamwiseConfig:
-    """Per-parameter multipliers (mmcv: DefaultOptimizerConstructor's paramwise_cfg)."""
-    bias_lr_mult: float = 1.0
-    bias_decay_mult: float = 1.0
-    norm_decay_mult: float = 1.0
-    dwconv_decay_mult: float = 1.0
-    custom_keys: dict = field(default_factory=dict)   # {'backbone': dict(lr_mult=0.1, decay_mult=1.0)}
-    bypass_duplicate: bool = False
+    """Per-parameter multipliers (mmcv: DefaultOptimizerConstructor's paramwise_cfg). None means
+    "not given", as a key missing from mmcv's dict: ParamwiseConfig() with every field None is
+    mmcls's `paramwise_cfg=dict()`, one param group; any field set gives one group per
+    parameter, the fields left None taking mmcv's defaults (mult 1.0, custom_keys {},
+    bypass_duplicate False). A decay mult needs optimizer.weight_decay (mmcv: base_wd)."""
+    bias_lr_mult: Optional[float] = None
+    bias_decay_mult: Optional[float] = None
+    norm_decay_mult: Optional[float] = None
+    dwconv_decay_mult: Optional[float] = None
+    custom_keys: Optional[dict] = None   # {'backbone': dict(lr_mult=0.1, decay_mult=1.0)}
+    bypass_duplicate: Optional[bool] = None
 
 
 @dataclass
 class OptimizerConfig:
     type: str = 'SGD'                    # any class name in torch.optim
     lr: float = 0.1
-    momentum: Optional[float] = 0.9      # None for optimizers that take no momentum (Adam, ...)
-    weight_decay: float = 0.0001
+    # None: "not given", the optimizer's own default (torch: SGD momentum 0, weight_decay 0;
+    # AdamW weight_decay 0.01), as a key missing from mmcls's dict(type='SGD', lr=0.1).
+    # Optimizers that take neither (Rprop, LBFGS) need both None.
+    momentum: Optional[float] = None
+    weight_decay: Optional[float] = None
     options: dict = field(default_factory=dict)       # further arguments, e.g. {'nesterov': True}
     paramwise_cfg: Optional[ParamwiseConfig] = None
 
@@ -171,7 +182,7 @@ class Fp16Config:
 
 @dataclass
 class LrConfig:
-    """mmcv's lr_config: `policy` picks the LrUpdaterHook (table in lr_updater.py); the
+    """mmcv's lr_config: `policy` picks the LrUpdaterHook (hooks.py: LR_POLICIES); the
     other fields are its arguments. None means "not given: the policy's own default"; a
     field the policy does not take must stay None (the builder names it otherwise)."""
     policy: str = 'step'                 # fixed, step, exp, poly, inv, CosineAnnealing, ...
@@ -263,13 +274,13 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    optimizer_config: OptimizerHookConfig = field(default_factory=OptimizerHookConfig)
+    optimizer_config: Optional[OptimizerHookConfig] = field(default_factory=OptimizerHookConfig)
     lr_config: LrConfig = field(default_factory=LrConfig)
     momentum_config: Optional[MomentumConfig] = None
     fp16: Optional[Fp16Config] = None
     total_epochs: int = 200
-    checkpoint_config: CheckpointConfig = field(default_factory=CheckpointConfig)
-    log_config: LogConfig = field(default_factory=LogConfig)
+    checkpoint_config: Optional[CheckpointConfig] = field(default_factory=CheckpointConfig)
+    log_config: Optional[LogConfig] = field(default_factory=LogConfig)   # None: no log lines, as mmcv
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     custom_hooks: list = field(default_factory=list)  # [dict(type='EMAHook', priority='ABOVE_NORMAL'), ...]
     workflow: list = field(default_factory=lambda: [('train', 1)])
@@ -283,6 +294,7 @@ class Config:
     cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
     channels_last: bool = False          # NHWC memory layout for the model and its input
     compile: bool = False                # torch.compile the model in place
+    num_threads: Optional[int] = None    # CPU: torch's threads; None: usable cores minus loader workers
     log_level: str = 'INFO'
     # Distributed (torchrun ... train.py --launcher pytorch). The article's config says
     # dist_params=dict(backend='nccl'); empty here means nccl on GPUs, gloo on CPUs.

@@ -17,11 +17,17 @@ import os
 import pickle
 import random
 import signal
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+try:                                           # numpy 2; numpy.core would warn there
+    from numpy._core.multiarray import _reconstruct
+except ImportError:                            # numpy 1
+    from numpy.core.multiarray import _reconstruct
 
 
 class DatasetError(RuntimeError):
@@ -33,6 +39,24 @@ def get_dist_info():
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles what CIFAR files hold and nothing else: dicts, lists, str/bytes/numbers/None/
+    bool (no global needed) and numpy arrays. Any other global (a class, a function such
+    as os.system in a planted __reduce__) is refused before it is looked up, so no code
+    from the file runs. (mmcls calls pickle.load, which runs it.)"""
+    ALLOWED = {('numpy.core.multiarray', '_reconstruct'): _reconstruct,   # what numpy 1 (and Python 2) wrote
+               ('numpy._core.multiarray', '_reconstruct'): _reconstruct,  # what numpy 2 writes
+               ('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype,
+               # bytes (an array's buffer) in a protocol-2 pickle written by Python 3
+               ('_codecs', 'encode'): lambda text, encoding: text.encode('latin1'),
+               ('builtins', 'bytes'): lambda: b'', ('__builtin__', 'bytes'): lambda: b''}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f'it holds {module}.{name}, which a CIFAR file never holds')
+        return self.ALLOWED[module, name]
 
 
 def _md5(path):
@@ -124,6 +148,11 @@ class Normalize:
 
     def __init__(self, mean, std, to_rgb=True):
         self.mean, self.std, self.to_rgb = np.array(mean, np.float32), np.array(std, np.float32), to_rgb
+        for name, value in (('mean', self.mean), ('std', self.std)):
+            if value.shape not in ((1,), (3,)):
+                raise ValueError(f'Normalize: {name}={value.tolist()} must have 3 values (one per channel) or 1')
+        if not (self.std > 0).all():
+            raise ValueError(f'Normalize: std={self.std.tolist()} must be > 0 (it divides the image)')
         self._img_norm_cfg = dict(mean=self.mean, std=self.std, to_rgb=to_rgb)
         self._full = (None, None, None)  # (image shape, mean and 1 / std expanded to it)
 
@@ -131,12 +160,14 @@ class Normalize:
         img = results['img'][..., ::-1] if self.to_rgb else results['img']
         if self._full[0] != img.shape:
             # numpy is slow to broadcast 3 values over an HWC image (its inner loop is 3 long),
-            # so mean and 1 / std are expanded to the image's shape, once per shape.
+            # so mean and std are expanded to the image's shape, once per shape.
             self._full = (img.shape, np.broadcast_to(self.mean, img.shape).copy(),
-                          np.broadcast_to(1 / self.std, img.shape).copy())
+                          np.broadcast_to(self.std, img.shape).copy())
         out = img.astype(np.float32)  # a new array
         out -= self._full[1]
-        out *= self._full[2]
+        # A float32 division: bit for bit mmcv.imnormalize, which multiplies by 1 / std in
+        # float64 and rounds once. A float32 `* (1 / std)` is 1 ulp off on many values.
+        out /= self._full[2]
         results['img'], results['img_norm_cfg'] = out, self._img_norm_cfg
         return results
 
@@ -212,11 +243,17 @@ PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToT
 class Compose:
     """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32). mmcls: Compose."""
 
-    def __init__(self, transforms, batched=False):
+    def __init__(self, transforms, batched=False, allow_empty=False):
         if batched:                          # extras/batched_transforms.py: the same names, on a batch
             from extras.batched_transforms import BATCH_PIPELINES as table
         else:
             table = PIPELINES
+        if not isinstance(transforms, (list, tuple)) or not (transforms or allow_empty):
+            raise ValueError(f"pipeline={transforms!r} must be a non-empty list of dict(type=<transform>, ...)")
+        for i, t in enumerate(transforms):
+            if not (callable(t) or isinstance(t, dict)):
+                example = t if isinstance(t, str) else '<name>'
+                raise ValueError(f"pipeline item {i} ({t!r}) is not a transform: write dict(type='{example}', ...)")
         self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
 
     @staticmethod
@@ -242,6 +279,18 @@ class Compose:
         return 'Compose(\n' + ''.join(f'    {t}\n' for t in self.transforms) + ')'
 
 
+def accuracy(scores, gt, topk, thr=0.):
+    """Top-k accuracies in percent, as floats made from float32, one per k. mmcls: accuracy_torch.
+
+    The same torch ops as mmcls, so ties break as torch.topk breaks them and 1 of 3 gives
+    33.33333206176758. A hit counts only where its score is above `thr`.
+    """
+    pred, target = torch.from_numpy(scores).float(), torch.from_numpy(gt)
+    pred_score, pred_label = pred.topk(min(max(topk), pred.size(1)), dim=1)   # mmcls raises for k > C
+    correct = pred_label.t().eq(target.view(1, -1)) & (pred_score.t() > thr)
+    return [correct[:k].reshape(-1).float().sum(0, keepdim=True).mul_(100. / len(gt)).item() for k in topk]
+
+
 # ---- Datasets  (mmcls: datasets/cifar.py, datasets/base_dataset.py) ------------------------
 
 class CIFAR10(Dataset):
@@ -264,7 +313,7 @@ class CIFAR10(Dataset):
         self.folder = os.path.join(self.data_prefix, self.base_folder)
         # batched: items are the raw infos; the loader's collate runs the pipeline once per batch
         self.batched = batched
-        self.pipeline = Compose(pipeline, batched=batched)
+        self.pipeline = Compose(pipeline, batched=batched, allow_empty=True)  # []: the raw infos
         self.test_mode = test_mode
         self.data_infos = self.load_annotations()
 
@@ -273,6 +322,8 @@ class CIFAR10(Dataset):
         return dict(self.train_list + self.test_list + [(self.meta['filename'], self.meta['md5'])])
 
     def how_to_fix(self):
+        if self.url is None:                 # your own data (see configs/own_cifar_format.py)
+            return f'Put your CIFAR-format files into {self.folder!r}.'
         return (f'Download {self.url} by hand and extract it into {self.data_prefix!r} '
                 f'(it unpacks to {self.base_folder}/).')
 
@@ -280,6 +331,9 @@ class CIFAR10(Dataset):
         """Download and extract the archive when a file is missing, as mmcls does."""
         missing = [name for name in self.expected_md5s()
                    if not os.path.isfile(os.path.join(self.folder, name))]
+        if missing and self.url is None:
+            raise DatasetError(f'{type(self).__name__}: {", ".join(missing)} not found in {self.folder!r}. '
+                               f'{self.how_to_fix()}')
         if missing:
             try:  # imported only here: torchvision's datasets module pulls in much more
                 from torchvision.datasets.utils import download_and_extract_archive
@@ -290,18 +344,45 @@ class CIFAR10(Dataset):
                                    f'and downloading failed ({e}). {self.how_to_fix()}') from e
 
     def _read(self, name):
-        """Unpickle one file of the dataset after checking its md5."""
+        """Unpickle one file of the dataset after checking its md5 (None: no check, as mmcls's
+        check_integrity), with the restricted unpickler above. -> a dict with str keys."""
         path, md5 = os.path.join(self.folder, name), self.expected_md5s().get(name)
         if not os.path.isfile(path):
             raise DatasetError(f'{type(self).__name__}: {path!r} not found. {self.how_to_fix()}')
-        if _md5(path) != md5:
+        if md5 is not None and _md5(path) != md5:
             raise DatasetError(f'{type(self).__name__}: {path!r} is corrupt or incomplete: its md5 is not '
                                f'{md5}. {self.how_to_fix()}')
         try:
             with open(path, 'rb') as f:
-                return pickle.load(f, encoding='latin1')  # Python 2 pickles: its str keys read as str
-        except Exception as e:  # the md5 matched, so the expected md5 itself is wrong
-            raise DatasetError(f'{type(self).__name__}: {path!r} is not a pickle ({e}).') from e
+                entry = _CifarUnpickler(f, encoding='latin1').load()  # Python 2 pickles: str keys read as str
+        except Exception as e:  # refused, truncated, not a pickle
+            raise DatasetError(f'{type(self).__name__}: {path!r} is not a CIFAR pickle: {e}') from None
+        if not isinstance(entry, dict):
+            raise DatasetError(f'{type(self).__name__}: {path!r} holds a {type(entry).__name__}, not a dict')
+        # re-saved from Python 3 with CIFAR's own recipe (encoding='bytes'), the keys are bytes
+        return {k.decode('latin1') if isinstance(k, bytes) else k: v for k, v in entry.items()}
+
+    def _check_batch(self, name, entry, num_classes):
+        """(N, 3072) uint8 rows and N labels in 0..num_classes-1, or a DatasetError naming the file."""
+        where = f'{type(self).__name__}: {os.path.join(self.folder, name)!r}'
+        rows, labels = entry.get('data'), entry.get('labels', entry.get('fine_labels'))   # CIFAR-10 | CIFAR-100
+        if rows is None or not isinstance(labels, (list, np.ndarray)):
+            raise DatasetError(f"{where} has no 'data' and 'labels' (or 'fine_labels'); its keys: "
+                               f'{", ".join(map(str, entry))}')
+        if not (isinstance(rows, np.ndarray) and rows.dtype == np.uint8 and rows.shape[1:] == (3072,)):
+            raise DatasetError(f"{where}: 'data' must be uint8 rows of 3072 values (3 x 32 x 32), got "
+                               f'{type(rows).__name__} {getattr(rows, "dtype", "")} {getattr(rows, "shape", "")}')
+        if len(labels) != len(rows):
+            raise DatasetError(f'{where}: {len(rows)} images but {len(labels)} labels')
+        labels = np.array(labels, dtype=object if isinstance(labels, list) else None)
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in labels.tolist()):
+            raise DatasetError(f'{where}: labels must be ints, e.g. {labels[:1].tolist()}')
+        labels = labels.astype(np.int64)
+        bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+        if len(bad):
+            raise DatasetError(f'{where}: label {labels[bad[0]]} at index {bad[0]} is out of range '
+                               f'0..{num_classes - 1}')
+        return rows, labels
 
     def load_annotations(self):
         rank, world_size = get_dist_info()
@@ -309,12 +390,17 @@ class CIFAR10(Dataset):
             self.prepare_files()
         if world_size > 1:
             torch.distributed.barrier()
+        entries = [(name, self._read(name)) for name, _ in (self.test_list if self.test_mode else self.train_list)]
+        names = self._read(self.meta['filename']).get(self.meta['key'])
+        if not isinstance(names, list) or not names:
+            raise DatasetError(f'{type(self).__name__}: {os.path.join(self.folder, self.meta["filename"])!r} '
+                               f"has no list '{self.meta['key']}' of class names")
+        self.CLASSES = [n.decode('latin1') if isinstance(n, bytes) else n for n in names]
         imgs, labels = [], []
-        for name, _ in (self.test_list if self.test_mode else self.train_list):
-            entry = self._read(name)
-            imgs.append(entry['data'])  # uint8 (N, 3072): each row the red plane, then green, then blue
-            labels.extend(entry['labels'] if 'labels' in entry else entry['fine_labels'])  # CIFAR-100
-        self.CLASSES = self._read(self.meta['filename'])[self.meta['key']]
+        for name, entry in entries:
+            rows, batch_labels = self._check_batch(name, entry, len(self.CLASSES))
+            imgs.append(rows)  # uint8 (N, 3072): each row the red plane, then green, then blue
+            labels.extend(batch_labels.tolist())
         imgs = np.ascontiguousarray(np.vstack(imgs).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))  # to HWC
         return [{'img': img, 'gt_label': np.array(label, dtype=np.int64)} for img, label in zip(imgs, labels)]
 
@@ -333,37 +419,35 @@ class CIFAR10(Dataset):
     def get_gt_labels(self):
         return np.array([info['gt_label'] for info in self.data_infos])
 
-    def evaluate(self, results, metric='accuracy', metric_options=None):
+    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None, logger=None):
         """Metrics, in percent, of the scores `results` ((N, C) array or list of them). mmcls: BaseDataset.
 
-        metric_options: topk (int or sequence, default (1, 5)); thrs (default 0: as in mmcls, a
-        prediction counts only with a score above it, which softmax scores always have); the
-        options of precision, recall and f1_score are in extras/metrics.py.
+        metric: 'accuracy' (here) or also 'precision', 'recall', 'f1_score', 'support' (extras/
+        metrics.py). metric_options: topk (int or tuple, default (1, 5)); thrs (default 0: a
+        prediction counts only with a score above it; a tuple gives one key per threshold);
+        average_mode ('macro' or 'none'). indices: the samples `results` belong to. logger is
+        accepted for mmcv's EvalHook and not used.
         """
         metrics = [metric] if isinstance(metric, str) else list(metric)
         for name in metrics:
-            if name not in ('accuracy', 'precision', 'recall', 'f1_score'):
+            if name not in ('accuracy', 'precision', 'recall', 'f1_score', 'support'):
                 raise ValueError(f'metric {name!r} is not supported; '
-                                 'valid: accuracy, precision, recall, f1_score')
+                                 'valid: accuracy, precision, recall, f1_score, support')
         options = {'topk': (1, 5)} if metric_options is None else metric_options
-        scores, gt, thr = np.vstack(results), self.get_gt_labels(), options.get('thrs', 0.)
+        scores, gt = np.vstack(results), self.get_gt_labels()
+        gt = gt if indices is None else gt[indices]
         if len(scores) != len(gt):
             raise ValueError(f'{len(scores)} results for {len(gt)} images')
-        eval_results = {}
-        if 'accuracy' in metrics:
-            topk = options.get('topk', (1, 5))
-            ks = (topk,) if isinstance(topk, int) else tuple(topk)
-            order = np.argsort(-scores, axis=1, kind='stable')[:, :max(ks)]  # best class first
-            hits = (order == gt[:, None]) & (np.take_along_axis(scores, order, 1) > thr)
-            accs = [hits[:, :k].any(1).sum().item() * 100. / len(gt) for k in ks]
-            if isinstance(topk, int):
-                eval_results['accuracy'] = accs[0]
-            else:  # mmcls wants a tuple; a list (a config after JSON) gets the same keys here
-                eval_results.update({f'accuracy_top-{k}': acc for k, acc in zip(ks, accs)})
-        if set(metrics) - {'accuracy'}:       # the other metrics are an extra
-            from extras.metrics import precision_recall_f1
-            eval_results.update(precision_recall_f1(scores, gt, metrics, options))
-        return eval_results
+        thrs = options.get('thrs')
+        if metrics != ['accuracy'] or isinstance(thrs, (tuple, list)) or options.get('average_mode', 'macro') != 'macro':
+            from extras.metrics import evaluate_metrics   # the other metrics and options are an extra
+            return evaluate_metrics(scores, gt, metrics, options)
+        topk = options.get('topk', (1, 5))
+        accs = accuracy(scores, gt, (topk,) if isinstance(topk, int) else tuple(topk), 0. if thrs is None else thrs)
+        if isinstance(topk, int):
+            return {'accuracy': accs[0]}
+        # mmcls wants a tuple; a list (a config after JSON) gets the same keys here
+        return {f'accuracy_top-{k}': acc for k, acc in zip(topk, accs)}
 
     def __repr__(self):
         return (f'{type(self).__name__} ({"test" if self.test_mode else "train"} split)\n'
@@ -398,16 +482,27 @@ class CIFAR100(CIFAR10):
 DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100, 'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10'}
 
 
+def dataset_class(name):
+    """The class for data.<split>.type: a name in DATASETS, or 'module:Class' (your own code,
+    e.g. a CIFAR10 subclass defined in a config file). As hooks.py's lookup."""
+    entry = DATASETS.get(name, name if ':' in str(name) else None)
+    if entry is None:
+        raise ValueError(f'dataset type {name!r} is unknown; valid: {", ".join(DATASETS)} (or "module:Class")')
+    if isinstance(entry, str):
+        module, _, cls = entry.partition(':')
+        try:
+            entry = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f'dataset type {name!r} cannot be imported: {e}') from None
+    return entry
+
+
 def build_dataset(cfg):
     """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode)."""
-    if cfg.type not in DATASETS:
-        raise ValueError(f'dataset type {cfg.type!r} is unknown; valid: {", ".join(DATASETS)}')
-    dataset_cls = DATASETS[cfg.type]
-    if isinstance(dataset_cls, str):
-        module, _, name = dataset_cls.partition(':')
-        dataset_cls = getattr(importlib.import_module(module), name)
+    dataset_cls = dataset_class(cfg.type)
+    Compose(cfg.pipeline, batched=cfg.batched)     # an empty or malformed pipeline is named before any data is read
     dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode,
-                                 batched=cfg.batched)
+                          batched=cfg.batched)
     if cfg.num_samples is not None:
         if cfg.num_samples < 1:
             raise ValueError(f'num_samples={cfg.num_samples} must be >= 1')
@@ -416,7 +511,12 @@ def build_dataset(cfg):
 
 
 def collate(batch, pipeline=None):
-    """Samples -> one batch: tensors stacked, anything else listed. mmcv: collate, minus DataContainer.
+    """Samples -> one batch, recursively. mmcv: collate, minus DataContainer.
+
+    Dicts -> a dict of collated values; tuples and lists -> a list, element by element
+    (zipped); anything else (tensors, arrays, numbers, strings) -> torch's default_collate
+    (stacked tensors; strings listed). 'img_metas' stays a list of dicts, as mmcv's
+    DataContainer(cpu_only=True) leaves it.
 
     With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are stacked
     ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole batch. It runs
@@ -424,8 +524,16 @@ def collate(batch, pipeline=None):
     generators the batch seed has just seeded."""
     if pipeline is not None:
         return pipeline({key: np.stack([s[key] for s in batch]) for key in batch[0]})
-    return {key: torch.stack([s[key] for s in batch]) if isinstance(batch[0][key], torch.Tensor)
-            else [s[key] for s in batch] for key in batch[0]}
+    if not isinstance(batch, Sequence):
+        raise TypeError(f'collate: a batch is a list of samples, not a {type(batch).__name__}')
+    if isinstance(batch[0], Mapping):
+        return {key: [s[key] for s in batch] if key == 'img_metas' else collate([s[key] for s in batch])
+                for key in batch[0]}
+    if isinstance(batch[0], Sequence) and not isinstance(batch[0], (str, bytes)):
+        return [collate(list(samples)) for samples in zip(*batch)]
+    if isinstance(batch[0], torch.Tensor):     # the default path: one stack, no checks
+        return torch.stack(batch)
+    return default_collate(batch)
 
 
 def worker_init_fn(worker_id, num_workers, rank, seed):

@@ -185,14 +185,16 @@ class CrossEntropyLoss(nn.Module):
         return self.loss_weight * F.cross_entropy(cls_score, label)
 
 
-def accuracy(pred, target, topk=(1,)):
-    """Top-k accuracies in percent, one (1,)-shaped tensor per k. mmcls: losses/accuracy.py.
+def accuracy(pred, target, topk=(1,), thrs=0.0):
+    """Top-k accuracies in percent, one (1,)-shaped tensor per k. mmcls: accuracy_torch.
 
-    A k above the number of classes gives 100% (mmcls raises: torch's topk cannot pick it).
+    A top-k hit counts only where its score is above `thrs` (mmcls's default 0.0, also on
+    raw logits: a correct class with logit <= 0 is a miss). A k above the number of classes
+    gives the top-all accuracy (mmcls raises: torch's topk cannot pick it).
     """
     maxk = min(max(topk), pred.size(1))
-    pred_label = pred.topk(maxk, dim=1).indices.t()           # (maxk, N), best first
-    correct = pred_label.eq(target.view(1, -1))
+    pred_score, pred_label = pred.float().topk(maxk, dim=1)   # (N, maxk), best first
+    correct = pred_label.t().eq(target.view(1, -1)) & (pred_score.t() > thrs)
     return [correct[:k].reshape(-1).float().sum(0, keepdim=True) * (100.0 / pred.size(0))
             for k in topk]
 
@@ -333,6 +335,15 @@ def build_classifier(model_cfg):
     _check('model.neck.type', neck.type, ['GlobalAveragePooling'])
     _check('model.head.type', head.type, ['LinearClsHead'])
     _check('model.head.loss.type', head.loss.type, ['CrossEntropyLoss'])
+    if not (isinstance(head.num_classes, int) and head.num_classes > 0):
+        raise ValueError(f'model.head.num_classes={head.num_classes!r} is not valid; valid: an int >= 1')
+    # The head reads the last output: stage i of ResNet_CIFAR is base_channels * expansion * 2**i wide.
+    block = ResNet_CIFAR.arch_settings[backbone.depth][0]
+    width = backbone.base_channels * block.expansion * 2 ** max(out_indices)
+    if head.in_channels != width:
+        raise ValueError(f'model.head.in_channels={head.in_channels!r} does not fit the backbone; expected '
+                         f'{width} (base_channels={backbone.base_channels} x {block.expansion} x 2**{max(out_indices)}, '
+                         f'the width of stage {max(out_indices)}, the deepest in out_indices)')
     return ImageClassifier(
         backbone=ResNet_CIFAR(depth=backbone.depth, num_stages=backbone.num_stages,
                               out_indices=out_indices, style=backbone.style,

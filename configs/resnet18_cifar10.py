@@ -23,6 +23,7 @@ cfg = replace(
                       head=HeadConfig(num_classes=10, in_channels=512)),
     data=DataConfig(
         samples_per_gpu=128, workers_per_gpu=2,
+        val_samples_per_gpu=512,         # evaluation keeps no activations for backward: 4x the batch fits
         train=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=train_pipeline),
         val=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=test_pipeline, test_mode=True),
         test=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=test_pipeline, test_mode=True)),

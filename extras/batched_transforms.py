@@ -62,7 +62,7 @@ class BatchNormalize(Normalize):
         imgs = results['img'].transpose(0, 3, 1, 2)
         out = np.ascontiguousarray(imgs[:, ::-1] if self.to_rgb else imgs).astype(np.float32)
         out -= self.mean[:, None, None]
-        out *= (1 / self.std)[:, None, None]
+        out /= self.std[:, None, None]        # float32 division: bit for bit mmcv.imnormalize (data.py)
         results['img'], results['img_norm_cfg'] = out.transpose(0, 2, 3, 1), self._img_norm_cfg
         return results
 

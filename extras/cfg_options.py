@@ -11,41 +11,7 @@ import dataclasses
 import typing
 
 from config import ConfigError
-
-
-def _field_types(obj):
-    return typing.get_type_hints(type(obj))
-
-
-def _check_type(value, tp, name):
-    """Return `value` if it fits the annotation `tp` (ints are accepted for floats)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Union:
-        for option in args:
-            try:
-                return _check_type(value, option, name)
-            except ConfigError:
-                pass
-        raise ConfigError(f'{name}={value!r} has the wrong type; expected {_type_name(tp)}')
-    if tp is type(None):
-        if value is None:
-            return None
-    elif tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    elif tp is bool and isinstance(value, bool):
-        return value
-    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    elif tp in (str, dict) and isinstance(value, tp):
-        return value
-    elif tp in (list, tuple) and isinstance(value, (list, tuple)):
-        return tp(value)
-    raise ConfigError(f'{name}={value!r} has the wrong type; expected {_type_name(tp)}')
-
-
-def _type_name(tp):
-    args = typing.get_args(tp)
-    return ' or '.join(_type_name(a) for a in args) if args else getattr(tp, '__name__', str(tp))
+from train import check_type   # when train.py runs as a script, this imports it once more as a module
 
 
 def apply_cfg_options(cfg, options):
@@ -64,7 +30,7 @@ def apply_cfg_options(cfg, options):
 
 
 def _set_field(obj, path, value, full_key):
-    types = _field_types(obj)
+    types = typing.get_type_hints(type(obj))
     name = path[0]
     if name not in types:
         raise ConfigError(f'--cfg-options: {full_key!r}: {type(obj).__name__} has no field {name!r}; '
@@ -73,7 +39,7 @@ def _set_field(obj, path, value, full_key):
     if len(path) == 1:
         if dataclasses.is_dataclass(getattr(obj, name)) and value is not None:
             raise ConfigError(f'--cfg-options: {full_key} is a group; set its fields, e.g. {full_key}.<field>=...')
-        return dataclasses.replace(obj, **{name: _check_type(value, tp, full_key)})
+        return dataclasses.replace(obj, **{name: check_type(value, tp, full_key)})
     child = getattr(obj, name)
     if child is None:                        # e.g. optimizer_config.grad_clip (Optional[GradClipConfig])
         options = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]

@@ -10,11 +10,12 @@ on a random background with two label-free blobs and noise.
 import hashlib
 import os
 import pickle
+import re
 import tempfile
 
 import numpy as np
 
-from data import CIFAR10
+from data import CIFAR10, DatasetError
 
 def _box(u, v):  # 1 on the edge of the shape's square
     return np.maximum(np.abs(u), np.abs(v))
@@ -80,11 +81,37 @@ def _write_atomically(path, payload):
     return hashlib.md5(payload).hexdigest()
 
 
+MARK = re.compile(r'# \w+ generator=\d+ ')   # the start of the first line of our md5sums.txt
+
+
+def check_ours(folder):
+    """Refuse a folder that holds files this writer did not write (a real CIFAR download):
+    only an empty folder, or one whose md5sums.txt starts with our header, is ours."""
+    if not os.path.isdir(folder):
+        return
+    others = [f for f in os.listdir(folder) if not f.startswith('.tmp-')]   # ours: interrupted writes
+    sums_path = os.path.join(folder, 'md5sums.txt')
+    if not os.path.isfile(sums_path):
+        if others:
+            raise DatasetError(f'SyntheticCIFAR10: {folder!r} holds files the demo did not write '
+                               f'({", ".join(sorted(others)[:3])}{", ..." if len(others) > 3 else ""}): refusing '
+                               'to overwrite them; point data_prefix at an empty or new folder')
+        return
+    with open(sums_path, 'rb') as f:
+        if MARK.match(f.readline().decode('latin1')) is None:
+            raise DatasetError(f"SyntheticCIFAR10: {sums_path!r} is not the demo's (its first line is not "
+                               "'# <name> generator=...'): refusing to overwrite the folder; point data_prefix "
+                               'at an empty or new folder')
+
+
 def write_batches(folder, seed, num_train_batches, batch_size, num_test, header):
     """Write the train batches, the test batch and batches.meta into `folder`, then
     `md5sums.txt` (first line `header`), whose sums stand in for the official ones.
-    md5sums.txt is written last: it marks the set complete."""
+    md5sums.txt is written first with the header alone (it marks the folder as ours, also if
+    the run is killed), and last with the sums (it marks the set complete)."""
+    check_ours(folder)
     os.makedirs(folder, exist_ok=True)
+    _write_atomically(os.path.join(folder, 'md5sums.txt'), header.encode())
     rng = np.random.default_rng(seed)
     train_data, train_labels = synthesize(num_train_batches * batch_size, rng)
     test_data, test_labels = synthesize(num_test, rng)  # a call of its own: balanced too
@@ -131,8 +158,21 @@ class SyntheticCIFAR10(CIFAR10):
                 f'{self.num_train_batches} batch_size={self.batch_size} num_test={self.num_test}\n')
 
     def expected_md5s(self):
-        with open(os.path.join(self.folder, 'md5sums.txt')) as f:
-            return {name: md5 for md5, name in (line.split() for line in f if not line.startswith('#'))}
+        path, sums = os.path.join(self.folder, 'md5sums.txt'), {}
+        try:
+            with open(path, encoding='ascii') as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise DatasetError(f'{type(self).__name__}: {path!r} cannot be read ({e}). {self.how_to_fix()}') from None
+        for number, line in enumerate(lines, 1):
+            fields = line.split()
+            if line.startswith('#') or not fields:
+                continue
+            if len(fields) != 2 or not re.fullmatch(r'[0-9a-f]{32}', fields[0]):
+                raise DatasetError(f'{type(self).__name__}: {path!r} line {number} is not "<md5>  <file name>": '
+                                   f'{line[:60]!r}. {self.how_to_fix()}')
+            sums[fields[1]] = fields[0]
+        return sums
 
     def how_to_fix(self):
         return f'Delete {self.folder!r}; the next run writes it again.'
@@ -140,8 +180,10 @@ class SyntheticCIFAR10(CIFAR10):
     def prepare_files(self):
         sums_path = os.path.join(self.folder, 'md5sums.txt')
         if os.path.isfile(sums_path):
-            with open(sums_path) as f:
-                if f.readline() == self._header():
-                    return
+            with open(sums_path, 'rb') as f:
+                header = f.readline().decode('latin1')
+            names = [name for name, _ in self.train_list + self.test_list] + [self.meta['filename']]
+            if header == self._header() and set(names) <= set(self.expected_md5s()):   # complete: read it
+                return
         write_batches(self.folder, self.seed, self.num_train_batches, self.batch_size,
                                 self.num_test, self._header())

@@ -218,3 +218,21 @@ def test_cyclic_momentum_mirrors_cyclic_lr(tmp_path):
     low = 0.9 * 0.85 / 0.95
     want = [cos(0.9, low, c / 12) if c < 12 else cos(low, 0.9, (c - 12) / 18) for c in (i % 30 for i in range(60))]
     assert [r[4][0] for r in rows] == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize('by_epoch, cool_down_time', [(True, 2), (False, 15)])
+def test_cosine_annealing_cooldown_equals_the_mmcls_formula(by_epoch, cool_down_time, tmp_path):
+    """mmcls 0.25 CosineAnnealingCooldownLrUpdaterHook.get_lr, written out: cosine from the base
+    to min_lr until max_progress - cool_down_time, then min_lr * cool_down_ratio."""
+    def mmcls_lr(progress, max_progress, base_lr=0.1, target_lr=0.01):
+        if progress > max_progress - cool_down_time:
+            return target_lr * 0.25
+        factor = progress / (max_progress - cool_down_time)
+        return target_lr + 0.5 * (base_lr - target_lr) * (math.cos(math.pi * factor) + 1)
+    _, rows = run_schedule(LrConfig(policy='CosineAnnealingCooldown', min_lr=0.01, cool_down_time=cool_down_time,
+                                    cool_down_ratio=0.25, by_epoch=by_epoch), tmp_path=tmp_path)
+    assert len(rows) == 60
+    for epoch, it, _, lrs, _ in rows:
+        want = mmcls_lr(epoch, 6) if by_epoch else mmcls_lr(it, 60)
+        assert lrs[0] == pytest.approx(want, abs=1e-12), (epoch, it)
+    assert {round(r[3][0], 12) for r in rows[-10:]} == {0.0025}     # the cool-down

@@ -250,3 +250,21 @@ def test_builder_accepts_lists_from_json():
     cfg.head.topk = [1, 5]
     model = build_classifier(cfg)
     assert model.backbone.out_indices == (2,) and model.head.topk == (1, 5)
+
+
+@pytest.mark.parametrize('head, words', [
+    (HeadConfig(num_classes=0, in_channels=64), ['model.head.num_classes=0', 'int >= 1']),
+    (HeadConfig(num_classes=-3, in_channels=64), ['model.head.num_classes=-3', 'int >= 1']),
+    (HeadConfig(num_classes=10, in_channels=128), ['model.head.in_channels=128', 'expected 64']),
+])
+def test_head_that_does_not_fit_is_named_at_build_time(head, words):
+    """The demo's backbone (base 16, three stages, out_indices (2,)) ends 16 * 1 * 2**2 = 64 wide."""
+    backbone = BackboneConfig(depth=18, num_stages=3, out_indices=(2,), base_channels=16, stem_channels=16)
+    with pytest.raises(ValueError) as e:
+        build_classifier(ModelConfig(backbone=backbone, head=head))
+    assert all(w in str(e.value) for w in words) and '\n' not in str(e.value)
+    # Bottleneck: 64 * 4 * 2**3 = 2048 for ResNet-50; out_indices (1, 3) reads the last stage
+    with pytest.raises(ValueError, match='expected 2048'):
+        with torch.device('meta'):
+            build_classifier(ModelConfig(backbone=BackboneConfig(depth=50, out_indices=(1, 3)),
+                                         head=HeadConfig(in_channels=512)))
