@@ -323,7 +323,14 @@ class CheckpointHook(Hook):
         self.sync_buffer = sync_buffer        # average BN statistics over processes before saving
 
     def before_run(self, runner):
-        self.out_dir = self.out_dir or runner.work_dir
+        if self.out_dir is None:
+            self.out_dir = runner.work_dir
+        elif runner.work_dir is not None and self.out_dir != runner.work_dir:   # mmcv: out_dir/<work dir's name>
+            self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
+        if self.out_dir is None:
+            runner.logger.warning('no work_dir and no out_dir: checkpoints are not saved')
+            return
+        os.makedirs(self.out_dir, exist_ok=True)
         runner.logger.info(f'Checkpoints will be saved to {self.out_dir}.')
 
     def after_train_epoch(self, runner):
@@ -339,16 +346,19 @@ class CheckpointHook(Hook):
             self._save_checkpoint(runner)
 
     def _save_checkpoint(self, runner):
+        if self.out_dir is None:
+            return
         if self.sync_buffer and runner.world_size > 1:     # mmcv: allreduce_params(model.buffers())
             for buffer in getattr(runner.model, 'module', runner.model).buffers():
                 if buffer.is_floating_point():
                     torch.distributed.all_reduce(buffer.div_(runner.world_size))
         tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
         current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
-        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current),
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current), blocking=False,
                                       save_optimizer=self.save_optimizer, mid_epoch=not self.by_epoch)
         runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path
         if self.max_keep_ckpts > 0 and runner.rank == 0:   # walk back from the oldest one we keep
+            runner.wait_for_checkpoint()
             step = self.interval if self.interval > 0 else 1
             for old in range(current - self.max_keep_ckpts * step, 0, -step):
                 old_path = os.path.join(self.out_dir, tmpl.format(old))
@@ -482,8 +492,9 @@ class TextLoggerHook(LoggerHook):
             if isinstance(v, (list, tuple)):
                 return [rounded(x) for x in v]
             return round(float(v), 5) if isinstance(v, float) else v
-        if self.json_log_path is not None:
-            with open(self.json_log_path, 'a') as f:
+        if self.json_log_path is not None:     # O_NOFOLLOW: never write through a planted link
+            with open(os.open(self.json_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644),
+                      'a') as f:
                 f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')
 
     def after_run(self, runner):
@@ -517,7 +528,7 @@ class EvalHook(Hook):
     """Evaluate every `interval` epochs (from `start`, if given), put the metrics in the log
     buffer, where the logger (VERY_LOW) finds them, and keep `best_<key>_epoch_N.pth` when
     `save_best` is set ('auto': the first metric). train_model registers it at LOW."""
-    greater_keys = ('acc', 'top', 'ar@', 'auc', 'precision', 'map', 'mdice', 'miou', 'macc', 'aacc')
+    greater_keys = ('acc', 'top', 'AR@', 'auc', 'precision', 'mAP', 'mDice', 'mIoU', 'mAcc', 'aAcc')
     less_keys = ('loss',)
 
     def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None, rule=None,
@@ -536,17 +547,25 @@ class EvalHook(Hook):
             self.rule = rule or self._infer_rule(save_best)
 
     def _infer_rule(self, key):
-        k = key.lower()
-        if any(g in k for g in self.greater_keys):
-            return 'greater'
-        if any(s in k for s in self.less_keys):
-            return 'less'
+        """mmcv's order: an exact key first, then a key contained in it; greater before less."""
+        k, greater, less = key.lower(), [g.lower() for g in self.greater_keys], [s.lower() for s in self.less_keys]
+        for rule, found in (('greater', k in greater), ('less', k in less), ('greater', any(g in k for g in greater)),
+                            ('less', any(s in k for s in less))):
+            if found:
+                return rule
         raise ValueError(f'cannot infer evaluation.rule for save_best={key!r}; set rule to "greater" or "less"')
 
     def before_run(self, runner):
         self.out_dir = runner.work_dir
         if self.save_best is not None:
             self.best_ckpt_path = runner.meta.setdefault('hook_msgs', {}).get('best_ckpt')
+
+    def _is_own_best(self, path):
+        """The path comes from a checkpoint, which anyone may have written: remove only a
+        plain `best_*.pth` file of this run's own folder, never a link or anything else."""
+        return (os.path.basename(path).startswith('best_') and path.endswith('.pth') and os.path.isfile(path)
+                and not os.path.islink(path) and self.out_dir is not None
+                and os.path.dirname(os.path.realpath(path)) == os.path.realpath(self.out_dir))
 
     def before_train_epoch(self, runner):     # with `start` at or before the first epoch, evaluate first
         if self.by_epoch and self.initial_flag and self.start is not None and runner.epoch >= self.start:
@@ -584,7 +603,7 @@ class EvalHook(Hook):
         runner.model.train()
         if results is None:                  # a DistEvalHook on a rank other than 0
             return
-        metrics = self.dataloader.dataset.evaluate(results, **self.eval_kwargs)
+        metrics = self.dataloader.dataset.evaluate(results, logger=runner.logger, **self.eval_kwargs)
         runner.log_buffer.output['eval_iter_num'] = len(self.dataloader)
         runner.log_buffer.output.update(metrics)
         runner.log_buffer.ready = True
@@ -601,12 +620,15 @@ class EvalHook(Hook):
         if not (score > best if self.rule == 'greater' else score < best):
             return
         msgs['best_score'] = score
-        if self.best_ckpt_path and os.path.isfile(self.best_ckpt_path):
-            os.remove(self.best_ckpt_path)    # only ever our own previous best file
+        if self.out_dir is None:               # no work dir: nothing is written
+            return
+        runner.wait_for_checkpoint()           # the previous best is on disk by now
+        if self.best_ckpt_path and self._is_own_best(self.best_ckpt_path):
+            os.remove(self.best_ckpt_path)
             runner.logger.info(f'The previous best checkpoint {self.best_ckpt_path} was removed')
         name = f'best_{self.save_best}_{unit}_{at}.pth'
         self.best_ckpt_path = msgs['best_ckpt'] = os.path.join(self.out_dir, name)
-        runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False)
+        runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False, blocking=False)
         runner.logger.info(f'Now best checkpoint is saved as {name}.')
         runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')
 

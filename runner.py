@@ -26,11 +26,16 @@ import os
 import platform
 import random
 import socket
+import tempfile
+import threading
+import time
+import warnings
 from collections import OrderedDict
 
 import numpy as np
 import torch
 
+from config import __version__
 from hooks import (CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, LR_POLICIES, MOMENTUM_POLICIES,
                    build_custom_hook, build_optimizer_hook, build_updater_hook, get_priority)
 
@@ -61,6 +66,7 @@ class EpochBasedRunner:
         self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision (extras)
         self.memory_format = torch.preserve_format   # torch.channels_last with that fast path
         self.resume_batches = 0                # batches of the current epoch done before a resume
+        self._writer = self._write_error = None   # the checkpoint write in flight, and its error
         self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
 
     epoch = property(lambda self: self._epoch)
@@ -246,6 +252,7 @@ class EpochBasedRunner:
                         break
                     getattr(self, mode)(loader)
         self.call_hook('after_run')
+        self.wait_for_checkpoint()
 
     # --- checkpoints  (mmcv: runner/checkpoint.py) ----------------------------------
     # {'meta': {epoch, iter, config (JSON text), seed, CLASSES, hook_msgs, ...},
@@ -253,34 +260,62 @@ class EpochBasedRunner:
     #  'optimizer': optimizer.state_dict(), 'rng': the random states,
     #  'hook_states': hooks' own state (EMA weights, early-stopping counters)}
 
-    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, update_latest=True,
-                        mid_epoch=False):
-        """Write `out_dir/<filename>` atomically; return its path.
+    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, meta=None,
+                        update_latest=True, mid_epoch=False, blocking=True):
+        """Write `out_dir/<filename>` atomically; return its path (None without a work dir).
 
         At the end of an epoch (before `epoch += 1`) epoch_N.pth records `epoch=N`: resume
         starts epoch N+1. With `mid_epoch` it records the epoch in progress and
         `batches_done`, and resume continues inside that epoch. Instead of mmcv's
-        `latest.pth` symlink, a text file `last_checkpoint` names the newest (as mmengine)."""
+        `latest.pth` symlink, a text file `last_checkpoint` names the newest (as mmengine).
+        The state is copied to the CPU here and a thread writes it; with `blocking=False` (the
+        CheckpointHook's) training goes on meanwhile, and `wait_for_checkpoint` joins it."""
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f'meta must be a dict or None, but got {type(meta).__name__}')
+        if out_dir is None:
+            return None
         path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
         if self.rank != 0:                     # one writer; every process can resume from it
             return path
+        meta = dict(self.meta, **(meta or {}), minicls_version=__version__, time=time.asctime())
         if mid_epoch:
-            meta = dict(self.meta, epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
+            meta.update(epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
         else:
-            meta = dict(self.meta, epoch=self.epoch + 1, iter=self.iter)
+            meta.update(epoch=self.epoch + 1, iter=self.iter)
         checkpoint = {'meta': meta, 'state_dict': weights_to_cpu(unwrap(self.model).state_dict()),
                       'rng': get_rng_state()}
         if save_optimizer:
-            checkpoint['optimizer'] = self.optimizer.state_dict()
-        hook_states = {type(h).__name__: h.state_dict() for h in self._hooks if hasattr(h, 'state_dict')}
+            checkpoint['optimizer'] = copy_to_cpu(self.optimizer.state_dict())
+        hook_states = {type(h).__name__: copy_to_cpu(h.state_dict()) for h in self._hooks if hasattr(h, 'state_dict')}
         if hook_states:
             checkpoint['hook_states'] = hook_states
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        atomic_write(path, buffer.getvalue())
-        if update_latest:
-            atomic_write(os.path.join(out_dir, 'last_checkpoint'), os.path.basename(path).encode())
+        pointer = os.path.join(out_dir, 'last_checkpoint') if update_latest else None
+        self.wait_for_checkpoint()             # one write at a time, in order
+        self._writer = threading.Thread(target=self._write_checkpoint, args=(path, checkpoint, pointer))
+        self._writer.start()
+        if blocking:
+            self.wait_for_checkpoint()
         return path
+
+    def _write_checkpoint(self, path, checkpoint, pointer):
+        try:
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            atomic_write(path, buffer.getvalue())
+            if pointer is not None:            # only once the checkpoint itself is whole
+                atomic_write(pointer, os.path.basename(path).encode())
+        except Exception as e:                 # raised in the training thread by wait_for_checkpoint
+            self._write_error = CheckpointError(f'checkpoint {path} could not be written: {e}; the earlier '
+                                                'checkpoints are kept')
+
+    def wait_for_checkpoint(self):
+        """Join the checkpoint write in flight, if any; raise its error."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        error, self._write_error = self._write_error, None
+        if error is not None:
+            raise error
 
     def load_checkpoint(self, filename, strict=False, trusted=False):
         """Weights only (mmcv: load_from); see load_checkpoint below."""
@@ -293,6 +328,11 @@ class EpochBasedRunner:
         if not isinstance(checkpoint, dict) or 'meta' not in checkpoint or 'state_dict' not in checkpoint:
             raise CheckpointError(f'{filename} is not a training checkpoint (no meta and state_dict); '
                                   'use --load-from to load weights only')
+        meta = checkpoint['meta']
+        if not (isinstance(meta, dict) and all(isinstance(meta.get(k), int) for k in ('epoch', 'iter'))
+                and isinstance(checkpoint.get('hook_states', {}), dict)):
+            raise CheckpointError(f'{filename}: its meta must be a dict with int epoch and iter, and its '
+                                  'hook_states a dict; this one is damaged or not a minicls checkpoint')
         state_dict = model_weights(checkpoint)
         own = unwrap(self.model).state_dict()
         differences = ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
@@ -301,14 +341,20 @@ class EpochBasedRunner:
         if differences:
             raise CheckpointError(f'{filename} does not match the model of this config: {differences[0]}')
         unwrap(self.model).load_state_dict(state_dict)
-        meta = checkpoint['meta']
         self._epoch, self._iter = meta['epoch'], meta['iter']
         self.resume_batches = meta.get('batches_done', 0)
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
+        if 'fp16' in meta:                     # the loss scale (extras/mixed_precision.py)
+            self.meta['fp16'] = meta['fp16']
         if resume_optimizer and 'optimizer' in checkpoint:
-            self.optimizer.load_state_dict(checkpoint['optimizer'])
-        if 'rng' in checkpoint:
-            set_rng_state(checkpoint['rng'])
+            load_optimizer_state(self.optimizer, checkpoint['optimizer'], filename)
+        elif resume_optimizer:
+            self.logger.warning(f'{filename} holds no optimizer state: the optimizer starts fresh')
+        try:
+            if 'rng' in checkpoint:
+                set_rng_state(checkpoint['rng'])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f'{filename}: its random states (rng) are malformed: {e}') from None
         for hook in self._hooks:
             state = checkpoint.get('hook_states', {}).get(type(hook).__name__)
             if state is not None and hasattr(hook, 'load_state_dict'):
@@ -325,14 +371,22 @@ class EpochBasedRunner:
 
 
 def atomic_write(path, data):
-    """Write bytes so that `path` is always either the old file or the whole new one."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    """Write bytes so that `path` is always either the old file or the whole new one. The
+    temp file is new (O_EXCL, in the same folder), so a link planted there is never followed;
+    the rename replaces a link at `path` itself, not its target."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):                # a full disk: leave nothing half-written behind
+            os.remove(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)            # make the rename itself durable
     finally:
@@ -345,23 +399,46 @@ def unwrap(model):
 
 
 def weights_to_cpu(state_dict):
-    return OrderedDict((k, v.detach().cpu()) for k, v in state_dict.items())
+    """A copy on the CPU (copy=True: training may change the weights while it is written),
+    with the `_metadata` (module versions) that load_state_dict reads, as mmcv keeps it."""
+    copied = OrderedDict((k, v.detach().to('cpu', copy=True)) for k, v in state_dict.items())
+    copied._metadata = getattr(state_dict, '_metadata', None)
+    return copied
+
+
+def copy_to_cpu(obj):
+    """Tensors copied to the CPU, inside dicts, lists and tuples (an optimizer's state_dict)."""
+    if torch.is_tensor(obj):
+        return obj.detach().to('cpu', copy=True)
+    if isinstance(obj, dict):
+        return type(obj)((k, copy_to_cpu(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(copy_to_cpu(v) for v in obj)
+    return obj
 
 
 def read_checkpoint(filename, trusted=False):
     """Load a checkpoint onto the CPU. `trusted=True` allows arbitrary unpickling (it can run
     code: only for files from a source you trust)."""
+    if os.path.isdir(filename):
+        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
     if not os.path.isfile(filename):
         raise CheckpointError(f'checkpoint {filename} does not exist')
+    with open(filename, 'rb') as f:
+        head = f.read(4)
     try:
-        return torch.load(filename, map_location='cpu', weights_only=not trusted)
+        with warnings.catch_warnings():        # torch's advice on weights_only: our message says more
+            warnings.simplefilter('ignore')
+            return torch.load(filename, map_location='cpu', weights_only=not trusted)
     except Exception as e:        # truncated, not a checkpoint, or needs arbitrary unpickling
         text = str(e)
-        if 'weights_only' in text or 'Unsupported global' in text:
+        if 'GLOBAL' in text or 'Unsupported global' in text or (head[:1] == b'\x80' and not trusted):
             raise CheckpointError(
                 f'{filename} holds pickled Python objects, not only tensors and plain values; '
                 'loading it could run code, so it is refused. If you trust its source, pass '
                 '--trust-checkpoint to load it anyway.') from None
+        if head not in (b'PK\x03\x04',) and head[:1] != b'\x80':
+            raise CheckpointError(f'{filename} is not a checkpoint (not a file that torch.save wrote)') from None
         reason = text.strip().splitlines()[0] if text.strip() else type(e).__name__
         raise CheckpointError(f'cannot read checkpoint {filename} (truncated or not a checkpoint): '
                               f'{reason}') from None
@@ -405,6 +482,18 @@ def load_checkpoint(model, filename, map_location=None, strict=False, logger=Non
     return checkpoint
 
 
+def load_optimizer_state(optimizer, state, filename):
+    """optimizer.load_state_dict, with a message that names both optimizers when they differ."""
+    try:
+        optimizer.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, IndexError) as e:
+        saved = sorted(set(state['param_groups'][0]) - {'params', 'initial_lr'}) if isinstance(state, dict) \
+            and state.get('param_groups') else []
+        raise CheckpointError(f'{filename}: its optimizer state does not fit {type(optimizer).__name__} '
+                              f'(its param groups have {", ".join(saved) or "no settings"}: was it saved with '
+                              f'another optimizer? Use --load-from to load the weights only): {e}') from None
+
+
 def get_rng_state():
     """The python, numpy, torch and CUDA random states: what a resumed run needs to be the
     run that would have happened (numpy's keys as a tensor: weights_only reads no arrays)."""
@@ -442,9 +531,10 @@ def build_optimizer(model, optimizer_cfg):
                          f'valid: {", ".join(valid)}')
     if optimizer_cfg.lr < 0:
         raise ValueError(f'optimizer.lr={optimizer_cfg.lr} must be >= 0')
-    args = dict(lr=optimizer_cfg.lr, weight_decay=optimizer_cfg.weight_decay, **optimizer_cfg.options)
-    if optimizer_cfg.momentum is not None:
-        args['momentum'] = optimizer_cfg.momentum
+    args = dict(lr=optimizer_cfg.lr, **optimizer_cfg.options)
+    for name in ('momentum', 'weight_decay'):      # None: not given, the optimizer's own default
+        if getattr(optimizer_cfg, name) is not None:
+            args[name] = getattr(optimizer_cfg, name)
     params = unwrap(model).parameters()
     if optimizer_cfg.paramwise_cfg is not None:
         from extras.paramwise import paramwise_groups

@@ -11,6 +11,7 @@ call `train_model`, which takes the eight steps of docs/flow.md in order.
 """
 import argparse
 import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -19,21 +20,23 @@ import random
 import re
 import runpy
 import sys
+import tempfile
 import time
 import traceback
+import typing
+import warnings
 
 import numpy as np
 import torch
 
 import config as config_module
-from config import ConfigError
-from data import DATASETS, Compose, DatasetError, build_dataloader, build_dataset
+from config import ConfigError, __version__
+from data import Compose, DatasetError, build_dataloader, build_dataset, dataset_class
 from hooks import (LR_POLICIES, MOMENTUM_POLICIES, CheckInvalidLossHook, DistSamplerSeedHook, EvalHook, Priority,
-                   StopSignalHook, TrainingStopped, build_updater_hook)
+                   StopSignalHook, TrainingStopped, build_custom_hook, build_updater_hook)
 from model import build_classifier
-from runner import CheckpointError, EpochBasedRunner, build_optimizer
+from runner import CheckpointError, EpochBasedRunner, atomic_write, build_optimizer
 
-__version__ = '0.1.0'
 logger = logging.getLogger('minicls')
 
 
@@ -91,7 +94,8 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 6. evaluation on the val set, after the timer
     if validate:
         val_dataset = build_dataset(cfg.data.val)
-        val_loader = build_dataloader(val_dataset, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu,
+        val_loader = build_dataloader(val_dataset, cfg.data.val_samples_per_gpu or cfg.data.samples_per_gpu,
+                                      cfg.data.workers_per_gpu,
                                       dist=distributed, shuffle=False, round_up=True, **loader_args)
         if distributed:
             from extras.distributed import DistEvalHook as eval_hook
@@ -103,6 +107,9 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     say(f'7. resume_from={cfg.resume_from!r}, load_from={cfg.load_from!r}')
     if cfg.resume_from:
         runner.resume(cfg.resume_from, trusted=trust_checkpoint)
+        if runner.epoch >= cfg.total_epochs:
+            raise ConfigError(f'{cfg.resume_from} is at epoch {runner.epoch} and total_epochs={cfg.total_epochs}: '
+                              'nothing is left to train; raise total_epochs to train on')
     elif cfg.load_from:
         runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
     # 8. run
@@ -118,6 +125,8 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
 
 def load_config(path):
     """Run a config file and return its `cfg` (a config.Config)."""
+    if os.path.isdir(path):
+        raise ConfigError(f'--config: {path!r} is a directory; give a Python file that defines cfg')
     if not os.path.isfile(path):
         raise ConfigError(f'--config: file {path!r} does not exist')
     if os.path.samefile(path, config_module.__file__):
@@ -131,38 +140,111 @@ def load_config(path):
     except Exception as e:
         raise ConfigError(f'--config: {path} failed to run: {type(e).__name__}: {e}') from e
     cfg = namespace.get('cfg')
+    if type(cfg).__name__ == 'Config' and not isinstance(cfg, config_module.Config):
+        raise ConfigError(f'--config: {path} defines cfg with the Config of another copy of config.py '
+                          f'(module {type(cfg).__module__!r}); import it from this project\'s '
+                          f'{config_module.__file__}')
     if not isinstance(cfg, config_module.Config):
         raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
                           f'found {type(cfg).__name__}')
     return cfg
 
 
+def check_type(value, tp, name):
+    """Return `value` if it fits the annotation `tp` (an int is accepted for a float; a list
+    for a tuple), else raise a ConfigError naming the field. Used by --cfg-options too."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Union:
+        for option in args:
+            try:
+                return check_type(value, option, name)
+            except ConfigError:
+                pass
+    elif dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        raise ConfigError(f'{name} is a dict; this project writes configs as dataclasses: use '
+                          f'{tp.__name__}(...) from config.py, e.g. {tp.__name__}(**{value!r})')
+    elif dataclasses.is_dataclass(tp) and (isinstance(value, tp) or type(value).__name__ == tp.__name__):
+        check_fields(value, name + '.')
+        return value
+    elif tp is type(None) and value is None:
+        return None
+    elif tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif tp in (bool, str, dict) and isinstance(value, tp):
+        return value
+    elif tp in (list, tuple) and isinstance(value, (list, tuple)):
+        return tp(value)
+    raise ConfigError(f'{name}={value!r} has the wrong type; expected {type_name(tp)}')
+
+
+def type_name(tp):
+    args = typing.get_args(tp)
+    return ' or '.join(type_name(a) for a in args) if args else getattr(tp, '__name__', str(tp))
+
+
+def check_fields(obj, prefix=''):
+    for name, tp in typing.get_type_hints(type(obj)).items():
+        check_type(getattr(obj, name), tp, prefix + name)
+
+
+METRICS = ('accuracy', 'precision', 'recall', 'f1_score', 'support')
+
+
 def check_config(cfg):
-    """Values that type checks cannot catch, named as the user wrote them; then the cheap
-    parts are built, so that a typo fails in a second, not after the data is read."""
+    """Every field, before any data is read: its type, its range, and a build of the cheap
+    parts, so that a typo fails in a second, not after the first epoch. Each error names
+    the field as the user wrote it, the value and what is allowed."""
+    check_fields(cfg)
+    evaluation = cfg.evaluation
+    grad_clip = cfg.optimizer_config.grad_clip if cfg.optimizer_config is not None else None
+    metrics = [evaluation.metric] if isinstance(evaluation.metric, str) else evaluation.metric
+    topk = evaluation.metric_options.get('topk', (1, 5))
     checks = [('total_epochs', cfg.total_epochs >= 1, '>= 1'),
               ('optimizer.lr', cfg.optimizer.lr >= 0, '>= 0'),
               ('data.samples_per_gpu', cfg.data.samples_per_gpu >= 1, '>= 1'),
+              ('data.val_samples_per_gpu', cfg.data.val_samples_per_gpu is None or cfg.data.val_samples_per_gpu >= 1,
+               '>= 1 or None'),
               ('data.workers_per_gpu', cfg.data.workers_per_gpu >= 0, '>= 0'),
-              ('log_config.interval', cfg.log_config.interval >= 1, '>= 1'),
+              ('log_config.interval', cfg.log_config is None or cfg.log_config.interval >= 1, '>= 1'),
+              ('lr_config.gamma', cfg.lr_config.gamma is None or cfg.lr_config.gamma > 0, '> 0'),
+              ('optimizer_config.grad_clip.max_norm', grad_clip is None or grad_clip.max_norm > 0, '> 0'),
+              ('evaluation.metric', all(m in METRICS for m in metrics), f'one or a list of {", ".join(METRICS)}'),
+              ('evaluation.metric_options', all(isinstance(k, int) and k >= 1 for k in
+                                                 ([topk] if isinstance(topk, int) else topk)),
+               "{'topk': an int >= 1 or a tuple of them, ...}"),
+              ('log_level', cfg.log_level in ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'),
+               'DEBUG, INFO, WARNING, ERROR or CRITICAL'),
               ('device', cfg.device in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'")]
     for name, ok, allowed in checks:
         if not ok:
             value = eval(f'cfg.{name}', {'cfg': cfg})  # noqa: S307 (our own field names)
             raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')
+    for entry in cfg.workflow:
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
+                and isinstance(entry[1], int) and entry[1] >= 1):
+            raise ConfigError(f"workflow entry {entry!r} is not valid; expected ('train' or 'val', epochs >= 1)")
+    if not any(mode == 'train' for mode, _ in cfg.workflow):     # mmcv would loop forever
+        raise ConfigError(f"workflow={cfg.workflow!r} has no ('train', epochs) entry; training needs one")
+    for i, item in enumerate(cfg.custom_hooks):
+        if not (isinstance(item, dict) and 'type' in item):
+            raise ConfigError(f"custom_hooks[{i}]={item!r} is not valid; expected dict(type='EMAHook', ...)")
+        build_custom_hook(item)
     build_updater_hook(cfg.lr_config, LR_POLICIES, 'lr_config')
     if cfg.momentum_config is not None:
         build_updater_hook(cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')
     build_optimizer(torch.nn.Linear(1, 1), cfg.optimizer)
     for split in ('train', 'val', 'test'):
         dataset_cfg = getattr(cfg.data, split)
-        if dataset_cfg.type not in DATASETS:
-            raise ConfigError(f'data.{split}.type={dataset_cfg.type!r} is not known; valid: {", ".join(DATASETS)}')
-        Compose(dataset_cfg.pipeline, batched=dataset_cfg.batched)
-    for entry in cfg.workflow:
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
-                and isinstance(entry[1], int) and entry[1] >= 1):
-            raise ConfigError(f"workflow entry {entry!r} is not valid; expected ('train' or 'val', epochs >= 1)")
+        try:
+            dataset_class(dataset_cfg.type)
+        except ValueError as e:
+            raise ConfigError(f'data.{split}.type: {e}') from None
+        try:
+            Compose(dataset_cfg.pipeline, batched=dataset_cfg.batched)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f'data.{split}.pipeline: {e}') from None
 
 
 def config_to_json(cfg):
@@ -212,6 +294,9 @@ def parse_args(argv=None):
 
 
 def build_cfg(args):
+    if args.resume_from and args.load_from:
+        raise ConfigError('--resume and --load-from conflict: --resume continues a run (weights, optimizer, '
+                          'epoch), --load-from starts a new one from weights; give one')
     cfg = load_config(args.config)
     if args.cfg_options:
         from extras.cfg_options import apply_cfg_options
@@ -232,37 +317,101 @@ def build_cfg(args):
     return cfg
 
 
+# ---------------------------------------------------------------------------------------
+# The work dir: nothing in it is ever lost or overwritten
+# ---------------------------------------------------------------------------------------
+
+CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
+
+
+def checkpoint_dirs(cfg):
+    """Where this run writes checkpoints: the work dir, and checkpoint_config.out_dir/<work
+    dir's name> when that is set (mmcv's CheckpointHook rule)."""
+    dirs = [os.path.abspath(cfg.work_dir)]
+    out_dir = cfg.checkpoint_config.out_dir if cfg.checkpoint_config is not None else None
+    if out_dir and os.path.abspath(out_dir) != dirs[0]:
+        dirs.append(os.path.join(os.path.abspath(out_dir), os.path.basename(dirs[0].rstrip(os.sep))))
+    return dirs
+
+
+def lock(folder):
+    """Hold an advisory lock on `folder` for as long as this process lives (the open file
+    keeps it); a second run in the same folder is refused, naming the holder."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(os.path.join(folder, '.lock'), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise ConfigError(f'{folder!r} cannot be written: {e.strerror}') from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 20).decode(errors='replace').strip() or 'unknown'
+        raise ConfigError(f'{folder} is in use by another run (pid {holder}); wait for it to end, '
+                          'or pick another --work-dir') from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def checkpoint_position(path):
+    """(iter, epoch) from a checkpoint's meta, or None when it does not load. Its tensors
+    are mapped, not read (mmap): a look at the meta of a large file is quick."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            meta = torch.load(path, map_location='cpu', weights_only=True, mmap=True)['meta']
+        return meta['iter'], meta['epoch']
+    except Exception:
+        return None
+
+
+def find_latest(folder, notes):
+    """The checkpoint that `last_checkpoint` names, if it is a checkpoint file of this folder
+    that loads; otherwise the newest one (by the epoch/iter in its meta) that loads."""
+    pointer = os.path.join(folder, 'last_checkpoint')
+    if os.path.isfile(pointer):
+        with open(pointer, 'rb') as f:
+            name = f.read(200).decode(errors='replace').strip()
+        path = os.path.join(folder, name)
+        if CHECKPOINT_NAME.fullmatch(name) and not os.path.islink(path) and checkpoint_position(path):
+            return path
+        notes.append(f'last_checkpoint in {folder} names {name[:60]!r}, not a checkpoint of this folder '
+                     'that loads: ignored')
+    found = [(checkpoint_position(os.path.join(folder, f)), f) for f in os.listdir(folder) if CHECKPOINT_NAME.fullmatch(f)]
+    found = sorted((pos, f) for pos, f in found if pos is not None)
+    return os.path.join(folder, found[-1][1]) if found else None
+
+
 def resolve_resume(cfg, timestamp, notes, move_aside=True):
-    """--resume auto -> the newest complete checkpoint (named by `last_checkpoint`) or a
-    fresh start. Never overwrite the checkpoints of an earlier run: a fresh run refuses a
-    work dir that has some, and a resume moves those past its starting point aside."""
-    work_dir = cfg.work_dir
+    """--resume auto -> the newest checkpoint that loads, or a fresh start. Never overwrite
+    an earlier run's checkpoints: a fresh run refuses a folder that has some, and a resume
+    moves those past its starting point (by the epoch/iter in their meta, never by file
+    time) into a new `superseded_<timestamp>_*` folder."""
     if cfg.resume_from == 'auto':
-        pointer = os.path.join(work_dir, 'last_checkpoint')
-        name = open(pointer).read().strip() if os.path.isfile(pointer) else None
-        if name and os.path.isfile(os.path.join(work_dir, name)):
-            cfg = dataclasses.replace(cfg, resume_from=os.path.join(work_dir, name))
-            notes.append(f'--resume auto: resuming from {cfg.resume_from}')
-        else:
-            cfg = dataclasses.replace(cfg, resume_from=None)
-            notes.append(f'--resume auto: no checkpoint in {work_dir}, starting fresh')
-    ckpts = sorted(f for f in os.listdir(work_dir) if re.fullmatch(r'(epoch|iter)_\d+\.pth', f))
-    if not cfg.resume_from:
-        if ckpts:
-            raise ConfigError(f'work dir {work_dir} already holds checkpoints of an earlier run '
-                              f'({", ".join(ckpts[:3])}{", ..." if len(ckpts) > 3 else ""}); resume with '
-                              f'--resume auto, or pick another --work-dir')
-        return cfg
-    if os.path.dirname(os.path.abspath(cfg.resume_from)) == os.path.abspath(work_dir):
-        start = os.path.basename(cfg.resume_from)
-        later = [f for f in ckpts if f != start and os.path.getmtime(os.path.join(work_dir, f))
-                 > os.path.getmtime(cfg.resume_from)]
+        latest = find_latest(cfg.work_dir, notes)
+        cfg = dataclasses.replace(cfg, resume_from=latest)
+        notes.append(f'--resume auto: resuming from {latest}' if latest
+                     else f'--resume auto: no checkpoint in {cfg.work_dir}, starting fresh')
+    for folder in checkpoint_dirs(cfg):
+        ckpts = sorted(f for f in os.listdir(folder) if CHECKPOINT_NAME.fullmatch(f)) if os.path.isdir(folder) else []
+        if not cfg.resume_from:
+            if ckpts:
+                raise ConfigError(f'{folder} already holds checkpoints of an earlier run ({", ".join(ckpts[:3])}'
+                                  f'{", ..." if len(ckpts) > 3 else ""}); resume with --resume auto, or pick '
+                                  'another --work-dir')
+            continue
+        start, start_path = checkpoint_position(cfg.resume_from), os.path.realpath(cfg.resume_from)
+
+        def is_later(path):                # a checkpoint that does not load counts as later: moved, not lost
+            position = checkpoint_position(path)
+            return os.path.realpath(path) != start_path and (position is None or start is None or position > start)
+        later = [f for f in ckpts if is_later(os.path.join(folder, f))]
         if later and move_aside:
-            aside = os.path.join(work_dir, f'superseded_{timestamp}')
-            os.makedirs(aside)
+            aside = tempfile.mkdtemp(prefix=f'superseded_{timestamp}_', dir=folder)
             for f in later:
-                os.replace(os.path.join(work_dir, f), os.path.join(aside, f))
-            notes.append(f'moved {len(later)} checkpoints written after {start} to {aside} (nothing is deleted)')
+                os.replace(os.path.join(folder, f), os.path.join(aside, f))
+            notes.append(f'moved {len(later)} checkpoints from {folder} that a resume from {cfg.resume_from} '
+                         f'would overwrite to {aside} (nothing is deleted)')
     return cfg
 
 
@@ -271,8 +420,17 @@ def collect_env():
                       f'CUDA available: {torch.cuda.is_available()}',
                       *([f'GPU 0: {torch.cuda.get_device_name(0)}'] if torch.cuda.is_available() else []),
                       f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
-                      f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores',
+                      f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+                      f'{len(os.sched_getaffinity(0))} usable, torch threads: {torch.get_num_threads()}',
                       f'minicls: {__version__}'])
+
+
+def intra_op_threads(cores, workers, requested=None):
+    """torch's threads for this process's math: `requested` (OMP_NUM_THREADS or cfg.num_threads)
+    when given, else the cores it may use minus one for each loader worker (a worker
+    computes with one thread: torch sets that), never fewer than 1. More threads than free
+    cores make spinning threads wait on each other, many times slower on a busy machine."""
+    return requested if requested else max(1, cores - workers)
 
 
 def set_random_seed(seed, deterministic=False):
@@ -286,13 +444,21 @@ def set_random_seed(seed, deterministic=False):
         torch.backends.cudnn.benchmark = False
 
 
+class NoFollowFileHandler(logging.FileHandler):
+    def _open(self):                   # O_NOFOLLOW: a link planted at the log's name is not followed
+        return os.fdopen(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644),
+                         'a', encoding=self.encoding)
+
+
 def setup_logger(log_file, level, rank=0):
     """Console + <timestamp>.log on rank 0; the other ranks only print errors."""
     logger.setLevel(level if rank == 0 else 'ERROR')
+    for handler in logger.handlers:    # an earlier run in this process (a notebook, the tests)
+        handler.close()
     logger.handlers.clear()
     logger.propagate = False
     fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
-    handlers = [logging.StreamHandler(sys.stdout)] + ([logging.FileHandler(log_file)] if rank == 0 else [])
+    handlers = [logging.StreamHandler(sys.stdout)] + ([NoFollowFileHandler(log_file)] if rank == 0 else [])
     for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
@@ -309,63 +475,72 @@ def main(argv=None):
         from extras.distributed import init_dist
         rank, device = init_dist(cfg.dist_params.get('backend'), device)
 
+    if device == 'cpu':
+        env = os.environ.get('OMP_NUM_THREADS', '')
+        cores = len(os.sched_getaffinity(0)) // int(os.environ.get('LOCAL_WORLD_SIZE', 1))
+        torch.set_num_threads(intra_op_threads(max(cores, 1), cfg.data.workers_per_gpu,
+                                               int(env) if env.isdigit() else cfg.num_threads))
+    locks = [lock(folder) for folder in checkpoint_dirs(cfg)] if rank == 0 else []   # one run per folder
     try:
-        os.makedirs(cfg.work_dir, exist_ok=True)
-        probe = os.path.join(cfg.work_dir, f'.write_test{os.getpid()}')
-        open(probe, 'w').close()
-        os.remove(probe)
-    except OSError as e:
-        raise ConfigError(f'work_dir={cfg.work_dir!r} cannot be written: {e.strerror}') from None
-    timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    notes = []
-    cfg = resolve_resume(cfg, timestamp, notes, move_aside=rank == 0)
-    if distributed:
-        torch.distributed.barrier()    # rank 0 has moved old checkpoints aside
-    setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
-    for note in notes:
-        logger.info(note)
-    config_text = config_to_json(cfg)
-    if rank == 0:
-        with open(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), 'w') as f:
-            f.write(config_text + '\n')
+        timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+        notes = []
+        if distributed:                    # rank 0 made the work dir; the others wait for it
+            torch.distributed.barrier()
+        cfg = resolve_resume(cfg, timestamp, notes, move_aside=rank == 0)
+        if distributed:
+            torch.distributed.barrier()    # rank 0 has moved old checkpoints aside
+        setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
+        for note in notes:
+            logger.info(note)
+        config_text = config_to_json(cfg)
+        if rank == 0:
+            atomic_write(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), (config_text + '\n').encode())
 
-    env_info = collect_env()
-    logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
-    logger.info(f'Config {args.config}, as it differs from config.py (all of it: {timestamp}_config.json):\n'
-                + '\n'.join(config_changes(cfg)))
-    seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2 ** 31)
-    if distributed:                    # every rank takes rank 0's seed: the same shuffle everywhere
-        shared = [seed]
-        torch.distributed.broadcast_object_list(shared, src=0)
-        seed = shared[0]
-    logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
-    set_random_seed(seed, cfg.deterministic)
-    cfg = dataclasses.replace(cfg, seed=seed)
-    meta = dict(env_info=env_info, config=config_text, seed=seed, exp_name=os.path.basename(args.config))
+        env_info = collect_env()
+        logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
+        logger.info(f'Config {args.config}, as it differs from config.py (all of it: {timestamp}_config.json):\n'
+                    + '\n'.join(config_changes(cfg)))
+        seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2 ** 31)
+        if distributed:                    # every rank takes rank 0's seed: the same shuffle everywhere
+            shared = [seed]
+            torch.distributed.broadcast_object_list(shared, src=0)
+            seed = shared[0]
+        logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
+        set_random_seed(seed, cfg.deterministic)
+        cfg = dataclasses.replace(cfg, seed=seed)
+        meta = dict(env_info=env_info, config=config_text, seed=seed, exp_name=os.path.basename(args.config))
 
-    model = build_classifier(cfg.model)
-    model.init_weights()
-    model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
-    torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
-    if cfg.compile:
-        model.compile()                # in place: the state_dict keys stay mmcls's
-    datasets = [build_dataset(cfg.data.train)]
-    if len(cfg.workflow) == 2:         # a ('val', n) workflow entry: val data, train pipeline (as mmcls)
-        train_like = dict(pipeline=cfg.data.train.pipeline, batched=cfg.data.train.batched)
-        datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
-    meta['CLASSES'] = list(datasets[0].CLASSES)
-    train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
-                timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint, trace=args.trace)
-    if distributed:     # not in mmcv: left to interpreter exit, gloo's threads can abort it (pytorch#190489)
-        torch.distributed.destroy_process_group()
+        model = build_classifier(cfg.model)
+        model.init_weights()
+        model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
+        torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
+        if cfg.compile:
+            model.compile()                # in place: the state_dict keys stay mmcls's
+        datasets = [build_dataset(cfg.data.train)]
+        if len(cfg.workflow) == 2:         # a ('val', n) workflow entry: val data, train pipeline (as mmcls)
+            train_like = dict(pipeline=cfg.data.train.pipeline, batched=cfg.data.train.batched)
+            datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
+        labels = datasets[0].get_gt_labels()
+        if len(labels) and labels.max() >= cfg.model.head.num_classes:
+            raise ConfigError(f'model.head.num_classes={cfg.model.head.num_classes}, but {cfg.data.train.type} at '
+                              f'{cfg.data.train.data_prefix!r} has labels up to {labels.max()}; set num_classes to '
+                              f'{labels.max() + 1} or more')
+        meta['CLASSES'] = list(datasets[0].CLASSES)
+        train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
+                    timestamp=timestamp, meta=meta, trust_checkpoint=args.trust_checkpoint, trace=args.trace)
+        if distributed:     # not in mmcv: left to interpreter exit, gloo's threads can abort it (pytorch#190489)
+            torch.distributed.destroy_process_group()
+    finally:
+        for fd in locks:               # the lock ends with the run
+            os.close(fd)
 
 
-def cli():
+def cli(argv=None):
     """Run main(); turn the errors a user can cause into a short message and an exit status:
     2 for usage and config errors, 1 for runtime failures, 128+N after signal N."""
-    debug = '--debug' in sys.argv
+    debug = '--debug' in (sys.argv if argv is None else argv)
     try:
-        main()
+        main(argv)
         return
     except TrainingStopped as e:
         error, code = e, e.exit_code
@@ -373,7 +548,11 @@ def cli():
         error, code = e, 2
     except (DatasetError, CheckpointError, OSError) as e:
         error, code = e, 1
+    except KeyboardInterrupt as e:     # Ctrl-C before training started, or a second one
+        error, code = e, 130
     message = str(error)
+    if isinstance(error, KeyboardInterrupt):
+        message = 'interrupted (Ctrl-C); nothing was saved after the last checkpoint'
     if debug:
         traceback.print_exception(error)
     elif 'Original Traceback' in message:   # raised in a DataLoader worker: keep its last line

@@ -33,6 +33,7 @@ from runner import build_optimizer
 from runner import EpochBasedRunner
 
 WARMUP, TIMED, BATCH = 15, 60, 128
+WIDTH = 64                 # ResNet's; the dry run checks the script on a 4-wide one
 COMPILE_WARMUP = 60        # torch.compile: compiling (and any recompile) stays out of the timed window
 DEVICE = 'cuda'
 START = time.time()
@@ -55,8 +56,9 @@ def save(row):
 
 def make_model(depth, channels_last, compile_):
     torch.manual_seed(0)
-    model = build_classifier(ModelConfig(backbone=BackboneConfig(depth=depth),
-                                         head=HeadConfig(in_channels=512 if depth == 18 else 2048)))
+    expansion = 1 if depth == 18 else 4
+    model = build_classifier(ModelConfig(backbone=BackboneConfig(depth=depth, base_channels=WIDTH, stem_channels=WIDTH),
+                                         head=HeadConfig(in_channels=WIDTH * 8 * expansion)))
     model.init_weights()
     model.to(DEVICE)
     if channels_last:
@@ -73,7 +75,7 @@ def batches(n=20):
 
 
 def bare(model, data, bf16, channels_last, warmup=WARMUP):
-    optimizer = build_optimizer(model, OptimizerConfig())
+    optimizer = build_optimizer(model, OptimizerConfig(momentum=0.9, weight_decay=0.0001))
     model.train()
     fmt = torch.channels_last if channels_last else torch.preserve_format
     for i in range(warmup + TIMED):
@@ -104,7 +106,8 @@ class Stopwatch(Hook):
 
 
 def with_runner(model, data, fp16, channels_last, warmup=WARMUP):
-    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), SCRATCH, quiet_logger('bench'),
+    optimizer = build_optimizer(model, OptimizerConfig(momentum=0.9, weight_decay=0.0001))
+    runner = EpochBasedRunner(model, optimizer, SCRATCH, quiet_logger('bench'),
                               meta={}, max_epochs=1)
     runner.timestamp = 'bench'
     if channels_last:
@@ -148,7 +151,7 @@ def compute_rows(budget):
         paths = [n for n, on in (('bf16' if amp is bf16 else 'fp16+GradScaler', amp is not None),
                                  ('channels_last', cl), ('cudnn.benchmark', bench), ('compile', comp)) if on]
         save({'model': f'ResNet-{depth}', 'loop': loop, 'fast paths': ' + '.join(paths) or 'fp32',
-              'images/s': round(ips), 'ms/iter': round(1000 * BATCH / ips, 2),
+              'images/s': float(f'{ips:.3g}'), 'ms/iter': round(1000 * BATCH / ips, 2),
               'compute-only 200 epochs (min)': round(200 * 50000 / ips / 60, 1),
               'row seconds': round(time.time() - t0, 1)})
         del model
@@ -158,9 +161,9 @@ def compute_rows(budget):
 
 END_TO_END = '''
 import sys; sys.path.insert(0, {root!r}); sys.argv = ['train.py'] + {args!r}
-import data
-data.SyntheticCIFAR10.batch_size = {size}          # 5 x 10,000 train + 10,000 test: CIFAR-10's size
-data.SyntheticCIFAR10.num_test = {size}
+from extras import demo_data
+demo_data.SyntheticCIFAR10.batch_size = {size}     # 5 x 10,000 train + 10,000 test: CIFAR-10's size
+demo_data.SyntheticCIFAR10.num_test = {size}
 import train; train.cli()
 '''
 
@@ -185,8 +188,9 @@ def end_to_end(budget, batched):
             f'data.val.batched={batched}']
     t0 = time.time()
     size = 10000 if DEVICE == 'cuda' else 40           # images per file: 5 train files, 1 test file
-    if DEVICE != 'cuda':
-        args.append('log_config.interval=1')              # the dry run has 2 iterations an epoch
+    if DEVICE != 'cuda':                                  # the dry run: 2 iterations an epoch, a 4-wide ResNet
+        args += ['log_config.interval=1', f'model.backbone.base_channels={WIDTH}',
+                 f'model.backbone.stem_channels={WIDTH}', f'model.head.in_channels={WIDTH * 8}']
     script = END_TO_END.format(root=ROOT, args=args, size=size)
     r = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                        timeout=max(30, budget + 200 - (time.time() - START)))
@@ -227,8 +231,8 @@ def main():
     p.add_argument('--dry-run', action='store_true', help='a few tiny CPU iterations, to check the script')
     args = p.parse_args()
     if args.dry_run:
-        global WARMUP, TIMED, BATCH, DEVICE
-        WARMUP, TIMED, BATCH, DEVICE = 1, 2, 4, 'cpu'
+        global WARMUP, TIMED, BATCH, DEVICE, WIDTH
+        WARMUP, TIMED, BATCH, DEVICE, WIDTH = 1, 2, 4, 'cpu', 4
     compute_rows(args.budget - 150)
     end_to_end(args.budget - 60, batched=False)
     end_to_end(args.budget, batched=True)

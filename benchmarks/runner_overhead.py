@@ -56,7 +56,7 @@ def make(backbone, size, batch, channels, iters):
 
 
 def bare_loop(model, batches):
-    optimizer = build_optimizer(model, OptimizerConfig())
+    optimizer = build_optimizer(model, OptimizerConfig(momentum=0.9, weight_decay=0.0001))
     model.train()
     start = time.perf_counter()
     for data in batches:
@@ -68,7 +68,7 @@ def bare_loop(model, batches):
 
 
 def runner_loop(model, batches, work_dir):
-    optimizer = build_optimizer(model, OptimizerConfig())
+    optimizer = build_optimizer(model, OptimizerConfig(momentum=0.9, weight_decay=0.0001))
     runner = EpochBasedRunner(model, optimizer, work_dir, quiet_logger('bench'), meta={}, max_epochs=1)
     runner.timestamp = 'bench'
     runner.register_training_hooks(LrConfig(policy='step', step=[100, 150]), OptimizerHookConfig(),

@@ -17,6 +17,8 @@ def kill_group(proc):
 def run(args, timeout, **kwargs):
     """subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs), in its
     own process group; the group is killed if anything goes wrong, and on the way out."""
+    kwargs.pop('text', None)              # always text, always captured
+    kwargs.pop('capture_output', None)
     kwargs.setdefault('stdout', subprocess.PIPE)
     kwargs.setdefault('stderr', subprocess.PIPE)
     with subprocess.Popen(args, text=True, start_new_session=True, **kwargs) as proc:

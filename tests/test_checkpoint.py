@@ -63,7 +63,7 @@ def test_missing_truncated_and_foreign_files(tmp_path):
     with pytest.raises(CheckpointError, match='truncated or not a checkpoint'):
         read_checkpoint(str(tmp_path / 'half.pth'))
     (tmp_path / 'text.pth').write_text('hello')
-    with pytest.raises(CheckpointError, match='truncated or not a checkpoint'):
+    with pytest.raises(CheckpointError, match='text.pth is not a checkpoint'):
         read_checkpoint(str(tmp_path / 'text.pth'))
 
 
@@ -95,4 +95,4 @@ def test_unwritable_work_dir(tmp_path):
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', 'file/sub']
     r = procs.run(args, cwd=tmp_path, timeout=300)
-    assert r.returncode == 2 and "work_dir='file/sub' cannot be written" in r.stderr
+    assert r.returncode == 2 and "file/sub' cannot be written: Not a directory" in r.stderr

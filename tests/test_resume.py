@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import procs
+
 ROOT = Path(__file__).resolve().parent.parent
 # The demo, shrunk to a 4-channel one-stage ResNet so that an epoch takes about a second.
 SMALL = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'model.backbone.num_stages=1',
@@ -92,7 +94,6 @@ import os, signal, sys
 sys.path.insert(0, {root!r})
 sys.argv = ['train.py'] + {args!r}
 import runner, train
-import procs
 write = runner.atomic_write
 def dying_write(path, data):
     if path.endswith('epoch_2.pth'):           # half the temp file is on disk: kill -9 now

@@ -51,6 +51,7 @@ def test_debug_runs_a_tiny_subset_and_shows_tracebacks(tmp_path):
     r = run('--debug', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'Epoch(val) [1][1]' in r.stdout and 'Epoch [2]' not in r.stdout       # 1 epoch, 128 val images
+    assert 'Epoch [1][1/2]' in r.stdout and 'Epoch [1][2/2]' in r.stdout         # a training line per iteration
     debug_dirs = list((tmp_path / 'work_dirs' / 'demo' / 'debug').iterdir())
     assert len(debug_dirs) == 1 and (debug_dirs[0] / 'epoch_1.pth').exists()
     bad = ['--cfg-options', "data.train.pipeline=[{'type':'RandomCrop','size':40}]"]
@@ -69,7 +70,7 @@ def test_analyze_logs_reads_a_log_and_needs_matplotlib_only_to_plot(tmp_path):
     records = analyze_logs.load_json_log(str(log))
     assert [r['loss'] for r in records['train']] == [2.3] and records['val'][0]['accuracy_top-1'] == 20.5
     r = procs.run([sys.executable, str(ROOT / 'tools' / 'analyze_logs.py'), 'plot_curve', str(log),
-                        '--keys', 'loss', '--out', str(tmp_path / 'c.png')])
+                   '--keys', 'loss', '--out', str(tmp_path / 'c.png')], timeout=120)
     try:
         import matplotlib  # noqa: F401
         assert r.returncode == 0 and (tmp_path / 'c.png').stat().st_size > 1000

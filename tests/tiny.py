@@ -46,7 +46,7 @@ class TinyDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         return {'img': self.x[i], 'gt_label': self.y[i]}
 
-    def evaluate(self, results, metric='accuracy', metric_options=None):
+    def evaluate(self, results, metric='accuracy', metric_options=None, logger=None):
         pred = torch.tensor([r.argmax() for r in results])
         return {'accuracy_top-1': float((pred == self.y).float().mean() * 100)}
 

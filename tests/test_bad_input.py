@@ -1,0 +1,151 @@
+"""Every bad input ends with one line on stderr that names the field or the file, a non-zero
+exit status, no traceback, and nothing written: config fields are checked before any data
+is read. One parametrised table: the input, the exit status, words the message must hold."""
+import os
+import pickle
+import shutil
+
+import pytest
+import torch
+
+import train
+from test_work_dir import CONFIG
+
+OPTIMIZER_DICT = CONFIG + "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"
+OTHER_CONFIG_PY = '''import importlib.util, sys
+spec = importlib.util.spec_from_file_location('config_copy', {copy!r})
+copy = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(copy)
+cfg = copy.cfg
+'''
+LOG_CONFIG_NONE = CONFIG + 'cfg = replace(cfg, log_config=None)\n'
+
+# (name, extra files to write {name: text}, args, exit status, words in the message)
+CASES = [
+    ('metric unknown', {}, ['--cfg-options', 'evaluation.metric="mAP"'], 2, ['evaluation.metric', 'accuracy']),
+    ('topk not int', {}, ['--cfg-options', "evaluation.metric_options={'topk': 'a'}"], 2,
+     ['evaluation.metric_options', 'topk']),
+    ('val-only workflow', {}, ['--cfg-options', "workflow=[('val', 1)]"], 2, ['workflow', "('train', epochs)"]),
+    ('negative gamma', {}, ['--cfg-options', 'lr_config.gamma=-1'], 2, ['lr_config.gamma', '> 0']),
+    ('negative max_norm', {}, ['--cfg-options', 'optimizer_config.grad_clip.max_norm=-1'], 2,
+     ['grad_clip.max_norm', '> 0']),
+    ('epochs a float', {}, ['--cfg-options', 'total_epochs=1e30'], 2, ['total_epochs', 'expected int']),
+    ('log level', {}, ['--cfg-options', 'log_level="LOUD"'], 2, ['log_level', 'INFO']),
+    ('custom hook a name', {}, ['--cfg-options', "custom_hooks=['EMAHook']"], 2, ['custom_hooks[0]', 'dict(type=']),
+    ('custom hook unknown', {}, ['--cfg-options', "custom_hooks=[{'type': 'EMA'}]"], 2,
+     ["custom_hooks: type='EMA' is not known", 'EMAHook']),
+    ('lr policy unknown', {}, ['--cfg-options', 'lr_config.policy="cosine"'], 2, ['lr_config.policy', 'CosineAnnealing']),
+    ('mmcv optimizer dict', {'cfg2.py': OPTIMIZER_DICT}, ['--config', 'cfg2.py'], 2,
+     ['optimizer is a dict', 'OptimizerConfig(']),
+    ('another config.py', {'cfg3.py': 'COPY'}, ['--config', 'cfg3.py'], 2, ['another copy of config.py']),
+    ('config is a directory', {}, ['--config', '.'], 2, ["'.' is a directory"]),
+    ('config missing', {}, ['--config', 'missing.py'], 2, ["'missing.py' does not exist"]),
+    ('resume is a directory', {}, ['--resume', '.'], 1, ['is a directory']),
+    ('resume a log', {'x.log.json': '{"mode": "train"}\n'}, ['--resume', 'x.log.json'], 1, ['not a checkpoint']),
+    ('resume and load-from', {}, ['--resume', 'a.pth', '--load-from', 'b.pth'], 2, ['conflict']),
+    ('resume missing', {}, ['--resume', 'nope.pth'], 1, ['nope.pth does not exist']),
+    ('plain pickle', {'pickle.pth': 'PICKLE'}, ['--resume', 'pickle.pth'], 1, ['pickled Python objects',
+                                                                               '--trust-checkpoint']),
+    ('meta without epoch', {'m.pth': 'NO_EPOCH'}, ['--resume', 'm.pth'], 1, ['m.pth', 'int epoch and iter']),
+    ('meta a list', {'m.pth': 'META_LIST'}, ['--resume', 'm.pth'], 1, ['m.pth', 'meta must be a dict']),
+    ('hook_states not a dict', {'m.pth': 'HOOK_STATES'}, ['--resume', 'm.pth'], 1, ['hook_states a dict']),
+    ('malformed rng', {'m.pth': 'BAD_RNG'}, ['--resume', 'm.pth'], 1, ['m.pth', 'random states (rng) are malformed']),
+    ('adam into sgd', {'m.pth': 'ADAM'}, ['--resume', 'm.pth'], 1, ['does not fit SGD', 'betas']),
+    ('epoch 99', {'m.pth': 'EPOCH_99'}, ['--resume', 'm.pth'], 2, ['is at epoch 99 and total_epochs=3',
+                                                                   'nothing is left to train']),
+    ('work dir is a file', {'afile': 'x'}, ['--work-dir', 'afile/w'], 2, ['cannot be written']),
+]
+
+
+@pytest.fixture(scope='module')
+def good_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('good')
+    (folder / 'tiny.py').write_text(CONFIG.format(data=str(folder / 'data')))
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        train.cli(['--config', 'tiny.py', '--no-validate', '--cfg-options', 'total_epochs=1'])
+    finally:
+        os.chdir(cwd)
+    return torch.load(folder / 'w' / 'epoch_1.pth', weights_only=True), str(folder / 'data')
+
+
+def planted(kind, checkpoint):
+    """The content of a planted checkpoint: a good one, damaged as `kind` says."""
+    ckpt = {k: v for k, v in checkpoint.items()}
+    meta = dict(ckpt['meta'])
+    if kind == 'NO_EPOCH':
+        meta.pop('epoch')
+    elif kind == 'META_LIST':
+        meta = [1, 2]
+    elif kind == 'HOOK_STATES':
+        ckpt['hook_states'] = [1]
+    elif kind == 'BAD_RNG':
+        ckpt['rng'] = {'python': 'x'}
+    elif kind == 'ADAM':
+        model = torch.nn.Linear(1, 1)
+        ckpt['optimizer'] = torch.optim.Adam(model.parameters()).state_dict()
+    elif kind == 'EPOCH_99':
+        meta['epoch'] = 99
+    ckpt['meta'] = meta
+    return ckpt
+
+
+@pytest.mark.parametrize('name, files, args, status, words', CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_one_clear_line(name, files, args, status, words, tmp_path, monkeypatch, capsys,
+                                       good_checkpoint):
+    checkpoint, data = good_checkpoint
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'tiny.py').write_text(CONFIG.format(data=data))
+    for file, text in files.items():
+        if text == 'COPY':
+            shutil.copy(os.path.join(os.path.dirname(train.__file__), 'config.py'), tmp_path / 'config_copy.py')
+            text = OTHER_CONFIG_PY.format(copy=str(tmp_path / 'config_copy.py'))
+        if text == 'PICKLE':
+            (tmp_path / file).write_bytes(pickle.dumps({'state_dict': {}, 'meta': object()}))
+        elif text.isupper() and '_' in text or text == 'ADAM':
+            torch.save(planted(text, checkpoint), tmp_path / file)
+        else:
+            (tmp_path / file).write_text(text.format(data=data) if '{data!r}' in text else text)
+    argv = ['--config', 'tiny.py'] + args if '--config' not in args else args
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(SystemExit) as e:
+        train.cli(argv)
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert e.value.code == status, err
+    assert len(lines) == 1 and lines[0].startswith('error: ') and 'Traceback' not in err, err
+    assert all(w in lines[0] for w in words), lines[0]
+    if status == 2:                       # a config or usage error: nothing trained, no checkpoint
+        assert not any(f.endswith('.pth') for f in set(os.listdir(tmp_path)) - set(before))
+        assert not (tmp_path / 'w').exists() or not any(f.endswith('.pth') for f in os.listdir(tmp_path / 'w'))
+
+
+def test_log_config_none_in_a_config_file_runs(tmp_path, monkeypatch, good_checkpoint):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'c.py').write_text(LOG_CONFIG_NONE.format(data=good_checkpoint[1]))
+    train.cli(['--config', 'c.py', '--cfg-options', 'total_epochs=1'])
+    assert (tmp_path / 'w' / 'epoch_1.pth').exists()
+
+
+def test_a_checkpoint_without_optimizer_warns_that_it_starts_fresh(tmp_path, monkeypatch, capsys, good_checkpoint):
+    checkpoint, data = good_checkpoint
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'tiny.py').write_text(CONFIG.format(data=data))
+    torch.save({k: v for k, v in checkpoint.items() if k != 'optimizer'}, tmp_path / 'nopt.pth')
+    train.cli(['--config', 'tiny.py', '--resume', 'nopt.pth', '--no-validate'])
+    assert 'holds no optimizer state: the optimizer starts fresh' in capsys.readouterr().out
+
+
+def test_ctrl_c_during_start_up_is_one_line_and_130(tmp_path, monkeypatch, capsys, good_checkpoint):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'tiny.py').write_text(CONFIG.format(data=good_checkpoint[1]))
+
+    def interrupted(*args, **kwargs):       # Ctrl-C while the datasets are being read
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, 'build_dataset', interrupted)
+    with pytest.raises(SystemExit) as e:
+        train.cli(['--config', 'tiny.py'])
+    err = capsys.readouterr().err
+    assert e.value.code == 130 and err.strip() == 'error: interrupted (Ctrl-C); nothing was saved after the last checkpoint'
+    os.close(train.lock(str(tmp_path / 'w')))         # the lock was released: this one is granted

@@ -1,0 +1,175 @@
+"""What mmcv's runner and hooks promise a user who brings a model, a hook or a checkpoint
+over from mmcv/mmcls (issue 13's runner items), and what checkpoint writing promises
+(written in the background, never blocking training, never half a file)."""
+import logging
+import os
+import threading
+from collections import OrderedDict
+
+import pytest
+import torch
+
+import runner as runner_module
+from config import CheckpointConfig, LogConfig, LrConfig, OptimizerConfig, OptimizerHookConfig
+from hooks import CheckInvalidLossHook, EvalHook, Hook, TrainingStopped
+from runner import EpochBasedRunner, build_optimizer, load_checkpoint
+from tiny import TinyModel, loader, quiet_logger
+
+import train
+
+
+def make_runner(work_dir, model=None, max_epochs=2, **hooks):
+    model = model or TinyModel()
+    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig(lr=0.1, momentum=0.9)),
+                              None if work_dir is None else str(work_dir), quiet_logger(), max_epochs=max_epochs)
+    runner.register_training_hooks(LrConfig(policy='step', step=[1]), OptimizerHookConfig(),
+                                   hooks.get('checkpoint', CheckpointConfig(interval=1)), LogConfig(interval=2))
+    return runner
+
+
+class OddLosses(TinyModel):
+    """A train_step as users write them: the loss a (1, 1) tensor, log_vars Python floats
+    (mmcls's own _parse_losses returns floats)."""
+
+    def train_step(self, data, optimizer=None):
+        loss = torch.nn.functional.cross_entropy(self.fc(data['img']), data['gt_label']).reshape(1, 1)
+        return dict(loss=loss, log_vars=OrderedDict(loss=loss.item(), acc=50.0), num_samples=len(data['img']))
+
+
+def test_losses_of_any_shape_and_float_log_values_train_and_log(tmp_path):
+    runner = make_runner(tmp_path, OddLosses())
+    runner.register_hook(CheckInvalidLossHook(interval=3), 'HIGH')
+    runner.run([loader(10, 2)], [('train', 1)])
+    assert runner.iter == 10 and os.path.exists(tmp_path / 'epoch_2.pth')
+    nan = OddLosses()
+    with torch.no_grad():
+        nan.fc.weight.fill_(float('nan'))
+    runner = make_runner(tmp_path / 'nan', nan)
+    runner.register_hook(CheckInvalidLossHook(), 'HIGH')
+    with pytest.raises(TrainingStopped, match='the loss is nan at epoch 1, iter 1'):
+        runner.run([loader(10, 2)], [('train', 1)])
+
+
+def test_the_nan_check_stops_before_the_optimizer_steps_on_the_cpu(tmp_path):
+    class NanAtThird(TinyModel):
+        def train_step(self, data, optimizer=None):
+            out = super().train_step(data, optimizer)
+            if self.calls == 2:
+                out['loss'] = out['loss'] * float('nan')
+            self.calls += 1
+            return out
+    model = NanAtThird()
+    model.calls = 0
+    runner = make_runner(tmp_path, model)
+    runner.register_hook(CheckInvalidLossHook(), 'HIGH')
+    before = []
+    runner.register_hook(type('Watch', (Hook,), {'before_train_iter': lambda self, r: before.append(
+        r.model.fc.weight.detach().clone())})(), 'LOWEST')
+    with pytest.raises(TrainingStopped, match='iter 3'):
+        runner.run([loader(10, 2)], [('train', 1)])
+    assert torch.isfinite(model.fc.weight).all() and torch.equal(model.fc.weight, before[-1])   # never stepped
+
+
+@pytest.mark.parametrize('key, rule', [('accuracy_top-1', 'greater'), ('loss', 'less'), ('Loss', 'less'),
+                                       ('loss_top', 'greater'), ('mAP', 'greater')])
+def test_save_best_rule_is_inferred_as_mmcv_does(key, rule):
+    # mmcv 1.7.2 _init_rule: an exact greater key, an exact less key, then a contained greater
+    # key, then a contained less key: 'loss_top' contains 'top', so it is 'greater' there too
+    assert EvalHook(loader(), save_best=key).rule == rule
+
+
+def test_save_best_rule_takes_an_exact_key_before_a_contained_one():
+    class Hook_(EvalHook):
+        less_keys = ('acc_loss',)
+    assert Hook_(loader(), save_best='acc_loss').rule == 'less'      # exact 'less' beats contained 'acc'
+
+
+def test_evaluate_gets_the_runner_logger(tmp_path):
+    seen = {}
+    data = loader(4)
+    data.dataset.evaluate = lambda results, logger=None, **kw: seen.setdefault('logger', logger) and {'a': 1.0}
+    runner = make_runner(tmp_path)
+    runner.register_hook(EvalHook(data), 'LOW')
+    runner.run([loader(4)], [('train', 1)])
+    assert seen['logger'] is runner.logger
+
+
+def test_checkpoint_out_dir_is_out_dir_slash_the_work_dir_name_and_is_made(tmp_path):
+    runner = make_runner(tmp_path / 'runs' / 'exp1', checkpoint=CheckpointConfig(out_dir=str(tmp_path / 'ckpts')))
+    runner.run([loader(4)], [('train', 1)])
+    assert sorted(os.listdir(tmp_path / 'ckpts' / 'exp1')) == ['epoch_1.pth', 'epoch_2.pth', 'last_checkpoint']
+
+
+def test_checkpoint_keeps_metadata_version_and_time_and_refuses_bad_meta(tmp_path):
+    runner = make_runner(tmp_path)
+    runner.run([loader(4)], [('train', 1)])
+    ckpt = torch.load(tmp_path / 'epoch_2.pth', weights_only=True)
+    assert ckpt['state_dict']._metadata == TinyModel().state_dict()._metadata      # module versions
+    assert ckpt['meta']['minicls_version'] == train.__version__ and ckpt['meta']['time']
+    assert runner.save_checkpoint(str(tmp_path), 'extra.pth', meta={'note': 'x'})
+    assert torch.load(tmp_path / 'extra.pth', weights_only=True)['meta']['note'] == 'x'
+    with pytest.raises(TypeError, match='meta must be a dict or None, but got list'):
+        runner.save_checkpoint(str(tmp_path), 'bad.pth', meta=['x'])
+
+
+def test_standalone_load_checkpoint_as_mmcv(tmp_path):
+    source = TinyModel()
+    torch.save({'meta': {}, 'state_dict': OrderedDict(('module.' + k, v) for k, v in source.state_dict().items())},
+               tmp_path / 'w.pth')
+    model = TinyModel()
+    checkpoint = load_checkpoint(model, str(tmp_path / 'w.pth'), map_location='cpu', strict=True)
+    assert 'state_dict' in checkpoint and torch.equal(model.fc.weight, source.fc.weight)
+
+
+def test_a_runner_without_work_dir_trains_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = make_runner(None)
+    runner.run([loader(4)], [('train', 1)])
+    assert runner.epoch == 2 and os.listdir(tmp_path) == []
+
+
+def test_checkpoint_writes_do_not_block_training(tmp_path, monkeypatch):
+    """The write of epoch_1.pth is held back until the second epoch has trained on: the
+    epoch's end returns at once, training goes on, and the file appears whole afterwards."""
+    release, real_write, iters_while_writing = threading.Event(), runner_module.atomic_write, []
+
+    def slow_write(path, data):
+        if path.endswith('epoch_1.pth'):
+            assert release.wait(60)
+        real_write(path, data)
+    monkeypatch.setattr(runner_module, 'atomic_write', slow_write)
+    runner = make_runner(tmp_path, max_epochs=2)
+
+    class Release(Hook):
+        def after_train_iter(self, r):
+            if r.epoch == 1:
+                iters_while_writing.append(os.path.exists(tmp_path / 'epoch_1.pth'))
+                release.set()
+    runner.register_hook(Release(), 'LOWEST')
+    runner.run([loader(4)], [('train', 1)])
+    assert iters_while_writing[0] is False                    # epoch 2 trained while epoch_1.pth was being written
+    assert torch.load(tmp_path / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+    assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_2.pth'
+
+
+def test_the_snapshot_is_taken_when_saving_not_when_writing(tmp_path, monkeypatch):
+    release, real_write = threading.Event(), runner_module.atomic_write
+
+    def slow_write(path, data):
+        assert release.wait(60)
+        real_write(path, data)
+    monkeypatch.setattr(runner_module, 'atomic_write', slow_write)
+    runner = make_runner(tmp_path)
+    saved = runner.model.fc.weight.detach().clone()
+    runner.save_checkpoint(str(tmp_path), 'snap.pth', blocking=False)
+    with torch.no_grad():
+        runner.model.fc.weight.add_(1.0)                      # training goes on while the file is written
+    release.set()
+    runner.wait_for_checkpoint()
+    assert torch.equal(torch.load(tmp_path / 'snap.pth', weights_only=True)['state_dict']['fc.weight'], saved)
+
+
+@pytest.mark.parametrize('cores, workers, requested, threads', [
+    (2, 1, None, 1), (2, 0, None, 2), (2, 4, None, 1), (16, 2, None, 14), (16, 2, 3, 3), (1, 0, None, 1)])
+def test_the_thread_policy_never_oversubscribes(cores, workers, requested, threads):
+    assert train.intra_op_threads(cores, workers, requested) == threads
