@@ -547,12 +547,21 @@ def worker_init_fn(worker_id, num_workers, rank, seed):
     torch.manual_seed(worker_seed)
 
 
+def epoch_seed(seed, epoch):
+    """The seed of epoch `epoch`'s order and batch seeds: numpy's SeedSequence hash of the pair
+    (seed, epoch), so that distinct pairs get unrelated streams (a negative seed, which torch
+    accepts, is taken modulo 2 ** 64)."""
+    return int(np.random.SeedSequence([seed % 2 ** 64, epoch]).generate_state(1, np.uint64)[0])
+
+
 class DefaultSampler(torch.utils.data.Sampler):
     """Which samples, in which order, and the seed of every batch (mmengine: DefaultSampler;
     mmcls: DistributedSampler).
 
-    The order of epoch e is a permutation from a generator seeded with `seed + e`, the same
-    on every rank, so it does not depend on what ran before; `set_epoch` (called by the
+    The order of epoch e is a permutation from a generator seeded from the pair (seed, e)
+    (`epoch_seed`), the same on every rank, so it does not depend on what ran before, and no
+    two runs share an epoch's stream (with `seed + e`, runs with seeds s and s + 1 shared
+    all but one epoch's order and augmentation); `set_epoch` (called by the
     DistSamplerSeedHook) picks e. Each rank takes every num_replicas-th index; `round_up`
     repeats the first ones so that every rank gets as many. Each element is
     `(index, batch_seed)`: the first sample of each batch carries a seed from the same
@@ -575,7 +584,7 @@ class DefaultSampler(torch.utils.data.Sampler):
         self.epoch = epoch
 
     def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
         order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
         if self.round_up:                      # pad to num_samples per rank, as mmcls does
             total = self.num_samples * self.num_replicas

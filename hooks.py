@@ -7,17 +7,19 @@ order (a smaller number runs first; equal priorities keep registration order):
     priority   HIGHEST 0 | VERY_HIGH 10 | HIGH 30 | ABOVE_NORMAL 40 | NORMAL 50
                BELOW_NORMAL 60 | LOW 70 | VERY_LOW 90 | LOWEST 100
 
-    hook (registered by train_model)  priority      stages it acts at          mmcv 1.x
-    StepLrUpdaterHook (lr_config)     VERY_HIGH     before_run, _train_epoch,  hooks/lr_updater.py
-                                                    _train_iter
-    CheckInvalidLossHook              HIGH          after_train_iter, _epoch   (mmdet's hook of that name)
-    OptimizerHook                     ABOVE_NORMAL  after_train_iter           hooks/optimizer.py
-    CheckpointHook                    NORMAL        before_run, after_train_*  hooks/checkpoint.py
-    DistSamplerSeedHook               NORMAL        before_*_epoch             hooks/sampler_seed.py
-    IterTimerHook                     LOW           before/after *_iter, epoch hooks/iter_timer.py
-    EvalHook                          LOW           after_train_epoch          hooks/evaluation.py
-    TextLoggerHook                    VERY_LOW      after_train_iter, _epoch   hooks/logger/text.py
-    StopSignalHook                    LOWEST        before_run, after_train_iter, after_run   (not in mmcv)
+    hook (train_model registers)  priority      acts at (b = before, a = after)       mmcv 1.x
+    StepLrUpdaterHook             VERY_HIGH     b_run, b_train_epoch, b_train_iter    hooks/lr_updater.py
+    CheckInvalidLossHook          HIGH          a_train_iter, a_train_epoch           (mmdet's, not mmcv's)
+    OptimizerHook                 ABOVE_NORMAL  a_train_iter                          hooks/optimizer.py
+    CheckpointHook                NORMAL        b_run, a_train_iter, a_train_epoch    hooks/checkpoint.py
+    DistSamplerSeedHook           NORMAL        b_train_epoch, b_val_epoch            hooks/sampler_seed.py
+    IterTimerHook                 LOW           b_*_epoch, b_*_iter, a_*_iter         hooks/iter_timer.py
+    EvalHook                      LOW           b_run, b/a_train_iter, b/a_train_epoch  hooks/evaluation.py
+    TextLoggerHook                VERY_LOW      b/a_run, b_*_epoch, a_train_iter,     hooks/logger/text.py
+                                                a_*_epoch
+    StopSignalHook                LOWEST        b_run, a_train_iter, a_run            (not in mmcv)
+
+Every run prints the same table, per stage, from the hooks it has (`get_hook_info`).
 
 A hook receives the runner and reads what it needs from it (runner.epoch, runner.iter,
 runner.optimizer, runner.outputs, runner.log_buffer, ...); this file never imports

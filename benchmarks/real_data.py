@@ -16,8 +16,9 @@ What it does, in order:
 2. The files: CIFAR-10's own python pickle format (`cifar-10-batches-py/data_batch_1`,
    `test_batch`, `batches.meta`), plus `md5sums.txt`. Both readers check md5s against a file
    table; these files are not the official CIFAR-10, so each side gets a small CIFAR10
-   subclass whose table is md5sums.txt: for minicls it is defined and registered by the
-   generated config file (`data.DATASETS['DigitsCIFAR10']`), for mmcls by the driver below
+   subclass whose table is md5sums.txt: for minicls it is defined in the generated config
+   file and named as 'module:Class' (`type='minicls_digits:DigitsCIFAR10'`, the way
+   configs/own_cifar_format.py shows), for mmcls by the driver below
    (`@DATASETS.register_module()`).
 3. The recipe (issue 17), the same on both sides: ResNet_CIFAR-18 at base/stem width 8, batch
    64, SGD lr 0.05 momentum 0.9 wd 1e-4, 30 epochs, LR steps at 15 and 25, RandomCrop 32 pad 4
@@ -148,12 +149,14 @@ def prepare_data(work):
 MINICLS_CONFIG = '''"""Issue 17's real-data recipe for minicls, written by benchmarks/real_data.py."""
 import os
 
-import data
 from config import (BackboneConfig, CheckpointConfig, DataConfig, DatasetConfig, EvalConfig, HeadConfig,
                     LogConfig, LrConfig, ModelConfig, OptimizerConfig, cfg, replace)
 
 
-class DigitsCIFAR10(data.CIFAR10):
+from data import CIFAR10
+
+
+class DigitsCIFAR10(CIFAR10):
     """The digits in CIFAR-10's files; the md5 table is md5sums.txt beside them."""
     train_list = [('data_batch_1', None)]
     test_list = [('test_batch', None)]
@@ -171,9 +174,8 @@ class DigitsCIFAR10(data.CIFAR10):
         return 'Run benchmarks/real_data.py again: it writes these files.'
 
 
-data.DATASETS['DigitsCIFAR10'] = DigitsCIFAR10
-
 PREFIX = {prefix!r}
+DIGITS = 'minicls_digits:DigitsCIFAR10'   # 'module:Class': train.py puts this file's folder on the path
 norm = dict(type='Normalize', mean={mean}, std={std}, to_rgb=False)
 train_pipeline = [dict(type='RandomCrop', size=32, padding=4),
                   dict(type='RandomFlip', flip_prob=0.5, direction='horizontal'),
@@ -188,9 +190,9 @@ cfg = replace(
                       head=HeadConfig(num_classes=10, in_channels={width} * 8)),
     data=DataConfig(
         samples_per_gpu={batch}, workers_per_gpu={workers},
-        train=DatasetConfig(type='DigitsCIFAR10', data_prefix=PREFIX, pipeline=train_pipeline),
-        val=DatasetConfig(type='DigitsCIFAR10', data_prefix=PREFIX, pipeline=test_pipeline, test_mode=True),
-        test=DatasetConfig(type='DigitsCIFAR10', data_prefix=PREFIX, pipeline=test_pipeline, test_mode=True)),
+        train=DatasetConfig(type=DIGITS, data_prefix=PREFIX, pipeline=train_pipeline),
+        val=DatasetConfig(type=DIGITS, data_prefix=PREFIX, pipeline=test_pipeline, test_mode=True),
+        test=DatasetConfig(type=DIGITS, data_prefix=PREFIX, pipeline=test_pipeline, test_mode=True)),
     optimizer=OptimizerConfig(type='SGD', lr={lr}, momentum={momentum}, weight_decay={weight_decay}),
     lr_config=LrConfig(policy='step', step={steps}),
     total_epochs={epochs},

@@ -431,6 +431,17 @@ def test_sampler_epoch_order_and_skip_for_mid_epoch_resume():
     assert {i for r in ranks for i, _ in r} == set(range(10))
 
 
+def test_no_two_seed_epoch_pairs_share_a_stream():
+    # with seed + epoch, seed s's epoch e + 1 was seed s + 1's epoch e (issue 17)
+    def epoch(seed, e):
+        sampler = data.DefaultSampler(100, batch_size=10, seed=seed)
+        sampler.set_epoch(e)
+        return list(sampler)
+    assert epoch(0, 1) != epoch(1, 0) and epoch(5, 3) != epoch(6, 2) and epoch(0, 0) != epoch(0, 1)
+    assert epoch(7, 4) == epoch(7, 4)
+    assert len({data.epoch_seed(s, e) for s in range(20) for e in range(20)}) == 400
+
+
 def test_worker_init_fn_seeds_every_generator():
     data.worker_init_fn(1, num_workers=2, rank=3, seed=10)  # 2 * 3 + 1 + 10 = 17
     values = np.random.rand(), data.random.random(), torch.rand(1).item()

@@ -6,6 +6,9 @@ restored them; reseeding one, e.g. torch.manual_seed(seed + epoch), would throw 
 and dropout after a mid-epoch resume would differ). A mid-epoch checkpoint saves the random
 states as they are after `batches_done` batches; the resumed run must not train on those
 batches again, so the sampler skips them: that is why iter_N.pth records batches_done.
+(seed + e is enough here. data.py's DefaultSampler hashes the pair (seed, e) instead,
+`epoch_seed`, because with seed + e the runs with seeds s and s + 1 share every epoch but
+one: a seed sweep would not be a sweep.)
 """
 import torch
 
