@@ -660,18 +660,25 @@ class CheckInvalidLossHook(Hook):
         self.pending = []                     # (epoch, iter, loss) not looked at yet
 
     def after_train_iter(self, runner):
+        if self.interval is None:
+            self.interval = 1 if runner.device.type == 'cpu' else 50
         loss = runner.outputs['loss']
         self.pending.append((runner.epoch, runner.iter, loss.detach() if torch.is_tensor(loss) else loss))
-        if len(self.pending) >= (self.interval or (1 if runner.device.type == 'cpu' else 50)):
+        if len(self.pending) >= self.interval:
             self.check()
 
     def after_train_epoch(self, runner):
         self.check()
 
     def check(self):
-        values = [torch.as_tensor(v, dtype=torch.float32).reshape(-1) for _, _, v in self.pending]
-        if values and not bool(torch.isfinite(torch.cat([v.cpu() for v in values])).all()):
-            epoch, it, value = next(p for p in self.pending if not torch.isfinite(torch.as_tensor(p[2])).all())
+        losses = [v for _, _, v in self.pending]
+        if all(not torch.is_tensor(v) or (v.numel() == 1 and v.device.type == 'cpu') for v in losses):
+            bad = [not math.isfinite(float(v)) for v in losses]          # on the CPU: no tensor ops
+        else:                                  # on the GPU: one copy to the CPU for the window
+            values = [torch.as_tensor(v, dtype=torch.float32).reshape(-1).cpu() for v in losses]
+            bad = (~torch.stack([torch.isfinite(v).all() for v in values])).tolist()
+        if any(bad):
+            epoch, it, value = self.pending[bad.index(True)]
             value = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
             raise TrainingStopped(f'the loss is {value} at epoch {epoch + 1}, iter {it + 1}; training stopped, '
                                   'the last good checkpoint is kept', 1)

@@ -26,8 +26,13 @@ import traceback
 import typing
 import warnings
 
-import numpy as np
-import torch
+# Threads that wait for work sleep instead of spinning (set before torch loads OpenMP): beside
+# other busy processes, spinning threads take the cores from each other. The demo on 2 cores:
+# beside two busy processes about 200 s -> 100 s; quiet 27 s -> 30 s (docs/benchmarks.md).
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 import config as config_module
 from config import ConfigError, __version__
@@ -421,7 +426,8 @@ def collect_env():
                       *([f'GPU 0: {torch.cuda.get_device_name(0)}'] if torch.cuda.is_available() else []),
                       f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
                       f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-                      f'{len(os.sched_getaffinity(0))} usable, torch threads: {torch.get_num_threads()}',
+                      f'{len(os.sched_getaffinity(0))} usable, torch threads: {torch.get_num_threads()}, '
+                      f'OMP_WAIT_POLICY: {os.environ.get("OMP_WAIT_POLICY")}',
                       f'minicls: {__version__}'])
 
 

@@ -9,7 +9,8 @@ and counts from the process start to its exit. Reported (medians over --reps run
   (imports, data synthesis, model, loaders); epoch s: between consecutive "Saving
   checkpoint" lines (an epoch's training + the previous epoch's evaluation).
 - bare s: the same model, optimizer, batches and epochs (and the evaluation of the val set
-  after each epoch) in a plain loop over tensors made once, with the same thread count;
+  after each epoch) in a plain loop over tensors made once, with the same thread count and
+  OpenMP wait policy;
   demo/bare is the price of everything else (the pipeline and loaders, hooks, logs,
   checkpoints), measured in the same invocation.
 --load N starts N busy processes (`python -c "while True: pass"`) for the whole measurement
@@ -53,7 +54,8 @@ def one_run(extra):
 def bare(threads):
     """The demo's compute in a plain loop: run in a child process so that it starts as cold."""
     code = BARE.format(root=ROOT, threads=threads)
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get('OMP_WAIT_POLICY', 'PASSIVE'))   # as train.py sets it
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if r.returncode:
         raise SystemExit(r.stderr[-2000:])
     return float(r.stdout.split()[-1])
