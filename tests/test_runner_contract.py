@@ -173,3 +173,13 @@ def test_the_snapshot_is_taken_when_saving_not_when_writing(tmp_path, monkeypatc
     (2, 1, None, 1), (2, 0, None, 2), (2, 4, None, 1), (16, 2, None, 14), (16, 2, 3, 3), (1, 0, None, 1)])
 def test_the_thread_policy_never_oversubscribes(cores, workers, requested, threads):
     assert train.intra_op_threads(cores, workers, requested) == threads
+
+
+def test_set_random_seed_sets_pythonhashseed_as_mmcv(monkeypatch):
+    monkeypatch.delenv('PYTHONHASHSEED', raising=False)
+    state = torch.get_rng_state()
+    try:
+        train.set_random_seed(1234)
+        assert os.environ['PYTHONHASHSEED'] == '1234'      # mmcv.runner.set_random_seed does this
+    finally:
+        torch.set_rng_state(state)
