@@ -290,8 +290,10 @@ class ImageClassifier(nn.Module):
             else:
                 raise TypeError(f'{name} is not a tensor or a dict of tensors')
         # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
-        parts = [value for key, value in log_vars.items() if 'loss' in key]
-        loss = sum(parts[1:], parts[0])      # not sum(parts): that adds a 0 first, one more op
+        loss = None
+        for key, value in log_vars.items():
+            if 'loss' in key:                # not sum(...): that adds a 0 first, one more op
+                loss = value if loss is None else loss + value
         log_vars['loss'] = loss
         # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
         # so the CPU cannot queue the next iteration's work: we log detached tensors, and

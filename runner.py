@@ -183,11 +183,12 @@ class EpochBasedRunner:
 
     def run_iter(self, data_batch, train_mode):
         data_batch = self.batch_to_device(data_batch)
-        with self.autocast():
-            if train_mode:
-                outputs = self.model.train_step(data_batch, self.optimizer)
-            else:
-                outputs = self.model.val_step(data_batch, self.optimizer)
+        step = self.model.train_step if train_mode else self.model.val_step
+        if self.autocast_dtype is None:        # full precision: no context to enter, every iteration
+            outputs = step(data_batch, self.optimizer)
+        else:
+            with self.autocast():
+                outputs = step(data_batch, self.optimizer)
         if 'log_vars' in outputs:
             self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
         self.outputs = outputs
@@ -581,7 +582,9 @@ class LogBuffer:
         tensors, still on the GPU: those are copied to the CPU here, in one go, not every iteration."""
         for key, values in self.val_history.items():
             values, counts = values[-n:], self.n_history[key][-n:]
-            if any(torch.is_tensor(v) for v in values):
+            if all(isinstance(v, torch.Tensor) and v.dim() == 0 for v in values):   # the losses: one stack
+                values = torch.stack(values).tolist()
+            elif any(isinstance(v, torch.Tensor) for v in values):   # a mix, or larger tensors: their means
                 values = torch.stack([torch.as_tensor(v).detach().float().mean() for v in values]).tolist()
             self.output[key] = sum(float(v) * c for v, c in zip(values, counts)) / sum(counts)
         self.ready = True
