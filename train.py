@@ -420,23 +420,41 @@ def resolve_resume(cfg, timestamp, notes, move_aside=True):
     return cfg
 
 
-def collect_env():
+def collect_env(threads_why=''):
     return '\n'.join([f'sys.platform: {sys.platform}', f'Python: {sys.version.split()[0]}',
                       f'CUDA available: {torch.cuda.is_available()}',
                       *([f'GPU 0: {torch.cuda.get_device_name(0)}'] if torch.cuda.is_available() else []),
                       f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
                       f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-                      f'{len(os.sched_getaffinity(0))} usable, torch threads: {torch.get_num_threads()}, '
+                      f'{len(os.sched_getaffinity(0))} usable, torch threads: {torch.get_num_threads()}{threads_why}, '
                       f'OMP_WAIT_POLICY: {os.environ.get("OMP_WAIT_POLICY")}',
                       f'minicls: {__version__}'])
 
 
-def intra_op_threads(cores, workers, requested=None):
+def intra_op_threads(cores, workers, requested=None, busy=0):
     """torch's threads for this process's math: `requested` (OMP_NUM_THREADS or cfg.num_threads)
     when given, else the cores it may use minus one for each loader worker (a worker
-    computes with one thread: torch sets that), never fewer than 1. More threads than free
-    cores make spinning threads wait on each other, many times slower on a busy machine."""
-    return requested if requested else max(1, cores - workers)
+    computes with one thread: torch sets that) and one for each task that keeps a core busy
+    elsewhere, never fewer than 1. More threads than free cores wait on each other: the demo
+    beside two busy processes on 2 cores took 99.8 s with two threads, 62.1 s with one."""
+    return requested if requested else max(1, cores - workers - busy)
+
+
+def busy_elsewhere(cores, processes=1, stat='/proc/stat', looks=5):
+    """About how many of this process's `cores` other programs keep busy right now: the
+    kernel's count of running tasks (Linux: procs_running in /proc/stat; the median of a few
+    looks 10 ms apart), less this job's own `processes`, as a share of all the machine's
+    cores. 0 where that count cannot be read."""
+    counts = []
+    for _ in range(looks):
+        try:
+            with open(stat) as f:
+                counts.append(next(int(line.split()[1]) for line in f if line.startswith('procs_running ')))
+        except (OSError, StopIteration, ValueError, IndexError):
+            return 0
+        time.sleep(0.01)
+    others = max(0, sorted(counts)[len(counts) // 2] - processes)
+    return round(others * cores / (os.cpu_count() or cores))
 
 
 def set_random_seed(seed, deterministic=False):
@@ -481,11 +499,16 @@ def main(argv=None):
         from extras.distributed import init_dist
         rank, device = init_dist(cfg.dist_params.get('backend'), device)
 
+    threads_why = ''
     if device == 'cpu':
         env = os.environ.get('OMP_NUM_THREADS', '')
-        cores = len(os.sched_getaffinity(0)) // int(os.environ.get('LOCAL_WORLD_SIZE', 1))
-        torch.set_num_threads(intra_op_threads(max(cores, 1), cfg.data.workers_per_gpu,
-                                               int(env) if env.isdigit() else cfg.num_threads))
+        requested = int(env) if env.isdigit() else cfg.num_threads
+        processes = int(os.environ.get('LOCAL_WORLD_SIZE', 1))      # this job's processes on this machine
+        cores = max(len(os.sched_getaffinity(0)) // processes, 1)
+        busy = 0 if requested else busy_elsewhere(cores, processes)
+        torch.set_num_threads(intra_op_threads(cores, cfg.data.workers_per_gpu, requested, busy))
+        threads_why = (' (OMP_NUM_THREADS / num_threads)' if requested else
+                       f' ({cores} cores - {cfg.data.workers_per_gpu} loader workers - {busy} busy elsewhere)')
     locks = [lock(folder) for folder in checkpoint_dirs(cfg)] if rank == 0 else []   # one run per folder
     try:
         timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
@@ -502,7 +525,7 @@ def main(argv=None):
         if rank == 0:
             atomic_write(os.path.join(cfg.work_dir, f'{timestamp}_config.json'), (config_text + '\n').encode())
 
-        env_info = collect_env()
+        env_info = collect_env(threads_why)
         logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
         logger.info(f'Config {args.config}, as it differs from config.py (all of it: {timestamp}_config.json):\n'
                     + '\n'.join(config_changes(cfg)))

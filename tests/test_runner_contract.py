@@ -169,10 +169,23 @@ def test_the_snapshot_is_taken_when_saving_not_when_writing(tmp_path, monkeypatc
     assert torch.equal(torch.load(tmp_path / 'snap.pth', weights_only=True)['state_dict']['fc.weight'], saved)
 
 
-@pytest.mark.parametrize('cores, workers, requested, threads', [
-    (2, 1, None, 1), (2, 0, None, 2), (2, 4, None, 1), (16, 2, None, 14), (16, 2, 3, 3), (1, 0, None, 1)])
-def test_the_thread_policy_never_oversubscribes(cores, workers, requested, threads):
-    assert train.intra_op_threads(cores, workers, requested) == threads
+@pytest.mark.parametrize('cores, workers, requested, busy, threads', [
+    (2, 1, None, 0, 1), (2, 0, None, 0, 2), (2, 4, None, 0, 1), (16, 2, None, 0, 14), (16, 2, 3, 0, 3),
+    (1, 0, None, 0, 1), (2, 0, None, 2, 1), (2, 0, None, 1, 1), (16, 2, None, 5, 9), (16, 2, 3, 5, 3)])
+def test_the_thread_policy_never_oversubscribes(cores, workers, requested, busy, threads):
+    assert train.intra_op_threads(cores, workers, requested, busy) == threads
+
+
+@pytest.mark.parametrize('running, cpus, cores, processes, busy', [
+    (1, 2, 2, 1, 0), (3, 2, 2, 1, 2), (2, 2, 2, 1, 1), (4, 2, 1, 2, 1),  # 2 cores; this job counts itself
+    (33, 64, 16, 1, 8)])                                                   # a quarter of 32 others, on 16 of 64
+def test_busy_elsewhere_counts_the_running_tasks_of_others(tmp_path, monkeypatch, running, cpus, cores, processes,
+                                                          busy):
+    stat = tmp_path / 'stat'
+    stat.write_text(f'cpu  1 2 3 4\nctxt 99\nprocs_running {running}\nprocs_blocked 0\n')
+    monkeypatch.setattr(os, 'cpu_count', lambda: cpus)
+    assert train.busy_elsewhere(cores, processes, stat=str(stat), looks=3) == busy
+    assert train.busy_elsewhere(cores, processes, stat=str(tmp_path / 'none'), looks=3) == 0   # not Linux: 0
 
 
 def test_set_random_seed_sets_pythonhashseed_as_mmcv(monkeypatch):

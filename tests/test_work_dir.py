@@ -154,9 +154,11 @@ def test_a_full_disk_keeps_the_earlier_checkpoints_and_leaves_no_temp_file(cli, 
     assert meta(work / 'epoch_1.pth')['epoch'] == 1 and (work / 'last_checkpoint').read_text() == 'epoch_1.pth'
 
 
-@pytest.mark.parametrize('omp, workers, threads', [(None, 0, 3), (None, 2, 1), ('1', 0, 1)])
-def test_the_thread_count_is_chosen_from_the_usable_cores_and_logged(cli, monkeypatch, omp, workers, threads):
+@pytest.mark.parametrize('omp, workers, busy, threads', [(None, 0, 0, 3), (None, 2, 0, 1), ('1', 0, 0, 1),
+                                                         (None, 0, 2, 1), ('2', 0, 2, 2)])
+def test_the_thread_count_is_chosen_from_the_usable_cores_and_logged(cli, monkeypatch, omp, workers, busy, threads):
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2})
+    monkeypatch.setattr(train, 'busy_elsewhere', lambda cores, processes: busy)    # not this machine's load
     if omp is None:
         monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     else:
@@ -166,5 +168,7 @@ def test_the_thread_count_is_chosen_from_the_usable_cores_and_logged(cli, monkey
         code, out, err = cli('--cfg-options', 'total_epochs=1', f'data.workers_per_gpu={workers}')
         assert code == 0, err
         assert f'3 usable, torch threads: {threads}' in out and torch.get_num_threads() == threads
+        assert (f'3 cores - {workers} loader workers - {busy} busy elsewhere' if omp is None
+                else '(OMP_NUM_THREADS / num_threads)') in out
     finally:
         torch.set_num_threads(previous)
