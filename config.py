@@ -294,7 +294,7 @@ class Config:
     cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
     channels_last: bool = False          # NHWC memory layout for the model and its input
     compile: bool = False                # torch.compile the model in place
-    num_threads: Optional[int] = None    # CPU: torch's threads; None: usable cores minus loader workers
+    num_threads: Optional[int] = None    # CPU: torch's threads; None: usable cores - loader workers - busy ones
     log_level: str = 'INFO'
     # Distributed (torchrun ... train.py --launcher pytorch). The article's config says
     # dist_params=dict(backend='nccl'); empty here means nccl on GPUs, gloo on CPUs.
