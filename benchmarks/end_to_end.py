@@ -9,7 +9,7 @@ and counts from the process start to its exit. Reported (medians over --reps run
   (imports, data synthesis, model, loaders); epoch s: between consecutive "Saving
   checkpoint" lines (an epoch's training + the previous epoch's evaluation).
 - bare s: the same model, optimizer, batches and epochs (and the evaluation of the val set
-  after each epoch) in a plain loop over tensors made once, with the same thread count and
+  after each epoch) in a plain loop over tensors made once, with the same thread count, memory layout and
   OpenMP wait policy;
   demo/bare is the price of everything else (the pipeline and loaders, hooks, logs,
   checkpoints), measured in the same invocation.
@@ -73,10 +73,12 @@ from model import build_classifier
 torch.manual_seed(0)
 model = build_classifier(cfg.model)
 model.init_weights()
+layout = torch.channels_last if cfg.channels_last else torch.contiguous_format   # as the demo's
+model.to(memory_format=layout)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
 n_train, n_val, batch = 5000, 1000, cfg.data.samples_per_gpu
-x, y = torch.randn(n_train, 3, 32, 32), torch.randint(0, 10, (n_train,))
-xv = torch.randn(n_val, 3, 32, 32)
+x, y = torch.randn(n_train, 3, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (n_train,))
+xv = torch.randn(n_val, 3, 32, 32).contiguous(memory_format=layout)
 for epoch in range(cfg.total_epochs):
     model.train()
     for i in range(0, n_train, batch):
