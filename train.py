@@ -426,9 +426,14 @@ def collect_env(threads_why=''):
                       *([f'GPU 0: {torch.cuda.get_device_name(0)}'] if torch.cuda.is_available() else []),
                       f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
                       f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-                      f'{len(os.sched_getaffinity(0))} usable, torch threads: {torch.get_num_threads()}{threads_why}, '
+                      f'{usable_cores()} usable, torch threads: {torch.get_num_threads()}{threads_why}, '
                       f'OMP_WAIT_POLICY: {os.environ.get("OMP_WAIT_POLICY")}',
                       f'minicls: {__version__}'])
+
+
+def usable_cores():
+    """The cores this process may run on (its CPU affinity; macOS has none: all of them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
 def intra_op_threads(cores, workers, requested=None, busy=0):
@@ -504,7 +509,7 @@ def main(argv=None):
         env = os.environ.get('OMP_NUM_THREADS', '')
         requested = int(env) if env.isdigit() else cfg.num_threads
         processes = int(os.environ.get('LOCAL_WORLD_SIZE', 1))      # this job's processes on this machine
-        cores = max(len(os.sched_getaffinity(0)) // processes, 1)
+        cores = max(usable_cores() // processes, 1)
         busy = 0 if requested else busy_elsewhere(cores, processes)
         torch.set_num_threads(intra_op_threads(cores, cfg.data.workers_per_gpu, requested, busy))
         threads_why = (' (OMP_NUM_THREADS / num_threads)' if requested else

@@ -176,6 +176,14 @@ def test_the_thread_policy_never_oversubscribes(cores, workers, requested, busy,
     assert train.intra_op_threads(cores, workers, requested, busy) == threads
 
 
+def test_usable_cores_is_the_affinity_or_all_cores_where_there_is_none(monkeypatch):
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 2}, raising=False)
+    assert train.usable_cores() == 2
+    monkeypatch.delattr(os, 'sched_getaffinity')                       # macOS
+    monkeypatch.setattr(os, 'cpu_count', lambda: 8)
+    assert train.usable_cores() == 8
+
+
 @pytest.mark.parametrize('running, cpus, cores, processes, busy', [
     (1, 2, 2, 1, 0), (3, 2, 2, 1, 2), (2, 2, 2, 1, 1), (4, 2, 1, 2, 1),  # 2 cores; this job counts itself
     (33, 64, 16, 1, 8)])                                                   # a quarter of 32 others, on 16 of 64
