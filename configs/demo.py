@@ -34,7 +34,7 @@ cfg = replace(
     log_config=LogConfig(interval=10),
     work_dir='work_dirs/demo',
     seed=0,
-    # NHWC: the CPU's convolutions (oneDNN) run faster on it; the demo on 2 cores 28.2 -> 23.3 s
+    # NHWC: torch's CPU convolutions (oneDNN) and batch norm run faster on it; 28.2 -> 23.3 s on 2 cores
     # (docs/benchmarks.md). Same model, same data, same epochs.
     channels_last=True,
 )
