@@ -389,9 +389,7 @@ class DistSamplerSeedHook(Hook):
 
 
 class IterTimerHook(Hook):
-    """`data_time`: waiting for the batch; `time`: the whole iteration. mmcv's methods are the
-    fan-outs (before_epoch, before_iter, after_iter); they are bound to the train and val
-    stages here, so that call_hook reaches them in one call, not through the base class."""
+    """`data_time`: waiting for the batch; `time`: the whole iteration."""
 
     def before_epoch(self, runner):
         self.t = time.time()
@@ -403,10 +401,6 @@ class IterTimerHook(Hook):
         now = time.time()
         runner.log_buffer.update({'time': now - self.t})
         self.t = now
-
-    before_train_epoch = before_val_epoch = before_epoch
-    before_train_iter = before_val_iter = before_iter
-    after_train_iter = after_val_iter = after_iter
 
 
 class LoggerHook(Hook):

@@ -294,6 +294,9 @@ class ImageClassifier(nn.Module):
         for key, value in log_vars.items():
             if 'loss' in key:                # not sum(...): that adds a 0 first, one more op
                 loss = value if loss is None else loss + value
+        if loss is None:
+            raise ValueError(f"the head's losses ({', '.join(losses)}) have no entry whose name contains "
+                             "'loss': nothing to backpropagate")
         log_vars['loss'] = loss
         # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
         # so the CPU cannot queue the next iteration's work: we log detached tensors, and

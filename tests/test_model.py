@@ -122,6 +122,16 @@ def test_train_step_outputs():
     assert list(val['log_vars']) == ['top-1', 'top-5', 'loss'] and val['num_samples'] == 2
 
 
+def test_parse_losses_sums_every_loss_entry_and_names_a_head_without_one():
+    model = build_classifier(small_cfg())
+    a, b = torch.tensor(1.5, requires_grad=True), torch.tensor([0.5, 1.5], requires_grad=True)
+    loss, log_vars = model._parse_losses({'loss_cls': a, 'loss_aux': b, 'accuracy': {'top-1': torch.tensor([50.])}})
+    assert loss.item() == 2.5 and loss.requires_grad          # 1.5 + mean(0.5, 1.5), as mmcls sums them
+    assert list(log_vars) == ['loss_cls', 'loss_aux', 'top-1', 'loss'] and log_vars['top-1'].item() == 50.0
+    with pytest.raises(ValueError, match="no entry whose name contains 'loss'"):
+        model._parse_losses({'accuracy': {'top-1': torch.tensor([50.])}})
+
+
 def test_loss_weight_scales_the_loss():
     torch.manual_seed(0)
     model = build_classifier(small_cfg())
