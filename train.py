@@ -1,6 +1,6 @@
 """Train a classifier: the mmcls 0.x `tools/train.py` + `mmcls/apis/train.py` flow.
 
-    python train.py --config configs/demo.py                 # the embedded demo, ~25 s on 2 CPU cores
+    python train.py --config configs/demo.py                 # the embedded demo, ~22 s on 2 quiet CPU cores
     python train.py --config config.py                       # the article's ResNet-50 / CIFAR-10
     python train.py --config config.py --resume work_dirs/epoch_20.pth
     python train.py --config config.py --cfg-options total_epochs=4 optimizer.lr=0.05
