@@ -26,10 +26,14 @@ import traceback
 import typing
 import warnings
 
-# Threads that wait for work sleep instead of spinning (set before torch loads OpenMP): beside
-# other busy processes, spinning threads take the cores from each other. The demo on 2 cores:
-# beside two busy processes about 200 s -> 100 s; quiet 27 s -> 30 s (docs/benchmarks.md).
+# OpenMP threads that wait for work (set before torch loads OpenMP). libgomp, torch's OpenMP on
+# Linux, spins GOMP_SPINCOUNT times, then sleeps; other runtimes read OMP_WAIT_POLICY (PASSIVE:
+# sleep at once). libgomp's default, 300,000 spins, lets waiting threads take the cores from each
+# other beside busy processes (the demo on 2 cores: ~200 s against ~100 s asleep); sleeping at
+# once slows every quiet run. 10,000 spins against none, the demo on 2 cores with 2 threads:
+# quiet 24.5 -> 20.6 s, beside two busy processes 81.3 -> 69.8 s (docs/benchmarks.md, session 7).
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+os.environ.setdefault('GOMP_SPINCOUNT', '10000')
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -427,7 +431,8 @@ def collect_env(threads_why=''):
                       f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
                       f'CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
                       f'{usable_cores()} usable, torch threads: {torch.get_num_threads()}{threads_why}, '
-                      f'OMP_WAIT_POLICY: {os.environ.get("OMP_WAIT_POLICY")}',
+                      f'OMP_WAIT_POLICY: {os.environ.get("OMP_WAIT_POLICY")}, '
+                      f'GOMP_SPINCOUNT: {os.environ.get("GOMP_SPINCOUNT")}',
                       f'minicls: {__version__}'])
 
 

@@ -54,7 +54,9 @@ def one_run(extra):
 def bare(threads):
     """The demo's compute in a plain loop: run in a child process so that it starts as cold."""
     code = BARE.format(root=ROOT, threads=threads)
-    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get('OMP_WAIT_POLICY', 'PASSIVE'))   # as train.py sets it
+    env = dict(os.environ)
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # as train.py sets them
+    env.setdefault('GOMP_SPINCOUNT', '10000')
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if r.returncode:
         raise SystemExit(r.stderr[-2000:])

@@ -147,3 +147,16 @@ def test_batched_pipeline_through_train_py(tmp_path):
     edge = "data.train.pipeline=[{'type': 'RandomCrop', 'size': 32, 'padding': 4, 'padding_mode': 'edge'}]"
     bad = run_cli('--config', demo, '--cfg-options', 'data.train.batched=True', edge, cwd=tmp_path)
     assert bad.returncode == 2 and "padding_mode='edge'" in bad.stderr and 'Traceback' not in bad.stderr
+
+
+@pytest.mark.parametrize('given, read', [({}, ('PASSIVE', '10000')), ({'OMP_WAIT_POLICY': 'ACTIVE',
+                                                                      'GOMP_SPINCOUNT': '5'}, ('ACTIVE', '5'))])
+def test_torchs_openmp_reads_trains_wait_policy_unless_the_user_set_one(given, read):
+    """libgomp (torch's OpenMP on Linux) prints what it read when torch loads it (OMP_DISPLAY_ENV)."""
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
+    r = procs.run([sys.executable, '-c', 'import train'], cwd=ROOT, timeout=300,
+                  env=dict(env, OMP_DISPLAY_ENV='VERBOSE', **given))
+    assert r.returncode == 0, r.stderr
+    if 'OPENMP DISPLAY ENVIRONMENT' not in r.stderr:
+        pytest.skip('torch does not use libgomp here')
+    assert f"OMP_WAIT_POLICY = '{read[0]}'" in r.stderr and f"GOMP_SPINCOUNT = '{read[1]}'" in r.stderr
