@@ -1,4 +1,4 @@
-"""The embedded demo: a small ResNet_CIFAR on synthetic CIFAR-like data, about 22 s on 2 quiet CPU
+"""The embedded demo: a small ResNet_CIFAR on synthetic CIFAR-like data, about 21 s on 2 quiet CPU
 cores (docs/benchmarks.md), no download.
 
 SyntheticCIFAR10 writes its data (5,000 train and 1,000 test images of 10 classes) to
