@@ -2,7 +2,7 @@
 spin: the demo model's training step (batch 128, channels_last, as configs/demo.py) in a
 child process, quiet and beside N busy processes (`python -c "while True: pass"`).
 
-    python benchmarks/cpu_share.py [--load 2] [--reps 3]
+    python benchmarks/cpu_share.py [--load 2] [--reps 3] [--steps 20]
 
 The busy processes run either in sessions of their own (as programs started from other
 terminals, and as end_to_end.py --load starts them) or in this one. Linux, with
@@ -23,6 +23,7 @@ import sys, time
 sys.path.insert(0, {ROOT!r})
 import torch
 torch.set_num_threads(int(sys.argv[1]))
+steps = int(sys.argv[2])
 import runpy
 cfg = runpy.run_path({ROOT!r} + '/configs/demo.py')['cfg']
 from model import build_classifier
@@ -31,11 +32,11 @@ model = build_classifier(cfg.model)
 model.init_weights()
 model.to(memory_format=torch.channels_last)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-x = torch.randn(2560, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-y = torch.randint(0, 10, (2560,))
+x = torch.randn(steps * 128, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+y = torch.randint(0, 10, (steps * 128,))
 
 def epoch():
-    for i in range(0, 2560, 128):
+    for i in range(0, steps * 128, 128):
         loss = model.train_step(dict(img=x[i:i + 128], gt_label=y[i:i + 128]))['loss']
         opt.zero_grad()
         loss.backward()
@@ -44,13 +45,13 @@ def epoch():
 epoch()                                     # warm-up: allocations, oneDNN's kernels
 start = time.perf_counter()
 epoch()
-print((time.perf_counter() - start) / 20 * 1000)
+print((time.perf_counter() - start) / steps * 1000)
 '''
 
 
-def step_ms(threads, spin):
+def step_ms(threads, spin, steps):
     env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE', GOMP_SPINCOUNT=str(spin))
-    r = subprocess.run([sys.executable, '-c', STEP, str(threads)], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, '-c', STEP, str(threads), str(steps)], capture_output=True, text=True, env=env)
     if r.returncode:
         raise SystemExit(r.stderr[-2000:])
     return float(r.stdout.split()[-1])
@@ -65,14 +66,15 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('--load', type=int, default=2)
     p.add_argument('--reps', type=int, default=3)
+    p.add_argument('--steps', type=int, default=20, help='timed steps, after as many warm-up steps')
     args = p.parse_args()
     settings = [(1, 0), (2, 0), (2, 10000)]          # (torch threads, GOMP_SPINCOUNT)
     rows, one_thread = [], None
-    for where in ('quiet', 'own sessions', 'this session'):
+    for where in ('quiet', 'own sessions', 'this session')[:1 if args.load == 0 else 3]:
         procs = [] if where == 'quiet' else busy(args.load, own_sessions=where == 'own sessions')
         try:
             for threads, spin in settings:
-                times = [step_ms(threads, spin) for _ in range(args.reps)]
+                times = [step_ms(threads, spin, args.steps) for _ in range(args.reps)]
                 one_thread = one_thread or median(times)      # the first row: quiet, one thread
                 rows.append({'busy processes': 0 if where == 'quiet' else f'{args.load}, {where}',
                              'torch threads': threads, 'GOMP_SPINCOUNT': spin,

@@ -61,6 +61,17 @@ def test_runner_overhead_writes_a_row_per_model(tmp_path):
     assert '| null (pooling' in r.stdout
 
 
+def test_cpu_share_times_each_setting(tmp_path):
+    # quiet only (--load 0): three child processes; beside busy processes it is nine, slower ones
+    r = bench('cpu_share.py', '--load', '0', '--reps', '1', '--steps', '1', out=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = json.loads((tmp_path / 'cpu_share_load0.json').read_text())['rows']
+    assert [(row['busy processes'], row['torch threads'], row['GOMP_SPINCOUNT']) for row in rows] == [
+        (0, 1, 0), (0, 2, 0), (0, 2, 10000)]
+    assert rows[0]['cores'] == '1.00' and all(float(row['ms / step']) > 0 for row in rows)
+    assert 'sched_autogroup_enabled: ' in r.stdout
+
+
 def test_data_pipeline_measures_every_variant(tmp_path):
     r = bench('data_pipeline.py', '--reps', '1', out=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
