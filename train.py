@@ -26,12 +26,10 @@ import traceback
 import typing
 import warnings
 
-# OpenMP threads that wait for work (set before torch loads OpenMP). libgomp, torch's OpenMP on
-# Linux, spins GOMP_SPINCOUNT times, then sleeps; other runtimes read OMP_WAIT_POLICY (PASSIVE:
-# sleep at once). libgomp's default, 300,000 spins, lets waiting threads take the cores from each
-# other beside busy processes (the demo on 2 cores: ~200 s against ~100 s asleep); sleeping at
-# once slows every quiet run. 10,000 spins against none, the demo on 2 cores with 2 threads:
-# quiet 24.5 -> 20.6 s, beside two busy processes 81.3 -> 69.8 s (docs/benchmarks.md, session 7).
+# OpenMP threads that wait for work (set before torch loads OpenMP): libgomp, torch's OpenMP on
+# Linux, spins GOMP_SPINCOUNT times, then sleeps; other runtimes read OMP_WAIT_POLICY. The demo
+# on 2 cores, 2 threads, no spin -> 10,000: quiet 24.5 -> 20.6 s, beside two busy processes
+# 81.3 -> 69.8 s; libgomp's default (300,000) took ~200 s there in session 5 (docs/benchmarks.md).
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 os.environ.setdefault('GOMP_SPINCOUNT', '10000')
 
