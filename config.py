@@ -19,6 +19,15 @@ and deriving with `dataclasses.replace` (see configs/resnet18_cifar10.py):
 
     python train.py --config config.py --resume work_dirs/epoch_20.pth
 """
+import dataclasses
+import difflib
+import importlib
+import json
+import math
+import os
+import runpy
+import sys
+import typing
 from dataclasses import dataclass, field, replace
 from typing import Optional, Union
 
@@ -327,6 +336,212 @@ cfg = Config(
     resume_from=None,
     seed=None,
 )
+
+
+# ---------------------------------------------------------------------------------------
+# Reading and checking a config  (mmcv: Config.fromfile)
+# Every field is checked here, once, before anything is built: its type (check_fields), its
+# range (check_ranges). Names that pick a class (a policy, a transform, a hook type) are
+# checked by `lookup` when the builder asks for the class.
+# ---------------------------------------------------------------------------------------
+
+# mmcls config files (module-level dicts, no `cfg`) are read by an extra
+CONFIG_READERS = {'mmcls': 'extras.mmcls_config:read_mmcls_config'}
+
+
+def load_config(path):
+    """Run a config file and return its `cfg` (a Config). A file without `cfg` that
+    defines mmcls's `model = dict(...)` is an mmcls 0.x config: it is translated."""
+    check_config_file(path)
+    if os.path.samefile(path, __file__):
+        return cfg                       # config.py itself: already imported
+    # `from config import ...` works, and so does `policy='my_policy:MyLrUpdaterHook'` beside the file
+    for folder in (os.path.dirname(os.path.abspath(path)), os.path.dirname(os.path.abspath(__file__))):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    namespace = run_config_file(path)
+    if 'cfg' not in namespace and isinstance(namespace.get('model'), dict):
+        return lookup(CONFIG_READERS, 'mmcls', '--config')(path)
+    check_is_config(namespace.get('cfg'), path)
+    return namespace['cfg']
+
+
+def check_config_file(path):
+    if os.path.isdir(path):
+        raise ConfigError(f'--config: {path!r} is a directory; give a Python file that defines cfg')
+    if not os.path.isfile(path):
+        raise ConfigError(f'--config: file {path!r} does not exist')
+
+
+def run_config_file(path):
+    """The file's names. Anything that escapes from it (an error, sys.exit) is a config
+    error naming the file; Ctrl-C stays Ctrl-C."""
+    try:
+        return runpy.run_path(path)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:           # SystemExit too: a config file does not end the run
+        raise ConfigError(f'--config: {path} failed to run: {type(e).__name__}: {e}') from None
+
+
+def check_is_config(value, path):
+    if type(value).__name__ == 'Config' and not isinstance(value, Config):
+        raise ConfigError(f'--config: {path} defines cfg with the Config of another copy of config.py '
+                          f'(module {type(value).__module__!r}); import it from this project\'s '
+                          f'{__file__}')
+    if not isinstance(value, Config):
+        raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
+                          f'found {type(value).__name__}')
+
+
+def lookup(table, name, field, base=None):
+    """The class a config names: from `table` {name: class or 'module:Class'}, or `name`
+    itself written as 'module:Class' (your own code). An extra's module is imported here,
+    when it is asked for; with `base`, what is found must be a subclass of it, checked
+    before anything calls it."""
+    entry = table.get(name, name if isinstance(name, str) and ':' in name else None)
+    if entry is None:
+        guess = difflib.get_close_matches(str(name), [str(k) for k in table], n=1)
+        hint = f' (did you mean {guess[0]!r}?)' if guess else ''
+        raise ConfigError(f'{field}={name!r} is not known{hint}; valid: {", ".join(map(str, table))} '
+                          '(or "module:Class")')
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(':')
+        try:
+            entry = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise ConfigError(f'{field}={name!r}: cannot import {module}:{attr} ({e})') from None
+    if base is not None and not (isinstance(entry, type) and issubclass(entry, base)):
+        raise ConfigError(f'{field}={name!r} names {entry!r}, which is not a {base.__name__}')
+    return entry
+
+
+def check_config(cfg):
+    """Every field, before any data is read: its type, then its range. Each error names
+    the field as the user wrote it, the value and what is allowed."""
+    check_fields(cfg)
+    check_ranges(cfg)
+    check_workflow(cfg.workflow)
+    for i, item in enumerate(cfg.custom_hooks):
+        if not (isinstance(item, dict) and isinstance(item.get('type'), str)):
+            raise ConfigError(f"custom_hooks[{i}]={item!r} is not valid; expected dict(type='EMAHook', ...)")
+
+
+MAX_INT = 2 ** 31 - 1      # a count past this cannot be meant (and overflows torch's C ints)
+
+
+def check_type(value, tp, name):
+    """Return `value` if it fits the annotation `tp` (an int is accepted for a float; a list
+    for a tuple), else raise a ConfigError naming the field. Numbers are finite and within
+    +-MAX_INT (ints) or 1e30 (floats). Used by --cfg-options too."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Union:
+        for option in args:
+            try:
+                return check_type(value, option, name)
+            except ConfigError:
+                pass
+    elif dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        raise ConfigError(f'{name} is a dict; this project writes configs as dataclasses: use '
+                          f'{tp.__name__}(...) from config.py, e.g. {tp.__name__}(**{value!r})')
+    elif dataclasses.is_dataclass(tp) and (isinstance(value, tp) or type(value).__name__ == tp.__name__):
+        check_fields(value, name + '.')
+        return value
+    elif tp is type(None) and value is None:
+        return None
+    elif tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        check_number(float(value), 1e30, name)
+        return float(value)
+    elif tp is int and isinstance(value, int) and not isinstance(value, bool):
+        check_number(value, MAX_INT, name)
+        return value
+    elif tp in (bool, str, dict) and isinstance(value, tp):
+        return value
+    elif tp in (list, tuple) and isinstance(value, (list, tuple)):
+        return tp(value)
+    raise ConfigError(f'{name}={value!r} has the wrong type; expected {type_name(tp)}')
+
+
+def check_number(value, limit, name):
+    if not (math.isfinite(value) and -limit <= value <= limit):
+        raise ConfigError(f'{name}={value!r} cannot be meant; allowed: a finite number within +-{limit:g}')
+
+
+def type_name(tp):
+    args = typing.get_args(tp)
+    return ' or '.join(type_name(a) for a in args) if args else getattr(tp, '__name__', str(tp))
+
+
+def check_fields(obj, prefix=''):
+    for name, tp in typing.get_type_hints(type(obj)).items():
+        check_type(getattr(obj, name), tp, prefix + name)
+
+
+METRICS = ('accuracy', 'precision', 'recall', 'f1_score', 'support')
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
+
+
+def check_ranges(cfg):
+    """The fields whose type allows values that cannot be meant; the first one out of
+    range is the error."""
+    data, ev, lr = cfg.data, cfg.evaluation, cfg.lr_config
+    clip = cfg.optimizer_config.grad_clip if cfg.optimizer_config is not None else None
+    metrics = [ev.metric] if isinstance(ev.metric, str) else ev.metric
+    topk = ev.metric_options.get('topk', (1, 5))
+    topk = [topk] if isinstance(topk, int) else topk
+    rows = [  # field, its value, in range?, what is allowed
+        ('total_epochs', cfg.total_epochs, cfg.total_epochs >= 1, '>= 1'),
+        ('optimizer.lr', cfg.optimizer.lr, cfg.optimizer.lr >= 0, '>= 0'),
+        ('data.samples_per_gpu', data.samples_per_gpu, data.samples_per_gpu >= 1, '>= 1'),
+        ('data.val_samples_per_gpu', data.val_samples_per_gpu,
+         data.val_samples_per_gpu is None or data.val_samples_per_gpu >= 1, '>= 1 or None'),
+        ('data.workers_per_gpu', data.workers_per_gpu, data.workers_per_gpu >= 0, '>= 0'),
+        ('log_config.interval', cfg.log_config and cfg.log_config.interval,
+         cfg.log_config is None or cfg.log_config.interval >= 1, '>= 1'),
+        ('lr_config.gamma', lr.gamma, lr.gamma is None or lr.gamma > 0, '> 0'),
+        ('optimizer_config.grad_clip.max_norm', clip and clip.max_norm, clip is None or clip.max_norm > 0,
+         '> 0'),
+        ('model.head.loss.loss_weight', cfg.model.head.loss.loss_weight,
+         cfg.model.head.loss.loss_weight >= 0, '>= 0'),
+        ('evaluation.metric', ev.metric, all(m in METRICS for m in metrics),
+         f'one or a list of {", ".join(METRICS)}'),
+        ('evaluation.metric_options', ev.metric_options,
+         all(isinstance(k, int) and k >= 1 for k in topk), "{'topk': an int >= 1 or a tuple of them, ...}"),
+        ('log_level', cfg.log_level, cfg.log_level in LOG_LEVELS, ', '.join(LOG_LEVELS)),
+        ('device', cfg.device, cfg.device in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'"),
+        ('work_dir', cfg.work_dir, cfg.work_dir.strip() != '', 'a folder name (not empty)'),
+    ]
+    for name, value, ok, allowed in rows:
+        if not ok:
+            raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')
+
+
+def check_workflow(workflow):
+    for entry in workflow:
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
+                and isinstance(entry[1], int) and entry[1] >= 1):
+            raise ConfigError(f"workflow entry {entry!r} is not valid; expected ('train' or 'val', "
+                              'epochs >= 1)')
+    if not any(mode == 'train' for mode, _ in workflow):     # mmcv would loop forever
+        raise ConfigError(f"workflow={workflow!r} has no ('train', epochs) entry; training needs one")
+
+
+def config_to_json(cfg):
+    return json.dumps(dataclasses.asdict(cfg), indent=2)
+
+
+def config_changes(cfg, base=None, prefix=''):
+    """`key: value` lines for the fields where cfg differs from `base` (config.py's cfg)."""
+    base = globals()['cfg'] if base is None else base
+    lines = []
+    for f in dataclasses.fields(cfg):
+        value, default = getattr(cfg, f.name), getattr(base, f.name, None)
+        if dataclasses.is_dataclass(value) and dataclasses.is_dataclass(default):
+            lines += config_changes(value, default, f'{prefix}{f.name}.')
+        elif value != default:
+            lines.append(f'{prefix}{f.name}: {value!r}')
+    return lines
+
 
 __all__ = ['ConfigError', 'Config', 'ModelConfig', 'BackboneConfig', 'NeckConfig', 'HeadConfig', 'LossConfig',
            'DataConfig', 'DatasetConfig', 'OptimizerConfig', 'ParamwiseConfig', 'OptimizerHookConfig',

@@ -11,7 +11,7 @@ import dataclasses
 import typing
 
 from config import ConfigError
-from train import check_type   # when train.py runs as a script, this imports it once more as a module
+from config import check_type
 
 
 def apply_cfg_options(cfg, options):

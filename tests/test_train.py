@@ -12,7 +12,7 @@ import tiny  # noqa: F401  (puts the repository on sys.path)
 import config
 from config import ConfigError
 from extras.cfg_options import apply_cfg_options
-from train import check_config, config_to_json, load_config
+from config import check_config, config_to_json, load_config
 import procs
 
 ROOT = Path(__file__).resolve().parent.parent
