@@ -100,8 +100,9 @@ class ResNet_CIFAR(nn.Module):
         152: (Bottleneck, (3, 8, 36, 3)),
     }
 
-    def __init__(self, depth, num_stages=4, out_indices=(3,), style='pytorch', base_channels=64,
-                 zero_init_residual=True, in_channels=3, stem_channels=64, frozen_stages=-1, norm_eval=False):
+    def __init__(self, depth, num_stages=4, out_indices=(3,), style='pytorch',
+                 base_channels=64, zero_init_residual=True, in_channels=3,
+                 stem_channels=64, frozen_stages=-1, norm_eval=False):
         super().__init__()
         block, stage_blocks = self.arch_settings[depth]
         self.out_indices = tuple(out_indices)
@@ -141,7 +142,8 @@ class ResNet_CIFAR(nn.Module):
 
     def train(self, mode=True):
         super().train(mode)
-        frozen = [self.conv1, self.bn1] + [getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
+        frozen = [self.conv1, self.bn1] + [
+            getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
         for module in frozen if self.frozen_stages >= 0 else []:
             module.eval()
             for param in module.parameters():
@@ -186,7 +188,8 @@ class CrossEntropyLoss(nn.Module):
 
 
 def accuracy(pred, target, topk=(1,), thrs=0.0):
-    """Top-k accuracies in percent, one (1,)-shaped tensor per k. mmcls: accuracy_torch.
+    """Top-k accuracies in percent, one (1,)-shaped float32 tensor per k (mmcls:
+    losses/accuracy.py accuracy_torch); the head's and the datasets' (data.py) accuracy.
 
     A top-k hit counts only where its score is above `thrs` (mmcls's default 0.0, also on
     raw logits: a correct class with logit <= 0 is a miss). A k above the number of classes
@@ -270,7 +273,8 @@ class ImageClassifier(nn.Module):
     def simple_test(self, img, img_metas=None, softmax=True, post_process=True, **kwargs):
         """Per-sample softmax scores (see LinearClsHead.simple_test); other batch keys (gt_label)
         are unused."""
-        return self.head.simple_test(self.extract_feat(img), softmax=softmax, post_process=post_process)
+        return self.head.simple_test(self.extract_feat(img), softmax=softmax,
+                                     post_process=post_process)
 
     def forward(self, img, return_loss=True, **kwargs):
         # mmcls: BaseClassifier.forward. The runner calls `model(**batch)`, so the batch's keys
@@ -281,22 +285,19 @@ class ImageClassifier(nn.Module):
 
     def _parse_losses(self, losses):
         """Sum the losses to backpropagate and collect the values to log. mmcls: same name."""
+        check_losses(losses)
         log_vars = OrderedDict()
         for name, value in losses.items():
-            if isinstance(value, torch.Tensor):
-                log_vars[name] = value if value.dim() == 0 else value.mean()   # a scalar is its own mean
-            elif isinstance(value, dict):   # mmcls: a dict's items are logged under their own keys
-                log_vars.update((k, v.reshape(())) for k, v in value.items())   # accuracy: (1,) -> ()
-            else:
-                raise TypeError(f'{name} is not a tensor or a dict of tensors')
+            if isinstance(value, dict):
+                # mmcls: a dict's items are logged under their own keys; accuracy: (1,) -> ()
+                log_vars.update((k, v.reshape(())) for k, v in value.items())
+            else:                            # a scalar is its own mean
+                log_vars[name] = value if value.dim() == 0 else value.mean()
         # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
         loss = None
         for key, value in log_vars.items():
             if 'loss' in key:                # not sum(...): that adds a 0 first, one more op
                 loss = value if loss is None else loss + value
-        if loss is None:
-            raise ValueError(f"the head's losses ({', '.join(losses)}) have no entry whose name contains "
-                             "'loss': nothing to backpropagate")
         log_vars['loss'] = loss
         # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
         # so the CPU cannot queue the next iteration's work: we log detached tensors, and
@@ -316,46 +317,73 @@ class ImageClassifier(nn.Module):
         # Same as train_step in mmcls; the runner's val() wraps it in torch.no_grad().
         return self.train_step(data, optimizer)
 
+
+def check_losses(losses):
+    """The head's losses: tensors or dicts of tensors, and at least one name (a dict's own
+    keys count) that contains 'loss', so that there is something to backpropagate."""
+    names = []
+    for name, value in losses.items():
+        if not isinstance(value, (torch.Tensor, dict)):
+            raise TypeError(f'{name} is not a tensor or a dict of tensors')
+        names += list(value) if isinstance(value, dict) else [name]
+    if not any('loss' in name for name in names):
+        raise ValueError(f"the head's losses ({', '.join(losses)}) have no entry whose name "
+                         "contains 'loss': nothing to backpropagate")
+
 # ---- Builder: ModelConfig (config.py) -> ImageClassifier ------------------------------
 
 
-def _check(field, value, valid):
+def check_choice(field, value, valid):
     """Raise a ValueError naming the config field, its bad value and the valid choices."""
     if value not in valid:
-        raise ValueError(f'{field}={value!r} is not valid; valid: {", ".join(map(str, valid))}')
+        raise ValueError(f'{field}={value!r} is not valid; '
+                         f'valid: {", ".join(map(str, valid))}')
+
+
+def check_model_config(model_cfg):
+    """The types build_classifier knows, and the sizes that must fit together."""
+    backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
+    check_choice('model.type', model_cfg.type, ['ImageClassifier'])
+    check_choice('model.backbone.type', backbone.type, ['ResNet_CIFAR'])
+    check_choice('model.backbone.depth', backbone.depth, list(ResNet_CIFAR.arch_settings))
+    check_choice('model.backbone.num_stages', backbone.num_stages, [1, 2, 3, 4])
+    out_indices = tuple(backbone.out_indices)
+    if not out_indices or not all(0 <= i < backbone.num_stages for i in out_indices):
+        raise ValueError(f'model.backbone.out_indices={out_indices!r} is not valid; valid: '
+                         f'stage indices 0..{backbone.num_stages - 1} '
+                         f'(num_stages={backbone.num_stages})')
+    check_choice('model.backbone.style', backbone.style, ['pytorch', 'caffe'])
+    check_choice('model.neck.type', neck.type, ['GlobalAveragePooling'])
+    check_choice('model.head.type', head.type, ['LinearClsHead'])
+    check_choice('model.head.loss.type', head.loss.type, ['CrossEntropyLoss'])
+    if not (isinstance(head.num_classes, int) and head.num_classes > 0):
+        raise ValueError(f'model.head.num_classes={head.num_classes!r} is not valid; '
+                         'valid: an int >= 1')
+    # The head reads the last output: stage i is base_channels * expansion * 2**i wide.
+    expansion = ResNet_CIFAR.arch_settings[backbone.depth][0].expansion
+    last = max(out_indices)
+    width = backbone.base_channels * expansion * 2 ** last
+    if head.in_channels != width:
+        raise ValueError(f'model.head.in_channels={head.in_channels!r} does not fit the '
+                         f'backbone; expected {width} (base_channels='
+                         f'{backbone.base_channels} x {expansion} x 2**{last}, '
+                         f'the width of stage {last}, the deepest in out_indices)')
 
 
 def build_classifier(model_cfg):
     """ModelConfig (read by attribute) -> ImageClassifier. Then call `model.init_weights()`."""
-    backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
-    _check('model.type', model_cfg.type, ['ImageClassifier'])
-    _check('model.backbone.type', backbone.type, ['ResNet_CIFAR'])
-    _check('model.backbone.depth', backbone.depth, list(ResNet_CIFAR.arch_settings))
-    _check('model.backbone.num_stages', backbone.num_stages, [1, 2, 3, 4])
-    out_indices = tuple(backbone.out_indices)  # a list after a JSON round trip
-    if not out_indices or not all(0 <= i < backbone.num_stages for i in out_indices):
-        raise ValueError(f'model.backbone.out_indices={out_indices!r} is not valid; valid: stage '
-                         f'indices 0..{backbone.num_stages - 1} (num_stages={backbone.num_stages})')
-    _check('model.backbone.style', backbone.style, ['pytorch', 'caffe'])
-    _check('model.neck.type', neck.type, ['GlobalAveragePooling'])
-    _check('model.head.type', head.type, ['LinearClsHead'])
-    _check('model.head.loss.type', head.loss.type, ['CrossEntropyLoss'])
-    if not (isinstance(head.num_classes, int) and head.num_classes > 0):
-        raise ValueError(f'model.head.num_classes={head.num_classes!r} is not valid; valid: an int >= 1')
-    # The head reads the last output: stage i of ResNet_CIFAR is base_channels * expansion * 2**i wide.
-    block = ResNet_CIFAR.arch_settings[backbone.depth][0]
-    width = backbone.base_channels * block.expansion * 2 ** max(out_indices)
-    if head.in_channels != width:
-        raise ValueError(f'model.head.in_channels={head.in_channels!r} does not fit the backbone; expected '
-                         f'{width} (base_channels={backbone.base_channels} x {block.expansion} x 2**{max(out_indices)}, '
-                         f'the width of stage {max(out_indices)}, the deepest in out_indices)')
+    check_model_config(model_cfg)
+    backbone, head = model_cfg.backbone, model_cfg.head
+    out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
     return ImageClassifier(
         backbone=ResNet_CIFAR(depth=backbone.depth, num_stages=backbone.num_stages,
-                              out_indices=out_indices, style=backbone.style,
+                              out_indices=out_indices,
+                              style=backbone.style,
                               base_channels=backbone.base_channels,
                               stem_channels=backbone.stem_channels,
                               zero_init_residual=backbone.zero_init_residual,
-                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval),
+                              frozen_stages=backbone.frozen_stages,
+                              norm_eval=backbone.norm_eval),
         neck=GlobalAveragePooling(),
         head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
                            loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),

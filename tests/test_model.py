@@ -130,6 +130,10 @@ def test_parse_losses_sums_every_loss_entry_and_names_a_head_without_one():
     assert list(log_vars) == ['loss_cls', 'loss_aux', 'top-1', 'loss'] and log_vars['top-1'].item() == 50.0
     with pytest.raises(ValueError, match="no entry whose name contains 'loss'"):
         model._parse_losses({'accuracy': {'top-1': torch.tensor([50.])}})
+    loss, _ = model._parse_losses({'aux': {'loss_a': a}})      # a dict's own keys count
+    assert loss.item() == 1.5
+    with pytest.raises(TypeError, match='loss_cls is not a tensor or a dict of tensors'):
+        model._parse_losses({'loss_cls': 1.5})
 
 
 def test_loss_weight_scales_the_loss():
