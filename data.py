@@ -1,17 +1,19 @@
 """Data: the CIFAR datasets, the pipeline transforms, build_dataset and build_dataloader.
 
     from config import cfg
-    dataset = build_dataset(cfg.data.train)     # CIFAR10: 50000 dicts {'img': HWC uint8, 'gt_label'}
-    loader = build_dataloader(dataset, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, seed=0)
-    batch = next(iter(loader))                  # {'img': float32 (128, 3, 32, 32), 'gt_label': int64 (128,)}
-    dataset.evaluate(scores)                    # (N, 10) scores -> {'accuracy_top-1': .., ...}
+    dataset = build_dataset(cfg.data.train)   # CIFAR10: 50000 infos
+                                              # {'img': HWC uint8, 'gt_label'}
+    loader = build_dataloader(dataset, cfg.data.samples_per_gpu,
+                              cfg.data.workers_per_gpu, seed=0)
+    batch = next(iter(loader))    # {'img': float32 (128, 3, 32, 32),
+                                  #  'gt_label': int64 (128,)}
+    dataset.evaluate(scores)      # (N, 10) -> {'accuracy_top-1': ..}
 
 An item is the pipeline's output for one image: the transforms run one after the other on a
 results dict, as in mmcls. The demo's dataset (SyntheticCIFAR10) and the batched transforms
-are extras, imported by name when a config asks for them.
+are extras, reached through the tables DATASETS and EXTRAS, imported when a config asks.
 """
 import hashlib
-import importlib
 import inspect
 import os
 import pickle
@@ -23,6 +25,9 @@ from functools import partial
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
+
+from config import METRICS, lookup
+from model import accuracy
 
 try:                                           # numpy 2; numpy.core would warn there
     from numpy._core.multiarray import _reconstruct
@@ -46,16 +51,21 @@ class _CifarUnpickler(pickle.Unpickler):
     bool (no global needed) and numpy arrays. Any other global (a class, a function such
     as os.system in a planted __reduce__) is refused before it is looked up, so no code
     from the file runs. (mmcls calls pickle.load, which runs it.)"""
-    ALLOWED = {('numpy.core.multiarray', '_reconstruct'): _reconstruct,   # what numpy 1 (and Python 2) wrote
-               ('numpy._core.multiarray', '_reconstruct'): _reconstruct,  # what numpy 2 writes
-               ('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype,
-               # bytes (an array's buffer) in a protocol-2 pickle written by Python 3
-               ('_codecs', 'encode'): lambda text, encoding: text.encode('latin1'),
-               ('builtins', 'bytes'): lambda: b'', ('__builtin__', 'bytes'): lambda: b''}
+    ALLOWED = {
+        # what numpy 1 (and Python 2) wrote, and what numpy 2 writes
+        ('numpy.core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy', 'ndarray'): np.ndarray,
+        ('numpy', 'dtype'): np.dtype,
+        # bytes (an array's buffer) in a protocol-2 pickle written by Python 3
+        ('_codecs', 'encode'): lambda text, encoding: text.encode('latin1'),
+        ('builtins', 'bytes'): lambda: b'',
+        ('__builtin__', 'bytes'): lambda: b''}
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f'it holds {module}.{name}, which a CIFAR file never holds')
+            raise pickle.UnpicklingError(
+                f'it holds {module}.{name}, which a CIFAR file never holds')
         return self.ALLOWED[module, name]
 
 
@@ -79,7 +89,8 @@ class RandomCrop:
     'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only.
     """
 
-    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0, padding_mode='constant'):
+    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0,
+                 padding_mode='constant'):
         if padding_mode not in ('constant', 'edge', 'reflect', 'symmetric'):
             raise ValueError(f'RandomCrop: padding_mode {padding_mode!r} is not one of '
                              'constant, edge, reflect, symmetric')
@@ -97,11 +108,14 @@ class RandomCrop:
         if self.pad_if_needed:
             extra_h = max(th - img.shape[0] - top - bottom, 0)
             extra_w = max(tw - img.shape[1] - left - right, 0)
-            left, top, right, bottom = left + extra_w, top + extra_h, right + extra_w, bottom + extra_h
+            left, right = left + extra_w, right + extra_w
+            top, bottom = top + extra_h, bottom + extra_h
         h, w = img.shape[0] + top + bottom, img.shape[1] + left + right  # the padded size
         if h < th or w < tw:
-            raise ValueError(f'RandomCrop: the padded image ({h}x{w}) is smaller than size {self.size}')
-        ymin = random.randint(0, h - th) if (h, w) != (th, tw) else 0  # `random`, as mmcls's RandomCrop
+            raise ValueError(f'RandomCrop: the padded image ({h}x{w}) is smaller '
+                             f'than size {self.size}')
+        # `random`, as mmcls's RandomCrop
+        ymin = random.randint(0, h - th) if (h, w) != (th, tw) else 0
         xmin = random.randint(0, w - tw) if (h, w) != (th, tw) else 0
         if self.padding_mode != 'constant':
             pad = ((top, bottom), (left, right)) + ((0, 0),) * (img.ndim - 2)
@@ -114,7 +128,8 @@ class RandomCrop:
         y0, y1 = max(ymin, top), min(ymin + th, top + img.shape[0])
         x0, x1 = max(xmin, left), min(xmin + tw, left + img.shape[1])
         if y1 > y0 and x1 > x0:
-            out[y0 - ymin:y1 - ymin, x0 - xmin:x1 - xmin] = img[y0 - top:y1 - top, x0 - left:x1 - left]
+            out[y0 - ymin:y1 - ymin, x0 - xmin:x1 - xmin] = \
+                img[y0 - top:y1 - top, x0 - left:x1 - left]
         results['img'] = out
         return results
 
@@ -123,17 +138,20 @@ class RandomCrop:
 
 
 class RandomFlip:
-    """Flip the image with probability flip_prob, 'horizontal' or 'vertical'. mmcls: RandomFlip."""
+    """Flip the image with probability flip_prob, 'horizontal' or 'vertical'.
+    mmcls: RandomFlip."""
 
     def __init__(self, flip_prob=0.5, direction='horizontal'):
         if not 0 <= flip_prob <= 1:
             raise ValueError(f'RandomFlip: flip_prob {flip_prob} is not in [0, 1]')
         if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"RandomFlip: direction {direction!r} is not 'horizontal' or 'vertical'")
+            raise ValueError(f"RandomFlip: direction {direction!r} is not "
+                             "'horizontal' or 'vertical'")
         self.flip_prob, self.direction = flip_prob, direction
 
     def __call__(self, results):
-        results['flip'], results['flip_direction'] = bool(np.random.rand() < self.flip_prob), self.direction
+        results['flip'] = bool(np.random.rand() < self.flip_prob)
+        results['flip_direction'] = self.direction
         if results['flip']:  # a view, no copy: Normalize or ImageToTensor copies anyway
             img = results['img']
             results['img'] = img[:, ::-1] if self.direction == 'horizontal' else img[::-1]
@@ -147,12 +165,16 @@ class Normalize:
     """(img - mean) / std, float32; to_rgb reverses the channels first. mmcv: imnormalize."""
 
     def __init__(self, mean, std, to_rgb=True):
-        self.mean, self.std, self.to_rgb = np.array(mean, np.float32), np.array(std, np.float32), to_rgb
+        self.mean = np.array(mean, np.float32)
+        self.std = np.array(std, np.float32)
+        self.to_rgb = to_rgb
         for name, value in (('mean', self.mean), ('std', self.std)):
             if value.shape not in ((1,), (3,)):
-                raise ValueError(f'Normalize: {name}={value.tolist()} must have 3 values (one per channel) or 1')
+                raise ValueError(f'Normalize: {name}={value.tolist()} must have 3 values '
+                                 '(one per channel) or 1')
         if not (self.std > 0).all():
-            raise ValueError(f'Normalize: std={self.std.tolist()} must be > 0 (it divides the image)')
+            raise ValueError(f'Normalize: std={self.std.tolist()} must be > 0 '
+                             '(it divides the image)')
         self._img_norm_cfg = dict(mean=self.mean, std=self.std, to_rgb=to_rgb)
         self._full = (None, None, None)  # (image shape, mean and 1 / std expanded to it)
 
@@ -172,7 +194,8 @@ class Normalize:
         return results
 
     def __repr__(self):
-        mean, std = np.round(self.mean.astype(float), 4).tolist(), np.round(self.std.astype(float), 4).tolist()
+        mean = np.round(self.mean.astype(float), 4).tolist()
+        std = np.round(self.std.astype(float), 4).tolist()
         return f'Normalize(mean={mean}, std={std}, to_rgb={self.to_rgb})'
 
 
@@ -207,7 +230,8 @@ class ToTensor:
 
 
 class ImageToTensor(ToTensor):
-    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared). mmcls: ImageToTensor."""
+    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared).
+    mmcls: ImageToTensor."""
 
     def __call__(self, results):
         for key in self.keys:
@@ -237,38 +261,50 @@ class Collect:
         return f'Collect(keys={self.keys}, meta_keys={self.meta_keys})'
 
 
-PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor, ToTensor, Collect)}
+PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor,
+                                     ToTensor, Collect)}
+
+# The extras this file reaches, by name; `lookup` imports one when it is asked for.
+EXTRAS = {'BATCH_PIPELINES': 'extras.batched_transforms:BATCH_PIPELINES',  # batched=True
+          'evaluate_metrics': 'extras.metrics:evaluate_metrics'}   # metrics beyond accuracy
+
+
+def check_pipeline(transforms, allow_empty=False):
+    """A list of transforms, each a callable or a dict(type=..., ...); empty if allowed."""
+    if not isinstance(transforms, (list, tuple)) or not (transforms or allow_empty):
+        raise ValueError(f'pipeline={transforms!r} must be a non-empty list of '
+                         'dict(type=<transform>, ...)')
+    for i, t in enumerate(transforms):
+        if not (callable(t) or isinstance(t, dict)):
+            example = t if isinstance(t, str) else '<name>'
+            raise ValueError(f'pipeline item {i} ({t!r}) is not a transform: '
+                             f"write dict(type='{example}', ...)")
 
 
 class Compose:
-    """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32). mmcls: Compose."""
+    """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32).
+    mmcls: Compose. With `batched`, the same names build extras/batched_transforms.py's."""
 
     def __init__(self, transforms, batched=False, allow_empty=False):
-        if batched:                          # extras/batched_transforms.py: the same names, on a batch
-            from extras.batched_transforms import BATCH_PIPELINES as table
-        else:
-            table = PIPELINES
-        if not isinstance(transforms, (list, tuple)) or not (transforms or allow_empty):
-            raise ValueError(f"pipeline={transforms!r} must be a non-empty list of dict(type=<transform>, ...)")
-        for i, t in enumerate(transforms):
-            if not (callable(t) or isinstance(t, dict)):
-                example = t if isinstance(t, str) else '<name>'
-                raise ValueError(f"pipeline item {i} ({t!r}) is not a transform: write dict(type='{example}', ...)")
+        check_pipeline(transforms, allow_empty)
+        table = lookup(EXTRAS, 'BATCH_PIPELINES', 'batched') if batched else PIPELINES
         self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
 
     @staticmethod
     def _build(cfg, table):
         args = dict(cfg)
         name = args.pop('type', None)
-        if name not in table:
-            raise ValueError(f'pipeline transform type {name!r} is unknown; valid: {", ".join(table)}')
-        signature = inspect.signature(table[name])  # name bad arguments here, not deep in __init__
+        # a class from the table, or 'module:Class'
+        transform = lookup(table, name, 'pipeline transform type', base=object)
+        # name bad arguments here, not deep in __init__
+        signature = inspect.signature(transform)
         unknown = [arg for arg in args if arg not in signature.parameters]
-        missing = [p.name for p in signature.parameters.values() if p.default is p.empty and p.name not in args]
+        missing = [p.name for p in signature.parameters.values()
+                   if p.default is p.empty and p.name not in args]
         if unknown or missing:
-            raise ValueError(f'pipeline transform {name}: unknown arguments {unknown}, missing arguments '
-                             f'{missing}; it takes {signature}')
-        return table[name](**args)
+            raise ValueError(f'pipeline transform {name}: unknown arguments {unknown}, '
+                             f'missing arguments {missing}; it takes {signature}')
+        return transform(**args)
 
     def __call__(self, results):
         for t in self.transforms:
@@ -277,18 +313,6 @@ class Compose:
 
     def __repr__(self):
         return 'Compose(\n' + ''.join(f'    {t}\n' for t in self.transforms) + ')'
-
-
-def accuracy(scores, gt, topk, thr=0.):
-    """Top-k accuracies in percent, as floats made from float32, one per k. mmcls: accuracy_torch.
-
-    The same torch ops as mmcls, so ties break as torch.topk breaks them and 1 of 3 gives
-    33.33333206176758. A hit counts only where its score is above `thr`.
-    """
-    pred, target = torch.from_numpy(scores).float(), torch.from_numpy(gt)
-    pred_score, pred_label = pred.topk(min(max(topk), pred.size(1)), dim=1)   # mmcls raises for k > C
-    correct = pred_label.t().eq(target.view(1, -1)) & (pred_score.t() > thr)
-    return [correct[:k].reshape(-1).float().sum(0, keepdim=True).mul_(100. / len(gt)).item() for k in topk]
 
 
 # ---- Datasets  (mmcls: datasets/cifar.py, datasets/base_dataset.py) ------------------------
@@ -305,8 +329,10 @@ class CIFAR10(Dataset):
                   ('data_batch_4', '634d18415352ddfa80567beed471001a'),
                   ('data_batch_5', '482c414d41f54cd18b22e5b47cb7c3cb')]
     test_list = [('test_batch', '40351d587109b95175f43aff81a1287e')]
-    meta = dict(filename='batches.meta', key='label_names', md5='5ff9c542aee3614f3951f8cda6e48888')
-    CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
+    meta = dict(filename='batches.meta', key='label_names',
+                md5='5ff9c542aee3614f3951f8cda6e48888')
+    CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer',
+               'dog', 'frog', 'horse', 'ship', 'truck']
 
     def __init__(self, data_prefix, pipeline, test_mode=False, batched=False):
         self.data_prefix = os.path.expanduser(str(data_prefix))
@@ -319,7 +345,8 @@ class CIFAR10(Dataset):
 
     def expected_md5s(self):
         """{file name: md5} of all the dataset's files: the official checksums."""
-        return dict(self.train_list + self.test_list + [(self.meta['filename'], self.meta['md5'])])
+        meta = (self.meta['filename'], self.meta['md5'])
+        return dict(self.train_list + self.test_list + [meta])
 
     def how_to_fix(self):
         if self.url is None:                 # your own data (see configs/own_cifar_format.py)
@@ -331,57 +358,64 @@ class CIFAR10(Dataset):
         """Download and extract the archive when a file is missing, as mmcls does."""
         missing = [name for name in self.expected_md5s()
                    if not os.path.isfile(os.path.join(self.folder, name))]
+        where = f'{type(self).__name__}: {", ".join(missing)} not found in {self.folder!r}'
         if missing and self.url is None:
-            raise DatasetError(f'{type(self).__name__}: {", ".join(missing)} not found in {self.folder!r}. '
-                               f'{self.how_to_fix()}')
+            raise DatasetError(f'{where}. {self.how_to_fix()}')
         if missing:
             try:  # imported only here: torchvision's datasets module pulls in much more
                 from torchvision.datasets.utils import download_and_extract_archive
-                download_and_extract_archive(self.url, self.data_prefix, filename=self.filename,
-                                             md5=self.tgz_md5)
+                download_and_extract_archive(self.url, self.data_prefix,
+                                             filename=self.filename, md5=self.tgz_md5)
             except Exception as e:  # no network, a proxy, a full disk: all end the same way
-                raise DatasetError(f'{type(self).__name__}: {", ".join(missing)} not found in {self.folder!r}, '
-                                   f'and downloading failed ({e}). {self.how_to_fix()}') from e
+                raise DatasetError(f'{where}, and downloading failed ({e}). '
+                                   f'{self.how_to_fix()}') from e
 
     def _read(self, name):
         """Unpickle one file of the dataset after checking its md5 (None: no check, as mmcls's
         check_integrity), with the restricted unpickler above. -> a dict with str keys."""
         path, md5 = os.path.join(self.folder, name), self.expected_md5s().get(name)
+        where = f'{type(self).__name__}: {path!r}'
         if not os.path.isfile(path):
-            raise DatasetError(f'{type(self).__name__}: {path!r} not found. {self.how_to_fix()}')
+            raise DatasetError(f'{where} not found. {self.how_to_fix()}')
         if md5 is not None and _md5(path) != md5:
-            raise DatasetError(f'{type(self).__name__}: {path!r} is corrupt or incomplete: its md5 is not '
-                               f'{md5}. {self.how_to_fix()}')
+            raise DatasetError(f'{where} is corrupt or incomplete: its md5 is not {md5}. '
+                               f'{self.how_to_fix()}')
         try:
             with open(path, 'rb') as f:
-                entry = _CifarUnpickler(f, encoding='latin1').load()  # Python 2 pickles: str keys read as str
+                # Python 2 pickles: str keys read as str
+                entry = _CifarUnpickler(f, encoding='latin1').load()
         except Exception as e:  # refused, truncated, not a pickle
-            raise DatasetError(f'{type(self).__name__}: {path!r} is not a CIFAR pickle: {e}') from None
+            raise DatasetError(f'{where} is not a CIFAR pickle: {e}') from None
         if not isinstance(entry, dict):
-            raise DatasetError(f'{type(self).__name__}: {path!r} holds a {type(entry).__name__}, not a dict')
+            raise DatasetError(f'{where} holds a {type(entry).__name__}, not a dict')
         # re-saved from Python 3 with CIFAR's own recipe (encoding='bytes'), the keys are bytes
         return {k.decode('latin1') if isinstance(k, bytes) else k: v for k, v in entry.items()}
 
     def _check_batch(self, name, entry, num_classes):
-        """(N, 3072) uint8 rows and N labels in 0..num_classes-1, or a DatasetError naming the file."""
+        """(N, 3072) uint8 rows and N labels in 0..num_classes-1, or a DatasetError naming
+        the file."""
         where = f'{type(self).__name__}: {os.path.join(self.folder, name)!r}'
-        rows, labels = entry.get('data'), entry.get('labels', entry.get('fine_labels'))   # CIFAR-10 | CIFAR-100
+        rows = entry.get('data')
+        labels = entry.get('labels', entry.get('fine_labels'))   # CIFAR-10 | CIFAR-100
         if rows is None or not isinstance(labels, (list, np.ndarray)):
-            raise DatasetError(f"{where} has no 'data' and 'labels' (or 'fine_labels'); its keys: "
-                               f'{", ".join(map(str, entry))}')
-        if not (isinstance(rows, np.ndarray) and rows.dtype == np.uint8 and rows.shape[1:] == (3072,)):
-            raise DatasetError(f"{where}: 'data' must be uint8 rows of 3072 values (3 x 32 x 32), got "
-                               f'{type(rows).__name__} {getattr(rows, "dtype", "")} {getattr(rows, "shape", "")}')
+            raise DatasetError(f"{where} has no 'data' and 'labels' (or 'fine_labels'); "
+                               f'its keys: {", ".join(map(str, entry))}')
+        if not (isinstance(rows, np.ndarray) and rows.dtype == np.uint8
+                and rows.shape[1:] == (3072,)):
+            raise DatasetError(f"{where}: 'data' must be uint8 rows of 3072 values "
+                               f'(3 x 32 x 32), got {type(rows).__name__} '
+                               f'{getattr(rows, "dtype", "")} {getattr(rows, "shape", "")}')
         if len(labels) != len(rows):
             raise DatasetError(f'{where}: {len(rows)} images but {len(labels)} labels')
         labels = np.array(labels, dtype=object if isinstance(labels, list) else None)
-        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in labels.tolist()):
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                   for x in labels.tolist()):
             raise DatasetError(f'{where}: labels must be ints, e.g. {labels[:1].tolist()}')
         labels = labels.astype(np.int64)
         bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
         if len(bad):
-            raise DatasetError(f'{where}: label {labels[bad[0]]} at index {bad[0]} is out of range '
-                               f'0..{num_classes - 1}')
+            raise DatasetError(f'{where}: label {labels[bad[0]]} at index {bad[0]} '
+                               f'is out of range 0..{num_classes - 1}')
         return rows, labels
 
     def load_annotations(self):
@@ -390,10 +424,12 @@ class CIFAR10(Dataset):
             self.prepare_files()
         if world_size > 1:
             torch.distributed.barrier()
-        entries = [(name, self._read(name)) for name, _ in (self.test_list if self.test_mode else self.train_list)]
+        files = self.test_list if self.test_mode else self.train_list
+        entries = [(name, self._read(name)) for name, _ in files]
         names = self._read(self.meta['filename']).get(self.meta['key'])
         if not isinstance(names, list) or not names:
-            raise DatasetError(f'{type(self).__name__}: {os.path.join(self.folder, self.meta["filename"])!r} '
+            meta_path = os.path.join(self.folder, self.meta['filename'])
+            raise DatasetError(f'{type(self).__name__}: {meta_path!r} '
                                f"has no list '{self.meta['key']}' of class names")
         self.CLASSES = [n.decode('latin1') if isinstance(n, bytes) else n for n in names]
         imgs, labels = [], []
@@ -401,8 +437,10 @@ class CIFAR10(Dataset):
             rows, batch_labels = self._check_batch(name, entry, len(self.CLASSES))
             imgs.append(rows)  # uint8 (N, 3072): each row the red plane, then green, then blue
             labels.extend(batch_labels.tolist())
-        imgs = np.ascontiguousarray(np.vstack(imgs).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))  # to HWC
-        return [{'img': img, 'gt_label': np.array(label, dtype=np.int64)} for img, label in zip(imgs, labels)]
+        imgs = np.vstack(imgs).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)   # to HWC
+        imgs = np.ascontiguousarray(imgs)
+        return [{'img': img, 'gt_label': np.array(label, dtype=np.int64)}
+                for img, label in zip(imgs, labels)]
 
     def __len__(self):
         return len(self.data_infos)
@@ -413,37 +451,43 @@ class CIFAR10(Dataset):
             if batch_seed is not None:
                 random.seed(batch_seed)
                 np.random.seed(batch_seed)
-        # mmcls deep-copies the info; a shallow copy is enough, as no transform here writes into its input.
-        return dict(self.data_infos[idx]) if self.batched else self.pipeline(dict(self.data_infos[idx]))
+        # mmcls deep-copies the info; a shallow copy is enough, as no transform here
+        # writes into its input.
+        info = dict(self.data_infos[idx])
+        return info if self.batched else self.pipeline(info)
 
     def get_gt_labels(self):
         return np.array([info['gt_label'] for info in self.data_infos])
 
-    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None, logger=None):
-        """Metrics, in percent, of the scores `results` ((N, C) array or list of them). mmcls: BaseDataset.
+    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None,
+                 logger=None):
+        """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
+        mmcls: BaseDataset.evaluate.
 
-        metric: 'accuracy' (here) or also 'precision', 'recall', 'f1_score', 'support' (extras/
-        metrics.py). metric_options: topk (int or tuple, default (1, 5)); thrs (default 0: a
-        prediction counts only with a score above it; a tuple gives one key per threshold);
-        average_mode ('macro' or 'none'). indices: the samples `results` belong to. logger is
-        accepted for mmcv's EvalHook and not used.
+        metric: 'accuracy' (here) or also 'precision', 'recall', 'f1_score', 'support'
+        (extras/metrics.py). metric_options: topk (int or tuple, default (1, 5)); thrs
+        (default 0: a prediction counts only with a score above it; a tuple gives one key
+        per threshold); average_mode ('macro' or 'none'). indices: the samples `results`
+        belong to. logger is accepted for mmcv's EvalHook and not used.
         """
         metrics = [metric] if isinstance(metric, str) else list(metric)
-        for name in metrics:
-            if name not in ('accuracy', 'precision', 'recall', 'f1_score', 'support'):
-                raise ValueError(f'metric {name!r} is not supported; '
-                                 'valid: accuracy, precision, recall, f1_score, support')
+        check_metrics(metrics)
         options = {'topk': (1, 5)} if metric_options is None else metric_options
         scores, gt = np.vstack(results), self.get_gt_labels()
         gt = gt if indices is None else gt[indices]
         if len(scores) != len(gt):
             raise ValueError(f'{len(scores)} results for {len(gt)} images')
         thrs = options.get('thrs')
-        if metrics != ['accuracy'] or isinstance(thrs, (tuple, list)) or options.get('average_mode', 'macro') != 'macro':
-            from extras.metrics import evaluate_metrics   # the other metrics and options are an extra
+        if (metrics != ['accuracy'] or isinstance(thrs, (tuple, list))
+                or options.get('average_mode', 'macro') != 'macro'):
+            # the other metrics and options are an extra
+            evaluate_metrics = lookup(EXTRAS, 'evaluate_metrics', 'metric')
             return evaluate_metrics(scores, gt, metrics, options)
         topk = options.get('topk', (1, 5))
-        accs = accuracy(scores, gt, (topk,) if isinstance(topk, int) else tuple(topk), 0. if thrs is None else thrs)
+        ks = (topk,) if isinstance(topk, int) else tuple(topk)
+        accs = accuracy(torch.from_numpy(scores), torch.from_numpy(gt), ks,
+                        0. if thrs is None else thrs)
+        accs = [float(a) for a in accs]        # floats, as mmcls's .item()
         if isinstance(topk, int):
             return {'accuracy': accs[0]}
         # mmcls wants a tuple; a list (a config after JSON) gets the same keys here
@@ -451,9 +495,18 @@ class CIFAR10(Dataset):
 
     def __repr__(self):
         return (f'{type(self).__name__} ({"test" if self.test_mode else "train"} split)\n'
-                f'    number of samples: {len(self)}\n    number of classes: {len(self.CLASSES)}\n'
+                f'    number of samples: {len(self)}\n'
+                f'    number of classes: {len(self.CLASSES)}\n'
                 f'    data prefix: {self.data_prefix}\n'
                 f'    pipeline: {", ".join(map(repr, self.pipeline.transforms))}')
+
+
+def check_metrics(metrics):
+    """The names evaluate knows (config.py's METRICS), for callers that skip the config."""
+    for name in metrics:
+        if name not in METRICS:
+            raise ValueError(f'metric {name!r} is not supported; '
+                             f'valid: {", ".join(METRICS)}')
 
 
 class CIFAR100(CIFAR10):
@@ -464,48 +517,45 @@ class CIFAR100(CIFAR10):
     tgz_md5 = 'eb9058c3a382ffc7106e4002c42a8d85'
     train_list = [('train', '16019d7e3df5f24257cddd939b257f8d')]
     test_list = [('test', 'f0ef6b0ae62326f3e7ffdfab6717acfc')]
-    meta = dict(filename='meta', key='fine_label_names', md5='7973b15100ade9c7d40fb424638fde48')
-    CLASSES = ('apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus '
-               'butterfly camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach '
-               'couch crab crocodile cup dinosaur dolphin elephant flatfish forest fox girl hamster house '
-               'kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle '
-               'mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree '
-               'plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew '
-               'skunk skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank '
-               'telephone television tiger tractor train trout tulip turtle wardrobe whale willow_tree '
-               'wolf woman worm').split()
+    meta = dict(filename='meta', key='fine_label_names',
+                md5='7973b15100ade9c7d40fb424638fde48')
+    CLASSES = ('apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl '
+               'boy bridge bus butterfly camel can castle caterpillar cattle chair '
+               'chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur '
+               'dolphin elephant flatfish forest fox girl hamster house kangaroo '
+               'keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree '
+               'motorcycle mountain mouse mushroom oak_tree orange orchid otter '
+               'palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum '
+               'rabbit raccoon ray road rocket rose sea seal shark shrew skunk '
+               'skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper '
+               'table tank telephone television tiger tractor train trout tulip turtle '
+               'wardrobe whale willow_tree wolf woman worm').split()
 
 
 # ---- Builders  (mmcls: datasets/builder.py, samplers/distributed_sampler.py; mmcv: collate) --
 
-# data.<split>.type -> the dataset class, or 'module:Class' of an extra (imported when asked for)
-DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100, 'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10'}
+# data.<split>.type -> the dataset class, or 'module:Class' of an extra (imported when
+# asked for) or of your own code (e.g. a CIFAR10 subclass defined in a config file)
+DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100,
+            'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10'}
 
 
-def dataset_class(name):
-    """The class for data.<split>.type: a name in DATASETS, or 'module:Class' (your own code,
-    e.g. a CIFAR10 subclass defined in a config file). As hooks.py's lookup."""
-    entry = DATASETS.get(name, name if ':' in str(name) else None)
-    if entry is None:
-        raise ValueError(f'dataset type {name!r} is unknown; valid: {", ".join(DATASETS)} (or "module:Class")')
-    if isinstance(entry, str):
-        module, _, cls = entry.partition(':')
-        try:
-            entry = getattr(importlib.import_module(module), cls)
-        except (ImportError, AttributeError) as e:
-            raise ValueError(f'dataset type {name!r} cannot be imported: {e}') from None
-    return entry
+def check_dataset_config(cfg):
+    """Before any data is read: a non-empty pipeline (the dataset's Compose then names a
+    bad transform, also before reading) and num_samples >= 1 or None."""
+    check_pipeline(cfg.pipeline)
+    if cfg.num_samples is not None and cfg.num_samples < 1:
+        raise ValueError(f'num_samples={cfg.num_samples} must be >= 1')
 
 
 def build_dataset(cfg):
-    """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode)."""
-    dataset_cls = dataset_class(cfg.type)
-    Compose(cfg.pipeline, batched=cfg.batched)     # an empty or malformed pipeline is named before any data is read
-    dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline, test_mode=cfg.test_mode,
-                          batched=cfg.batched)
+    """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode). mmcls:
+    build_dataset."""
+    dataset_cls = lookup(DATASETS, cfg.type, 'dataset type', base=Dataset)
+    check_dataset_config(cfg)
+    dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline,
+                          test_mode=cfg.test_mode, batched=cfg.batched)
     if cfg.num_samples is not None:
-        if cfg.num_samples < 1:
-            raise ValueError(f'num_samples={cfg.num_samples} must be >= 1')
         dataset.data_infos = dataset.data_infos[:cfg.num_samples]
     return dataset
 
@@ -518,16 +568,16 @@ def collate(batch, pipeline=None):
     (stacked tensors; strings listed). 'img_metas' stays a list of dicts, as mmcv's
     DataContainer(cpu_only=True) leaves it.
 
-    With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are stacked
-    ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole batch. It runs
-    right after the batch's samples were fetched, in the same process, so it draws from the
-    generators the batch seed has just seeded."""
+    With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are
+    stacked ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole
+    batch. It runs right after the batch's samples were fetched, in the same process, so it
+    draws from the generators the batch seed has just seeded."""
     if pipeline is not None:
         return pipeline({key: np.stack([s[key] for s in batch]) for key in batch[0]})
-    if not isinstance(batch, Sequence):
-        raise TypeError(f'collate: a batch is a list of samples, not a {type(batch).__name__}')
+    check_batch(batch)
     if isinstance(batch[0], Mapping):
-        return {key: [s[key] for s in batch] if key == 'img_metas' else collate([s[key] for s in batch])
+        return {key: [s[key] for s in batch] if key == 'img_metas'
+                else collate([s[key] for s in batch])
                 for key in batch[0]}
     if isinstance(batch[0], Sequence) and not isinstance(batch[0], (str, bytes)):
         return [collate(list(samples)) for samples in zip(*batch)]
@@ -536,8 +586,15 @@ def collate(batch, pipeline=None):
     return default_collate(batch)
 
 
+def check_batch(batch):
+    if not isinstance(batch, Sequence):
+        raise TypeError(f'collate: a batch is a list of samples, '
+                        f'not a {type(batch).__name__}')
+
+
 def worker_init_fn(worker_id, num_workers, rank, seed):
-    """Seed each worker of each rank differently, and the same way in every run. mmcls: same name."""
+    """Seed each worker of each rank differently, and the same way in every run.
+    mmcls: same name."""
     # Ctrl-C reaches every process of the terminal; let the main process handle it
     # (it finishes the iteration and saves), instead of workers dying under it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -570,10 +627,11 @@ class DefaultSampler(torch.utils.data.Sampler):
     batch), whichever worker makes it: a resumed run sees the same batches, to the bit.
     """
 
-    def __init__(self, dataset_len, batch_size, shuffle=True, seed=0, num_replicas=1, rank=0, round_up=True,
-                 batch_seeds=True):
+    def __init__(self, dataset_len, batch_size, shuffle=True, seed=0, num_replicas=1,
+                 rank=0, round_up=True, batch_seeds=True):
         self.n, self.batch_size, self.shuffle, self.seed = dataset_len, batch_size, shuffle, seed
-        self.batch_seeds = batch_seeds         # False: plain indices, for datasets that take only ints
+        # False: plain indices, for datasets that take only ints
+        self.batch_seeds = batch_seeds
         self.num_replicas, self.rank, self.round_up = num_replicas, rank, round_up
         self.num_samples = (-(-dataset_len // num_replicas) if round_up
                             else len(range(rank, dataset_len, num_replicas)))
@@ -585,17 +643,22 @@ class DefaultSampler(torch.utils.data.Sampler):
 
     def __iter__(self):
         g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
-        order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=g).tolist()
+        else:
+            order = list(range(self.n))
         if self.round_up:                      # pad to num_samples per rank, as mmcls does
             total = self.num_samples * self.num_replicas
             order = (order * (total // max(self.n, 1) + 1))[:total]
         mine = order[self.rank::self.num_replicas][:self.num_samples]
         num_batches = -(-len(mine) // self.batch_size)
-        seeds = torch.randint(0, 2 ** 31, (self.num_replicas, num_batches), generator=g)[self.rank].tolist()
+        seeds = torch.randint(0, 2 ** 31, (self.num_replicas, num_batches), generator=g)
+        seeds = seeds[self.rank].tolist()
         start, self.skip_batches = self.skip_batches * self.batch_size, 0
         for pos in range(start, len(mine)):
             if self.batch_seeds:
-                yield mine[pos], (seeds[pos // self.batch_size] if pos % self.batch_size == 0 else None)
+                first = pos % self.batch_size == 0
+                yield mine[pos], (seeds[pos // self.batch_size] if first else None)
             else:
                 yield mine[pos]
 
@@ -603,28 +666,40 @@ class DefaultSampler(torch.utils.data.Sampler):
         return self.num_samples
 
 
-def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False, shuffle=True,
-                     round_up=True, seed=None, **kwargs):
-    """A DataLoader, mmcls's way: not distributed, one loader feeds all num_gpus; distributed, each
-    process loads its own share. kwargs go to the DataLoader. mmcls: build_dataloader."""
+def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False,
+                     shuffle=True, round_up=True, seed=None, **kwargs):
+    """A DataLoader, mmcls's way: not distributed, one loader feeds all num_gpus;
+    distributed, each process loads its own share. kwargs go to the DataLoader.
+    mmcls: build_dataloader."""
     rank, world_size = get_dist_info()
-    if dist and world_size > len(dataset):
-        raise ValueError(f'{world_size} processes but only {len(dataset)} samples in {type(dataset).__name__}: '
-                         'every process needs at least one')
-    if not dist:  # one loader feeds all num_gpus
+    if dist:
+        check_enough_samples(dataset, world_size)
+    else:  # one loader feeds all num_gpus
         rank, world_size = 0, 1
-        samples_per_gpu, workers_per_gpu = num_gpus * samples_per_gpu, num_gpus * workers_per_gpu
+        samples_per_gpu = num_gpus * samples_per_gpu
+        workers_per_gpu = num_gpus * workers_per_gpu
     batch_size, num_workers = samples_per_gpu, workers_per_gpu
     # Batch seeds go to this file's datasets (CIFAR10 and its subclasses take (index, seed)).
-    sampler = DefaultSampler(len(dataset), batch_size, shuffle, seed or 0, world_size, rank, round_up,
-                             batch_seeds=isinstance(dataset, CIFAR10))
+    sampler = DefaultSampler(len(dataset), batch_size, shuffle, seed or 0, world_size, rank,
+                             round_up, batch_seeds=isinstance(dataset, CIFAR10))
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed or 0)
-    # The loader draws its workers' base seed from this generator, not from torch's global one.
+    # The loader draws its workers' base seed from this generator, not torch's global one.
     kwargs.setdefault('generator', torch.Generator().manual_seed(seed or 0))
     if num_workers > 0:
         # mmcls's default: workers live across epochs (no start-up cost each epoch). The
         # batch seeds above make the augmentation independent of the workers' own streams.
         kwargs.setdefault('persistent_workers', True)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      collate_fn=partial(collate, pipeline=dataset.pipeline) if getattr(dataset, 'batched', False)
-                      else collate, worker_init_fn=init_fn, **kwargs)
+    if getattr(dataset, 'batched', False):
+        collate_fn = partial(collate, pipeline=dataset.pipeline)
+    else:
+        collate_fn = collate
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
+                      num_workers=num_workers, collate_fn=collate_fn,
+                      worker_init_fn=init_fn, **kwargs)
+
+
+def check_enough_samples(dataset, world_size):
+    """Distributed: every process needs at least one sample."""
+    if world_size > len(dataset):
+        raise ValueError(f'{world_size} processes but only {len(dataset)} samples in '
+                         f'{type(dataset).__name__}: every process needs at least one')

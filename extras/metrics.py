@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn.functional import one_hot
 
-from data import accuracy
+from model import accuracy
 
 
 def precision_recall_f1(scores, gt, average_mode='macro', thrs=0.):
@@ -68,7 +68,9 @@ def evaluate_metrics(scores, gt, metrics, options):
     eval_results = {}
     if 'accuracy' in metrics:
         ks = (topk,) if isinstance(topk, int) else tuple(topk)
-        per_thr = [accuracy(scores, gt, ks, thr) for thr in thr_list]       # [thr][k]
+        pred, target = torch.from_numpy(scores), torch.from_numpy(gt)
+        # [thr][k], floats as mmcls's .item()
+        per_thr = [[float(a) for a in accuracy(pred, target, ks, thr)] for thr in thr_list]
         for i, k in enumerate(ks):
             key = 'accuracy' if isinstance(topk, int) else f'accuracy_top-{k}'
             eval_results.update(zip(names(key), (accs[i] for accs in per_thr)))

@@ -292,7 +292,7 @@ def test_build_dataset(small_synthetic, monkeypatch):
                                                pipeline=test_pipeline, test_mode=True))
     assert isinstance(dataset, SmallSynthetic) and len(dataset) == 30 and dataset.test_mode
     assert isinstance(dataset.pipeline.transforms[0], transforms.Normalize)
-    with pytest.raises(ValueError, match="type 'CIFAR1000'.*valid: CIFAR10, CIFAR100, SyntheticCIFAR10"):
+    with pytest.raises(ValueError, match="type='CIFAR1000'.*valid: CIFAR10, CIFAR100, SyntheticCIFAR10"):
         data.build_dataset(DatasetConfig(type='CIFAR1000'))
 
 

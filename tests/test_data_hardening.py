@@ -204,3 +204,23 @@ def test_a_bad_pipeline_is_named_when_built(pipeline, words):
     assert words in str(e.value) and '\n' not in str(e.value)
     with pytest.raises(ValueError):                            # build_dataset: before any data is read
         data.build_dataset(DatasetConfig(type='CIFAR10', data_prefix='/nonexistent', pipeline=pipeline))
+
+
+def test_num_samples_is_checked_before_any_data_is_read():
+    with pytest.raises(ValueError, match='num_samples=0 must be >= 1'):
+        data.build_dataset(DatasetConfig(type='CIFAR10', data_prefix='/nonexistent',
+                                         pipeline=test_pipeline, num_samples=0))
+
+
+@pytest.mark.parametrize('field, build', [
+    ('dataset type', lambda name: data.build_dataset(DatasetConfig(type=name,
+                                                                   pipeline=test_pipeline))),
+    ('pipeline transform type', lambda name: data.Compose([dict(type=name, command='true')])),
+])
+def test_a_module_function_is_not_a_dataset_or_a_transform(field, build, monkeypatch):
+    """'module:Class' must name a class of the right kind; os:system is refused uncalled."""
+    calls = []
+    monkeypatch.setattr(os, 'system', lambda command: calls.append(command))
+    with pytest.raises(ValueError, match=f"{field}='os:system' names .*which is not a"):
+        build('os:system')
+    assert calls == []
