@@ -7,17 +7,17 @@ order (a smaller number runs first; equal priorities keep registration order):
     priority   HIGHEST 0 | VERY_HIGH 10 | HIGH 30 | ABOVE_NORMAL 40 | NORMAL 50
                BELOW_NORMAL 60 | LOW 70 | VERY_LOW 90 | LOWEST 100
 
-    hook (train_model registers)  priority      acts at (b = before, a = after)       mmcv 1.x
-    StepLrUpdaterHook             VERY_HIGH     b_run, b_train_epoch, b_train_iter    hooks/lr_updater.py
-    CheckInvalidLossHook          HIGH          a_train_iter, a_train_epoch           (mmdet's, not mmcv's)
-    OptimizerHook                 ABOVE_NORMAL  a_train_iter                          hooks/optimizer.py
-    CheckpointHook                NORMAL        b_run, a_train_iter, a_train_epoch    hooks/checkpoint.py
-    DistSamplerSeedHook           NORMAL        b_train_epoch, b_val_epoch            hooks/sampler_seed.py
-    IterTimerHook                 LOW           b_*_epoch, b_*_iter, a_*_iter         hooks/iter_timer.py
-    EvalHook                      LOW           b_run, b/a_train_iter, b/a_train_epoch  hooks/evaluation.py
-    TextLoggerHook                VERY_LOW      b/a_run, b_*_epoch, a_train_iter,     hooks/logger/text.py
-                                                a_*_epoch
-    StopSignalHook                LOWEST        b_run, a_train_iter, a_run            (not in mmcv)
+    hook (train_model's)  priority      acts at (b = before, a = after)         mmcv hooks/
+    StepLrUpdaterHook     VERY_HIGH     b_run, b_train_epoch, b_train_iter      lr_updater.py
+    CheckInvalidLossHook  HIGH          a_train_iter, a_train_epoch             (mmdet's)
+    OptimizerHook         ABOVE_NORMAL  a_train_iter                            optimizer.py
+    CheckpointHook        NORMAL        b_run, a_train_iter, a_train_epoch      checkpoint.py
+    DistSamplerSeedHook   NORMAL        b_train_epoch, b_val_epoch              sampler_seed.py
+    IterTimerHook         LOW           b_*_epoch, b_*_iter, a_*_iter           iter_timer.py
+    EvalHook              LOW           b_run, b/a_train_iter, b/a_train_epoch  evaluation.py
+    TextLoggerHook        VERY_LOW      b/a_run, b_*_epoch, a_train_iter,       logger/text.py
+                                        a_*_epoch
+    StopSignalHook        LOWEST        b_run, a_train_iter, a_run              (not in mmcv)
 
 Every run prints the same table, per stage, from the hooks it has (`get_hook_info`).
 
@@ -28,7 +28,6 @@ accumulation, EMA, early stopping, the trace) live in extras/ and are imported b
 through the tables in this file, only when a config asks for them.
 """
 import datetime
-import importlib
 import inspect
 import json
 import math
@@ -40,6 +39,8 @@ import time
 from enum import IntEnum
 
 import torch
+
+from config import lookup
 
 
 class Priority(IntEnum):
@@ -59,11 +60,13 @@ def get_priority(priority):
     """An int 0..100, a Priority or a Priority name ('LOW') -> int."""
     if isinstance(priority, str):
         if priority.upper() not in Priority.__members__:
-            raise ValueError(f'priority {priority!r} is not known; valid: {", ".join(Priority.__members__)}')
+            raise ValueError(f'priority {priority!r} is not known; '
+                             f'valid: {", ".join(Priority.__members__)}')
         return Priority[priority.upper()].value
     if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
         return int(priority)
-    raise ValueError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
+    raise ValueError(f'priority must be an int in 0..100 or a Priority name, '
+                     f'got {priority!r}')
 
 
 class Hook:
@@ -114,21 +117,7 @@ class Hook:
         return [s for s in self.stages if s in triggered]
 
 
-def lookup(table, name, field):
-    """A class from a table {name: class or 'module:Class'}, or `name` itself written as
-    'module:Class' (your own code). The module of an extra is imported here, when asked for."""
-    entry = table.get(name, name if ':' in str(name) else None)
-    if entry is None:
-        raise ValueError(f'{field}={name!r} is not known; valid: {", ".join(table)} (or "module:Class")')
-    if isinstance(entry, str):
-        module, _, cls = entry.partition(':')
-        entry = getattr(importlib.import_module(module), cls)
-    return entry
-
-
-# ---------------------------------------------------------------------------------------
-# LR schedule  (mmcv: LrUpdaterHook)
-# ---------------------------------------------------------------------------------------
+# ---- LR schedule  (mmcv: LrUpdaterHook) --------------------------------------------------
 
 
 class LrUpdaterHook(Hook):
@@ -143,11 +132,14 @@ class LrUpdaterHook(Hook):
     a resume (`initial_lr` travels in the optimizer's state_dict)."""
     key = 'lr'                               # the param-group entry this hook schedules
 
-    def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1, warmup_by_epoch=False):
+    def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1,
+                 warmup_by_epoch=False):
         if warmup not in (None, 'constant', 'linear', 'exp'):
-            raise ValueError(f"warmup={warmup!r} is not known; valid: None, 'constant', 'linear', 'exp'")
+            raise ValueError(f"warmup={warmup!r} is not known; "
+                             "valid: None, 'constant', 'linear', 'exp'")
         if warmup is not None and not warmup_iters > 0:
-            raise ValueError(f'warmup_iters must be a positive integer when warmup is set, got {warmup_iters}')
+            raise ValueError(f'warmup_iters must be a positive integer when warmup is set, '
+                             f'got {warmup_iters}')
         if warmup is not None and not 0 < warmup_ratio <= 1:
             raise ValueError(f'warmup_ratio must be in (0, 1], got {warmup_ratio}')
         self.by_epoch, self.warmup, self.warmup_ratio = by_epoch, warmup, warmup_ratio
@@ -216,13 +208,15 @@ class StepLrUpdaterHook(LrUpdaterHook):
     def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
         steps = step if isinstance(step, (list, tuple)) else [step]
         if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
-            raise ValueError(f'lr_config.step must be a positive int or a list of them, got {step!r}')
+            raise ValueError(f'lr_config.step must be a positive int or a list of them, '
+                             f'got {step!r}')
         self.step = list(step) if isinstance(step, (list, tuple)) else step
         self.gamma, self.min_lr = gamma, min_lr
         super().__init__(**kwargs)
 
     def get_lr(self, runner, base_lr):
-        lr = base_lr * self.gamma ** steps_passed(self.step, runner.epoch if self.by_epoch else runner.iter)
+        progress = runner.epoch if self.by_epoch else runner.iter
+        lr = base_lr * self.gamma ** steps_passed(self.step, progress)
         return lr if self.min_lr is None else max(lr, self.min_lr)
 
 
@@ -233,37 +227,52 @@ def steps_passed(step, progress):
     return next((i for i, s in enumerate(step) if progress < s), len(step))
 
 
-# lr_config.policy -> the hook; an all-lowercase policy is title-cased as mmcv does ('step')
-LR_POLICIES = {'Fixed': FixedLrUpdaterHook, 'Step': StepLrUpdaterHook, **{name: f'extras.lr_policies:{name}LrUpdaterHook'
-               for name in ('Exp', 'Poly', 'Inv', 'CosineAnnealing', 'FlatCosineAnnealing', 'CosineRestart',
-                            'LinearAnnealing', 'Cyclic', 'OneCycle', 'CosineAnnealingCooldown')}}
+# lr_config.policy -> the hook; the policies beyond Fixed and Step are extras
+LR_POLICIES = {'Fixed': FixedLrUpdaterHook, 'Step': StepLrUpdaterHook,
+               **{name: f'extras.lr_policies:{name}LrUpdaterHook'
+                  for name in ('Exp', 'Poly', 'Inv', 'CosineAnnealing', 'FlatCosineAnnealing',
+                               'CosineRestart', 'LinearAnnealing', 'Cyclic', 'OneCycle',
+                               'CosineAnnealingCooldown')}}
 MOMENTUM_POLICIES = {name: f'extras.momentum:{name}MomentumUpdaterHook'
-                     for name in ('Step', 'CosineAnnealing', 'LinearAnnealing', 'Cyclic', 'OneCycle')}
+                     for name in ('Step', 'CosineAnnealing', 'LinearAnnealing', 'Cyclic',
+                                  'OneCycle')}
+# what each field's policy must be a subclass of (mmcv: LrUpdaterHook, MomentumUpdaterHook)
+UPDATER_BASES = {'lr_config': LrUpdaterHook,
+                 'momentum_config': 'extras.momentum:MomentumUpdaterHook'}
 
 
 def build_updater_hook(config, policies, field):
     """lr_config / momentum_config -> the policy's updater hook (mmcv: register_lr_hook).
     The config's fields that are not None are the hook's arguments."""
-    policy = config.policy.title() if config.policy == config.policy.lower() else config.policy
-    hook_cls = lookup(policies, policy, f'{field}.policy')
+    policy = config.policy
+    if policy == policy.lower() and policy.title() in policies:
+        policy = policy.title()                # mmcv title-cases 'step' to 'Step'
+    base = lookup(UPDATER_BASES, field, 'field')
+    hook_cls = lookup(policies, policy, f'{field}.policy', base)
+    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
+    check_policy_args(hook_cls, args, config.policy, field)
+    return hook_cls(**args)
+
+
+def check_policy_args(hook_cls, args, policy, field):
+    """The policy (or a base of it) takes every argument set, and every one it needs is set."""
     accepted = set()                           # the arguments of the policy and its bases
     for cls in hook_cls.__mro__:
         if cls.__init__ is not object.__init__ and cls is not Hook:
             accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
-    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
     bad = sorted(set(args) - accepted)
     if bad:
-        raise ValueError(f'{field}.{bad[0]} is set, but policy {config.policy!r} does not take it '
+        raise ValueError(f'{field}.{bad[0]} is set, but policy {policy!r} does not take it '
                          f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
-    try:
-        return hook_cls(**args)
-    except TypeError as e:
-        raise ValueError(f'{field} (policy {config.policy!r}): {e}') from None
+    needed = [p.name for p in inspect.signature(hook_cls).parameters.values()
+              if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [name for name in needed if name not in args]
+    if missing:
+        raise ValueError(f'{field} (policy {policy!r}): {field}.{missing[0]} is not set, '
+                         'and the policy needs it')
 
 
-# ---------------------------------------------------------------------------------------
-# Backward and step  (mmcv: OptimizerHook)
-# ---------------------------------------------------------------------------------------
+# ---- Backward and step  (mmcv: OptimizerHook) --------------------------------------------
 
 
 class OptimizerHook(Hook):
@@ -289,29 +298,39 @@ class OptimizerHook(Hook):
         params = [p for p in runner.model.parameters() if p.requires_grad and p.grad is not None]
         if params:
             grad_norm = torch.nn.utils.clip_grad_norm_(params, **self.grad_clip)
-            runner.log_buffer.update({'grad_norm': grad_norm.detach()}, runner.outputs['num_samples'])
+            runner.log_buffer.update({'grad_norm': grad_norm.detach()},
+                                     runner.outputs['num_samples'])
+
+
+# the hooks build_optimizer_hook picks from; all but OptimizerHook are extras
+OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
+                   'Fp16OptimizerHook': 'extras.mixed_precision:Fp16OptimizerHook',
+                   'GradientCumulativeOptimizerHook':
+                       'extras.grad_accumulation:GradientCumulativeOptimizerHook',
+                   'GradientCumulativeFp16OptimizerHook':
+                       'extras.mixed_precision:GradientCumulativeFp16OptimizerHook'}
 
 
 def build_optimizer_hook(optimizer_config, fp16_config=None):
     """mmcls's train_model: Fp16OptimizerHook with `fp16`, the cumulative variants with
-    cumulative_iters > 1 (both in extras/), else OptimizerHook."""
+    cumulative_iters > 1, else OptimizerHook."""
     clip = optimizer_config.grad_clip
-    args = dict(grad_clip=None if clip is None else dict(max_norm=clip.max_norm, norm_type=clip.norm_type))
+    if clip is not None:
+        clip = dict(max_norm=clip.max_norm, norm_type=clip.norm_type)
+    args = dict(grad_clip=clip)
     cumulative = optimizer_config.cumulative_iters
     if cumulative > 1:
         args['cumulative_iters'] = cumulative
     if fp16_config is not None:
         args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
         name = 'GradientCumulativeFp16OptimizerHook' if cumulative > 1 else 'Fp16OptimizerHook'
-        return lookup({}, f'extras.mixed_precision:{name}', 'fp16')(**args)
-    if cumulative > 1:
-        return lookup({}, 'extras.grad_accumulation:GradientCumulativeOptimizerHook', 'optimizer_config')(**args)
-    return OptimizerHook(**args)
+    else:
+        name = 'GradientCumulativeOptimizerHook' if cumulative > 1 else 'OptimizerHook'
+    hook_cls = lookup(OPTIMIZER_HOOKS, name, 'optimizer_config', OptimizerHook)
+    return hook_cls(**args)
 
 
-# ---------------------------------------------------------------------------------------
-# Checkpoints and the sampler's epoch  (mmcv: CheckpointHook, DistSamplerSeedHook)
-# ---------------------------------------------------------------------------------------
+# ---- Checkpoints and the sampler's epoch  (mmcv: CheckpointHook, DistSamplerSeedHook) ----
 
 
 class CheckpointHook(Hook):
@@ -327,8 +346,10 @@ class CheckpointHook(Hook):
     def before_run(self, runner):
         if self.out_dir is None:
             self.out_dir = runner.work_dir
-        elif runner.work_dir is not None and self.out_dir != runner.work_dir:   # mmcv: out_dir/<work dir's name>
-            self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
+        elif runner.work_dir is not None and self.out_dir != runner.work_dir:
+            # mmcv: out_dir/<work dir's name>
+            name = os.path.basename(runner.work_dir.rstrip(os.sep))
+            self.out_dir = os.path.join(self.out_dir, name)
         if self.out_dir is None:
             runner.logger.warning('no work_dir and no out_dir: checkpoints are not saved')
             return
@@ -356,8 +377,9 @@ class CheckpointHook(Hook):
                     torch.distributed.all_reduce(buffer.div_(runner.world_size))
         tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
         current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
-        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current), blocking=False,
-                                      save_optimizer=self.save_optimizer, mid_epoch=not self.by_epoch)
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current),
+                                      blocking=False, save_optimizer=self.save_optimizer,
+                                      mid_epoch=not self.by_epoch)
         runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path
         if self.max_keep_ckpts > 0 and runner.rank == 0:   # walk back from the oldest one we keep
             runner.wait_for_checkpoint()
@@ -383,9 +405,7 @@ class DistSamplerSeedHook(Hook):
                 sampler.skip_batches = runner.resume_batches
 
 
-# ---------------------------------------------------------------------------------------
-# Timing and logging  (mmcv: IterTimerHook, LoggerHook, TextLoggerHook)
-# ---------------------------------------------------------------------------------------
+# ---- Timing and logging  (mmcv: IterTimerHook, LoggerHook, TextLoggerHook) ---------------
 
 
 class IterTimerHook(Hook):
@@ -407,13 +427,15 @@ class LoggerHook(Hook):
     """Averages the log buffer every `interval` iterations and hands it to `log()`."""
 
     def __init__(self, interval=10, ignore_last=True, reset_flag=False, by_epoch=True):
-        self.interval, self.ignore_last, self.reset_flag, self.by_epoch = interval, ignore_last, reset_flag, by_epoch
+        self.interval, self.ignore_last = interval, ignore_last
+        self.reset_flag, self.by_epoch = reset_flag, by_epoch
 
     def log(self, runner):
         raise NotImplementedError
 
     def before_run(self, runner):
-        for hook in reversed(runner.hooks):   # the last logger clears the averages once all have read them
+        # the last logger clears the averages once all have read them
+        for hook in reversed(runner.hooks):
             if isinstance(hook, LoggerHook):
                 hook.reset_flag = True
                 break
@@ -458,33 +480,43 @@ class TextLoggerHook(LoggerHook):
 
     def log(self, runner):
         output = runner.log_buffer.output
-        train_line = runner.mode == 'train' and 'time' in output      # else eval results: a 'val' line
+        # else eval results: a 'val' line
+        train_line = runner.mode == 'train' and 'time' in output
+        cur_iter = runner.inner_iter + 1 if self.by_epoch else runner.iter + 1
         log_dict = dict(mode='train' if train_line else 'val',
                         epoch=runner.epoch + 1 if runner.mode == 'train' else runner.epoch,
-                        iter=output.pop('eval_iter_num', None) or (runner.inner_iter + 1 if self.by_epoch
-                                                                   else runner.iter + 1))
+                        iter=output.pop('eval_iter_num', None) or cur_iter)
         log_dict['lr'] = runner.current_lr()[0]
         if train_line and runner.device.type == 'cuda':
-            log_dict['memory'] = torch.cuda.max_memory_allocated(runner.device) // (1024 * 1024)
+            memory = torch.cuda.max_memory_allocated(runner.device)
+            log_dict['memory'] = memory // (1024 * 1024)
         log_dict.update(output)
         runner.logger.info(self._format(log_dict, runner))
         self._dump_log(log_dict)
 
     def _format(self, log_dict, runner):
         if log_dict['mode'] == 'train':
-            where = (f'Epoch [{log_dict["epoch"]}][{log_dict["iter"]}/{len(runner.data_loader)}]' if self.by_epoch
-                     else f'Iter [{log_dict["iter"]}/{runner.max_iters}]')
+            if self.by_epoch:
+                where = (f'Epoch [{log_dict["epoch"]}]'
+                         f'[{log_dict["iter"]}/{len(runner.data_loader)}]')
+            else:
+                where = f'Iter [{log_dict["iter"]}/{runner.max_iters}]'
             # eta from the mean time per iteration since this run (or resume) started
             self.time_sec_tot += log_dict['time'] * self.interval
             sec_per_iter = self.time_sec_tot / (runner.iter - self.start_iter + 1)
-            eta = datetime.timedelta(seconds=int(sec_per_iter * (runner.max_iters - runner.iter - 1)))
-            line = (f'{where}\tlr: {log_dict["lr"]:.3e}, eta: {eta}, time: {log_dict["time"]:.3f}, '
+            left = runner.max_iters - runner.iter - 1
+            eta = datetime.timedelta(seconds=int(sec_per_iter * left))
+            line = (f'{where}\tlr: {log_dict["lr"]:.3e}, eta: {eta}, '
+                    f'time: {log_dict["time"]:.3f}, '
                     f'data_time: {log_dict["data_time"]:.3f}, ')
             if 'memory' in log_dict:
                 line += f'memory: {log_dict["memory"]}, '
         else:
-            line = (f'Epoch({log_dict["mode"]}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t' if self.by_epoch
-                    else f'Iter({log_dict["mode"]}) [{log_dict["iter"]}]\t')
+            mode = log_dict['mode']
+            if self.by_epoch:
+                line = f'Epoch({mode}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t'
+            else:
+                line = f'Iter({mode}) [{log_dict["iter"]}]\t'
         skip = ('mode', 'epoch', 'iter', 'lr', 'time', 'data_time', 'memory')
         return line + ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
                                 for k, v in log_dict.items() if k not in skip)
@@ -495,8 +527,8 @@ class TextLoggerHook(LoggerHook):
                 return [rounded(x) for x in v]
             return round(float(v), 5) if isinstance(v, float) else v
         if self.json_log_path is not None:     # O_NOFOLLOW: never write through a planted link
-            with open(os.open(self.json_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644),
-                      'a') as f:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+            with open(os.open(self.json_log_path, flags, 0o644), 'a') as f:
                 f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')
 
     def after_run(self, runner):
@@ -504,9 +536,7 @@ class TextLoggerHook(LoggerHook):
             runner.logger.info(f'Logs are in {self.json_log_path} and its .log twin')
 
 
-# ---------------------------------------------------------------------------------------
-# Evaluation  (mmcv: EvalHook; mmcls: apis/test.py single_gpu_test)
-# ---------------------------------------------------------------------------------------
+# ---- Evaluation  (mmcv: EvalHook; mmcls: apis/test.py single_gpu_test) -------------------
 
 
 def single_gpu_test(runner, data_loader):
@@ -520,7 +550,8 @@ def single_gpu_test(runner, data_loader):
         for i, batch in enumerate(data_loader):
             results.extend(model(return_loss=False, img=runner.batch_to_device(batch)['img']))
             if show:
-                sys.stderr.write(f'\r[{"#" * int(30 * (i + 1) / len(data_loader)):<30}] {i + 1}/{len(data_loader)}')
+                bar = '#' * int(30 * (i + 1) / len(data_loader))
+                sys.stderr.write(f'\r[{bar:<30}] {i + 1}/{len(data_loader)}')
     if show:
         sys.stderr.write('\n')
     return results
@@ -533,15 +564,16 @@ class EvalHook(Hook):
     greater_keys = ('acc', 'top', 'AR@', 'auc', 'precision', 'mAP', 'mDice', 'mIoU', 'mAcc', 'aAcc')
     less_keys = ('loss',)
 
-    def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None, rule=None,
-                 **eval_kwargs):
+    def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None,
+                 rule=None, **eval_kwargs):
         if interval <= 0:
             raise ValueError(f'evaluation.interval must be a positive number, got {interval}')
         if start is not None and start < 0:
             raise ValueError(f'evaluation.start must be >= 0, got {start}')
         if rule not in (None, 'greater', 'less'):
             raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
-        self.dataloader, self.start, self.interval, self.by_epoch = dataloader, start, interval, by_epoch
+        self.dataloader, self.start = dataloader, start
+        self.interval, self.by_epoch = interval, by_epoch
         self.save_best, self.rule = save_best, rule
         self.eval_kwargs = eval_kwargs        # metric=..., metric_options=...
         self.initial_flag = True
@@ -550,12 +582,16 @@ class EvalHook(Hook):
 
     def _infer_rule(self, key):
         """mmcv's order: an exact key first, then a key contained in it; greater before less."""
-        k, greater, less = key.lower(), [g.lower() for g in self.greater_keys], [s.lower() for s in self.less_keys]
-        for rule, found in (('greater', k in greater), ('less', k in less), ('greater', any(g in k for g in greater)),
+        k = key.lower()
+        greater = [g.lower() for g in self.greater_keys]
+        less = [s.lower() for s in self.less_keys]
+        for rule, found in (('greater', k in greater), ('less', k in less),
+                            ('greater', any(g in k for g in greater)),
                             ('less', any(s in k for s in less))):
             if found:
                 return rule
-        raise ValueError(f'cannot infer evaluation.rule for save_best={key!r}; set rule to "greater" or "less"')
+        raise ValueError(f'cannot infer evaluation.rule for save_best={key!r}; '
+                         'set rule to "greater" or "less"')
 
     def before_run(self, runner):
         self.out_dir = runner.work_dir
@@ -565,17 +601,21 @@ class EvalHook(Hook):
     def _is_own_best(self, path):
         """The path comes from a checkpoint, which anyone may have written: remove only a
         plain `best_*.pth` file of this run's own folder, never a link or anything else."""
-        return (os.path.basename(path).startswith('best_') and path.endswith('.pth') and os.path.isfile(path)
-                and not os.path.islink(path) and self.out_dir is not None
+        return (os.path.basename(path).startswith('best_') and path.endswith('.pth')
+                and os.path.isfile(path) and not os.path.islink(path)
+                and self.out_dir is not None
                 and os.path.dirname(os.path.realpath(path)) == os.path.realpath(self.out_dir))
 
-    def before_train_epoch(self, runner):     # with `start` at or before the first epoch, evaluate first
-        if self.by_epoch and self.initial_flag and self.start is not None and runner.epoch >= self.start:
+    # with `start` at or before the first epoch (iteration), evaluate first
+    def before_train_epoch(self, runner):
+        if (self.by_epoch and self.initial_flag and self.start is not None
+                and runner.epoch >= self.start):
             self.after_train_epoch(runner)
         self.initial_flag = False
 
     def before_train_iter(self, runner):
-        if not self.by_epoch and self.initial_flag and self.start is not None and runner.iter >= self.start:
+        if (not self.by_epoch and self.initial_flag and self.start is not None
+                and runner.iter >= self.start):
             self.after_train_iter(runner)
         self.initial_flag = False
 
@@ -594,7 +634,8 @@ class EvalHook(Hook):
     def _should_evaluate(self, runner):
         current = runner.epoch if self.by_epoch else runner.iter
         if self.start is None:
-            return (self.every_n_epochs if self.by_epoch else self.every_n_iters)(runner, self.interval)
+            every_n = self.every_n_epochs if self.by_epoch else self.every_n_iters
+            return every_n(runner, self.interval)
         return current + 1 >= self.start and (current + 1 - self.start) % self.interval == 0
 
     def test(self, runner):
@@ -605,7 +646,8 @@ class EvalHook(Hook):
         runner.model.train()
         if results is None:                  # a DistEvalHook on a rank other than 0
             return
-        metrics = self.dataloader.dataset.evaluate(results, logger=runner.logger, **self.eval_kwargs)
+        metrics = self.dataloader.dataset.evaluate(results, logger=runner.logger,
+                                                   **self.eval_kwargs)
         runner.log_buffer.output['eval_iter_num'] = len(self.dataloader)
         runner.log_buffer.output.update(metrics)
         runner.log_buffer.ready = True
@@ -630,14 +672,13 @@ class EvalHook(Hook):
             runner.logger.info(f'The previous best checkpoint {self.best_ckpt_path} was removed')
         name = f'best_{self.save_best}_{unit}_{at}.pth'
         self.best_ckpt_path = msgs['best_ckpt'] = os.path.join(self.out_dir, name)
-        runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False, blocking=False)
+        runner.save_checkpoint(self.out_dir, filename_tmpl=name, update_latest=False,
+                               blocking=False)
         runner.logger.info(f'Now best checkpoint is saved as {name}.')
         runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')
 
 
-# ---------------------------------------------------------------------------------------
-# The guards: a NaN/inf loss, Ctrl-C / SIGTERM  (not in mmcv's default set)
-# ---------------------------------------------------------------------------------------
+# ---- The guards: a NaN/inf loss, Ctrl-C / SIGTERM  (not in mmcv's default set) -----------
 
 
 class TrainingStopped(Exception):
@@ -663,7 +704,8 @@ class CheckInvalidLossHook(Hook):
         if self.interval is None:
             self.interval = 1 if runner.device.type == 'cpu' else 50
         loss = runner.outputs['loss']
-        self.pending.append((runner.epoch, runner.iter, loss.detach() if torch.is_tensor(loss) else loss))
+        loss = loss.detach() if torch.is_tensor(loss) else loss
+        self.pending.append((runner.epoch, runner.iter, loss))
         if len(self.pending) >= self.interval:
             self.check()
 
@@ -672,16 +714,17 @@ class CheckInvalidLossHook(Hook):
 
     def check(self):
         losses = [v for _, _, v in self.pending]
-        if all(not torch.is_tensor(v) or (v.numel() == 1 and v.device.type == 'cpu') for v in losses):
-            bad = [not math.isfinite(float(v)) for v in losses]          # on the CPU: no tensor ops
+        if all(not torch.is_tensor(v) or (v.numel() == 1 and v.device.type == 'cpu')
+               for v in losses):                # on the CPU: no tensor ops
+            bad = [not math.isfinite(float(v)) for v in losses]
         else:                                  # on the GPU: one copy to the CPU for the window
             values = [torch.as_tensor(v, dtype=torch.float32).reshape(-1).cpu() for v in losses]
             bad = (~torch.stack([torch.isfinite(v).all() for v in values])).tolist()
         if any(bad):
             epoch, it, value = self.pending[bad.index(True)]
             value = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
-            raise TrainingStopped(f'the loss is {value} at epoch {epoch + 1}, iter {it + 1}; training stopped, '
-                                  'the last good checkpoint is kept', 1)
+            raise TrainingStopped(f'the loss is {value} at epoch {epoch + 1}, iter {it + 1}; '
+                                  'training stopped, the last good checkpoint is kept', 1)
         self.pending.clear()
 
 
@@ -695,7 +738,8 @@ class StopSignalHook(Hook):
 
     def before_run(self, runner):
         if threading.current_thread() is threading.main_thread():
-            self.previous = {s: signal.signal(s, self.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+            self.previous = {s: signal.signal(s, self.on_signal)
+                             for s in (signal.SIGINT, signal.SIGTERM)}
 
     def on_signal(self, signum, frame):
         if self.signum is not None:           # the second one: stop now
@@ -709,11 +753,12 @@ class StopSignalHook(Hook):
 
     def after_train_iter(self, runner):
         if self.should_stop(runner):
-            path = runner.save_checkpoint(runner.work_dir, f'iter_{runner.iter + 1}.pth', mid_epoch=True)
+            path = runner.save_checkpoint(runner.work_dir, f'iter_{runner.iter + 1}.pth',
+                                          mid_epoch=True)
             self.after_run(runner)
-            raise TrainingStopped(f'{signal.Signals(self.signum).name} received: stopped at epoch '
-                                  f'{runner.epoch + 1}, iter {runner.iter + 1}; resume with --resume {path}',
-                                  128 + self.signum)
+            raise TrainingStopped(f'{signal.Signals(self.signum).name} received: stopped at '
+                                  f'epoch {runner.epoch + 1}, iter {runner.iter + 1}; '
+                                  f'resume with --resume {path}', 128 + self.signum)
 
     def after_run(self, runner):
         for s, handler in self.previous.items():
@@ -722,14 +767,16 @@ class StopSignalHook(Hook):
 
 
 # custom_hooks=[dict(type=..., priority=..., **arguments)]: the optional hooks, by name
-CUSTOM_HOOKS = {'EMAHook': 'extras.ema:EMAHook', 'EarlyStoppingHook': 'extras.early_stopping:EarlyStoppingHook'}
+CUSTOM_HOOKS = {'EMAHook': 'extras.ema:EMAHook',
+                'EarlyStoppingHook': 'extras.early_stopping:EarlyStoppingHook'}
 
 
 def build_custom_hook(item):
-    """dict(type=..., priority=..., **arguments) -> (hook, priority); priority defaults to NORMAL."""
+    """dict(type=..., priority=..., **arguments) -> (hook, priority); priority defaults
+    to NORMAL. `type` must name a Hook (checked before anything is called)."""
     args = dict(item)
     kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
-    hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type')
+    hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type', Hook)
     try:
         return hook_cls(**args), priority
     except TypeError as e:

@@ -180,6 +180,8 @@ def test_resumed_run_sees_the_same_lr(tmp_path):
 
 @pytest.mark.parametrize('cfg, words', [
     (LrConfig(policy='Steps'), ["lr_config.policy='Steps'", 'Step', 'CosineAnnealing']),
+    (LrConfig(policy='cosine'), ["lr_config.policy='cosine' is not known", 'CosineAnnealing']),
+    (LrConfig(policy='step'), ["lr_config (policy 'step'): lr_config.step is not set"]),
     (LrConfig(policy='CosineAnnealing', min_lr=0.0, step=[3]), ['lr_config.step', 'CosineAnnealing', 'min_lr']),
     (LrConfig(policy='step', step=[0]), ['lr_config.step', 'positive']),
     (LrConfig(policy='step', step=[2], warmup='cosine', warmup_iters=2), ["warmup='cosine'", 'linear']),
@@ -191,6 +193,19 @@ def test_bad_lr_config_is_named(cfg, words, tmp_path):
         runner.register_lr_hook(cfg)
     for w in words:
         assert w in str(e.value)
+
+
+def test_a_policy_must_be_of_its_fields_updater():
+    """An LR policy is an LrUpdaterHook; a momentum policy a MomentumUpdaterHook, not any LR hook."""
+    import hooks
+    with pytest.raises(ValueError, match="momentum_config.policy='hooks:StepLrUpdaterHook' names .* "
+                                         'which is not a MomentumUpdaterHook'):
+        hooks.build_updater_hook(MomentumConfig(policy='hooks:StepLrUpdaterHook'), hooks.MOMENTUM_POLICIES,
+                                 'momentum_config')
+    with pytest.raises(ValueError, match="lr_config.policy='hooks:CheckpointHook' names .* not a LrUpdaterHook"):
+        hooks.build_updater_hook(LrConfig(policy='hooks:CheckpointHook'), hooks.LR_POLICIES, 'lr_config')
+    assert type(hooks.build_updater_hook(MomentumConfig(policy='step', step=[2]), hooks.MOMENTUM_POLICIES,
+                                         'momentum_config')).__name__ == 'StepMomentumUpdaterHook'
 
 
 @pytest.mark.parametrize('three_phase', [False, True])

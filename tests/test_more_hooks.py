@@ -1,11 +1,13 @@
 """Gradient accumulation, mixed precision (fp16 with a GradScaler, bf16), EMA, early
 stopping and custom_hooks: each checked against a hand computation or a plain run."""
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from tiny import TinyModel, loader, quiet_logger
-from config import CheckpointConfig, Fp16Config, LrConfig, OptimizerConfig, OptimizerHookConfig
+from config import CheckpointConfig, ConfigError, Fp16Config, LrConfig, OptimizerConfig, OptimizerHookConfig
 from hooks import EvalHook
 from hooks import Hook
 from runner import build_optimizer
@@ -124,7 +126,17 @@ def test_early_stopping_after_patience(tmp_path):
 
 
 def test_unknown_custom_hook_is_named(tmp_path):
-    with pytest.raises(ValueError, match="custom_hooks: type='EMA' is not known; valid: EMAHook, EarlyStoppingHook"):
+    with pytest.raises(ValueError, match=r"custom_hooks: type='EMA' is not known \(did you mean 'EMAHook'\?\); "
+                                         'valid: EMAHook, EarlyStoppingHook'):
         run(tmp_path, 2, 1, custom=[dict(type='EMA')])
     with pytest.raises(ValueError, match='EMAHook momentum'):
         run(tmp_path, 2, 1, custom=[dict(type='EMAHook', momentum=2)])
+
+
+def test_a_custom_hook_type_must_name_a_hook(tmp_path, monkeypatch):
+    """'module:Class' imports any module: what it names must be a Hook, checked before it is called."""
+    calls = []
+    monkeypatch.setattr(os, 'system', lambda command: calls.append(command))
+    with pytest.raises(ConfigError, match="custom_hooks: type='os:system' names .* which is not a Hook"):
+        run(tmp_path, 2, 1, custom=[dict(type='os:system', command='touch pwned')])
+    assert calls == []
