@@ -21,31 +21,30 @@ Counters: `epoch` (epochs done), `iter` (train iterations done), `inner_iter` (i
 the current epoch). Checkpoints hold them, so `resume` continues the count.
 """
 import contextlib
-import io
 import os
 import platform
-import random
 import socket
-import tempfile
-import threading
 import time
-import warnings
 from collections import OrderedDict
 
-import numpy as np
 import torch
 
-from config import __version__
-from hooks import (CheckpointHook, Hook, IterTimerHook, Priority, TextLoggerHook, LR_POLICIES, MOMENTUM_POLICIES,
-                   build_custom_hook, build_optimizer_hook, build_updater_hook, get_priority)
+from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_state,
+                        load_checkpoint, load_hook_states, load_optimizer_state,
+                        model_weights, read_training_checkpoint, restore_rng_state, unwrap,
+                        weights_to_cpu)
+from config import __version__, lookup
+from hooks import (LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook, IterTimerHook,
+                   Priority, TextLoggerHook, build_custom_hook, build_optimizer_hook,
+                   build_updater_hook, get_priority)
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read or does not fit; the message says which and why."""
+__all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint',
+           'CheckpointError']
 
 
 class EpochBasedRunner:
-    def __init__(self, model, optimizer=None, work_dir=None, logger=None, meta=None, max_epochs=None):
+    def __init__(self, model, optimizer=None, work_dir=None, logger=None, meta=None,
+                 max_epochs=None):
         self.model, self.optimizer, self.logger = model, optimizer, logger
         self.work_dir = None if work_dir is None else os.path.abspath(work_dir)
         if self.work_dir is not None:
@@ -55,18 +54,18 @@ class EpochBasedRunner:
         self.timestamp = None                  # set by train_model: names the .log and .log.json
         self.mode = None
         self._hooks = []
-        self._stage_hooks = {stage: [] for stage in Hook.stages}   # stage -> the hooks that act there
+        self._stage_hooks = {stage: [] for stage in Hook.stages}   # the hooks acting there
         self._epoch = self._iter = self._inner_iter = 0
         self._max_epochs, self._max_iters = max_epochs, None
         self.log_buffer = LogBuffer()
         dist = torch.distributed.is_available() and torch.distributed.is_initialized()
-        self.rank = torch.distributed.get_rank() if dist else 0            # only rank 0 writes files
+        self.rank = torch.distributed.get_rank() if dist else 0    # only rank 0 writes files
         self.world_size = torch.distributed.get_world_size() if dist else 1
         self.data_loader = self.data_batch = self.outputs = None
-        self.autocast_dtype = None             # torch.float16 / bfloat16 under mixed precision (extras)
+        self.autocast_dtype = None             # float16 / bfloat16: mixed precision (extras)
         self.memory_format = torch.preserve_format   # torch.channels_last with that fast path
         self.resume_batches = 0                # batches of the current epoch done before a resume
-        self._writer = self._write_error = None   # the checkpoint write in flight, and its error
+        self.writer = CheckpointWriter()        # checkpoints are written in a thread
         self.should_stop = False               # set by a hook (EarlyStoppingHook) to end the run
 
     epoch = property(lambda self: self._epoch)
@@ -88,14 +87,16 @@ class EpochBasedRunner:
     def register_hook(self, hook, priority='NORMAL'):
         """Insert after every hook whose priority is <= this one (mmcv's rule), so equal
         priorities keep registration order."""
-        if not isinstance(hook, Hook):
-            raise TypeError(f'a hook must be a Hook instance, got {type(hook).__name__}')
-        if hasattr(hook, 'priority'):
-            raise ValueError(f'{type(hook).__name__} is already registered (a hook may be registered once)')
+        check_new_hook(hook)
         hook.priority = get_priority(priority)
-        position = next((i + 1 for i in reversed(range(len(self._hooks)))
-                         if hook.priority >= self._hooks[i].priority), 0)
-        self._hooks.insert(position, hook)
+        inserted = False
+        for i in range(len(self._hooks) - 1, -1, -1):
+            if hook.priority >= self._hooks[i].priority:
+                self._hooks.insert(i + 1, hook)
+                inserted = True
+                break
+        if not inserted:
+            self._hooks.insert(0, hook)
         # Base-class stages are no-ops: calling only the hooks that override a stage is
         # mmcv's "call every hook", minus the empty calls.
         self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
@@ -116,7 +117,8 @@ class EpochBasedRunner:
             if hooks:
                 lines.append(f'{stage}:')
                 for h in hooks:
-                    name = Priority(h.priority).name if h.priority in Priority._value2member_map_ else h.priority
+                    named = h.priority in Priority._value2member_map_
+                    name = Priority(h.priority).name if named else h.priority
                     lines.append(f'({name:<12}) {type(h).__name__:<35}')
                 lines.append(' -------------------- ')
         return '\n'.join(lines)
@@ -127,7 +129,8 @@ class EpochBasedRunner:
 
     def register_momentum_hook(self, momentum_config):
         if momentum_config is not None:
-            self.register_hook(build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config'), 'HIGH')
+            hook = build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config')
+            self.register_hook(hook, 'HIGH')
 
     def register_optimizer_hook(self, optimizer_config, fp16_config=None):
         if optimizer_config is not None:
@@ -171,9 +174,14 @@ class EpochBasedRunner:
         GPU's work); 4-d images in the model's memory format (channels_last, if on)."""
         if self.device.type == 'cpu' and self.memory_format is torch.preserve_format:
             return batch                        # already where the model is
-        return {k: (v.to(self.device, non_blocking=True, memory_format=self.memory_format) if v.dim() == 4
-                    else v.to(self.device, non_blocking=True)) if torch.is_tensor(v) else v
-                for k, v in batch.items()}
+        moved = {}
+        for k, v in batch.items():
+            if torch.is_tensor(v) and v.dim() == 4:
+                v = v.to(self.device, non_blocking=True, memory_format=self.memory_format)
+            elif torch.is_tensor(v):
+                v = v.to(self.device, non_blocking=True)
+            moved[k] = v
+        return moved
 
     def autocast(self):
         """The forward's mixed precision (Fp16OptimizerHook sets autocast_dtype), else nothing."""
@@ -184,7 +192,7 @@ class EpochBasedRunner:
     def run_iter(self, data_batch, train_mode):
         data_batch = self.batch_to_device(data_batch)
         step = self.model.train_step if train_mode else self.model.val_step
-        if self.autocast_dtype is None:        # full precision: no context to enter, every iteration
+        if self.autocast_dtype is None:        # full precision: no context to enter
             outputs = step(data_batch, self.optimizer)
         else:
             with self.autocast():
@@ -230,8 +238,7 @@ class EpochBasedRunner:
     def run(self, data_loaders, workflow, max_epochs=None):
         """Run the workflow, e.g. [('train', 1)] or [('train', 2), ('val', 1)], until
         `max_epochs` training epochs are done; one data loader per workflow entry."""
-        if len(data_loaders) != len(workflow):
-            raise ValueError(f'{len(data_loaders)} data loaders for a workflow of {len(workflow)} entries')
+        check_workflow_modes(data_loaders, workflow)
         if max_epochs is not None:
             self._max_epochs = max_epochs
         for (mode, _), loader in zip(workflow, data_loaders):
@@ -244,10 +251,6 @@ class EpochBasedRunner:
         self.call_hook('before_run')
         while self.epoch < self._max_epochs and not self.should_stop:
             for (mode, epochs), loader in zip(workflow, data_loaders):
-                if not isinstance(mode, str):      # mmcv's two messages
-                    raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
-                if mode not in ('train', 'val'):
-                    raise ValueError(f'runner has no method named "{mode}" to run an epoch; valid: train, val')
                 for _ in range(epochs):
                     if mode == 'train' and (self.epoch >= self._max_epochs or self.should_stop):
                         break
@@ -255,22 +258,18 @@ class EpochBasedRunner:
         self.call_hook('after_run')
         self.wait_for_checkpoint()
 
-    # --- checkpoints  (mmcv: runner/checkpoint.py) ----------------------------------
-    # {'meta': {epoch, iter, config (JSON text), seed, CLASSES, hook_msgs, ...},
-    #  'state_dict': weights and buffers on the CPU, no DDP 'module.' prefix,
-    #  'optimizer': optimizer.state_dict(), 'rng': the random states,
-    #  'hook_states': hooks' own state (EMA weights, early-stopping counters)}
+    # --- checkpoints (the files: checkpoint.py) ------------------------------------
 
-    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, meta=None,
-                        update_latest=True, mid_epoch=False, blocking=True):
-        """Write `out_dir/<filename>` atomically; return its path (None without a work dir).
+    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True,
+                        meta=None, update_latest=True, mid_epoch=False, blocking=True):
+        """Write `out_dir/<filename>` atomically; return its path (None without out_dir).
 
         At the end of an epoch (before `epoch += 1`) epoch_N.pth records `epoch=N`: resume
         starts epoch N+1. With `mid_epoch` it records the epoch in progress and
         `batches_done`, and resume continues inside that epoch. Instead of mmcv's
-        `latest.pth` symlink, a text file `last_checkpoint` names the newest (as mmengine).
-        The state is copied to the CPU here and a thread writes it; with `blocking=False` (the
-        CheckpointHook's) training goes on meanwhile, and `wait_for_checkpoint` joins it."""
+        `latest.pth` symlink, a text file `last_checkpoint` names the newest (as
+        mmengine). The state is copied to the CPU here and a thread writes it; with
+        `blocking=False` (the CheckpointHook's) training goes on meanwhile."""
         if meta is not None and not isinstance(meta, dict):
             raise TypeError(f'meta must be a dict or None, but got {type(meta).__name__}')
         if out_dir is None:
@@ -283,65 +282,36 @@ class EpochBasedRunner:
             meta.update(epoch=self.epoch, iter=self.iter + 1, batches_done=self.inner_iter + 1)
         else:
             meta.update(epoch=self.epoch + 1, iter=self.iter)
-        checkpoint = {'meta': meta, 'state_dict': weights_to_cpu(unwrap(self.model).state_dict()),
+        model = unwrap(self.model)
+        if getattr(model, 'CLASSES', None) is not None:   # mmcv: the class names go to meta
+            meta.update(CLASSES=model.CLASSES)
+        checkpoint = {'meta': meta, 'state_dict': weights_to_cpu(model.state_dict()),
                       'rng': get_rng_state()}
-        if save_optimizer:
+        if save_optimizer and self.optimizer is not None:   # mmcv: no optimizer, none saved
             checkpoint['optimizer'] = copy_to_cpu(self.optimizer.state_dict())
-        hook_states = {type(h).__name__: copy_to_cpu(h.state_dict()) for h in self._hooks if hasattr(h, 'state_dict')}
+        hook_states = {type(h).__name__: copy_to_cpu(h.state_dict())
+                       for h in self._hooks if hasattr(h, 'state_dict')}
         if hook_states:
             checkpoint['hook_states'] = hook_states
         pointer = os.path.join(out_dir, 'last_checkpoint') if update_latest else None
-        self.wait_for_checkpoint()             # one write at a time, in order
-        self._writer = threading.Thread(target=self._write_checkpoint, args=(path, checkpoint, pointer))
-        self._writer.start()
-        if blocking:
-            self.wait_for_checkpoint()
+        self.writer.write(path, checkpoint, pointer, blocking)
         return path
-
-    def _write_checkpoint(self, path, checkpoint, pointer):
-        try:
-            buffer = io.BytesIO()
-            torch.save(checkpoint, buffer)
-            atomic_write(path, buffer.getvalue())
-            if pointer is not None:            # only once the checkpoint itself is whole
-                atomic_write(pointer, os.path.basename(path).encode())
-        except Exception as e:                 # raised in the training thread by wait_for_checkpoint
-            self._write_error = CheckpointError(f'checkpoint {path} could not be written: {e}; the earlier '
-                                                'checkpoints are kept')
 
     def wait_for_checkpoint(self):
         """Join the checkpoint write in flight, if any; raise its error."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
-        error, self._write_error = self._write_error, None
-        if error is not None:
-            raise error
+        self.writer.wait()
 
     def load_checkpoint(self, filename, strict=False, trusted=False):
-        """Weights only (mmcv: load_from); see load_checkpoint below."""
-        return load_checkpoint(self.model, filename, strict=strict, trusted=trusted, logger=self.logger)
+        """Weights only (mmcv: load_from); checkpoint.py's load_checkpoint."""
+        return load_checkpoint(self.model, filename, strict=strict, trusted=trusted,
+                               logger=self.logger)
 
     def resume(self, filename, resume_optimizer=True, trusted=False):
-        """Restore weights, optimizer, epoch, iter, hook messages and state, and the random
-        states (mmcv's resume restores no random state)."""
-        checkpoint = read_checkpoint(filename, trusted)
-        if not isinstance(checkpoint, dict) or 'meta' not in checkpoint or 'state_dict' not in checkpoint:
-            raise CheckpointError(f'{filename} is not a training checkpoint (no meta and state_dict); '
-                                  'use --load-from to load weights only')
+        """Restore weights, optimizer, epoch, iter, hook messages and state, and the
+        random states (mmcv's resume restores no random state)."""
+        checkpoint = read_training_checkpoint(filename, self.model, trusted)
         meta = checkpoint['meta']
-        if not (isinstance(meta, dict) and all(isinstance(meta.get(k), int) for k in ('epoch', 'iter'))
-                and isinstance(checkpoint.get('hook_states', {}), dict)):
-            raise CheckpointError(f'{filename}: its meta must be a dict with int epoch and iter, and its '
-                                  'hook_states a dict; this one is damaged or not a minicls checkpoint')
-        state_dict = model_weights(checkpoint)
-        own = unwrap(self.model).state_dict()
-        differences = ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
-                       + [f'{k} is not in the model' for k in state_dict if k not in own]
-                       + shape_mismatches(self.model, state_dict))
-        if differences:
-            raise CheckpointError(f'{filename} does not match the model of this config: {differences[0]}')
-        unwrap(self.model).load_state_dict(state_dict)
+        unwrap(self.model).load_state_dict(model_weights(checkpoint))
         self._epoch, self._iter = meta['epoch'], meta['iter']
         self.resume_batches = meta.get('batches_done', 0)
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
@@ -351,169 +321,30 @@ class EpochBasedRunner:
             load_optimizer_state(self.optimizer, checkpoint['optimizer'], filename)
         elif resume_optimizer:
             self.logger.warning(f'{filename} holds no optimizer state: the optimizer starts fresh')
-        try:
-            if 'rng' in checkpoint:
-                set_rng_state(checkpoint['rng'])
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise CheckpointError(f'{filename}: its random states (rng) are malformed: {e}') from None
-        for hook in self._hooks:
-            state = checkpoint.get('hook_states', {}).get(type(hook).__name__)
-            if state is not None and hasattr(hook, 'load_state_dict'):
-                hook.load_state_dict(state)
+        if 'rng' in checkpoint:
+            restore_rng_state(checkpoint['rng'], filename)
+        load_hook_states(self._hooks, checkpoint.get('hook_states', {}), filename)
         self.logger.info(f'resumed epoch {self.epoch}, iter {self.iter}')
 
 
-# ---------------------------------------------------------------------------------------
-# Checkpoint files. Two things differ from mmcv on purpose: every file is written
-# atomically (temp file, fsync, rename: a kill -9 at any instant leaves the old file whole),
-# and files are read with torch.load(weights_only=True): tensors and plain values only.
-# mmcv unpickles anything, and unpickling can run code.
-# ---------------------------------------------------------------------------------------
+def check_new_hook(hook):
+    if not isinstance(hook, Hook):
+        raise TypeError(f'a hook must be a Hook instance, got {type(hook).__name__}')
+    if hasattr(hook, 'priority'):
+        raise ValueError(f'{type(hook).__name__} is already registered (once per hook)')
 
 
-def atomic_write(path, data):
-    """Write bytes so that `path` is always either the old file or the whole new one. The
-    temp file is new (O_EXCL, in the same folder), so a link planted there is never followed;
-    the rename replaces a link at `path` itself, not its target."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):                # a full disk: leave nothing half-written behind
-            os.remove(tmp)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)            # make the rename itself durable
-    finally:
-        os.close(dir_fd)
-
-
-def unwrap(model):
-    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
-    return model.module if hasattr(model, 'module') else model
-
-
-def weights_to_cpu(state_dict):
-    """A copy on the CPU (copy=True: training may change the weights while it is written),
-    with the `_metadata` (module versions) that load_state_dict reads, as mmcv keeps it."""
-    copied = OrderedDict((k, v.detach().to('cpu', copy=True)) for k, v in state_dict.items())
-    copied._metadata = getattr(state_dict, '_metadata', None)
-    return copied
-
-
-def copy_to_cpu(obj):
-    """Tensors copied to the CPU, inside dicts, lists and tuples (an optimizer's state_dict)."""
-    if torch.is_tensor(obj):
-        return obj.detach().to('cpu', copy=True)
-    if isinstance(obj, dict):
-        return type(obj)((k, copy_to_cpu(v)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(copy_to_cpu(v) for v in obj)
-    return obj
-
-
-def read_checkpoint(filename, trusted=False):
-    """Load a checkpoint onto the CPU. `trusted=True` allows arbitrary unpickling (it can run
-    code: only for files from a source you trust)."""
-    if os.path.isdir(filename):
-        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
-    if not os.path.isfile(filename):
-        raise CheckpointError(f'checkpoint {filename} does not exist')
-    with open(filename, 'rb') as f:
-        head = f.read(4)
-    try:
-        with warnings.catch_warnings():        # torch's advice on weights_only: our message says more
-            warnings.simplefilter('ignore')
-            return torch.load(filename, map_location='cpu', weights_only=not trusted)
-    except Exception as e:        # truncated, not a checkpoint, or needs arbitrary unpickling
-        text = str(e)
-        if 'GLOBAL' in text or 'Unsupported global' in text or (head[:1] == b'\x80' and not trusted):
-            raise CheckpointError(
-                f'{filename} holds pickled Python objects, not only tensors and plain values; '
-                'loading it could run code, so it is refused. If you trust its source, pass '
-                '--trust-checkpoint to load it anyway.') from None
-        if head not in (b'PK\x03\x04',) and head[:1] != b'\x80':
-            raise CheckpointError(f'{filename} is not a checkpoint (not a file that torch.save wrote)') from None
-        reason = text.strip().splitlines()[0] if text.strip() else type(e).__name__
-        raise CheckpointError(f'cannot read checkpoint {filename} (truncated or not a checkpoint): '
-                              f'{reason}') from None
-
-
-def model_weights(checkpoint):
-    """The state_dict of a minicls or mmcls checkpoint (or a bare state_dict), without a
-    DDP 'module.' prefix."""
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state_dict, dict) or not all(torch.is_tensor(v) for v in state_dict.values()):
-        raise CheckpointError('no model weights (state_dict) in this file')
-    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v) for k, v in state_dict.items())
-
-
-def shape_mismatches(model, state_dict):
-    own = unwrap(model).state_dict()
-    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
-
-
-def load_checkpoint(model, filename, map_location=None, strict=False, logger=None, trusted=False):
-    """Load weights into a model; return the checkpoint (mmcv: load_checkpoint). Takes minicls
-    and mmcls checkpoints, with or without a `state_dict` wrapper or a `module.` prefix;
-    shape mismatches are errors, missing / unexpected keys warnings (errors with strict)."""
-    checkpoint = read_checkpoint(filename, trusted)
-    try:
-        state_dict = model_weights(checkpoint)
-    except CheckpointError as e:
-        raise CheckpointError(f'{filename}: {e}') from None
-    mismatched = shape_mismatches(model, state_dict)
-    if mismatched:
-        raise CheckpointError(f'{filename}: shape mismatch for ' + '; '.join(mismatched))
-    if map_location is not None:
-        state_dict = OrderedDict((k, v.to(map_location)) for k, v in state_dict.items())
-    result = unwrap(model).load_state_dict(state_dict, strict=strict)
-    if logger is not None:
-        logger.info(f'load checkpoint from {filename}')
-        for kind, keys in (('missing', result.missing_keys), ('unexpected', result.unexpected_keys)):
-            if keys:
-                logger.warning(f'{kind} keys in source state_dict: {", ".join(keys)}')
-    return checkpoint
-
-
-def load_optimizer_state(optimizer, state, filename):
-    """optimizer.load_state_dict, with a message that names both optimizers when they differ."""
-    try:
-        optimizer.load_state_dict(state)
-    except (KeyError, ValueError, TypeError, IndexError) as e:
-        saved = sorted(set(state['param_groups'][0]) - {'params', 'initial_lr'}) if isinstance(state, dict) \
-            and state.get('param_groups') else []
-        raise CheckpointError(f'{filename}: its optimizer state does not fit {type(optimizer).__name__} '
-                              f'(its param groups have {", ".join(saved) or "no settings"}: was it saved with '
-                              f'another optimizer? Use --load-from to load the weights only): {e}') from None
-
-
-def get_rng_state():
-    """The python, numpy, torch and CUDA random states: what a resumed run needs to be the
-    run that would have happened (numpy's keys as a tensor: weights_only reads no arrays)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {'python': random.getstate(),
-             'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
-             'torch': torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state['cuda'] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state):
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state['python']))
-    kind, keys, pos, has_gauss, cached = state['numpy']
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state['torch'])
-    if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state['cuda'])
+def check_workflow_modes(data_loaders, workflow):
+    """One data loader per workflow entry, and modes the runner has (mmcv's messages)."""
+    if len(data_loaders) != len(workflow):
+        raise ValueError(f'{len(data_loaders)} data loaders for a workflow of '
+                         f'{len(workflow)} entries')
+    for mode, _ in workflow:
+        if not isinstance(mode, str):
+            raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
+        if mode not in ('train', 'val'):
+            raise ValueError(f'runner has no method named "{mode}" to run an epoch; '
+                             'valid: train, val')
 
 
 # ---------------------------------------------------------------------------------------
@@ -522,29 +353,37 @@ def set_rng_state(state):
 
 
 def build_optimizer(model, optimizer_cfg):
-    """Any torch.optim class by name, over one param group of all parameters; with
-    `paramwise_cfg`, per-parameter lr / weight_decay multipliers (extras/paramwise.py)."""
-    opt_cls = getattr(torch.optim, optimizer_cfg.type, None)
-    if not (isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)):
-        valid = sorted(n for n, c in vars(torch.optim).items()
-                       if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer')
-        raise ValueError(f'optimizer.type={optimizer_cfg.type!r} is not a torch.optim optimizer; '
-                         f'valid: {", ".join(valid)}')
-    if optimizer_cfg.lr < 0:
-        raise ValueError(f'optimizer.lr={optimizer_cfg.lr} must be >= 0')
+    """Any torch.optim class by name (or your own, as 'module:Class'), over one param
+    group of all parameters; with `paramwise_cfg`, per-parameter lr / weight_decay
+    multipliers (extras/paramwise.py)."""
+    opt_cls = optimizer_class(optimizer_cfg)
     args = dict(lr=optimizer_cfg.lr, **optimizer_cfg.options)
-    for name in ('momentum', 'weight_decay'):      # None: not given, the optimizer's own default
+    for name in ('momentum', 'weight_decay'):      # None: the optimizer's own default
         if getattr(optimizer_cfg, name) is not None:
             args[name] = getattr(optimizer_cfg, name)
     params = unwrap(model).parameters()
     if optimizer_cfg.paramwise_cfg is not None:
-        from extras.paramwise import paramwise_groups
+        paramwise_groups = lookup(EXTRAS, 'paramwise', 'optimizer.paramwise_cfg')
         params = paramwise_groups(unwrap(model), optimizer_cfg.paramwise_cfg, args)
     try:
         return opt_cls(params, **args)
     except TypeError as e:
-        raise ValueError(f'optimizer.type={optimizer_cfg.type!r} does not accept these arguments '
-                         f'({", ".join(args)}): {e}') from None
+        raise ValueError(f'optimizer.type={optimizer_cfg.type!r} does not accept these '
+                         f'arguments ({", ".join(args)}): {e}') from None
+
+
+EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups'}
+
+
+def optimizer_class(optimizer_cfg):
+    """The class optimizer.type names: a torch.optim optimizer, or 'module:Class'."""
+    if not hasattr(optimizer_cfg, 'type'):
+        raise TypeError('build_optimizer takes an OptimizerConfig (config.py), not a '
+                        f'{type(optimizer_cfg).__name__}')
+    valid = {n: c for n, c in vars(torch.optim).items()
+             if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
+    return lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
+                  base=torch.optim.Optimizer)
 
 
 # ---------------------------------------------------------------------------------------
@@ -579,12 +418,14 @@ class LogBuffer:
 
     def average(self, n=0):
         """Average the latest n values (all when n == 0) into `output`. Values are numbers or
-        tensors, still on the GPU: those are copied to the CPU here, in one go, not every iteration."""
+        tensors, still on the GPU: those are copied to the CPU here, in one go, not every
+        iteration."""
         for key, values in self.val_history.items():
             values, counts = values[-n:], self.n_history[key][-n:]
-            if all(isinstance(v, torch.Tensor) and v.dim() == 0 for v in values):   # the losses: one stack
-                values = torch.stack(values).tolist()
-            elif any(isinstance(v, torch.Tensor) for v in values):   # a mix, or larger tensors: their means
-                values = torch.stack([torch.as_tensor(v).detach().float().mean() for v in values]).tolist()
+            if all(isinstance(v, torch.Tensor) and v.dim() == 0 for v in values):
+                values = torch.stack(values).tolist()       # the losses: one stack
+            elif any(isinstance(v, torch.Tensor) for v in values):   # a mix: their means
+                means = [torch.as_tensor(v).detach().float().mean() for v in values]
+                values = torch.stack(means).tolist()
             self.output[key] = sum(float(v) * c for v, c in zip(values, counts)) / sum(counts)
         self.ready = True

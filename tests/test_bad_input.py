@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import train
+import checkpoint
 from test_work_dir import CONFIG
 
 OPTIMIZER_DICT = CONFIG + "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"
@@ -46,9 +47,9 @@ CASES = [
     ('resume missing', {}, ['--resume', 'nope.pth'], 1, ['nope.pth does not exist']),
     ('plain pickle', {'pickle.pth': 'PICKLE'}, ['--resume', 'pickle.pth'], 1, ['pickled Python objects',
                                                                                '--trust-checkpoint']),
-    ('meta without epoch', {'m.pth': 'NO_EPOCH'}, ['--resume', 'm.pth'], 1, ['m.pth', 'int epoch and iter']),
-    ('meta a list', {'m.pth': 'META_LIST'}, ['--resume', 'm.pth'], 1, ['m.pth', 'meta must be a dict']),
-    ('hook_states not a dict', {'m.pth': 'HOOK_STATES'}, ['--resume', 'm.pth'], 1, ['hook_states a dict']),
+    ('meta without epoch', {'m.pth': 'NO_EPOCH'}, ['--resume', 'm.pth'], 1, ['m.pth', 'meta epoch=None is not valid', 'int >= 0']),
+    ('meta a list', {'m.pth': 'META_LIST'}, ['--resume', 'm.pth'], 1, ['m.pth', 'meta is a list, not a dict']),
+    ('hook_states not a dict', {'m.pth': 'HOOK_STATES'}, ['--resume', 'm.pth'], 1, ['m.pth', 'hook_states is a list, not a dict']),
     ('malformed rng', {'m.pth': 'BAD_RNG'}, ['--resume', 'm.pth'], 1, ['m.pth', 'random states (rng) are malformed']),
     ('adam into sgd', {'m.pth': 'ADAM'}, ['--resume', 'm.pth'], 1, ['does not fit SGD', 'betas']),
     ('epoch 99', {'m.pth': 'EPOCH_99'}, ['--resume', 'm.pth'], 2, ['is at epoch 99 and total_epochs=3',
@@ -148,4 +149,4 @@ def test_ctrl_c_during_start_up_is_one_line_and_130(tmp_path, monkeypatch, capsy
         train.cli(['--config', 'tiny.py'])
     err = capsys.readouterr().err
     assert e.value.code == 130 and err.strip() == 'error: interrupted (Ctrl-C); nothing was saved after the last checkpoint'
-    os.close(train.lock(str(tmp_path / 'w')))         # the lock was released: this one is granted
+    os.close(checkpoint.lock(str(tmp_path / 'w')))         # the lock was released: this one is granted

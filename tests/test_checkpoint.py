@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tiny import TinyModel
-from runner import CheckpointError, read_checkpoint
+from checkpoint import CheckpointError, read_checkpoint
 from config import OptimizerConfig
 from runner import build_optimizer
 from runner import EpochBasedRunner

@@ -24,7 +24,8 @@ SMALL = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'mo
 def train(cwd, work_dir, workers, epochs, *extra):
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
-            f'data.workers_per_gpu={workers}', f'total_epochs={epochs}', *extra]
+            f'data.workers_per_gpu={workers}', f'total_epochs={epochs}',
+            'num_threads=1', *extra]   # one thread: the same sums, however busy the machine
     r = procs.run(args, cwd=cwd, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
@@ -51,7 +52,8 @@ def assert_same_checkpoint(a, b):
 def start(cwd, work_dir, workers, epochs, *extra):
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
-            f'data.workers_per_gpu={workers}', f'total_epochs={epochs}', *extra]
+            f'data.workers_per_gpu={workers}', f'total_epochs={epochs}',
+            'num_threads=1', *extra]   # one thread: the same sums, however busy the machine
     return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)     # its own group: procs.kill_group ends it and its workers
 
@@ -93,15 +95,16 @@ KILL_WHILE_SAVING = '''
 import os, signal, sys
 sys.path.insert(0, {root!r})
 sys.argv = ['train.py'] + {args!r}
-import runner, train
-write = runner.atomic_write
+import checkpoint, train
+write = checkpoint.atomic_write
 def dying_write(path, data):
     if path.endswith('epoch_2.pth'):           # half the temp file is on disk: kill -9 now
-        with open(path + '.tmp' + str(os.getpid()), 'wb') as f:
+        folder, name = os.path.split(path)
+        with open(os.path.join(folder, '.' + name + '.k1ll3d_x' + checkpoint.TEMP_SUFFIX), 'wb') as f:
             f.write(data[:len(data) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
     write(path, data)
-runner.atomic_write = dying_write
+checkpoint.atomic_write = dying_write
 train.cli()
 '''
 
@@ -115,8 +118,14 @@ def test_sigkill_while_saving_keeps_the_previous_checkpoint(tmp_path):
     work = tmp_path / 'w'
     assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth' and not (work / 'epoch_2.pth').exists()
     assert torch.load(work / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+    orphan = work / '.epoch_2.pth.k1ll3d_x.minicls.tmp'
+    assert orphan.exists()
+    (work / 'not_ours.tmp').write_text('a user file')           # a name this project never writes
+    os.symlink(work / 'not_ours.tmp', work / '.link.pth.abcdefgh.minicls.tmp')   # a link: not removed
     r = train(tmp_path, 'w', 0, 3, '--resume', 'auto')
     assert 'resuming from w/epoch_1.pth' in r.stdout and 'resumed epoch 1, iter 40' in r.stdout
+    assert 'removed 1 temp files that an interrupted run left' in r.stdout and not orphan.exists()
+    assert (work / 'not_ours.tmp').exists() and os.path.islink(work / '.link.pth.abcdefgh.minicls.tmp')
     assert torch.load(work / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 120
 
 

@@ -9,13 +9,14 @@ from collections import OrderedDict
 import pytest
 import torch
 
-import runner as runner_module
+import checkpoint
 from config import CheckpointConfig, LogConfig, LrConfig, OptimizerConfig, OptimizerHookConfig
 from hooks import CheckInvalidLossHook, EvalHook, Hook, TrainingStopped
 from runner import EpochBasedRunner, build_optimizer, load_checkpoint
 from tiny import TinyModel, loader, quiet_logger
 
 import train
+from extras import cpu_threads
 
 
 def make_runner(work_dir, model=None, max_epochs=2, **hooks):
@@ -131,13 +132,13 @@ def test_a_runner_without_work_dir_trains_and_writes_nothing(tmp_path, monkeypat
 def test_checkpoint_writes_do_not_block_training(tmp_path, monkeypatch):
     """The write of epoch_1.pth is held back until the second epoch has trained on: the
     epoch's end returns at once, training goes on, and the file appears whole afterwards."""
-    release, real_write, iters_while_writing = threading.Event(), runner_module.atomic_write, []
+    release, real_write, iters_while_writing = threading.Event(), checkpoint.atomic_write, []
 
     def slow_write(path, data):
         if path.endswith('epoch_1.pth'):
             assert release.wait(60)
         real_write(path, data)
-    monkeypatch.setattr(runner_module, 'atomic_write', slow_write)
+    monkeypatch.setattr(checkpoint, "atomic_write", slow_write)
     runner = make_runner(tmp_path, max_epochs=2)
 
     class Release(Hook):
@@ -153,12 +154,12 @@ def test_checkpoint_writes_do_not_block_training(tmp_path, monkeypatch):
 
 
 def test_the_snapshot_is_taken_when_saving_not_when_writing(tmp_path, monkeypatch):
-    release, real_write = threading.Event(), runner_module.atomic_write
+    release, real_write = threading.Event(), checkpoint.atomic_write
 
     def slow_write(path, data):
         assert release.wait(60)
         real_write(path, data)
-    monkeypatch.setattr(runner_module, 'atomic_write', slow_write)
+    monkeypatch.setattr(checkpoint, "atomic_write", slow_write)
     runner = make_runner(tmp_path)
     saved = runner.model.fc.weight.detach().clone()
     runner.save_checkpoint(str(tmp_path), 'snap.pth', blocking=False)
@@ -173,15 +174,15 @@ def test_the_snapshot_is_taken_when_saving_not_when_writing(tmp_path, monkeypatc
     (2, 1, None, 0, 1), (2, 0, None, 0, 2), (2, 4, None, 0, 1), (16, 2, None, 0, 14), (16, 2, 3, 0, 3),
     (1, 0, None, 0, 1), (2, 0, None, 2, 1), (2, 0, None, 1, 1), (16, 2, None, 5, 9), (16, 2, 3, 5, 3)])
 def test_the_thread_policy_never_oversubscribes(cores, workers, requested, busy, threads):
-    assert train.intra_op_threads(cores, workers, requested, busy) == threads
+    assert cpu_threads.intra_op_threads(cores, workers, requested, busy) == threads
 
 
 def test_usable_cores_is_the_affinity_or_all_cores_where_there_is_none(monkeypatch):
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 2}, raising=False)
-    assert train.usable_cores() == 2
+    assert cpu_threads.usable_cores() == 2
     monkeypatch.delattr(os, 'sched_getaffinity')                       # macOS
     monkeypatch.setattr(os, 'cpu_count', lambda: 8)
-    assert train.usable_cores() == 8
+    assert cpu_threads.usable_cores() == 8
 
 
 @pytest.mark.parametrize('running, cpus, cores, processes, busy', [
@@ -192,8 +193,8 @@ def test_busy_elsewhere_counts_the_running_tasks_of_others(tmp_path, monkeypatch
     stat = tmp_path / 'stat'
     stat.write_text(f'cpu  1 2 3 4\nctxt 99\nprocs_running {running}\nprocs_blocked 0\n')
     monkeypatch.setattr(os, 'cpu_count', lambda: cpus)
-    assert train.busy_elsewhere(cores, processes, stat=str(stat), looks=3) == busy
-    assert train.busy_elsewhere(cores, processes, stat=str(tmp_path / 'none'), looks=3) == 0   # not Linux: 0
+    assert cpu_threads.busy_elsewhere(cores, processes, stat=str(stat), looks=3) == busy
+    assert cpu_threads.busy_elsewhere(cores, processes, stat=str(tmp_path / 'none'), looks=3) == 0   # not Linux: 0
 
 
 def test_set_random_seed_sets_pythonhashseed_as_mmcv(monkeypatch):

@@ -10,6 +10,8 @@ import torch
 
 import runner
 import train
+import checkpoint
+from extras import cpu_threads
 
 CONFIG = '''from config import *
 cfg = replace(cfg,
@@ -123,7 +125,7 @@ def test_nothing_left_to_train_is_said_and_exits_2(cli, tmp_path):
 
 
 def test_a_second_run_in_the_same_work_dir_is_refused_with_the_holder_pid(cli, tmp_path):
-    held = train.lock(str(tmp_path / 'w'))
+    held = checkpoint.lock(str(tmp_path / 'w'))
     try:
         code, out, err = cli()
     finally:
@@ -158,7 +160,7 @@ def test_a_full_disk_keeps_the_earlier_checkpoints_and_leaves_no_temp_file(cli, 
                                                          (None, 0, 2, 1), ('2', 0, 2, 2)])
 def test_the_thread_count_is_chosen_from_the_usable_cores_and_logged(cli, monkeypatch, omp, workers, busy, threads):
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2})
-    monkeypatch.setattr(train, 'busy_elsewhere', lambda cores, processes: busy)    # not this machine's load
+    monkeypatch.setattr(cpu_threads, 'busy_elsewhere', lambda cores, processes: busy)    # not this machine's load
     if omp is None:
         monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     else:
