@@ -1,6 +1,7 @@
-"""The configuration: plain dataclasses, and `cfg`, the article's ResNet-50 / CIFAR-10 config.
+"""The configuration: plain dataclasses, `cfg` (the article's ResNet-50 / CIFAR-10 config),
+and at the end, reading and checking a config file (mmcv: Config.fromfile).
 
-This file is data, not behaviour. Every field is a plain value (number, string, bool,
+A config is data, not behaviour. Every field is a plain value (number, string, bool,
 list, dict of plain values, or another of these dataclasses), so a config round-trips
 to JSON and is stored as text in every checkpoint. Objects (the model, the optimizer,
 the hooks) are made from it by the builders: `build_classifier` in model.py,
@@ -15,7 +16,8 @@ this file writes `optimizer=OptimizerConfig(type='SGD', lr=0.1, momentum=0.9,
 weight_decay=0.0001)`, and `--cfg-options optimizer.lr=0.05` reaches the same field.
 
 A config file is any Python file that defines `cfg`, usually by importing this module
-and deriving with `dataclasses.replace` (see configs/resnet18_cifar10.py):
+and deriving with `dataclasses.replace` (see configs/resnet18_cifar10.py); an mmcls 0.x
+config file (module-level dicts, `_base_`) is translated by extras/mmcls_config.py:
 
     python train.py --config config.py --resume work_dirs/epoch_20.pth
 """
@@ -122,19 +124,22 @@ class DatasetConfig:
     pipeline: list = field(default_factory=list)
     test_mode: bool = False              # False: the training batches; True: the test batch
     num_samples: Optional[int] = None    # only the first N samples (--debug, classroom runs)
-    batched: bool = False                # run `pipeline` once per batch, in collate (transforms.py: Batch*)
+    batched: bool = False                # `pipeline` once per batch: extras/batched_transforms.py
 
 
 @dataclass
 class DataConfig:
     samples_per_gpu: int = 128           # batch size of one process
-    val_samples_per_gpu: Optional[int] = None   # the evaluation's batch; None: samples_per_gpu (mmcls)
+    val_samples_per_gpu: Optional[int] = None   # the evaluation's batch; None: samples_per_gpu
     workers_per_gpu: int = 2             # DataLoader worker processes of one process
-    pin_memory: bool = False             # page-locked batches: faster, asynchronous copies to the GPU
+    pin_memory: bool = False             # page-locked batches: asynchronous copies to the GPU
     persistent_workers: bool = True      # keep the workers between epochs (mmcls's default)
-    train: DatasetConfig = field(default_factory=lambda: DatasetConfig(pipeline=list(train_pipeline)))
-    val: DatasetConfig = field(default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
-    test: DatasetConfig = field(default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
+    train: DatasetConfig = field(
+        default_factory=lambda: DatasetConfig(pipeline=list(train_pipeline)))
+    val: DatasetConfig = field(
+        default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
+    test: DatasetConfig = field(
+        default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,9 +294,9 @@ class Config:
     fp16: Optional[Fp16Config] = None
     total_epochs: int = 200
     checkpoint_config: Optional[CheckpointConfig] = field(default_factory=CheckpointConfig)
-    log_config: Optional[LogConfig] = field(default_factory=LogConfig)   # None: no log lines, as mmcv
+    log_config: Optional[LogConfig] = field(default_factory=LogConfig)   # None: no log lines
     evaluation: EvalConfig = field(default_factory=EvalConfig)
-    custom_hooks: list = field(default_factory=list)  # [dict(type='EMAHook', priority='ABOVE_NORMAL'), ...]
+    custom_hooks: list = field(default_factory=list)  # [dict(type='EMAHook', priority=...), ...]
     workflow: list = field(default_factory=lambda: [('train', 1)])
     work_dir: str = 'work_dirs'
     load_from: Optional[str] = None
@@ -303,7 +308,7 @@ class Config:
     cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
     channels_last: bool = False          # NHWC memory layout for the model and its input
     compile: bool = False                # torch.compile the model in place
-    num_threads: Optional[int] = None    # CPU: torch's threads; None: usable cores - loader workers - busy ones
+    num_threads: Optional[int] = None    # CPU: torch's threads; None: extras/cpu_threads.py
     log_level: str = 'INFO'
     # Distributed (torchrun ... train.py --launcher pytorch). The article's config says
     # dist_params=dict(backend='nccl'); empty here means nccl on GPUs, gloo on CPUs.
@@ -315,15 +320,18 @@ class Config:
 # steps at 100 and 150, 200 epochs). Every default above was chosen to be its value.
 cfg = Config(
     model=ModelConfig(
-        backbone=BackboneConfig(type='ResNet_CIFAR', depth=50, num_stages=4, out_indices=(3,), style='pytorch'),
+        backbone=BackboneConfig(type='ResNet_CIFAR', depth=50, num_stages=4, out_indices=(3,),
+                                style='pytorch'),
         neck=NeckConfig(type='GlobalAveragePooling'),
         head=HeadConfig(type='LinearClsHead', num_classes=10, in_channels=2048,
                         loss=LossConfig(type='CrossEntropyLoss', loss_weight=1.0))),
     data=DataConfig(
         samples_per_gpu=128, workers_per_gpu=2,
         train=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=train_pipeline),
-        val=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=test_pipeline, test_mode=True),
-        test=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=test_pipeline, test_mode=True)),
+        val=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=test_pipeline,
+                          test_mode=True),
+        test=DatasetConfig(type='CIFAR10', data_prefix='data/cifar10', pipeline=test_pipeline,
+                           test_mode=True)),
     optimizer=OptimizerConfig(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0001),
     optimizer_config=OptimizerHookConfig(grad_clip=None),
     lr_config=LrConfig(policy='step', step=[100, 150]),
@@ -355,8 +363,9 @@ def load_config(path):
     check_config_file(path)
     if os.path.samefile(path, __file__):
         return cfg                       # config.py itself: already imported
-    # `from config import ...` works, and so does `policy='my_policy:MyLrUpdaterHook'` beside the file
-    for folder in (os.path.dirname(os.path.abspath(path)), os.path.dirname(os.path.abspath(__file__))):
+    # `from config import ...` works, and `policy='my_policy:MyLrUpdaterHook'` beside the file
+    for folder in (os.path.dirname(os.path.abspath(path)),
+                   os.path.dirname(os.path.abspath(__file__))):
         if folder not in sys.path:
             sys.path.insert(0, folder)
     namespace = run_config_file(path)
@@ -386,9 +395,9 @@ def run_config_file(path):
 
 def check_is_config(value, path):
     if type(value).__name__ == 'Config' and not isinstance(value, Config):
-        raise ConfigError(f'--config: {path} defines cfg with the Config of another copy of config.py '
-                          f'(module {type(value).__module__!r}); import it from this project\'s '
-                          f'{__file__}')
+        raise ConfigError(f'--config: {path} defines cfg with the Config of another copy of '
+                          f'config.py (module {type(value).__module__!r}); import it from this '
+                          f"project's {__file__}")
     if not isinstance(value, Config):
         raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
                           f'found {type(value).__name__}')
@@ -403,7 +412,8 @@ def lookup(table, name, field, base=None):
     if entry is None:
         guess = difflib.get_close_matches(str(name), [str(k) for k in table], n=1)
         hint = f' (did you mean {guess[0]!r}?)' if guess else ''
-        raise ConfigError(f'{field}={name!r} is not known{hint}; valid: {", ".join(map(str, table))} '
+        valid = ', '.join(map(str, table))
+        raise ConfigError(f'{field}={name!r} is not known{hint}; valid: {valid} '
                           '(or "module:Class")')
     if isinstance(entry, str):
         module, _, attr = entry.partition(':')
@@ -424,7 +434,8 @@ def check_config(cfg):
     check_workflow(cfg.workflow)
     for i, item in enumerate(cfg.custom_hooks):
         if not (isinstance(item, dict) and isinstance(item.get('type'), str)):
-            raise ConfigError(f"custom_hooks[{i}]={item!r} is not valid; expected dict(type='EMAHook', ...)")
+            raise ConfigError(f'custom_hooks[{i}]={item!r} is not valid; '
+                              "expected dict(type='EMAHook', ...)")
 
 
 MAX_INT = 2 ** 31 - 1      # a count past this cannot be meant (and overflows torch's C ints)
@@ -444,7 +455,7 @@ def check_type(value, tp, name):
     elif dataclasses.is_dataclass(tp) and isinstance(value, dict):
         raise ConfigError(f'{name} is a dict; this project writes configs as dataclasses: use '
                           f'{tp.__name__}(...) from config.py, e.g. {tp.__name__}(**{value!r})')
-    elif dataclasses.is_dataclass(tp) and (isinstance(value, tp) or type(value).__name__ == tp.__name__):
+    elif dataclasses.is_dataclass(tp) and type(value).__name__ == tp.__name__:
         check_fields(value, name + '.')
         return value
     elif tp is type(None) and value is None:
@@ -464,7 +475,8 @@ def check_type(value, tp, name):
 
 def check_number(value, limit, name):
     if not (math.isfinite(value) and -limit <= value <= limit):
-        raise ConfigError(f'{name}={value!r} cannot be meant; allowed: a finite number within +-{limit:g}')
+        raise ConfigError(f'{name}={value!r} cannot be meant; allowed: a finite number '
+                          f'within +-{limit:g}')
 
 
 def type_name(tp):
@@ -479,6 +491,7 @@ def check_fields(obj, prefix=''):
 
 METRICS = ('accuracy', 'precision', 'recall', 'f1_score', 'support')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
+DEVICES = ('auto', 'cpu', 'cuda')
 
 
 def check_ranges(cfg):
@@ -499,16 +512,17 @@ def check_ranges(cfg):
         ('log_config.interval', cfg.log_config and cfg.log_config.interval,
          cfg.log_config is None or cfg.log_config.interval >= 1, '>= 1'),
         ('lr_config.gamma', lr.gamma, lr.gamma is None or lr.gamma > 0, '> 0'),
-        ('optimizer_config.grad_clip.max_norm', clip and clip.max_norm, clip is None or clip.max_norm > 0,
-         '> 0'),
+        ('optimizer_config.grad_clip.max_norm', clip and clip.max_norm,
+         clip is None or clip.max_norm > 0, '> 0'),
         ('model.head.loss.loss_weight', cfg.model.head.loss.loss_weight,
          cfg.model.head.loss.loss_weight >= 0, '>= 0'),
         ('evaluation.metric', ev.metric, all(m in METRICS for m in metrics),
          f'one or a list of {", ".join(METRICS)}'),
         ('evaluation.metric_options', ev.metric_options,
-         all(isinstance(k, int) and k >= 1 for k in topk), "{'topk': an int >= 1 or a tuple of them, ...}"),
+         all(isinstance(k, int) and k >= 1 for k in topk),
+         "{'topk': an int >= 1 or a tuple of them, ...}"),
         ('log_level', cfg.log_level, cfg.log_level in LOG_LEVELS, ', '.join(LOG_LEVELS)),
-        ('device', cfg.device, cfg.device in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'"),
+        ('device', cfg.device, cfg.device in DEVICES, "one of 'auto', 'cpu', 'cuda'"),
         ('work_dir', cfg.work_dir, cfg.work_dir.strip() != '', 'a folder name (not empty)'),
     ]
     for name, value, ok, allowed in rows:
@@ -518,12 +532,13 @@ def check_ranges(cfg):
 
 def check_workflow(workflow):
     for entry in workflow:
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in ('train', 'val')
-                and isinstance(entry[1], int) and entry[1] >= 1):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2
+                and entry[0] in ('train', 'val') and isinstance(entry[1], int) and entry[1] >= 1):
             raise ConfigError(f"workflow entry {entry!r} is not valid; expected ('train' or 'val', "
                               'epochs >= 1)')
     if not any(mode == 'train' for mode, _ in workflow):     # mmcv would loop forever
-        raise ConfigError(f"workflow={workflow!r} has no ('train', epochs) entry; training needs one")
+        raise ConfigError(f"workflow={workflow!r} has no ('train', epochs) entry; "
+                          'training needs one')
 
 
 def config_to_json(cfg):
@@ -543,7 +558,8 @@ def config_changes(cfg, base=None, prefix=''):
     return lines
 
 
-__all__ = ['ConfigError', 'Config', 'ModelConfig', 'BackboneConfig', 'NeckConfig', 'HeadConfig', 'LossConfig',
-           'DataConfig', 'DatasetConfig', 'OptimizerConfig', 'ParamwiseConfig', 'OptimizerHookConfig',
-           'GradClipConfig', 'Fp16Config', 'LrConfig', 'MomentumConfig', 'CheckpointConfig', 'LogConfig',
-           'EvalConfig', 'cfg', 'img_norm_cfg', 'train_pipeline', 'test_pipeline', 'replace']
+__all__ = ['ConfigError', 'Config', 'ModelConfig', 'BackboneConfig', 'NeckConfig',
+           'HeadConfig', 'LossConfig', 'DataConfig', 'DatasetConfig', 'OptimizerConfig',
+           'ParamwiseConfig', 'OptimizerHookConfig', 'GradClipConfig', 'Fp16Config', 'LrConfig',
+           'MomentumConfig', 'CheckpointConfig', 'LogConfig', 'EvalConfig', 'cfg', 'img_norm_cfg',
+           'train_pipeline', 'test_pipeline', 'replace']

@@ -3,6 +3,7 @@ that `python train.py --config configs/demo.py` calls, per file.
 
     python tools/default_path.py                    # prints a Markdown table
     python tools/default_path.py --config config.py --markdown docs/default_path.md
+    python tools/default_path.py --steps            # lines to read per step of docs/flow.md
 
 A function counts with all its lines, from its `def` (or decorator) to its last line,
 docstring and comments included; a function inside another one is inside its span. Module
@@ -11,6 +12,7 @@ The run is the demo shortened to one epoch on 256 / 128 images, with no loader w
 processes (the same functions run, in this process, where sys.settrace sees them).
 """
 import argparse
+import ast
 import inspect
 import os
 import runpy
@@ -20,7 +22,7 @@ from collections import defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OWN = ROOT + os.sep
-CORE = ('train.py', 'config.py', 'runner.py', 'hooks.py', 'model.py', 'data.py')
+CORE = ('train.py', 'config.py', 'runner.py', 'checkpoint.py', 'hooks.py', 'model.py', 'data.py')
 
 
 def entered_spans(argv):
@@ -58,9 +60,71 @@ def table(lines):
     for f in files:
         rows.append(f'| {f} | {len(lines[f])} | {sum(1 for _ in open(os.path.join(ROOT, f)))} |')
     core = sum(len(v) for f, v in lines.items() if f in CORE)
-    rows.append(f'| **the six core files** | **{core}** | '
+    rows.append(f'| **the seven core files** | **{core}** | '
                 f'**{sum(sum(1 for _ in open(os.path.join(ROOT, f))) for f in CORE)}** |')
     rows.append(f'| **everything entered** | **{sum(len(v) for v in lines.values())}** | |')
+    return '\n'.join(rows)
+
+
+def spans(path):
+    """{'name' or 'Class.name' or 'Class': (first line, last line)} of a file's functions
+    and classes (decorators included)."""
+    tree = ast.parse(open(os.path.join(ROOT, path)).read())
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            found[node.name] = (first, node.end_lineno)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    first = min([item.lineno] + [d.lineno for d in item.decorator_list])
+                    found[f'{node.name}.{item.name}'] = (first, item.end_lineno)
+    return found
+
+
+def is_check(name):
+    """A check helper, which the reading count leaves out: check_*, or a class's _check*."""
+    last = name.split('.')[-1]
+    return last.startswith('check_') or last.startswith('_check')
+
+
+def reading_lines(entries):
+    """Lines to read for a list of 'file.py: name' entries: the union of their spans,
+    less the spans of check helpers inside them."""
+    lines = set()
+    for entry in entries:
+        path, name = (part.strip() for part in entry.split(':'))
+        table = spans(path)
+        if name not in table:
+            raise SystemExit(f'docs/flow.md names {entry!r}, which {path} does not define')
+        first, last = table[name]
+        lines |= {(path, n) for n in range(first, last + 1)}
+        for other, (a, b) in table.items():
+            if is_check(other) and first <= a and b <= last:
+                lines -= {(path, n) for n in range(a, b + 1)}
+    return len(lines)
+
+
+def reading_list(flow=os.path.join(ROOT, 'docs', 'flow.md')):
+    """The rows of flow.md's reading-list table: [(step, ['file.py: name', ...])]."""
+    text = open(flow).read()
+    section = text.split('## Reading list', 1)[1].split('\n## ', 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) == 3 and cells[2].startswith('`') and ':' in cells[2]:
+            entries = [e.strip('` ') for e in cells[2].split('`, `')]
+            rows.append((f'{cells[0]} {cells[1]}', entries))
+    return rows
+
+
+def steps_table(limit=150, first_limit=200):
+    rows = ['| step | lines to read | target |', '|---|---:|---:|']
+    for i, (step, entries) in enumerate(reading_list()):
+        target = first_limit if i == 0 else limit
+        n = reading_lines(entries)
+        rows.append(f'| {step} | {n}{"" if n <= target else " (over)"} | <= {target} |')
     return '\n'.join(rows)
 
 
@@ -77,7 +141,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=os.path.join(ROOT, 'configs', 'demo.py'))
     p.add_argument('--markdown', help='also write the table to this file')
+    p.add_argument('--steps', action='store_true',
+                   help='the lines a reader reads for each step of docs/flow.md (no run)')
     args = p.parse_args()
+    if args.steps:
+        print(steps_table())
+        return
     with tempfile.TemporaryDirectory() as work:
         # the shortening is a config file of its own: --cfg-options would enter its extra
         short = os.path.join(work, 'short.py')
