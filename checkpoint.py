@@ -444,7 +444,10 @@ def checkpoint_position(path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            meta = torch.load(path, map_location='cpu', weights_only=True, mmap=True)['meta']
+            try:
+                meta = torch.load(path, map_location='cpu', weights_only=True, mmap=True)['meta']
+            except UnicodeEncodeError:     # mmap takes UTF-8 paths only: read the whole file
+                meta = torch.load(path, map_location='cpu', weights_only=True)['meta']
         return int(meta['iter']), int(meta['epoch'])
     except Exception:
         return None

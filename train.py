@@ -117,7 +117,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     say(f'7. resume_from={cfg.resume_from!r}, load_from={cfg.load_from!r}')
     if cfg.resume_from:
         runner.resume(cfg.resume_from, trusted=trust_checkpoint)
-        check_epochs_left(runner, cfg)
+        check_resume_point(runner, cfg, len(data_loaders[0]))
     elif cfg.load_from:
         runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
     # 8. run
@@ -126,11 +126,16 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     return runner
 
 
-def check_epochs_left(runner, cfg):
+def check_resume_point(runner, cfg, epoch_length):
+    """Epochs left to train, and a mid-epoch point inside this run's epochs."""
     if runner.epoch >= cfg.total_epochs:
         raise ConfigError(f'{cfg.resume_from} is at epoch {runner.epoch} and total_epochs='
                           f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
                           'to train on')
+    if runner.resume_batches >= epoch_length:
+        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={runner.resume_batches}, '
+                              f'but an epoch of this run has {epoch_length} batches (was the '
+                              'data or data.samples_per_gpu changed?)')
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Every error is a ConfigError that names the field, the value and what is allowed
 """
 import ast
 import dataclasses
+import difflib
 import typing
 
 from config import ConfigError
@@ -33,8 +34,10 @@ def _set_field(obj, path, value, full_key):
     types = typing.get_type_hints(type(obj))
     name = path[0]
     if name not in types:
-        raise ConfigError(f'--cfg-options: {full_key!r}: {type(obj).__name__} has no field {name!r}; '
-                          f'valid: {", ".join(types)}')
+        guess = difflib.get_close_matches(name, list(types), n=1)
+        hint = f' (did you mean {guess[0]!r}?)' if guess else ''
+        raise ConfigError(f'--cfg-options: {full_key!r}: {type(obj).__name__} has no field '
+                          f'{name!r}{hint}; valid: {", ".join(types)}')
     tp = types[name]
     if len(path) == 1:
         if dataclasses.is_dataclass(getattr(obj, name)) and value is not None:

@@ -20,6 +20,7 @@ spec.loader.exec_module(copy)
 cfg = copy.cfg
 '''
 LOG_CONFIG_NONE = CONFIG + 'cfg = replace(cfg, log_config=None)\n'
+NAN_LR = CONFIG + "cfg = replace(cfg, optimizer=replace(cfg.optimizer, lr=float('nan')))\n"
 
 # (name, extra files to write {name: text}, args, exit status, words in the message)
 CASES = [
@@ -55,6 +56,32 @@ CASES = [
     ('epoch 99', {'m.pth': 'EPOCH_99'}, ['--resume', 'm.pth'], 2, ['is at epoch 99 and total_epochs=3',
                                                                    'nothing is left to train']),
     ('work dir is a file', {'afile': 'x'}, ['--work-dir', 'afile/w'], 2, ['cannot be written']),
+    # hardening, round 2 (issue 24)
+    ('epochs a huge int', {}, ['--cfg-options', 'total_epochs=' + '1' * 31], 2,
+     ['total_epochs=1111', 'cannot be meant']),
+    ('lr inf', {}, ['--cfg-options', 'optimizer.lr=1e999'], 2, ['optimizer.lr=inf', 'finite']),
+    ('lr nan in a file', {'nan.py': NAN_LR}, ['--config', 'nan.py'], 2, ['optimizer.lr=nan', 'finite']),
+    ('negative loss weight', {}, ['--cfg-options', 'model.head.loss.loss_weight=-1'], 2,
+     ['model.head.loss.loss_weight=-1.0', '>= 0']),
+    ('empty work dir', {}, ['--work-dir', ''], 2, ["work_dir=''", 'not empty']),
+    ('config calls sys.exit', {'exit.py': 'import sys\nsys.exit(0)\n'}, ['--config', 'exit.py'], 2,
+     ['exit.py failed to run: SystemExit']),
+    ('field typo', {}, ['--cfg-options', 'total_epoch=3'], 2,
+     ["no field 'total_epoch'", "did you mean 'total_epochs'"]),
+    ('policy typo', {}, ['--cfg-options', 'lr_config.policy="Stepp"'], 2,
+     ["lr_config.policy='Stepp'", "did you mean 'Step'"]),
+    ('custom hook runs os.system', {}, ['--cfg-options', "custom_hooks=[{'type': 'os:system'}]"], 2,
+     ["custom_hooks: type='os:system'", 'not a Hook']),
+    ('custom hook module missing', {}, ['--cfg-options', "custom_hooks=[{'type': 'nomodule:Hook'}]"], 2,
+     ["custom_hooks: type='nomodule:Hook'", 'cannot import']),
+    ('negative meta epoch', {'m.pth': 'NEG_EPOCH'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', 'meta epoch=-1 is not valid']),
+    ('negative batches_done', {'m.pth': 'NEG_BATCHES'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', 'meta batches_done=-3 is not valid']),
+    ('batches_done past the end', {'m.pth': 'PAST_END'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', 'meta batches_done=4', 'has 4 batches']),
+    ('hook_msgs a list', {'m.pth': 'HOOK_MSGS'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', 'hook_msgs is a list, not a dict']),
 ]
 
 
@@ -88,6 +115,14 @@ def planted(kind, checkpoint):
         ckpt['optimizer'] = torch.optim.Adam(model.parameters()).state_dict()
     elif kind == 'EPOCH_99':
         meta['epoch'] = 99
+    elif kind == 'NEG_EPOCH':
+        meta['epoch'] = -1
+    elif kind == 'NEG_BATCHES':
+        meta.update(epoch=0, batches_done=-3)
+    elif kind == 'PAST_END':              # 64 samples, batch 16: 4 batches an epoch
+        meta.update(epoch=0, batches_done=4)
+    elif kind == 'HOOK_MSGS':
+        meta['hook_msgs'] = [1]
     ckpt['meta'] = meta
     return ckpt
 
@@ -104,7 +139,7 @@ def test_bad_input_gets_one_clear_line(name, files, args, status, words, tmp_pat
             text = OTHER_CONFIG_PY.format(copy=str(tmp_path / 'config_copy.py'))
         if text == 'PICKLE':
             (tmp_path / file).write_bytes(pickle.dumps({'state_dict': {}, 'meta': object()}))
-        elif text.isupper() and '_' in text or text == 'ADAM':
+        elif text.isupper() and '_' in text or text in ('ADAM', 'HOOK_MSGS'):
             torch.save(planted(text, checkpoint), tmp_path / file)
         else:
             (tmp_path / file).write_text(text.format(data=data) if '{data!r}' in text else text)

@@ -1,0 +1,132 @@
+"""Hardening, round 2: what an unlucky or careless user still broke (issue 24). Each test
+plants the input and checks the exit status, the one line and that nothing was lost. The
+one-line refusals of bad values are in test_bad_input.py's table."""
+import os
+import sys
+import time
+from collections import OrderedDict
+
+import pytest
+import torch
+
+import checkpoint
+import procs
+import train
+from runner import EpochBasedRunner, build_optimizer
+from test_work_dir import cli, config  # noqa: F401  (fixtures)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def names(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_a_resume_that_moves_checkpoints_aside_rewrites_the_pointer_first(cli, tmp_path):
+    assert cli('--no-validate')[0] == 0                               # epoch_1..3.pth
+    work = tmp_path / 'w'
+    assert (work / 'last_checkpoint').read_text() == 'epoch_3.pth'
+    # ends right after the claim moved epoch_2/3 aside (as a kill there would)
+    code, out, err = cli('--resume', 'w/epoch_1.pth', '--cfg-options', 'total_epochs=1')
+    assert code == 2 and 'nothing is left to train' in err
+    assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth'   # names a file that is there
+    aside = [f for f in names(work) if f.startswith('superseded_')]
+    assert len(aside) == 1 and names(work / aside[0]) == ['epoch_2.pth', 'epoch_3.pth']
+    code, out, err = cli('--resume', 'auto', '--no-validate')
+    assert code == 0 and 'resuming from w/epoch_1.pth' in out, err
+
+
+def test_a_resume_from_elsewhere_that_moves_every_checkpoint_removes_the_pointer(cli, tmp_path):
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    os.rename(tmp_path / 'w' / 'epoch_1.pth', tmp_path / 'start.pth')
+    assert cli('--no-validate', '--work-dir', 'w2', '--cfg-options', 'total_epochs=2',
+               'checkpoint_config.interval=2')[0] == 0                 # epoch_2.pth only
+    code, out, err = cli('--work-dir', 'w2', '--resume', 'start.pth', '--cfg-options', 'total_epochs=1')
+    assert code == 2 and not (tmp_path / 'w2' / 'last_checkpoint').exists()
+    assert not any(f.endswith('.pth') for f in names(tmp_path / 'w2'))
+
+
+def test_resume_auto_on_a_finished_run_exits_0_with_one_line(cli, tmp_path):
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=2')[0] == 0
+    before = names(tmp_path / 'w')
+    code, out, err = cli('--resume', 'auto', '--cfg-options', 'total_epochs=2')
+    assert code == 0 and err == ''
+    assert out.strip().splitlines() == [
+        'w/epoch_2.pth is at epoch 2 of 2: the run is finished, nothing to do']
+    assert names(tmp_path / 'w') == before                          # no new log, no file moved
+    code, out, err = cli('--resume', 'w/epoch_2.pth', '--cfg-options', 'total_epochs=2')
+    assert code == 2 and 'nothing is left to train' in err          # explicit: still an error
+
+
+def test_two_runs_in_the_same_second_keep_their_own_files(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(time, 'strftime', lambda fmt, t=None: '20260101_120000')
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    first = (tmp_path / 'w' / '20260101_120000.log').read_text()
+    assert cli('--no-validate', '--resume', 'auto', '--cfg-options', 'total_epochs=2')[0] == 0
+    work = tmp_path / 'w'
+    assert (work / '20260101_120000.log').read_text() == first      # not appended to
+    for end in ('.log', '.log.json', '_config.json'):
+        assert (work / f'20260101_120000{end}').exists() and (work / f'20260101_120000_2{end}').exists()
+
+
+def test_the_work_dir_is_resolved_once(cli, tmp_path):
+    (tmp_path / 'real' / 'deep').mkdir(parents=True)
+    os.symlink(tmp_path / 'real' / 'deep', tmp_path / 'links')
+    # 'links/..' is real/, not tmp_path: the lock, the log, the config and the checkpoints
+    assert cli('--no-validate', '--work-dir', 'links/../w', '--cfg-options', 'total_epochs=1')[0] == 0
+    files = names(tmp_path / 'real' / 'w')
+    assert '.lock' in files and 'epoch_1.pth' in files
+    assert any(f.endswith('.log') for f in files) and any(f.endswith('_config.json') for f in files)
+    assert not (tmp_path / 'w').exists()
+
+
+def test_a_work_dir_that_is_not_utf8_runs_and_resumes(config, tmp_path):
+    name = os.fsdecode(b'w\xff')
+    for epochs, extra in ((1, []), (2, ['--resume', 'auto'])):
+        args = [sys.executable, os.path.join(ROOT, 'train.py'), '--config', config, '--no-validate',
+                '--work-dir', name, '--cfg-options', f'total_epochs={epochs}', *extra]
+        r = procs.run(args, cwd=tmp_path, timeout=300, env=dict(os.environ, PYTHONIOENCODING='utf-8'))
+        assert r.returncode == 0 and 'Logging error' not in r.stderr, r.stderr[-2000:]
+        assert 'Traceback' not in r.stderr
+    assert 'resumed epoch 1' in r.stdout and os.path.exists(tmp_path / name / 'epoch_2.pth')
+
+
+class Versioned(torch.nn.Module):
+    """A module at _version 2 whose loading converts version-1 weights (x -> 2x): loading
+    its own checkpoint must see version 2, or it doubles the weights."""
+    _version = 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(3))
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args):
+        if local_metadata.get('version', 1) < 2:
+            state_dict[prefix + 'w'] = state_dict[prefix + 'w'] * 2
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
+
+
+def test_a_checkpoint_keeps_the_module_versions(tmp_path):
+    model = torch.nn.Sequential(Versioned())
+    runner = EpochBasedRunner(model, build_optimizer(model, train.load_config('config.py').optimizer),
+                              work_dir=str(tmp_path), logger=train.logger)
+    runner.save_checkpoint(str(tmp_path), 'v.pth')
+    fresh = torch.nn.Sequential(Versioned())
+    checkpoint.load_checkpoint(fresh, str(tmp_path / 'v.pth'))
+    assert torch.equal(fresh[0].w, torch.ones(3))
+    runner2 = EpochBasedRunner(fresh, build_optimizer(fresh, train.load_config('config.py').optimizer),
+                               logger=train.logger)
+    runner2.resume(str(tmp_path / 'v.pth'))
+    assert torch.equal(fresh[0].w, torch.ones(3))
+    plain = OrderedDict((k, v) for k, v in torch.load(tmp_path / 'v.pth')['state_dict'].items())
+    converted = torch.nn.Sequential(Versioned())          # a state_dict without versions: v1
+    converted.load_state_dict(plain)
+    assert torch.equal(converted[0].w, 2 * torch.ones(3))
+
+
+def test_api_misuse_gets_mmcvs_error_or_a_clear_one(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    runner = EpochBasedRunner(model, optimizer=None, work_dir=str(tmp_path), logger=train.logger)
+    path = runner.save_checkpoint(str(tmp_path), 'noopt.pth')       # mmcv leaves the optimizer out
+    assert 'optimizer' not in torch.load(path, weights_only=True)
+    with pytest.raises(TypeError, match='build_optimizer takes an OptimizerConfig .*not a list'):
+        build_optimizer(model, [dict(type='SGD', lr=0.1)])
