@@ -31,6 +31,13 @@ What is normalised, and nothing else (the outputs are otherwise verbatim), in th
 3. the scratch folder's path becomes `.` (the repository root, where the docs run it);
 4. the timings of a log line become placeholders: `eta: <eta>`, `time: <s>`, `data_time: <s>`;
 5. spaces at the end of a line are removed.
+
+Outputs quoted inside sentences and tables (a checker's message, an error line, a log line)
+are not blocks: tests check them against real runs with `matches(quote, output)`, whose
+rules are these. Runs of spaces and line breaks count as one space; `...`, `[...]` and a
+`<placeholder>` stand for any text; a number written with d decimals stands for any number
+that rounds to it at d decimals (the checkers print every digit of a float, the docs round
+them), a number without decimals for that integer only.
 """
 import argparse
 import difflib
@@ -105,6 +112,70 @@ def normalise(text, folder):
     text = re.sub(r'\beta: \d+:\d\d:\d\d', 'eta: <eta>', text)
     text = re.sub(r'\b(data_time|time): \d+\.\d+', r'\1: <s>', text)
     return '\n'.join(line.rstrip() for line in text.splitlines()) + ('\n' if text.endswith('\n') else '')
+
+
+NUMBER = re.compile(r'-?\d+(?:\.\d+)?(?:e[-+]?\d+)?')
+WILD = re.compile(r'\[\.\.\.\]|\.\.\.|<[^<>\n]+>')
+
+
+def _tokens(quote):
+    """The quote as ('lit', text), ('num', text) and ('any', None) tokens."""
+    tokens, pos = [], 0
+    quote = ' '.join(quote.split())
+    for m in re.finditer(f'{WILD.pattern}|{NUMBER.pattern}', quote):
+        if m.start() > pos:
+            tokens.append(('lit', quote[pos:m.start()]))
+        tokens.append(('any', None) if WILD.fullmatch(m.group()) else ('num', m.group()))
+        pos = m.end()
+    if pos < len(quote):
+        tokens.append(('lit', quote[pos:]))
+    return tokens
+
+
+def _same_number(quoted, printed):
+    if '.' not in quoted and 'e' not in quoted:
+        return '.' not in printed and 'e' not in printed and int(quoted) == int(printed)
+    decimals = len(quoted.split('.')[1].split('e')[0]) if '.' in quoted else 0
+    return abs(float(printed) - float(quoted)) <= 0.5 * 10 ** -decimals * (1 + 1e-9) + 1e-12
+
+
+def matches(quote, output):
+    """True if `quote` (from a doc) appears in `output` (a real run's), by the rules of the
+    module docstring."""
+    tokens = _tokens(quote)
+    text = ' '.join(output.split())
+    seen = set()
+
+    def match(t, pos):                    # tokens[t:] match text at pos
+        if t == len(tokens):
+            return True
+        if (t, pos) in seen:
+            return False
+        seen.add((t, pos))
+        kind, value = tokens[t]
+        if kind == 'lit':
+            return text.startswith(value, pos) and match(t + 1, pos + len(value))
+        if kind == 'num':
+            m = NUMBER.match(text, pos)
+            return bool(m) and _same_number(value, m.group()) and match(t + 1, m.end())
+        return any(match(t + 1, p) for p in starts(t + 1, pos))
+
+    def starts(t, pos):                   # where tokens[t] may begin, from pos on
+        if t == len(tokens):
+            return [len(text)]
+        kind, value = tokens[t]
+        if kind == 'lit':
+            found = []
+            at = text.find(value, pos)
+            while at >= 0:
+                found.append(at)
+                at = text.find(value, at + 1)
+            return found
+        if kind == 'num':
+            return [m.start() for m in NUMBER.finditer(text, pos)]
+        return [pos]
+
+    return any(match(0, start) for start in starts(0, 0))
 
 
 class Runner:

@@ -47,7 +47,7 @@ def test_the_config_selects_the_policy(impl):
     try:
         hook = build_updater_hook(impl.cfg.lr_config, LR_POLICIES, 'lr_config')
     except ValueError as e:
-        pytest.fail(f'train.py cannot build your lr_config: {e}\nName the policy '
+        pytest.fail(f'train.py cannot build your lr_config: {e}.\nName the policy '
                     "'ex02_lr_policy:HalfLifeLrUpdaterHook' (module:Class), or add your class to "
                     'hooks.LR_POLICIES in this file', pytrace=False)
     assert type(hook).__name__ == 'HalfLifeLrUpdaterHook', (
