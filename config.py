@@ -422,7 +422,8 @@ def lookup(table, name, field, base=None):
         except (ImportError, AttributeError) as e:
             raise ConfigError(f'{field}={name!r}: cannot import {module}:{attr} ({e})') from None
     if base is not None and not (isinstance(entry, type) and issubclass(entry, base)):
-        raise ConfigError(f'{field}={name!r} names {entry!r}, which is not a {base.__name__}')
+        raise ConfigError(f'{field}={name!r} names {entry!r}, which is not a subclass of '
+                          f'{base.__name__}')
     return entry
 
 
@@ -455,7 +456,8 @@ def check_type(value, tp, name):
     elif dataclasses.is_dataclass(tp) and isinstance(value, dict):
         raise ConfigError(f'{name} is a dict; this project writes configs as dataclasses: use '
                           f'{tp.__name__}(...) from config.py, e.g. {tp.__name__}(**{value!r})')
-    elif dataclasses.is_dataclass(tp) and type(value).__name__ == tp.__name__:
+    elif dataclasses.is_dataclass(tp) and (isinstance(value, tp)
+                                           or type(value).__name__ == tp.__name__):
         check_fields(value, name + '.')
         return value
     elif tp is type(None) and value is None:

@@ -71,7 +71,7 @@ CASES = [
     ('policy typo', {}, ['--cfg-options', 'lr_config.policy="Stepp"'], 2,
      ["lr_config.policy='Stepp'", "did you mean 'Step'"]),
     ('custom hook runs os.system', {}, ['--cfg-options', "custom_hooks=[{'type': 'os:system'}]"], 2,
-     ["custom_hooks: type='os:system'", 'not a Hook']),
+     ["custom_hooks: type='os:system'", 'not a subclass of Hook']),
     ('custom hook module missing', {}, ['--cfg-options', "custom_hooks=[{'type': 'nomodule:Hook'}]"], 2,
      ["custom_hooks: type='nomodule:Hook'", 'cannot import']),
     ('negative meta epoch', {'m.pth': 'NEG_EPOCH'}, ['--resume', 'm.pth'], 1,

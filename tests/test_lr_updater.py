@@ -199,10 +199,10 @@ def test_a_policy_must_be_of_its_fields_updater():
     """An LR policy is an LrUpdaterHook; a momentum policy a MomentumUpdaterHook, not any LR hook."""
     import hooks
     with pytest.raises(ValueError, match="momentum_config.policy='hooks:StepLrUpdaterHook' names .* "
-                                         'which is not a MomentumUpdaterHook'):
+                                         'which is not a subclass of MomentumUpdaterHook'):
         hooks.build_updater_hook(MomentumConfig(policy='hooks:StepLrUpdaterHook'), hooks.MOMENTUM_POLICIES,
                                  'momentum_config')
-    with pytest.raises(ValueError, match="lr_config.policy='hooks:CheckpointHook' names .* not a LrUpdaterHook"):
+    with pytest.raises(ValueError, match="lr_config.policy='hooks:CheckpointHook' names .* not a subclass of LrUpdaterHook"):
         hooks.build_updater_hook(LrConfig(policy='hooks:CheckpointHook'), hooks.LR_POLICIES, 'lr_config')
     assert type(hooks.build_updater_hook(MomentumConfig(policy='step', step=[2]), hooks.MOMENTUM_POLICIES,
                                          'momentum_config')).__name__ == 'StepMomentumUpdaterHook'

@@ -137,6 +137,6 @@ def test_a_custom_hook_type_must_name_a_hook(tmp_path, monkeypatch):
     """'module:Class' imports any module: what it names must be a Hook, checked before it is called."""
     calls = []
     monkeypatch.setattr(os, 'system', lambda command: calls.append(command))
-    with pytest.raises(ConfigError, match="custom_hooks: type='os:system' names .* which is not a Hook"):
+    with pytest.raises(ConfigError, match="custom_hooks: type='os:system' names .* which is not a subclass of Hook"):
         run(tmp_path, 2, 1, custom=[dict(type='os:system', command='touch pwned')])
     assert calls == []

@@ -4,6 +4,7 @@ that `python train.py --config configs/demo.py` calls, per file.
     python tools/default_path.py                    # prints a Markdown table
     python tools/default_path.py --config config.py --markdown docs/default_path.md
     python tools/default_path.py --steps            # lines to read per step of docs/flow.md
+    python tools/default_path.py --guards           # inline guard lines in the flow functions
 
 A function counts with all its lines, from its `def` (or decorator) to its last line,
 docstring and comments included; a function inside another one is inside its span. Module
@@ -128,6 +129,45 @@ def steps_table(limit=150, first_limit=200):
     return '\n'.join(rows)
 
 
+# The functions a student reads to follow train_model (issue 22's list)
+FLOW = ('train_model', 'main', 'build_cfg', 'EpochBasedRunner.__init__', 'register_hook',
+        'register_training_hooks', 'register_logger_hooks', 'run', 'train', 'run_iter', 'resume',
+        'save_checkpoint', 'load_checkpoint', 'build_optimizer', 'build_dataloader',
+        'build_dataset', 'collate', 'build_updater_hook', 'build_optimizer_hook', 'train_step',
+        '_parse_losses', 'build_classifier')
+
+
+def guard_lines(node):
+    """Lines of an `if` whose body only raises, an `except` that only raises, a `raise`."""
+    def only_raises(body):
+        return all(isinstance(s, ast.Raise) for s in body)
+    lines = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.If) and only_raises(n.body) and not n.orelse \
+                or isinstance(n, ast.ExceptHandler) and only_raises(n.body) \
+                or isinstance(n, ast.Raise):
+            lines.update(range(n.lineno, n.end_lineno + 1))
+    return len(lines)
+
+
+def flow_guards():
+    """{'file: function': guard lines} for every flow function of the core files."""
+    found = {}
+    for path in CORE:
+        tree = ast.parse(open(os.path.join(ROOT, path)).read())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef) and node is not tree:
+                continue
+            for fn in node.body:
+                if not isinstance(fn, ast.FunctionDef):
+                    continue
+                name = fn.name if fn.name != '__init__' else f'{getattr(node, "name", "")}.__init__'
+                if name in FLOW:
+                    found[f'{path}: {getattr(node, "name", "") + "." if node is not tree else ""}'
+                          f'{fn.name}'] = guard_lines(fn)
+    return found
+
+
 SHORTEN = """import runpy
 from dataclasses import replace
 cfg = runpy.run_path({config!r})['cfg']
@@ -141,11 +181,21 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=os.path.join(ROOT, 'configs', 'demo.py'))
     p.add_argument('--markdown', help='also write the table to this file')
+    p.add_argument('--guards', action='store_true',
+                   help='inline guard lines in the flow functions (no run)')
     p.add_argument('--steps', action='store_true',
                    help='the lines a reader reads for each step of docs/flow.md (no run)')
     args = p.parse_args()
     if args.steps:
         print(steps_table())
+        return
+    if args.guards:
+        guards = flow_guards()
+        for name, n in sorted(guards.items(), key=lambda kv: -kv[1]):
+            if n:
+                print(f'{n:4d}  {name}')
+        print(f'guards {sum(guards.values())} in {len(guards)} flow functions '
+              f'(max {max(guards.values())})')
         return
     with tempfile.TemporaryDirectory() as work:
         # the shortening is a config file of its own: --cfg-options would enter its extra
