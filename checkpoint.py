@@ -23,9 +23,11 @@ import contextlib
 import dataclasses
 import fcntl
 import io
+import logging
 import os
 import random
 import re
+import sys
 import tempfile
 import threading
 import warnings
@@ -41,9 +43,7 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not fit; the message says which and why."""
 
 
-# ---------------------------------------------------------------------------------------
-# Writing files: atomically, never through a link
-# ---------------------------------------------------------------------------------------
+# ---- Writing files: atomically, never through a link --------------------------------------
 
 TEMP_SUFFIX = '.minicls.tmp'     # only this project's temp files end so
 
@@ -75,6 +75,27 @@ def atomic_write(path, data):
         os.fsync(dir_fd)               # make the rename itself durable
     finally:
         os.close(dir_fd)
+
+
+class NoFollowFileHandler(logging.FileHandler):
+    def _open(self):                   # a link planted at the log's name is not followed
+        return open_no_follow(self.baseFilename)
+
+
+def setup_logger(logger, log_file, level, rank=0):
+    """Console + the work dir's <timestamp>.log on rank 0; other ranks print only errors."""
+    logger.setLevel(level if rank == 0 else 'ERROR')
+    for handler in logger.handlers:    # an earlier run in this process (a notebook, tests)
+        handler.close()
+    logger.handlers.clear()
+    logger.propagate = False
+    fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
+    handlers = [logging.StreamHandler(sys.stdout)]
+    if rank == 0:
+        handlers.append(NoFollowFileHandler(log_file))
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
 
 
 def open_no_follow(path):
@@ -168,9 +189,7 @@ def set_rng_state(state):
         torch.cuda.set_rng_state_all(state['cuda'])
 
 
-# ---------------------------------------------------------------------------------------
-# Reading checkpoints: untrusted input
-# ---------------------------------------------------------------------------------------
+# ---- Reading checkpoints: untrusted input -------------------------------------------------
 
 
 def read_checkpoint(filename, trusted=False):
@@ -260,6 +279,18 @@ def weights_that_fit(model, checkpoint, filename):
     return state_dict
 
 
+def check_resume_point(cfg, epoch, batches_done, epoch_length):
+    """Epochs left to train, and a mid-epoch point inside this run's epochs."""
+    if epoch >= cfg.total_epochs:
+        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
+                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
+                          'to train on')
+    if batches_done >= epoch_length:
+        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
+                              f'epoch of this run has {epoch_length} batches (was the data or '
+                              'data.samples_per_gpu changed?)')
+
+
 def read_training_checkpoint(filename, model, trusted=False):
     """The checkpoint a resume continues from, after every check a resume needs: it is a
     training checkpoint, its meta counters are sane, its weights fit `model` key for key
@@ -341,9 +372,7 @@ def load_hook_states(hooks, states, filename):
                                   f'fit this run: {type(e).__name__}: {e}') from None
 
 
-# ---------------------------------------------------------------------------------------
-# The work dir: one run at a time, nothing in it lost or overwritten
-# ---------------------------------------------------------------------------------------
+# ---- The work dir: one run at a time, nothing in it lost or overwritten -------------------
 
 CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
 

@@ -41,9 +41,7 @@ class ConfigError(ValueError):
     """A bad config file, field, value or command line: train.py exits with status 2."""
 
 
-# ---------------------------------------------------------------------------------------
-# Model  (mmcls: configs/_base_/models/resnet50_cifar.py)
-# ---------------------------------------------------------------------------------------
+# ---- Model  (mmcls: configs/_base_/models/resnet50_cifar.py) ------------------------------
 
 
 @dataclass
@@ -142,9 +140,7 @@ class DataConfig:
         default_factory=lambda: DatasetConfig(pipeline=list(test_pipeline), test_mode=True))
 
 
-# ---------------------------------------------------------------------------------------
-# Schedule  (mmcls: configs/_base_/schedules/cifar10_bs128.py)
-# ---------------------------------------------------------------------------------------
+# ---- Schedule  (mmcls: configs/_base_/schedules/cifar10_bs128.py) -------------------------
 
 
 @dataclass
@@ -250,9 +246,7 @@ class MomentumConfig:
     three_phase: Optional[bool] = None   # OneCycle
 
 
-# ---------------------------------------------------------------------------------------
-# Runtime  (mmcls: configs/_base_/default_runtime.py)
-# ---------------------------------------------------------------------------------------
+# ---- Runtime  (mmcls: configs/_base_/default_runtime.py) ----------------------------------
 
 
 @dataclass

@@ -347,9 +347,7 @@ def check_workflow_modes(data_loaders, workflow):
                              'valid: train, val')
 
 
-# ---------------------------------------------------------------------------------------
-# The optimizer  (mmcv: runner/optimizer/builder.py)
-# ---------------------------------------------------------------------------------------
+# ---- The optimizer  (mmcv: runner/optimizer/builder.py) -----------------------------------
 
 
 def build_optimizer(model, optimizer_cfg):
@@ -386,9 +384,7 @@ def optimizer_class(optimizer_cfg):
                   base=torch.optim.Optimizer)
 
 
-# ---------------------------------------------------------------------------------------
-# The log buffer  (mmcv: runner/log_buffer.py)
-# ---------------------------------------------------------------------------------------
+# ---- The log buffer  (mmcv: runner/log_buffer.py) -----------------------------------------
 
 
 class LogBuffer:

@@ -5,10 +5,9 @@
     python train.py --config config.py --resume work_dirs/epoch_20.pth
     python train.py --config config.py --cfg-options total_epochs=4 optimizer.lr=0.05
 
-`main()` does what mmcls's tools/train.py does: read the config, claim the work dir, make
-the logger, collect env info into `meta`, set the seed, build the model and the datasets,
-and call `train_model`, which takes the eight steps of docs/flow.md in order. `cli()`
-turns the errors a user can cause into one line and an exit status.
+`main()` is mmcls's tools/train.py: config, work dir, logger, env info, seed, model,
+datasets, then `train_model`: the eight steps of docs/flow.md. `cli()` turns the errors a
+user can cause into one line and an exit status.
 """
 import argparse
 import dataclasses
@@ -20,18 +19,17 @@ import sys
 import time
 import traceback
 
-# OpenMP threads that wait for work (set before torch loads OpenMP): libgomp, torch's
-# OpenMP on Linux, spins GOMP_SPINCOUNT times, then sleeps; other runtimes read
-# OMP_WAIT_POLICY. The demo on 2 cores, no spin -> 10,000: quiet 24.5 -> 20.6 s, beside
-# two busy processes 81.3 -> 69.8 s (docs/benchmarks.md).
+# Waiting OpenMP threads (set before torch loads OpenMP): libgomp spins GOMP_SPINCOUNT
+# times, then sleeps; others read OMP_WAIT_POLICY. The demo, 2 cores, no spin -> 10,000:
+# 24.5 -> 20.6 s quiet, 81.3 -> 69.8 s beside two busy processes (docs/benchmarks.md).
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 os.environ.setdefault('GOMP_SPINCOUNT', '10000')
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from checkpoint import (CheckpointError, atomic_write, claim_work_dir,  # noqa: E402
-                        is_finished, open_no_follow, resolve_work_dir)
+from checkpoint import (CheckpointError, atomic_write, check_resume_point,  # noqa: E402
+                        claim_work_dir, is_finished, resolve_work_dir, setup_logger)
 from config import (ConfigError, __version__, check_config, config_changes,  # noqa: E402
                     config_to_json, load_config)
 from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
@@ -43,9 +41,7 @@ from runner import EpochBasedRunner, build_optimizer  # noqa: E402
 logger = logging.getLogger('minicls')
 
 
-# ---------------------------------------------------------------------------------------
-# train_model: the eight steps  (mmcls: mmcls/apis/train.py)
-# ---------------------------------------------------------------------------------------
+# ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------
 
 
 def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None,
@@ -117,7 +113,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     say(f'7. resume_from={cfg.resume_from!r}, load_from={cfg.load_from!r}')
     if cfg.resume_from:
         runner.resume(cfg.resume_from, trusted=trust_checkpoint)
-        check_resume_point(runner, cfg, len(data_loaders[0]))
+        check_resume_point(cfg, runner.epoch, runner.resume_batches, len(data_loaders[0]))
     elif cfg.load_from:
         runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
     # 8. run
@@ -126,32 +122,16 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     return runner
 
 
-def check_resume_point(runner, cfg, epoch_length):
-    """Epochs left to train, and a mid-epoch point inside this run's epochs."""
-    if runner.epoch >= cfg.total_epochs:
-        raise ConfigError(f'{cfg.resume_from} is at epoch {runner.epoch} and total_epochs='
-                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
-                          'to train on')
-    if runner.resume_batches >= epoch_length:
-        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={runner.resume_batches}, '
-                              f'but an epoch of this run has {epoch_length} batches (was the '
-                              'data or data.samples_per_gpu changed?)')
-
-
-# ---------------------------------------------------------------------------------------
-# main: mmcls's tools/train.py
-# ---------------------------------------------------------------------------------------
+# ---- main: mmcls's tools/train.py ---------------------------------------------------------
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Train a classifier (mmcls 0.x flow).')
-    p.add_argument('--config', default='config.py',
-                   help='a Python file that defines cfg, or an mmcls 0.x config file')
+    p.add_argument('--config', default='config.py', help='a config file (minicls or mmcls 0.x)')
     p.add_argument('--work-dir', help='where logs and checkpoints go (default: cfg.work_dir)')
     p.add_argument('--resume', '--resume-from', dest='resume_from',
-                   help="checkpoint to resume from, or 'auto': the newest in the work dir, "
-                        'if any')
-    p.add_argument('--load-from', help='checkpoint to load weights from (a fresh run)')
+                   help="a checkpoint to resume from, or 'auto': the newest in the work dir")
+    p.add_argument('--load-from', help='a checkpoint to load weights from (a fresh run)')
     p.add_argument('--no-validate', action='store_true', help='do not evaluate during training')
     p.add_argument('--seed', type=int, help='random seed (default: cfg.seed, else drawn)')
     p.add_argument('--deterministic', action='store_true', help='deterministic cuDNN algorithms')
@@ -159,16 +139,13 @@ def parse_args(argv=None):
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='override config fields, e.g. optimizer.lr=0.05 total_epochs=4')
     p.add_argument('--trust-checkpoint', action='store_true',
-                   help='allow a checkpoint that needs arbitrary unpickling (can run code: '
-                        'trusted files only)')
+                   help='allow arbitrary unpickling (it can run code: trusted files only)')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
-                   help="'pytorch': one process of a torchrun job (torchrun "
-                        '--nproc_per_node=N train.py ...)')
+                   help="'pytorch': one process of torchrun --nproc_per_node=N train.py ...")
     p.add_argument('--trace', action='store_true',
                    help='print the steps and every call_hook of the first iterations')
     p.add_argument('--debug', action='store_true',
-                   help='one epoch on 256 train / 128 val images, no worker processes '
-                        '(breakpoints are hit), a log line every iteration, full tracebacks')
+                   help='1 epoch, 256/128 images, no workers, a log line per iteration, tracebacks')
     return p.parse_args(argv)
 
 
@@ -184,10 +161,9 @@ def build_cfg(args, timestamp):
                  deterministic=args.deterministic or None)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
     if args.debug:         # small, one process, its own work dir, a log line per iteration
-        data = dataclasses.replace(
-            cfg.data, workers_per_gpu=0,
-            train=dataclasses.replace(cfg.data.train, num_samples=256),
-            val=dataclasses.replace(cfg.data.val, num_samples=128))
+        data = dataclasses.replace(cfg.data, workers_per_gpu=0,
+                                   train=dataclasses.replace(cfg.data.train, num_samples=256),
+                                   val=dataclasses.replace(cfg.data.val, num_samples=128))
         cfg = dataclasses.replace(cfg, total_epochs=1, data=data,
                                   log_config=dataclasses.replace(cfg.log_config, interval=1),
                                   work_dir=os.path.join(cfg.work_dir, 'debug', timestamp))
@@ -221,7 +197,7 @@ def main(argv=None):
                 print(f'{cfg.resume_from} is at epoch {cfg.total_epochs} of '
                       f'{cfg.total_epochs}: the run is finished, nothing to do')
             return
-        setup_logger(os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
+        setup_logger(logger, os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
         for note in notes:
             logger.info(note)
         env_info = collect_env(threads)
@@ -261,10 +237,9 @@ def main(argv=None):
 
 def select_device(cfg, launcher):
     """(device, distributed, rank): 'auto' is cuda when torch sees one."""
-    device = cfg.device
-    if device == 'auto':
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    if device == 'cuda' and not torch.cuda.is_available():
+    cuda = torch.cuda.is_available()
+    device = ('cuda' if cuda else 'cpu') if cfg.device == 'auto' else cfg.device
+    if device == 'cuda' and not cuda:
         raise ConfigError('device=cuda was asked for, but torch sees no CUDA device; '
                           'use --device cpu')
     if launcher != 'pytorch':
@@ -320,30 +295,7 @@ def set_random_seed(seed, deterministic=False):
         torch.backends.cudnn.benchmark = False
 
 
-class NoFollowFileHandler(logging.FileHandler):
-    def _open(self):                   # a link planted at the log's name is not followed
-        return open_no_follow(self.baseFilename)
-
-
-def setup_logger(log_file, level, rank=0):
-    """Console + <timestamp>.log on rank 0; the other ranks only print errors."""
-    logger.setLevel(level if rank == 0 else 'ERROR')
-    for handler in logger.handlers:    # an earlier run in this process (a notebook, tests)
-        handler.close()
-    logger.handlers.clear()
-    logger.propagate = False
-    fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
-    handlers = [logging.StreamHandler(sys.stdout)]
-    if rank == 0:
-        handlers.append(NoFollowFileHandler(log_file))
-    for handler in handlers:
-        handler.setFormatter(fmt)
-        logger.addHandler(handler)
-
-
-# ---------------------------------------------------------------------------------------
-# cli: the errors a user can cause, as one line and an exit status
-# ---------------------------------------------------------------------------------------
+# ---- cli: the errors a user can cause, as one line and an exit status ---------------------
 
 
 def cli(argv=None):
