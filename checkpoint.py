@@ -81,6 +81,12 @@ class NoFollowFileHandler(logging.FileHandler):
     def _open(self):                   # a link planted at the log's name is not followed
         return open_no_follow(self.baseFilename)
 
+    def handleError(self, record):     # a full disk: stop, naming the file (logging would
+        error = sys.exc_info()[1]      # print a traceback and go on without the log)
+        if not isinstance(error, OSError):
+            return super().handleError(record)
+        raise OSError(error.errno, f'{self.baseFilename} cannot be written: {error.strerror}')
+
 
 def setup_logger(logger, log_file, level, rank=0):
     """Console + the work dir's <timestamp>.log on rank 0; other ranks print only errors."""

@@ -320,8 +320,8 @@ def cli(argv=None):
 
 
 ADVICE = {  # words in a runtime error -> what to change
-    "can't allocate memory": 'out of memory: lower data.samples_per_gpu (the batch)',
-    'out of memory': 'out of memory: lower data.samples_per_gpu (the batch)',
+    "can't allocate memory": 'out of memory: lower data.samples_per_gpu (the batch size)',
+    'out of memory': 'out of memory: lower data.samples_per_gpu (the batch size)',
     'Too many open files': 'too many open files for the loader workers: raise ulimit -n, '
                            'or lower data.workers_per_gpu'}
 

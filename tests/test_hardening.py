@@ -130,3 +130,37 @@ def test_api_misuse_gets_mmcvs_error_or_a_clear_one(tmp_path):
     assert 'optimizer' not in torch.load(path, weights_only=True)
     with pytest.raises(TypeError, match='build_optimizer takes an OptimizerConfig .*not a list'):
         build_optimizer(model, [dict(type='SGD', lr=0.1)])
+
+
+@pytest.mark.parametrize('error, words', [
+    (RuntimeError('[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can\'t allocate '
+                  'memory: you tried to allocate 85899345920 bytes. Error code 12'),
+     'out of memory: lower data.samples_per_gpu'),
+    (torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 20.00 GiB'),
+     'out of memory: lower data.samples_per_gpu'),
+    (RuntimeError('Too many open files. Communication with the workers is no longer possible. '
+                  'Please increase the limit using `ulimit -n` in the shell'),
+     'too many open files for the loader workers'),
+    (OSError(24, 'Too many open files'), 'lower data.workers_per_gpu')])
+def test_resource_exhaustion_is_one_line_that_names_the_field(cli, tmp_path, monkeypatch, error, words):
+    """The allocator's and the DataLoader's own messages, raised where they arise: in the step."""
+    import model
+
+    def step(self, data, optimizer=None):
+        raise error
+    monkeypatch.setattr(model.ImageClassifier, 'train_step', step)
+    code, out, err = cli('--no-validate', '--cfg-options', 'total_epochs=1')
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and words in lines[0] and 'Traceback' not in err, err
+
+
+def test_a_full_disk_under_the_log_stops_with_the_path(cli, tmp_path, monkeypatch):
+    real = checkpoint.open_no_follow
+
+    def full(path):                              # /dev/full: every write is ENOSPC
+        return open('/dev/full', 'a') if path.endswith('.log') else real(path)
+    monkeypatch.setattr(checkpoint, 'open_no_follow', full)
+    code, out, err = cli('--no-validate', '--cfg-options', 'total_epochs=1')
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and 'Logging error' not in err, err
+    assert '.log cannot be written: No space left on device' in lines[0]
