@@ -130,6 +130,31 @@ def train_py(config, work_dir, *options, validate=False, timeout=240):
     return run_process(args, timeout=timeout)
 
 
+def train_in_process(config, work_dir, *options, validate=False):
+    """The run of `train_py`, made by train.py's own `cli` in this process: no second
+    interpreter to start and no second import of torch, for a checker that makes runs of
+    its own (exercise 10). Runs from the repository root, as `train_py` does. Returns
+    (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+    import train
+    args = ['--config', str(config), '--work-dir', str(work_dir), '--seed', '0'] + \
+        ([] if validate else ['--no-validate']) + ['--cfg-options', *TINY, *options]
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding='utf-8') for _ in range(2))
+    code, cwd = 0, os.getcwd()
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            train.cli(args)
+    except SystemExit as e:
+        code = e.code
+    finally:
+        os.chdir(cwd)
+    out.flush()
+    err.flush()
+    return code, out.buffer.getvalue().decode(), err.buffer.getvalue().decode()
+
+
 # --- a small real runner -----------------------------------------------------------------
 
 class Recorder:

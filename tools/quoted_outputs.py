@@ -35,7 +35,7 @@ What is normalised, and nothing else (the outputs are otherwise verbatim), in th
 Outputs quoted inside sentences and tables (a checker's message, an error line, a log line)
 are not blocks: tests check them against real runs with `matches(quote, output)`, whose
 rules are these. Runs of spaces and line breaks count as one space; `...`, `[...]` and a
-`<placeholder>` stand for any text; a number written with d decimals stands for any number
+`<placeholder>` stand for any text, the spaces around them included; a number written with d decimals stands for any number
 that rounds to it at d decimals (the checkers print every digit of a float, the docs round
 them), a number without decimals for that integer only.
 """
@@ -129,7 +129,14 @@ def _tokens(quote):
         pos = m.end()
     if pos < len(quote):
         tokens.append(('lit', quote[pos:]))
-    return tokens
+    for i, (kind, value) in enumerate(tokens):      # the spaces around a wildcard are its own
+        if kind == 'lit':
+            if i + 1 < len(tokens) and tokens[i + 1][0] == 'any':
+                value = value.rstrip(' ')
+            if i and tokens[i - 1][0] == 'any':
+                value = value.lstrip(' ')
+            tokens[i] = (kind, value)
+    return [token for token in tokens if token != ('lit', '')]
 
 
 def _same_number(quoted, printed):
@@ -139,16 +146,16 @@ def _same_number(quoted, printed):
     return abs(float(printed) - float(quoted)) <= 0.5 * 10 ** -decimals * (1 + 1e-9) + 1e-12
 
 
-def matches(quote, output):
+def matches(quote, output, whole=False):
     """True if `quote` (from a doc) appears in `output` (a real run's), by the rules of the
-    module docstring."""
+    module docstring; with whole=True, if it is all of `output`."""
     tokens = _tokens(quote)
     text = ' '.join(output.split())
     seen = set()
 
     def match(t, pos):                    # tokens[t:] match text at pos
         if t == len(tokens):
-            return True
+            return not whole or pos == len(text)
         if (t, pos) in seen:
             return False
         seen.add((t, pos))
@@ -175,7 +182,7 @@ def matches(quote, output):
             return [m.start() for m in NUMBER.finditer(text, pos)]
         return [pos]
 
-    return any(match(0, start) for start in starts(0, 0))
+    return any(match(0, start) for start in ([0] if whole else starts(0, 0)))
 
 
 class Runner:

@@ -1,8 +1,9 @@
-"""Checker of exercise 10: two small real runs of train.py (configs/demo.py, shrunk), made
-once per session; your numbers must be the logs' numbers. matplotlib is not needed."""
+"""Checker of exercise 10: two small real runs of train.py (configs/demo.py, shrunk, run by
+train.py's cli in this process), made once per session; your numbers must be the logs'
+numbers. matplotlib is not needed."""
 import pytest
 
-from conftest import ROOT, train_py
+from conftest import ROOT, train_in_process
 from tools.analyze_logs import load_json_log
 
 RUNS = {'a': ['lr_config.step=[2]'], 'b': ['optimizer.lr=0.05', 'lr_config.policy=fixed', 'lr_config.step=None']}
@@ -13,7 +14,8 @@ def logs(tmp_path_factory):
     paths = {}
     for name, options in RUNS.items():
         work = tmp_path_factory.mktemp(f'ex10_{name}')
-        code, out, err = train_py(ROOT / 'configs' / 'demo.py', work, 'total_epochs=3', *options, validate=True)
+        code, out, err = train_in_process(ROOT / 'configs' / 'demo.py', work, 'total_epochs=3', *options,
+                                          validate=True)
         assert code == 0, f'train.py failed (not your code): {err[-2000:]}'
         paths[name] = str(next(work.glob('*.log.json')))
     return paths

@@ -1,0 +1,331 @@
+"""The command outputs quoted in README.md, docs/ and exercises/README.md are what the
+program prints today.
+
+- Marked blocks (`<!-- output: command -->` above a fenced block) and docs/hook_timeline.txt
+  equal a fresh run of their command (tools/quoted_outputs.py --check, its documented
+  normalisation); the two train.py runs this takes are shared with the checks below.
+- Quotes inside sentences and tables are checked against real runs with
+  tools/quoted_outputs.py's `matches` (`...`, `[...]` and `<placeholder>` stand for any
+  text, a rounded number for the numbers that round to it):
+  - every log line quoted (`Epoch [1][10/40]\\tlr: ...`, `Epoch(val) [1][8]\\t...`) has the
+    fields, in order, of a real log line of the demo (the values are one run's);
+  - docs/lab.md's "It must end with a line `Logs are in ...`" is the last line of `--debug`;
+  - README's "Bad input" table: each message is what train.py prints for that input (run
+    in this process, as tests/test_bad_input.py does), and every row is either run here
+    (ROWS) or named in NOT_RUN with the reason; the same messages quoted in the docs
+    (ALSO_QUOTED) too.
+"""
+import importlib.util
+import os
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import train
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = str(ROOT / 'configs' / 'demo.py')
+# configs/demo.py shrunk to a tiny model and 32 / 16 images: each run below takes ~0.1 s
+TINY = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'model.backbone.num_stages=1',
+        'model.backbone.out_indices=[0]', 'model.head.in_channels=4', 'data.samples_per_gpu=16',
+        'data.workers_per_gpu=0', 'data.train.num_samples=32', 'data.val.num_samples=16']
+WIDER = ['model.backbone.base_channels=8', 'model.backbone.stem_channels=8', 'model.head.in_channels=8']
+DEBUG_RUN = 'python train.py --config configs/demo.py --debug --trace'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('quoted_outputs', ROOT / 'tools' / 'quoted_outputs.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = load_tool()
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """The tool's runner: each command's first program runs once for this module."""
+    return tool.Runner(str(tmp_path_factory.mktemp('quoted_outputs')))
+
+
+def test_marked_blocks_and_files_are_what_their_commands_print(runs):
+    targets = tool.targets()
+    docs = {doc for doc, _, _ in targets}
+    assert {'docs/walkthrough.md', 'docs/hook_timeline.txt'} <= docs, docs
+    stale = tool.stale(runs)
+    assert not stale, ('stale quoted outputs (rerun python tools/quoted_outputs.py):\n'
+                       + '\n'.join(tool.diff(*item) for item in stale))
+
+
+# --- log lines ----------------------------------------------------------------------------
+
+def log_fields(line):
+    """'Epoch [1][10/40]\\tlr: 1.000e-01, eta: ..., loss: 2.2950' -> ('Epoch [#][#/#]',
+    ['lr', 'eta', ..., 'loss'], ends with '...'). Digits become '#'."""
+    line = line.replace('\\t', '\t')
+    head, _, rest = line.partition('\t')
+    items = [item.strip() for item in rest.split(', ')]
+    more = bool(items) and items[-1] == '...'
+    keys = [item.split(': ', 1)[0] for item in items if item != '...']
+    return re.sub(r'\d+', '#', head.strip()), keys, more
+
+
+def quoted_log_lines():
+    found = []
+    for doc in ['README.md', 'docs/walkthrough.md', 'docs/lab.md', 'exercises/README.md']:
+        text = (ROOT / doc).read_text()
+        found += [(doc, q) for q in re.findall(r'`(Epoch(?:\(val\))? \[\d+\]\[[^`]*)`', text)]
+    return found
+
+
+def test_quoted_log_lines_have_the_fields_of_real_ones(runs):
+    out = runs.stdout_of(tool.TIMELINE_RUN)         # the demo's 40 iterations an epoch, every 10th logged
+    real = {}
+    for line in out.splitlines():
+        m = re.search(r'(Epoch(?:\(val\))? \[.*)$', line)
+        if m:
+            head, keys, _ = log_fields(m.group(1))
+            real.setdefault(head, keys)
+    quoted = quoted_log_lines()
+    assert len(quoted) >= 3, quoted
+    for doc, quote in quoted:
+        head, keys, more = log_fields(quote)
+        assert head in real, f'{doc}: `{quote}`: no such line in a run ({sorted(real)})'
+        assert (real[head][:len(keys)] if more else real[head]) == keys, (
+            f'{doc}: `{quote}` has the fields {keys}; the demo logs {real[head]}')
+        assert re.search(r'Epoch \[1\]\[10/40\]\t', out) and 'Epoch(val) [1][' in out
+
+
+def test_the_lab_quotes_the_last_line_of_a_debug_run(runs):
+    lab = (ROOT / 'docs' / 'lab.md').read_text()
+    quote = re.search(r'It must end with a line `([^`]+)`', lab).group(1)
+    last = runs.stdout_of(DEBUG_RUN).strip().splitlines()[-1]
+    assert tool.matches(quote, last), f'lab.md: `{quote}`; the last line of {DEBUG_RUN!r}: {last!r}'
+
+
+# --- README's "Bad input" table -----------------------------------------------------------
+
+class Case:
+    """One input of a row: train.py's arguments (the shrunk demo unless they name --config),
+    --cfg-options, files to write first ({name: text or bytes or callable(folder)}), a
+    setup(folder, monkeypatch) to run first (it may return a function that undoes it), and
+    where the message goes."""
+
+    def __init__(self, *args, options=(), files=None, setup=None, stream='err'):
+        self.args, self.options, self.files = list(args), list(options), files or {}
+        self.setup, self.stream = setup, stream
+
+
+def good(folder):                          # a real checkpoint of the shrunk demo, copied in
+    return (folder.parent / 'good' / 'w' / 'epoch_1.pth').read_bytes()
+
+
+def planted(change):
+    """A callable writing the good checkpoint with `change(checkpoint)` applied."""
+    def write(folder):
+        checkpoint = torch.load(folder.parent / 'good' / 'w' / 'epoch_1.pth', weights_only=True)
+        checkpoint['meta'] = dict(checkpoint['meta'])
+        change(checkpoint)
+        path = folder / 'm.pth'
+        torch.save(checkpoint, path)
+        return path.read_bytes()
+    return write
+
+
+def adam_state(checkpoint):
+    checkpoint['optimizer'] = torch.optim.Adam(torch.nn.Linear(1, 1).parameters()).state_dict()
+
+
+def hold_lock(folder, monkeypatch):        # another run holding the work dir; returns the release
+    import checkpoint
+    fd = checkpoint.lock(str(folder / 'w'))
+    return lambda: os.close(fd)
+
+
+def interrupt_start_up(folder, monkeypatch):   # Ctrl-C while the datasets are read
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, 'build_dataset', interrupted)
+
+
+OTHER_CONFIG_PY = '''import importlib.util
+spec = importlib.util.spec_from_file_location('config_copy', 'config_copy.py')
+copy = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(copy)
+cfg = copy.cfg
+'''
+
+# The input cell of each row -> one Case per message of its message cell, in order.
+ROWS = {
+    '`--config missing.py`': [Case('--config', 'missing.py')],
+    'a config file without `cfg`': [Case('--config', 'nocfg.py', files={'nocfg.py': 'x = 1\n'})],
+    'a config file that raises': [Case('--config', 'failing.py', files={'failing.py': "raise RuntimeError('boom')\n"})],
+    '`--cfg-options optimiser.lr=0.1`': [Case(options=['optimiser.lr=0.1'])],
+    '`--cfg-options total_epochs=four`': [Case(options=['total_epochs=four'])],
+    '`--cfg-options optimizer.lr`': [Case(options=['optimizer.lr'])],
+    '`--cfg-options optimizer.lr=-0.1`': [Case(options=['optimizer.lr=-0.1'])],
+    '`--cfg-options total_epochs=0`': [Case(options=['total_epochs=0'])],
+    '`--cfg-options data.samples_per_gpu=0`': [Case(options=['data.samples_per_gpu=0'])],
+    '`--cfg-options lr_config.policy=cosine`': [Case(options=['lr_config.policy=cosine'])],
+    '`--cfg-options lr_config.policy=CosineAnnealing lr_config.min_lr=0` (step still set)': [
+        Case(options=['lr_config.policy=CosineAnnealing', 'lr_config.min_lr=0'])],
+    '`--cfg-options optimizer.type=SDG`': [Case(options=['optimizer.type=SDG'])],
+    '`--cfg-options data.train.type=CIFAR1000`': [Case(options=['data.train.type=CIFAR1000'])],
+    "a pipeline `dict(type='RandomCrop', sise=32)`": [
+        Case(options=["data.train.pipeline=[{'type': 'RandomCrop', 'sise': 32}]"])],
+    "a pipeline `dict(type='Resize')`": [Case(options=["data.train.pipeline=[{'type': 'Resize'}]"])],
+    '`--resume nope.pth`': [Case('--resume', 'nope.pth')],
+    '`--resume junk.pth` (truncated / not a checkpoint)': [
+        Case('--resume', 'junk.pth', files={'junk.pth': lambda folder: good(folder)[:100]})],
+    '`--load-from pickle.pth` (needs unpickling)': [
+        Case('--load-from', 'pickle.pth', files={'pickle.pth': pickle.dumps({'state_dict': {}, 'meta': object()})})],
+    '`--resume` with a checkpoint of another model': [Case('--resume', 'good.pth', options=WIDER,
+                                                           files={'good.pth': good})],
+    '`--load-from` with other shapes': [Case('--load-from', 'good.pth', options=WIDER, files={'good.pth': good})],
+    'a work dir that cannot be written': [Case('--work-dir', 'nocfg.py/x', files={'nocfg.py': 'x = 1\n'})],
+    'a fresh run in a work dir with checkpoints': [Case('--work-dir', 'w', files={'w/epoch_1.pth': good})],
+    'a NaN loss': [Case('--no-validate', options=['optimizer.lr=1e30'])],
+    "`evaluation.metric='mAP'`, `metric_options={'topk': 'a'}`": [Case(options=["evaluation.metric='mAP'"])],
+    "`workflow=[('val', 1)]` (mmcv would loop forever)": [Case(options=["workflow=[('val', 1)]"])],
+    '`lr_config.gamma=-1`, `optimizer_config.grad_clip.max_norm=-1`': [Case(options=['lr_config.gamma=-1'])],
+    "`total_epochs=1e30`, `log_level=LOUD`, `custom_hooks=['EMAHook']`": [
+        Case(options=['total_epochs=1e30']), Case(options=['log_level=LOUD']),
+        Case(options=["custom_hooks=['EMAHook']"])],
+    "an mmcv-style `optimizer=dict(type='SGD', ...)` in a config file": [Case('--config', 'mmcv_style.py', files={
+        'mmcv_style.py': "from config import cfg, replace\n"
+                         "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"})],
+    'a `Config` from another copy of config.py': [Case('--config', 'c.py', files={
+        'config_copy.py': (ROOT / 'config.py').read_text(), 'c.py': OTHER_CONFIG_PY})],
+    '`--config some_dir`, `--resume some_dir`': [Case('--config', 'some_dir', files={'some_dir/x': ''}),
+                                                 Case('--resume', 'some_dir', files={'some_dir/x': ''})],
+    '`--resume x.log.json`': [Case('--resume', 'x.log.json', files={'x.log.json': '{"mode": "train"}\n'})],
+    '`--resume a.pth --load-from b.pth`': [Case('--resume', 'a.pth', '--load-from', 'b.pth')],
+    'a checkpoint whose meta has no `epoch`, is a list, or whose `hook_states` is not a dict': [
+        Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c['meta'].pop('epoch'))}),
+        Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c.update(meta=[1, 2]))}),
+        Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c.update(hook_states=[1]))})],
+    'a checkpoint with malformed `rng`': [
+        Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c.update(rng={'python': 'x'}))})],
+    'an Adam checkpoint resumed with SGD': [Case('--resume', 'm.pth', files={'m.pth': planted(adam_state)})],
+    'a checkpoint without `optimizer`': [Case('--resume', 'm.pth', '--no-validate', options=['total_epochs=2'],
+                                              files={'m.pth': planted(lambda c: c.pop('optimizer'))}, stream='out')],
+    'a checkpoint at epoch 99, `total_epochs=2`': [
+        Case('--resume', 'm.pth', options=['total_epochs=2'],
+             files={'m.pth': planted(lambda c: c['meta'].update(epoch=99))})],
+    "`head.num_classes` smaller than the data's labels": [Case(options=['model.head.num_classes=5'])],
+    'a second run in the same work dir': [Case('--work-dir', 'w', setup=hold_lock)],
+    'a fresh run into a shared `checkpoint_config.out_dir` that holds checkpoints': [
+        Case('--work-dir', 'w', options=['checkpoint_config.out_dir=ckpts'], files={'ckpts/w/epoch_1.pth': good})],
+    'Ctrl-C during start-up': [Case(setup=interrupt_start_up)],
+}
+# The same messages quoted elsewhere: row -> [(doc, a regex whose group 1 is the quote)]
+ALSO_QUOTED = {
+    'a fresh run in a work dir with checkpoints': [('docs/lab.md', r'A fresh run stops with `([^`]+)`')],
+}
+NOT_RUN = {
+    'no CIFAR-10 on disk, no network': 'it needs a machine without network: with one, the run downloads 170 MB',
+    'a truncated or md5-mismatched batch file': 'the row describes the message and quotes none (tests/test_data.py)',
+    'a full disk while saving': 'it needs a full disk (tests/test_work_dir.py fakes one and checks the words)',
+}
+
+
+def table_rows():
+    """README's Bad input table: [(input cell, [quoted messages])]."""
+    section = (ROOT / 'README.md').read_text().split('\n## Bad input', 1)[1].split('\n## ', 1)[0]
+    rows = []
+    for line in section.splitlines():
+        if not line.startswith('| ') or line.startswith('| input') or set(line) <= set('|- '):
+            continue
+        cell, message = line[2:].rsplit(' | ', 1)
+        message = message.rstrip(' |')
+        inner = message[message.find('`') + 1:message.rfind('`')] if '`' in message else ''
+        rows.append((cell, re.split(r'`[,;] `', inner) if inner else []))
+    return rows
+
+
+@pytest.fixture(scope='module')
+def shared(tmp_path_factory, runs):
+    """A folder for every case, with the demo's data (the runs' above, made once) and a
+    good checkpoint."""
+    base = tmp_path_factory.mktemp('bad_input')
+    os.makedirs(os.path.join(runs.folder, 'data'), exist_ok=True)
+    os.symlink(os.path.join(runs.folder, 'data'), base / 'data')
+    folder = base / 'good'
+    folder.mkdir()
+    os.symlink(base / 'data', folder / 'data')
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        train.cli(['--config', DEMO, '--work-dir', 'w', '--no-validate', '--cfg-options', *TINY, 'total_epochs=1'])
+    finally:
+        os.chdir(cwd)
+    assert (folder / 'w' / 'epoch_1.pth').exists()
+    return base
+
+
+def run_case(case, folder, monkeypatch, capsys):
+    folder.mkdir()
+    os.symlink(folder.parent / 'data', folder / 'data')
+    for name, content in case.files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        content = content(folder) if callable(content) else content
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    args = case.args if '--config' in case.args else ['--config', DEMO, *case.args, '--cfg-options', *TINY,
+                                                     *case.options]
+    with monkeypatch.context() as patch:
+        patch.chdir(folder)
+        release = case.setup(folder, patch) if case.setup else None
+        capsys.readouterr()
+        try:
+            train.cli(args)
+        except SystemExit:
+            pass
+        finally:
+            if release:
+                release()
+        out, err = capsys.readouterr()
+    if case.stream == 'out':
+        return out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), (args, err[-2000:])
+    return lines[0][len('error: '):]
+
+
+def test_every_row_of_the_bad_input_table_is_run_or_says_why_not():
+    cells = [cell for cell, _ in table_rows()]
+    assert len(cells) >= 40, cells
+    missing = [cell for cell in cells if cell not in ROWS and cell not in NOT_RUN]
+    gone = [cell for cell in list(ROWS) + list(NOT_RUN) if cell not in cells]
+    assert not missing and not gone, f'README rows not run here: {missing}; rows gone from README: {gone}'
+
+
+def test_the_bad_input_messages_are_what_train_py_prints(shared, monkeypatch, capsys):
+    wrong = []
+    for number, (cell, quotes) in enumerate(table_rows()):
+        if cell in NOT_RUN:
+            continue
+        cases = ROWS[cell]
+        if len(quotes) != len(cases):
+            wrong.append(f'{cell}\n    {len(quotes)} message(s) quoted, {len(cases)} input(s) run: '
+                         + ' | '.join(run_case(case, shared / f'row{number}_{i}', monkeypatch, capsys)
+                                      for i, case in enumerate(cases)))
+            continue
+        for i, (quote, case) in enumerate(zip(quotes, cases)):
+            printed = run_case(case, shared / f'row{number}_{i}', monkeypatch, capsys)
+            if case.stream == 'out':
+                ok = tool.matches(quote, printed)
+            else:
+                ok = tool.matches(quote, printed, whole=True)
+            if not ok:
+                wrong.append(f'{cell}\n    README:  {quote}\n    printed: {printed.strip()[-600:]}')
+            for doc, pattern in ALSO_QUOTED.get(cell, []):
+                other = re.search(pattern, (ROOT / doc).read_text()).group(1)
+                if not tool.matches(other, printed, whole=True):
+                    wrong.append(f'{cell}\n    {doc}: {other}\n    printed: {printed.strip()[-600:]}')
+    assert not wrong, 'README.md quotes messages train.py does not print:\n' + '\n'.join(wrong)
