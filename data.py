@@ -138,8 +138,8 @@ class RandomCrop:
 
 
 class RandomFlip:
-    """Flip the image with probability flip_prob, 'horizontal' or 'vertical'.
-    mmcls: RandomFlip."""
+    """With probability flip_prob, flip every image of results['img_fields'] (default
+    ['img']), 'horizontal' or 'vertical'. mmcls: RandomFlip."""
 
     def __init__(self, flip_prob=0.5, direction='horizontal'):
         if not 0 <= flip_prob <= 1:
@@ -152,9 +152,10 @@ class RandomFlip:
     def __call__(self, results):
         results['flip'] = bool(np.random.rand() < self.flip_prob)
         results['flip_direction'] = self.direction
-        if results['flip']:  # a view, no copy: Normalize or ImageToTensor copies anyway
-            img = results['img']
-            results['img'] = img[:, ::-1] if self.direction == 'horizontal' else img[::-1]
+        if results['flip']:  # views, no copies: Normalize or ImageToTensor copies anyway
+            for key in results.get('img_fields', ['img']):
+                img = results[key]
+                results[key] = img[:, ::-1] if self.direction == 'horizontal' else img[::-1]
         return results
 
     def __repr__(self):
@@ -162,7 +163,8 @@ class RandomFlip:
 
 
 class Normalize:
-    """(img - mean) / std, float32; to_rgb reverses the channels first. mmcv: imnormalize."""
+    """(img - mean) / std, float32, for every image of results['img_fields'] (default ['img']);
+    to_rgb reverses the channels first. mmcls: Normalize (mmcv.imnormalize)."""
 
     def __init__(self, mean, std, to_rgb=True):
         self.mean = np.array(mean, np.float32)
@@ -179,18 +181,20 @@ class Normalize:
         self._full = (None, None, None)  # (image shape, mean and 1 / std expanded to it)
 
     def __call__(self, results):
-        img = results['img'][..., ::-1] if self.to_rgb else results['img']
-        if self._full[0] != img.shape:
-            # numpy is slow to broadcast 3 values over an HWC image (its inner loop is 3 long),
-            # so mean and std are expanded to the image's shape, once per shape.
-            self._full = (img.shape, np.broadcast_to(self.mean, img.shape).copy(),
-                          np.broadcast_to(self.std, img.shape).copy())
-        out = img.astype(np.float32)  # a new array
-        out -= self._full[1]
-        # A float32 division: bit for bit mmcv.imnormalize, which multiplies by 1 / std in
-        # float64 and rounds once. A float32 `* (1 / std)` is 1 ulp off on many values.
-        out /= self._full[2]
-        results['img'], results['img_norm_cfg'] = out, self._img_norm_cfg
+        for key in results.get('img_fields', ['img']):
+            img = results[key][..., ::-1] if self.to_rgb else results[key]
+            if self._full[0] != img.shape:
+                # numpy is slow to broadcast 3 values over an HWC image (its inner loop is 3
+                # long), so mean and std are expanded to the image's shape, once per shape.
+                self._full = (img.shape, np.broadcast_to(self.mean, img.shape).copy(),
+                              np.broadcast_to(self.std, img.shape).copy())
+            out = img.astype(np.float32)  # a new array
+            out -= self._full[1]
+            # A float32 division: bit for bit mmcv.imnormalize, which multiplies by 1 / std in
+            # float64 and rounds once. A float32 `* (1 / std)` is 1 ulp off on many values.
+            out /= self._full[2]
+            results[key] = out
+        results['img_norm_cfg'] = self._img_norm_cfg
         return results
 
     def __repr__(self):
@@ -595,9 +599,10 @@ def check_batch(batch):
 def worker_init_fn(worker_id, num_workers, rank, seed):
     """Seed each worker of each rank differently, and the same way in every run.
     mmcls: same name."""
-    # Ctrl-C reaches every process of the terminal; let the main process handle it
-    # (it finishes the iteration and saves), instead of workers dying under it.
+    # Ctrl-C and a closed terminal's SIGHUP reach every process of the job; let the main
+    # process handle them (it finishes the iteration and saves), not die under its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     worker_seed = num_workers * rank + worker_id + seed
     np.random.seed(worker_seed)
     random.seed(worker_seed)

@@ -40,6 +40,7 @@ from enum import IntEnum
 
 import torch
 
+from checkpoint import checkpoint_dirs, open_no_follow
 from config import lookup
 
 
@@ -344,12 +345,8 @@ class CheckpointHook(Hook):
         self.sync_buffer = sync_buffer        # average BN statistics over processes before saving
 
     def before_run(self, runner):
-        if self.out_dir is None:
-            self.out_dir = runner.work_dir
-        elif runner.work_dir is not None and self.out_dir != runner.work_dir:
-            # mmcv: out_dir/<work dir's name>
-            name = os.path.basename(runner.work_dir.rstrip(os.sep))
-            self.out_dir = os.path.join(self.out_dir, name)
+        if runner.work_dir is not None:       # the work dir, or out_dir/<work dir's name>
+            self.out_dir = checkpoint_dirs(runner.work_dir, self.out_dir)[-1]
         if self.out_dir is None:
             runner.logger.warning('no work_dir and no out_dir: checkpoints are not saved')
             return
@@ -526,10 +523,14 @@ class TextLoggerHook(LoggerHook):
             if isinstance(v, (list, tuple)):
                 return [rounded(x) for x in v]
             return round(float(v), 5) if isinstance(v, float) else v
-        if self.json_log_path is not None:     # O_NOFOLLOW: never write through a planted link
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-            with open(os.open(self.json_log_path, flags, 0o644), 'a') as f:
+        if self.json_log_path is None:
+            return
+        try:
+            with open_no_follow(self.json_log_path) as f:
                 f.write(json.dumps({k: rounded(v) for k, v in log_dict.items()}) + '\n')
+        except OSError as e:                 # a full disk: "[Errno 28]" alone names no file
+            path = self.json_log_path
+            raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
 
     def after_run(self, runner):
         if self.json_log_path is not None:
@@ -548,7 +549,7 @@ def single_gpu_test(runner, data_loader):
     show = sys.stderr.isatty() and runner.rank == 0
     with torch.no_grad(), runner.autocast():
         for i, batch in enumerate(data_loader):
-            results.extend(model(return_loss=False, img=runner.batch_to_device(batch)['img']))
+            results.extend(model(return_loss=False, **runner.batch_to_device(batch)))
             if show:
                 bar = '#' * int(30 * (i + 1) / len(data_loader))
                 sys.stderr.write(f'\r[{bar:<30}] {i + 1}/{len(data_loader)}')
@@ -570,6 +571,9 @@ class EvalHook(Hook):
             raise ValueError(f'evaluation.interval must be a positive number, got {interval}')
         if start is not None and start < 0:
             raise ValueError(f'evaluation.start must be >= 0, got {start}')
+        if not (save_best is None or isinstance(save_best, str)):      # mmcv asserts it
+            raise TypeError(f"save_best={save_best!r} is not valid; valid: a metric name, 'auto' "
+                            'or None')
         if rule not in (None, 'greater', 'less'):
             raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
         self.dataloader, self.start = dataloader, start
@@ -678,7 +682,7 @@ class EvalHook(Hook):
         runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')
 
 
-# ---- The guards: a NaN/inf loss, Ctrl-C / SIGTERM  (not in mmcv's default set) -----------
+# ---- The guards: a NaN/inf loss, a signal  (not in mmcv's default set) ---------------------
 
 
 class TrainingStopped(Exception):
@@ -729,9 +733,10 @@ class CheckInvalidLossHook(Hook):
 
 
 class StopSignalHook(Hook):
-    """Ctrl-C or SIGTERM: finish the iteration, save `iter_<N>.pth` (it records the batches
-    done, so a resume continues inside the epoch) and stop with 128 + the signal number.
-    A second Ctrl-C stops at once. Priority LOWEST: the iteration is complete by then."""
+    """Ctrl-C, SIGTERM or SIGHUP (a closed ssh session): finish the iteration, save
+    `iter_<N>.pth` (it records the batches done, so a resume continues inside the epoch) and
+    stop with 128 + the signal number. A second signal stops at once. Priority LOWEST: the
+    iteration is complete by then."""
 
     def __init__(self):
         self.signum, self.previous = None, {}
@@ -739,7 +744,7 @@ class StopSignalHook(Hook):
     def before_run(self, runner):
         if threading.current_thread() is threading.main_thread():
             self.previous = {s: signal.signal(s, self.on_signal)
-                             for s in (signal.SIGINT, signal.SIGTERM)}
+                             for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def on_signal(self, signum, frame):
         if self.signum is not None:           # the second one: stop now

@@ -39,17 +39,19 @@ class BatchRandomCrop(RandomCrop):
 
 
 class BatchRandomFlip(RandomFlip):
-    """RandomFlip on (N, H, W, C): each image flipped with probability flip_prob."""
+    """RandomFlip on (N, H, W, C): each image (with its twins in other img_fields) flipped
+    with probability flip_prob."""
 
     def __call__(self, results):
-        imgs = results['img']
-        flip = np.random.rand(len(imgs)) < self.flip_prob
+        flip = np.random.rand(len(results['img'])) < self.flip_prob
         results['flip'], results['flip_direction'] = flip, self.direction
         chosen = np.flatnonzero(flip)
-        if len(chosen):     # imgs is this batch's own array (stacked or cropped): safe to write
-            axis = 2 if self.direction == 'horizontal' else 1
-            # np.take with a reversed index: twice as fast as a [::-1] copy of 3-byte pixels
-            imgs[chosen] = np.take(imgs[chosen], np.arange(imgs.shape[axis] - 1, -1, -1), axis=axis)
+        axis = 2 if self.direction == 'horizontal' else 1
+        for key in results.get('img_fields', ['img']):
+            imgs = results[key]     # the batch's own array (stacked or cropped): safe to write
+            if len(chosen):         # np.take, reversed: twice as fast as [::-1] on 3-byte pixels
+                reverse = np.arange(imgs.shape[axis] - 1, -1, -1)
+                imgs[chosen] = np.take(imgs[chosen], reverse, axis=axis)
         return results
 
 
@@ -59,11 +61,13 @@ class BatchNormalize(Normalize):
     then finds the channels-first layout it wants and copies nothing."""
 
     def __call__(self, results):
-        imgs = results['img'].transpose(0, 3, 1, 2)
-        out = np.ascontiguousarray(imgs[:, ::-1] if self.to_rgb else imgs).astype(np.float32)
-        out -= self.mean[:, None, None]
-        out /= self.std[:, None, None]        # float32 division: bit for bit mmcv.imnormalize (data.py)
-        results['img'], results['img_norm_cfg'] = out.transpose(0, 2, 3, 1), self._img_norm_cfg
+        for key in results.get('img_fields', ['img']):
+            imgs = results[key].transpose(0, 3, 1, 2)
+            out = np.ascontiguousarray(imgs[:, ::-1] if self.to_rgb else imgs).astype(np.float32)
+            out -= self.mean[:, None, None]
+            out /= self.std[:, None, None]    # float32 division: bit for bit mmcv.imnormalize
+            results[key] = out.transpose(0, 2, 3, 1)
+        results['img_norm_cfg'] = self._img_norm_cfg
         return results
 
 

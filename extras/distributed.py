@@ -6,7 +6,8 @@ MMDistributedDataParallel, DistEvalHook, collect_results).
 train.py imports this module only with `--launcher pytorch`. Each process joins the group
 (`init_dist`), wraps its model (`wrap_model`: SyncBN if asked, then DDP), loads its own
 share of every epoch (data.py's DefaultSampler), evaluates its share of the val set
-(`DistEvalHook`), and agrees with the others on a Ctrl-C / SIGTERM (`DistStopSignalHook`).
+(`DistEvalHook`), and agrees with the others on a Ctrl-C / SIGTERM / SIGHUP
+(`DistStopSignalHook`).
 Only rank 0 writes logs and checkpoints.
 """
 import os

@@ -242,6 +242,29 @@ def test_random_flip():
         transforms.RandomFlip(direction='diagonal')
 
 
+def test_flip_and_normalize_act_on_every_img_field():
+    """mmcls 0.25: RandomFlip and Normalize act on each key of results['img_fields'], the
+    batched ones too (the same flip for an image and its twin)."""
+    img, other = image(), image()[::-1].copy()
+    norm = dict(mean=[1, 2, 3], std=[1, 2, 4], to_rgb=True)
+    pipeline = [transforms.RandomFlip(flip_prob=1.0), transforms.Normalize(**norm)]
+    results = {'img': img, 'img2': other, 'mask': img, 'img_fields': ['img', 'img2']}
+    for t in pipeline:
+        results = t(results)
+    for key, source in (('img', img), ('img2', other)):
+        expected = (source[:, ::-1, ::-1].astype(np.float32) - [1, 2, 3]) / [1, 2, 4]
+        np.testing.assert_allclose(results[key], expected, rtol=1e-6)
+    assert results['mask'] is img                            # not an img_field: untouched
+    np.random.seed(0)
+    batch = np.random.randint(0, 256, (20, 6, 5, 3)).astype(np.uint8)
+    results = {'img': batch.copy(), 'img2': batch.copy(), 'img_fields': ['img', 'img2']}
+    batched = transforms.Compose([dict(type='RandomFlip'), dict(type='Normalize', **norm)],
+                                 batched=True)(results)
+    assert 0 < results['flip'].sum() < 20 and np.array_equal(batched['img'], batched['img2'])
+    one = transforms.Normalize(**norm)({'img': batch[0][:, ::-1] if results['flip'][0] else batch[0]})
+    np.testing.assert_array_equal(batched['img2'][0], one['img'])
+
+
 def test_normalize_swaps_channels_before_subtracting_the_mean():
     img = np.empty((2, 2, 3), np.uint8)
     img[...] = (10, 20, 30)
@@ -443,7 +466,11 @@ def test_no_two_seed_epoch_pairs_share_a_stream():
 
 
 def test_worker_init_fn_seeds_every_generator():
+    handlers = {s: data.signal.getsignal(s) for s in (data.signal.SIGINT, data.signal.SIGHUP)}
     data.worker_init_fn(1, num_workers=2, rank=3, seed=10)  # 2 * 3 + 1 + 10 = 17
+    assert all(data.signal.getsignal(s) == data.signal.SIG_IGN for s in handlers)
+    for s, handler in handlers.items():                     # this process is not a worker
+        data.signal.signal(s, handler)
     values = np.random.rand(), data.random.random(), torch.rand(1).item()
     np.random.seed(17)
     data.random.seed(17)

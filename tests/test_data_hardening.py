@@ -197,6 +197,7 @@ def test_the_demo_writer_refuses_a_real_cifar_folder(tmp_path):
     ([], 'must be a non-empty list'),
     (['RandomFlip'], "pipeline item 0 ('RandomFlip') is not a transform: write dict(type='RandomFlip', ...)"),
     ([dict(type='RandomFlip'), 3], 'pipeline item 1 (3) is not a transform'),
+    ([dict(type='RandomFilp')], "type='RandomFilp' is not known (did you mean 'RandomFlip'?)"),
 ])
 def test_a_bad_pipeline_is_named_when_built(pipeline, words):
     with pytest.raises(ValueError) as e:

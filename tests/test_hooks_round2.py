@@ -1,0 +1,101 @@
+"""Hooks, round 2 (issues 23 and 24): the evaluation loop hands the model the whole batch,
+save_best's type, the JSON log's write errors, CheckpointHook's out_dir rule, and SIGHUP
+(a closed ssh session) saving iter_N.pth as SIGTERM does, in a real train.py."""
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import procs
+from config import LogConfig
+from hooks import CheckpointHook, EvalHook, TextLoggerHook, single_gpu_test
+from test_hooks import make_runner
+from test_resume import SMALL, losses
+from tiny import TinyModel, loader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class NeedsExtra(TinyModel):
+    """A model whose test forward needs a batch key besides img (mmcls passes them all)."""
+
+    def forward(self, img, return_loss=True, gt_label=None, extra=None):
+        return super().forward(img + extra, return_loss, gt_label)
+
+
+def test_the_evaluation_loop_passes_every_batch_key_to_the_model(tmp_path):
+    runner = make_runner(tmp_path, model=NeedsExtra(), checkpoint=None)
+    batches = [{'img': torch.ones(2, 4), 'extra': torch.full((2, 4), 2.0),
+                'gt_label': torch.tensor([0, 1])}]
+    scores = single_gpu_test(runner, batches)
+    expected = torch.softmax(runner.model.fc(torch.full((2, 4), 3.0)), 1).detach().numpy()
+    assert len(scores) == 2 and all(torch.allclose(torch.from_numpy(s), torch.from_numpy(e))
+                                    for s, e in zip(scores, expected))
+
+
+@pytest.mark.parametrize('save_best', [True, 1, ['accuracy_top-1']])
+def test_save_best_must_be_a_metric_name_auto_or_none(save_best):
+    with pytest.raises(TypeError) as e:
+        EvalHook(loader(), save_best=save_best)
+    assert str(e.value) == f"save_best={save_best!r} is not valid; valid: a metric name, 'auto' or None"
+    assert EvalHook(loader(), save_best='auto').save_best == 'auto'
+
+
+def test_a_json_log_that_cannot_be_written_is_named(tmp_path):
+    hook = TextLoggerHook()
+    hook.json_log_path = '/dev/full'                  # every write: ENOSPC, a full disk
+    with pytest.raises(OSError, match=r'^\[Errno 28\] /dev/full cannot be written: No space') as e:
+        hook._dump_log({'mode': 'train', 'loss': 1.0})
+    assert e.value.errno == 28
+    (tmp_path / 'elsewhere').write_text('')
+    os.symlink(tmp_path / 'elsewhere', tmp_path / 'x.log.json')      # planted: never followed
+    hook.json_log_path = str(tmp_path / 'x.log.json')
+    with pytest.raises(OSError, match='x.log.json cannot be written'):
+        hook._dump_log({'mode': 'train'})
+    assert (tmp_path / 'elsewhere').read_text() == ''
+
+
+@pytest.mark.parametrize('work_dir, out_dir, expected', [
+    ('runs/exp1', None, 'runs/exp1'),
+    ('runs/exp1/', 'ckpts', 'ckpts/exp1'),                # mmcv: out_dir/<work dir's name>
+    ('runs/exp1', 'runs/exp1', 'runs/exp1'),
+    ('runs/exp1', 'runs/./exp1', 'runs/exp1'),           # the same folder: checkpoint_dirs
+    (None, 'ckpts', 'ckpts'),
+    (None, None, None),
+])
+def test_checkpoint_hook_out_dir(work_dir, out_dir, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hook = CheckpointHook(out_dir=out_dir)
+    hook.before_run(SimpleNamespace(work_dir=work_dir, logger=logging.getLogger('minicls.test')))
+    assert hook.out_dir == expected and (expected is None or os.path.isdir(expected))
+
+
+def test_sighup_saves_iter_n_and_resume_auto_continues(tmp_path):
+    """A closed terminal sends SIGHUP to the whole job: train.py and its loader worker."""
+    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
+            '--work-dir', 'w', '--no-validate', '--cfg-options', *SMALL, 'num_threads=1',
+            'data.workers_per_gpu=1', 'total_epochs=1']
+    with procs.popen(args, cwd=tmp_path, stdout=procs.subprocess.PIPE,
+                     stderr=procs.subprocess.PIPE) as proc:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and \
+                not any(i >= 5 for _, i, _ in losses(tmp_path / 'w')):
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGHUP)
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGHUP == 129, err[-2000:]
+    # the notice once (the worker ignores SIGHUP: it neither dies nor prints), then the error
+    notice, last = err.strip().splitlines()
+    assert notice == 'SIGHUP received: finishing this iteration, then saving (send it again to stop at once)'
+    assert last.startswith('error: SIGHUP received: stopped at epoch 1, iter ')
+    stopped_at = (tmp_path / 'w' / 'last_checkpoint').read_text()
+    assert stopped_at.startswith('iter_') and last.endswith(f'w/{stopped_at}')
+    r = procs.run(args + ['--resume', 'auto'], cwd=tmp_path, timeout=300)
+    assert r.returncode == 0 and f'resuming from w/{stopped_at}' in r.stdout, r.stderr[-2000:]
+    assert torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)['meta']['iter'] == 40
