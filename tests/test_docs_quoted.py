@@ -9,7 +9,8 @@ program prints today.
   text, a rounded number for the numbers that round to it):
   - every log line quoted (`Epoch [1][10/40]\\tlr: ...`, `Epoch(val) [1][8]\\t...`) has the
     fields, in order, of a real log line of the demo (the values are one run's);
-  - docs/lab.md's "It must end with a line `Logs are in ...`" is the last line of `--debug`;
+  - docs/lab.md's "It must end with a line `Logs are in ...`" is the last line of `--debug`,
+    and the `--debug` folder's timestamp is its log's;
   - README's "Bad input" table: each message is what train.py prints for that input (run
     in this process, as tests/test_bad_input.py does), and every row is either run here
     (ROWS) or named in NOT_RUN with the reason; the same messages quoted in the docs
@@ -106,6 +107,9 @@ def test_the_lab_quotes_the_last_line_of_a_debug_run(runs):
     quote = re.search(r'It must end with a line `([^`]+)`', lab).group(1)
     last = runs.stdout_of(DEBUG_RUN).strip().splitlines()[-1]
     assert tool.matches(quote, last), f'lab.md: `{quote}`; the last line of {DEBUG_RUN!r}: {last!r}'
+    # "its own folder, work_dirs/demo/debug/<timestamp>/": the folder's timestamp is its logs'
+    folder, log = re.search(r'work_dirs/demo/debug/(\d{8}_\d{6})/(\d{8}_\d{6})\.log\.json', last).groups()
+    assert folder == log, last
 
 
 # --- README's "Bad input" table -----------------------------------------------------------
