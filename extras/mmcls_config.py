@@ -1,0 +1,300 @@
+"""mmcls 0.x configs: its config files and its checkpoints' config text read into config.py's
+dataclasses, and a Config written back as the mmcls 0.x dict config it corresponds to.
+
+    cfg = read_mmcls_config('resnet18_8xb16_cifar10.py')   # runs the file, resolves `_base_`
+    cfg = read_mmcls_text(meta['config'], 'epoch_10.pth')   # parsed with `ast`, never run
+    text = to_mmcls_text(cfg)       # mmcv's Config.fromstring(text, file_format='.py') reads it
+
+config.load_config sends here a file with `model = dict(...)` and no `cfg`. Keys become fields
+of their name (renamed: `translate`) or follow MMCLS_DEFAULTS, SAME_AS_MMCLS, SKIPPED; others are
+ConfigErrors naming key and file. Fields mmcls lacks travel in `minicls` (mmcls never reads it).
+"""
+import ast
+import copy
+import dataclasses
+import json
+import keyword
+import logging
+import os
+import re
+import types
+import typing
+
+import config
+from config import ConfigError
+
+logger = logging.getLogger('minicls')
+
+SKIPPED = {  # key -> why it means nothing here (skipped, with a note)
+    'gpu_ids': "mmcls's tools/train.py sets it from --gpu-id or the launcher; here: --launcher",
+    'device': "mmcls's tools/train.py overwrites it from --device; here: --device",
+    **dict.fromkeys(('img_norm_cfg', 'train_pipeline', 'test_pipeline', 'dataset_type'),
+                    'a helper name of the file; mmcls itself never reads it'),
+    **dict.fromkeys(('opencv_num_threads', 'mp_start_method'), "mmcls's setup_multi_processes "
+                    '(OpenCV threads, worker start method); minicls leaves both as they are'),
+    'evaluation.by_epoch': "mmcls's train_model sets it from the runner type (Epoch...: True)",
+}
+MMCLS_DEFAULTS = {  # mmcls 0.25's value where config.py's default differs; for absent keys
+    'model.head.topk': (1,),              # mmcls: ClsHead(topk=(1, ))
+    'data.pin_memory': True,              # mmcls: build_dataloader(pin_memory=True)
+    'data.val.test_mode': True,           # mmcls: build_dataset(cfg.data.val, dict(test_mode=True))
+    'data.test.test_mode': True,          # mmcls: tools/test.py sets it
+    'checkpoint_config.interval': -1,     # mmcv: CheckpointHook(interval=-1)
+}
+SAME_AS_MMCLS = {  # accepted when given with exactly this value (mmcls's default, minicls's way)
+    'model.pretrained': None, 'model.backbone.in_channels': 3, 'model.backbone.with_cp': False,
+    'model.backbone.deep_stem': False, 'model.backbone.avg_down': False, 'model.neck.dim': 2,
+    'model.backbone.norm_cfg': dict(type='BN', requires_grad=True), 'data.*.classes': None,
+    'model.head.init_cfg': dict(type='Normal', layer='Linear', std=0.01), 'data.*.ann_file': None,
+    'model.head.loss.use_sigmoid': False, 'model.head.loss.reduction': 'mean',
+    'runner.type': 'EpochBasedRunner', 'optimizer_config.type': 'OptimizerHook',
+    'optimizer.constructor': 'DefaultOptimizerConstructor'}
+REQUIRED = """model data optimizer optimizer_config lr_config checkpoint_config log_config workflow
+    log_level load_from resume_from model.type model.backbone model.neck model.head
+    model.backbone.type model.backbone.depth model.neck.type model.head.type model.head.num_classes
+    model.head.in_channels model.head.loss.type data.samples_per_gpu data.workers_per_gpu data.train
+    data.val data.test data.*.type data.*.data_prefix data.*.pipeline optimizer.type optimizer.lr
+    optimizer_config.grad_clip.max_norm lr_config.policy momentum_config.policy log_config.interval
+    log_config.hooks runner.type""".split()   # mmcls reads these without a default
+SPLITS = ('train', 'val', 'test')
+MINICLS_ONLY = ('device', 'deterministic', 'channels_last', 'compile', 'num_threads', 'sync_bn',
+                *(f'data.{s}.{f}' for s in SPLITS for f in ('num_samples', 'batched')))
+
+
+def read_mmcls_config(path, notes=None):
+    """Run an mmcls 0.x config file, resolve its `_base_` files, translate (mmcv: fromfile)."""
+    values, origins = resolve_file(path)
+    stem = os.path.splitext(os.path.basename(path))[0]     # mmcls: ./work_dirs/<config name>
+    return translate(values, origins, f'work_dirs/{stem}', notes)
+
+
+def read_mmcls_text(text, source='config text', notes=None):
+    """An mmcls checkpoint's meta['config'] is data, not code: `name = value` lines of literals,
+    dict(...) and range(...), read with ast.literal_eval; classes by name, never 'module:Class'."""
+    try:
+        tree = DataOnly().visit(ast.parse(text))
+    except (SyntaxError, ConfigError) as e:    # not Python; or a class named as 'module:Class'
+        raise ConfigError(f'{source}: {e}') from None
+    values = {}
+    for node in tree.body:
+        name = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        try:
+            values[name.id] = ast.literal_eval(node.value)
+        except (AttributeError, ValueError, TypeError):
+            raise ConfigError(f'{source} line {node.lineno}: {ast.unparse(node)[:50]!r} is code; a '
+                              "checkpoint's config holds only `name = value` lines") from None
+    return translate(values, {'': source}, config.Config().work_dir, notes)
+
+
+class DataOnly(ast.NodeTransformer):
+    """pretty_text's dict(k=v) and gpu_ids = range(0, 8) as literals; other calls stay, refused.
+    A `type` or `policy` names a class as mmcls's registries do, never a 'module:Class'."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name, keys = getattr(node.func, 'id', None), [k.arg for k in node.keywords]
+        if name == 'dict' and not node.args and None not in keys:      # dict(k=v)
+            values, keys = [k.value for k in node.keywords], []
+            node.args = [ast.Dict([ast.Constant(k.arg) for k in node.keywords], values)]
+        if name == 'dict' and not keys and [type(a) for a in node.args] == [ast.Dict]:
+            return self.visit_Dict(node.args[0])   # and pretty_text's dict({'not.a.name': v})
+        ints = [a.value for a in node.args if type(getattr(a, 'value', None)) is int]
+        if name == 'range' and not keys and 0 < len(ints) == len(node.args) <= 3 \
+                and len(range(*ints)) <= 1024:      # a list of 1e12 ints is no config
+            return ast.List([ast.Constant(i) for i in range(*ints)], ast.Load())
+        return node
+
+    def visit_Dict(self, node):
+        for k, v in zip(node.keys, node.values):
+            name, value = getattr(k, 'value', ''), str(getattr(v, 'value', ''))
+            if name in ('type', 'policy') and ':' in value:
+                raise ConfigError(f"line {v.lineno}: {name}={value!r} names code to import; a "
+                                  "checkpoint's config names only minicls's own classes (as mmcls)")
+        return self.generic_visit(node)
+
+
+def resolve_file(path, chain=()):
+    """mmcv: Config._file2dict. The file's names over its `_base_` files; who set each key."""
+    path = os.path.abspath(path)
+    if path in chain:                     # mmcv recurses until Python's limit
+        raise ConfigError(f'{chain[-1]}: _base_ file {path} leads back to itself')
+    names = {k: v for k, v in config.run_config_file(path).items() if not k.startswith('__')
+             and not isinstance(v, (types.ModuleType, types.FunctionType))}
+    bases, merged, origins = names.pop('_base_', []), {}, {}
+    for base in bases if isinstance(bases, list) else [bases]:
+        values, where = resolve_file(os.path.join(os.path.dirname(path), base), chain + (path,))
+        if merged.keys() & values.keys():     # mmcv: 'Duplicate key is not allowed among bases'
+            shared = ', '.join(sorted(merged.keys() & values.keys()))
+            raise ConfigError(f'{path}: two _base_ files set {shared}; mmcv refuses that')
+        merged.update(values)
+        origins.update(where)
+    merged, own = merge(names, merged, path), set(dotted(names))     # who set each key, now
+    return merged, {'': path, **{k: path if k in own else origins[k] for k in dotted(merged)}}
+
+
+def merge(child, base, path):
+    """mmcv: Config._merge_a_into_b. Dicts merge key by key; `_delete_=True` replaces instead."""
+    out = dict(base)
+    for k, v in child.items():
+        if isinstance(v, dict):
+            v = dict(v)
+            if k in out and not v.pop('_delete_', False):   # mmcv pops it only where k is in base
+                if not isinstance(out[k], dict):
+                    raise ConfigError(f'{path}: {k} is a dict here, a {type(out[k]).__name__} in '
+                                      'its _base_; set _delete_=True to replace it')
+                v = merge(v, out[k], path)
+        out[k] = v
+    return out
+
+
+def dotted(d, prefix=''):
+    for k, v in d.items():
+        yield f'{prefix}{k}'
+        yield from dotted(v, f'{prefix}{k}.') if isinstance(v, dict) else ()
+
+
+def lookup(d, path):                      # d['a']['b'] for 'a.b' (d for ''); None if missing
+    for part in path.split('.') if path else ():
+        d = d.get(part) if isinstance(d, dict) else None
+    return d
+
+
+class Translation:
+    """The dict -> dataclass walk; knows the file that set each key, and collects the notes."""
+
+    def __init__(self, origins, notes):
+        self.origins, self.notes = origins, notes
+
+    def error(self, key, message):        # names the file that set `key` (or the key above it)
+        parts = re.split(r'[.\[]', key)
+        keys = ('.'.join(parts[:i]) for i in range(len(parts), -1, -1))
+        where = next(self.origins[k] for k in keys if k in self.origins)
+        return ConfigError(f'{where}: {key}{message}')
+
+    def other(self, key, value, holder):
+        """A key with no field of its name: skipped with a note, accepted as mmcls's, or refused."""
+        pattern = re.sub(r'^data\.(train|val|test)\.', 'data.*.', key)
+        if pattern in SKIPPED:
+            return self.notes.append(f'skipped {key}: {SKIPPED[pattern]}')
+        n = holder.get('num_stages', 4)     # mmcls's ResNet: a stride and a dilation per stage
+        same = dict(SAME_AS_MMCLS, **{'model.backbone.strides': [1] + [2] * (n - 1),
+                                      'model.backbone.dilations': [1] * n})
+        if pattern in same and json.dumps(value, default=repr) == json.dumps(same[pattern]):
+            return
+        why = f"only {same[pattern]!r}, mmcls's default" if pattern in same else 'no field for it'
+        raise self.error(key, f'={str(value)[:60]} cannot be expressed in minicls (it has {why})')
+
+    def build(self, cls, d, path=''):
+        """dict -> dataclass `cls`, key by key; nested dataclasses recurse."""
+        hints, args = typing.get_type_hints(cls), {}
+        defaults = {k.rpartition('.')[2]: v for k, v in MMCLS_DEFAULTS.items()
+                    if k.rpartition('.')[0] == path}      # mmcls's, where config.py's differ
+        for k, v in {**defaults, **d}.items():
+            key = f'{path}.{k}' if path else k
+            if k not in hints:
+                self.other(key, v, d)
+                continue
+            kinds = typing.get_args(hints[k]) or (hints[k],)
+            inner = next((t for t in kinds if dataclasses.is_dataclass(t)), None)
+            if inner and isinstance(v, dict):
+                v = self.build(inner, v, key)
+            elif tuple in kinds and isinstance(v, (list, int)) and not isinstance(v, bool):
+                v = tuple(v) if isinstance(v, list) else (v,)      # mmcls: topk=1 is (1, )
+            args[k] = v
+        return cls(**args)
+
+
+def translate(values, origins, work_dir, notes=None):
+    """mmcls's resolved names -> a checked config.Config."""
+    d, t = copy.deepcopy(values), Translation(origins, [] if notes is None else notes)
+    for key in dict.fromkeys(k.replace('*', s) for k in REQUIRED for s in SPLITS):
+        path, _, name = key.rpartition('.')
+        holder = lookup(d, path)
+        if holder is not None and (not isinstance(holder, dict) or name not in holder):
+            raise t.error(key, ' is missing (or what holds it is no dict); mmcls 0.25 needs it')
+    for key in MINICLS_ONLY[1:] + ('data.val_samples_per_gpu', 'optimizer.options'):
+        if key in dotted(d):              # not 'device' (first): mmcls overwrites it; SKIPPED
+            raise t.error(key, f" is minicls's own field; write minicls = {{'{key}': ...}}")
+    runner, epochs = d.pop('runner', None) or {}, d.pop('total_epochs', None)
+    for k in [k for k in runner if k != 'max_epochs']:   # mmcls: runner wins over total_epochs
+        t.other(f'runner.{k}', runner[k], runner)
+    max_epochs = runner.get('max_epochs', epochs)
+    if max_epochs is None or epochs not in (None, max_epochs):
+        raise t.error('runner', f'={runner} with total_epochs={epochs}: mmcls 0.25 needs runner = '
+                      "dict(type='EpochBasedRunner', max_epochs=N) (or total_epochs = N, the same)")
+    d.update(total_epochs=max_epochs, work_dir=d.get('work_dir', work_dir))
+    d['lr_config'] = d['lr_config'] or dict(policy='fixed')   # None in mmcv: the LR stays
+    data, optimizer, hook = d['data'], d['optimizer'], d['optimizer_config']
+    for k, v in (data.pop('val_dataloader', None) or {}).items():   # mmcls: the val loader's own
+        if k != 'samples_per_gpu':
+            raise t.error(f'data.val_dataloader.{k}', ' cannot be expressed (only samples_per_gpu)')
+        data['val_samples_per_gpu'] = v
+    fields = {f.name for f in dataclasses.fields(config.OptimizerConfig)} | {'constructor'}
+    optimizer['options'] = {k: optimizer.pop(k) for k in list(optimizer) if k not in fields}
+    if isinstance(hook, dict) and hook.get('type') == 'GradientCumulativeOptimizerHook':  # mmcv's
+        del hook['type']                  # cumulative_iters: mmcv's default is 1, as minicls's
+    if 'device' in d:                     # mmcls's tools/train.py overwrites it: SKIPPED
+        t.other('device', d.pop('device'), d)
+    for key, value in d.pop('minicls', {}).items():   # minicls's own fields, by dotted name
+        if key not in MINICLS_ONLY:
+            raise t.error(f'minicls[{key!r}]', f" is not one of {', '.join(MINICLS_ONLY)}")
+        path, _, name = key.rpartition('.')
+        lookup(d, path)[name] = value
+    cfg = t.build(config.Config, d)
+    try:
+        config.check_config(cfg)
+    except ConfigError as e:              # check_config names the field; this, the file too
+        field = re.split(r'[= ]', str(e))[0]
+        raise t.error(field, str(e)[len(field):]) from None
+    if t.notes and notes is None:
+        logger.info(f"mmcls config {origins['']}: " + '; '.join(t.notes))
+    return cfg
+
+
+def to_mmcls_dict(cfg, world_size=1):
+    """A Config as mmcls 0.x's top-level names: the inverse of `translate`."""
+    d, default = dataclasses.asdict(cfg), dataclasses.asdict(config.Config())
+    d['minicls'] = {k: lookup(d, k) for k in MINICLS_ONLY if lookup(d, k) != lookup(default, k)}
+    for path, _, name in (k.rpartition('.') for k in MINICLS_ONLY):   # they travel in `minicls`
+        del lookup(d, path)[name]
+    n = cfg.model.backbone.num_stages     # mmcls's ResNet: a stride and a dilation per stage
+    d['model']['backbone'].update(strides=(1,) + (2,) * (n - 1), dilations=(1,) * n)
+    opt, hook, val = d['optimizer'], d['optimizer_config'], d['data'].pop('val_samples_per_gpu')
+    if val:                               # mmcls: the val loader's own options
+        d['data']['val_dataloader'] = dict(samples_per_gpu=val)
+    opt.update(opt.pop('options'))        # torch's arguments, beside lr
+    for holder in (opt, opt['paramwise_cfg'], d['lr_config'], d['momentum_config']):
+        for k in [k for k, v in (holder or {}).items() if v is None]:
+            del holder[k]                 # None: not given, as in mmcls's dicts
+    if hook is not None:                  # mmcv: OptimizerHook, or GradientCumulativeOptimizerHook
+        iters = hook.pop('cumulative_iters')
+        if iters != 1:
+            hook.update(type='GradientCumulativeOptimizerHook', cumulative_iters=iters)
+    d['runner'] = dict(type='EpochBasedRunner', max_epochs=d.pop('total_epochs'))
+    d['gpu_ids'] = list(range(world_size))  # mmcv's resume rescales `iter` if the GPU count changed
+    return d
+
+
+def to_mmcls_text(cfg, world_size=1):
+    """The Config as mmcls 0.x config text (what mmcls stores in meta['config'])."""
+    return ('# mmcls 0.x config, written by minicls (extras/mmcls_config.py: to_mmcls_text)\n'
+            + ''.join(f'{k} = {render(v)}\n' for k, v in to_mmcls_dict(cfg, world_size).items()))
+
+
+def render(value, indent=0):
+    """Python source for a plain value, as mmcv's pretty_text: dict(k=...) where keys are names."""
+    if isinstance(value, dict):
+        named = all(str(k).isidentifier() and not keyword.iskeyword(k) for k in value)
+        items = [f'{k}=' if named else f'{render(k)}: ' for k in value]
+        items = [key + render(v, indent + 4) for key, v in zip(items, value.values())]
+        start, end = ('dict(', ')') if named else ('{', '}')
+    elif isinstance(value, (list, tuple)):
+        items = [render(v, indent + 4) for v in value]
+        start, end = ('(', ')' if len(value) != 1 else ',)') if isinstance(value, tuple) else '[]'
+    else:
+        return repr(value)
+    flat = start + ', '.join(items) + end
+    if '\n' not in flat and len(flat) + indent <= 90:
+        return flat
+    lines = ''.join(f'{" " * (indent + 4)}{item},\n' for item in items)
+    return f'{start}\n{lines}{" " * indent}{end[-1]}'
