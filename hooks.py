@@ -1,8 +1,8 @@
 """Hooks: everything around the training loop (mmcv 1.x: mmcv/runner/hooks/).
 
-The runner only loops over batches. At ten points of the loop it calls
-`call_hook(stage)`, which calls that method on every hook that defines it, in priority
-order (a smaller number runs first; equal priorities keep registration order):
+The runner only loops over batches. At ten points of the loop it calls `call_hook(stage)`,
+which calls that method on every hook that defines it, in priority order (a smaller number
+runs first; equal priorities keep registration order; every run prints it, get_hook_info):
 
     priority   HIGHEST 0 | VERY_HIGH 10 | HIGH 30 | ABOVE_NORMAL 40 | NORMAL 50
                BELOW_NORMAL 60 | LOW 70 | VERY_LOW 90 | LOWEST 100
@@ -19,13 +19,9 @@ order (a smaller number runs first; equal priorities keep registration order):
                                         a_*_epoch
     StopSignalHook        LOWEST        b_run, a_train_iter, a_run              (not in mmcv)
 
-Every run prints the same table, per stage, from the hooks it has (`get_hook_info`).
-
-A hook receives the runner and reads what it needs from it (runner.epoch, runner.iter,
-runner.optimizer, runner.outputs, runner.log_buffer, ...); this file never imports
-runner.py. Optional hooks (the other LR and momentum policies, mixed precision, gradient
-accumulation, EMA, early stopping, the trace) live in extras/ and are imported by name,
-through the tables in this file, only when a config asks for them.
+A hook reads what it needs from the runner it receives (epoch, iter, optimizer, outputs,
+log_buffer); this file never imports runner.py. The optional hooks live in extras/, imported
+through this file's tables only when a config names them.
 """
 import datetime
 import inspect
@@ -40,7 +36,7 @@ from enum import IntEnum
 
 import torch
 
-from checkpoint import checkpoint_dirs, open_no_follow
+from checkpoint import checkpoint_dirs, open_no_follow, unwrap
 from config import lookup
 
 
@@ -66,16 +62,13 @@ def get_priority(priority):
         return Priority[priority.upper()].value
     if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
         return int(priority)
-    raise ValueError(f'priority must be an int in 0..100 or a Priority name, '
-                     f'got {priority!r}')
+    raise ValueError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
 
 
 class Hook:
-    """Base class: every stage is a no-op. A subclass overrides the stages it needs.
-
-    `before_epoch` and friends are fan-outs: overriding `before_epoch` runs it before
-    both train and val epochs (mmcv: Hook.before_train_epoch calls self.before_epoch).
-    """
+    """Base class: every stage is a no-op; a subclass overrides the stages it needs.
+    `before_epoch` and friends are fan-outs: overriding `before_epoch` runs it before both
+    train and val epochs (mmcv: Hook.before_train_epoch calls self.before_epoch)."""
     stages = ('before_run', 'before_train_epoch', 'before_train_iter', 'after_train_iter',
               'after_train_epoch', 'before_val_epoch', 'before_val_iter', 'after_val_iter',
               'after_val_epoch', 'after_run')
@@ -120,29 +113,20 @@ class Hook:
 
 # ---- LR schedule  (mmcv: LrUpdaterHook) --------------------------------------------------
 
-
 class LrUpdaterHook(Hook):
     """Writes the scheduled `lr` into every param group. Subclasses implement `get_lr`.
-
         before_run          each group's starting value becomes its base (`initial_lr`)
         before_train_epoch  by_epoch=True:  set this epoch's value
         before_train_iter   by_epoch=False: set this iteration's value; in warmup (either
                             mode), scale the scheduled value down
-
-    The value is a function of (runner.epoch, runner.iter, the base), so it is right after
-    a resume (`initial_lr` travels in the optimizer's state_dict)."""
+    The value is a function of (epoch, iter, base), and `initial_lr` is saved in the
+    optimizer's state_dict: a resume sets the same value."""
     key = 'lr'                               # the param-group entry this hook schedules
 
     def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1,
                  warmup_by_epoch=False):
         if warmup not in (None, 'constant', 'linear', 'exp'):
-            raise ValueError(f"warmup={warmup!r} is not known; "
-                             "valid: None, 'constant', 'linear', 'exp'")
-        if warmup is not None and not warmup_iters > 0:
-            raise ValueError(f'warmup_iters must be a positive integer when warmup is set, '
-                             f'got {warmup_iters}')
-        if warmup is not None and not 0 < warmup_ratio <= 1:
-            raise ValueError(f'warmup_ratio must be in (0, 1], got {warmup_ratio}')
+            raise ValueError(f"warmup={warmup!r} is not known; valid: 'constant', 'linear', 'exp'")
         self.by_epoch, self.warmup, self.warmup_ratio = by_epoch, warmup, warmup_ratio
         # warmup_by_epoch: warmup_iters counts epochs, turned into iterations at the first epoch
         self.warmup_epochs = warmup_iters if warmup_by_epoch else None
@@ -209,8 +193,7 @@ class StepLrUpdaterHook(LrUpdaterHook):
     def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
         steps = step if isinstance(step, (list, tuple)) else [step]
         if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
-            raise ValueError(f'lr_config.step must be a positive int or a list of them, '
-                             f'got {step!r}')
+            raise ValueError(f'lr_config.step={step!r} is not valid; valid: positive ints')
         self.step = list(step) if isinstance(step, (list, tuple)) else step
         self.gamma, self.min_lr = gamma, min_lr
         super().__init__(**kwargs)
@@ -275,7 +258,6 @@ def check_policy_args(hook_cls, args, policy, field):
 
 # ---- Backward and step  (mmcv: OptimizerHook) --------------------------------------------
 
-
 class OptimizerHook(Hook):
     """model.train_step only computes the loss; this hook turns it into an update."""
 
@@ -333,7 +315,6 @@ def build_optimizer_hook(optimizer_config, fp16_config=None):
 
 # ---- Checkpoints and the sampler's epoch  (mmcv: CheckpointHook, DistSamplerSeedHook) ----
 
-
 class CheckpointHook(Hook):
     """Save `epoch_N.pth` every `interval` epochs (`iter_N.pth` when not by_epoch).
     `max_keep_ckpts > 0` deletes the older periodic checkpoints, never any other file."""
@@ -369,7 +350,7 @@ class CheckpointHook(Hook):
         if self.out_dir is None:
             return
         if self.sync_buffer and runner.world_size > 1:     # mmcv: allreduce_params(model.buffers())
-            for buffer in getattr(runner.model, 'module', runner.model).buffers():
+            for buffer in unwrap(runner.model).buffers():
                 if buffer.is_floating_point():
                     torch.distributed.all_reduce(buffer.div_(runner.world_size))
         tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
@@ -389,10 +370,8 @@ class CheckpointHook(Hook):
 
 
 class DistSamplerSeedHook(Hook):
-    """Tell the sampler the epoch: epoch e's order and augmentation seeds depend on (seed, e)
-    only. mmcv registers it in distributed runs; train_model here always, as the sampler
-    is epoch-seeded in one process too (that makes resume exact). After a mid-epoch resume
-    the sampler also skips the batches already trained on."""
+    """Tell the sampler the epoch (its order and augmentation seeds depend on (seed, epoch)
+    only) and the batches a mid-epoch resume skips. Always registered (mmcv: distributed only)."""
 
     def before_epoch(self, runner):
         sampler = getattr(runner.data_loader, 'sampler', None)
@@ -404,7 +383,6 @@ class DistSamplerSeedHook(Hook):
 
 # ---- Timing and logging  (mmcv: IterTimerHook, LoggerHook, TextLoggerHook) ---------------
 
-
 class IterTimerHook(Hook):
     """`data_time`: waiting for the batch; `time`: the whole iteration."""
 
@@ -415,9 +393,8 @@ class IterTimerHook(Hook):
         runner.log_buffer.update({'data_time': time.time() - self.t})
 
     def after_iter(self, runner):
-        now = time.time()
-        runner.log_buffer.update({'time': now - self.t})
-        self.t = now
+        runner.log_buffer.update({'time': time.time() - self.t})
+        self.t = time.time()
 
 
 class LoggerHook(Hook):
@@ -477,16 +454,14 @@ class TextLoggerHook(LoggerHook):
 
     def log(self, runner):
         output = runner.log_buffer.output
-        # else eval results: a 'val' line
-        train_line = runner.mode == 'train' and 'time' in output
+        train_line = runner.mode == 'train' and 'time' in output     # else: eval results
         cur_iter = runner.inner_iter + 1 if self.by_epoch else runner.iter + 1
         log_dict = dict(mode='train' if train_line else 'val',
                         epoch=runner.epoch + 1 if runner.mode == 'train' else runner.epoch,
                         iter=output.pop('eval_iter_num', None) or cur_iter)
         log_dict['lr'] = runner.current_lr()[0]
         if train_line and runner.device.type == 'cuda':
-            memory = torch.cuda.max_memory_allocated(runner.device)
-            log_dict['memory'] = memory // (1024 * 1024)
+            log_dict['memory'] = torch.cuda.max_memory_allocated(runner.device) // (1024 * 1024)
         log_dict.update(output)
         runner.logger.info(self._format(log_dict, runner))
         self._dump_log(log_dict)
@@ -494,8 +469,7 @@ class TextLoggerHook(LoggerHook):
     def _format(self, log_dict, runner):
         if log_dict['mode'] == 'train':
             if self.by_epoch:
-                where = (f'Epoch [{log_dict["epoch"]}]'
-                         f'[{log_dict["iter"]}/{len(runner.data_loader)}]')
+                where = f'Epoch [{log_dict["epoch"]}][{log_dict["iter"]}/{len(runner.data_loader)}]'
             else:
                 where = f'Iter [{log_dict["iter"]}/{runner.max_iters}]'
             # eta from the mean time per iteration since this run (or resume) started
@@ -503,17 +477,15 @@ class TextLoggerHook(LoggerHook):
             sec_per_iter = self.time_sec_tot / (runner.iter - self.start_iter + 1)
             left = runner.max_iters - runner.iter - 1
             eta = datetime.timedelta(seconds=int(sec_per_iter * left))
-            line = (f'{where}\tlr: {log_dict["lr"]:.3e}, eta: {eta}, '
-                    f'time: {log_dict["time"]:.3f}, '
+            line = (f'{where}\tlr: {log_dict["lr"]:.3e}, eta: {eta}, time: {log_dict["time"]:.3f}, '
                     f'data_time: {log_dict["data_time"]:.3f}, ')
             if 'memory' in log_dict:
                 line += f'memory: {log_dict["memory"]}, '
         else:
-            mode = log_dict['mode']
             if self.by_epoch:
-                line = f'Epoch({mode}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t'
+                line = f'Epoch({log_dict["mode"]}) [{log_dict["epoch"]}][{log_dict["iter"]}]\t'
             else:
-                line = f'Iter({mode}) [{log_dict["iter"]}]\t'
+                line = f'Iter({log_dict["mode"]}) [{log_dict["iter"]}]\t'
         skip = ('mode', 'epoch', 'iter', 'lr', 'time', 'data_time', 'memory')
         return line + ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
                                 for k, v in log_dict.items() if k not in skip)
@@ -539,11 +511,10 @@ class TextLoggerHook(LoggerHook):
 
 # ---- Evaluation  (mmcv: EvalHook; mmcls: apis/test.py single_gpu_test) -------------------
 
-
 def single_gpu_test(runner, data_loader):
     """The model's scores for every sample of a loader, one array each. With mixed precision
     the forward runs under the training's autocast, as mmcv's fp16 does."""
-    model = getattr(runner.model, 'module', runner.model)     # not through DDP: no sync needed
+    model = unwrap(runner.model)             # not through DDP: no sync needed
     model.eval()
     results = []
     show = sys.stderr.isatty() and runner.rank == 0
@@ -567,15 +538,9 @@ class EvalHook(Hook):
 
     def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None,
                  rule=None, **eval_kwargs):
-        if interval <= 0:
-            raise ValueError(f'evaluation.interval must be a positive number, got {interval}')
-        if start is not None and start < 0:
-            raise ValueError(f'evaluation.start must be >= 0, got {start}')
         if not (save_best is None or isinstance(save_best, str)):      # mmcv asserts it
             raise TypeError(f"save_best={save_best!r} is not valid; valid: a metric name, 'auto' "
                             'or None')
-        if rule not in (None, 'greater', 'less'):
-            raise ValueError(f"evaluation.rule must be 'greater', 'less' or None, got {rule!r}")
         self.dataloader, self.start = dataloader, start
         self.interval, self.by_epoch = interval, by_epoch
         self.save_best, self.rule = save_best, rule
@@ -607,7 +572,6 @@ class EvalHook(Hook):
         plain `best_*.pth` file of this run's own folder, never a link or anything else."""
         return (os.path.basename(path).startswith('best_') and path.endswith('.pth')
                 and os.path.isfile(path) and not os.path.islink(path)
-                and self.out_dir is not None
                 and os.path.dirname(os.path.realpath(path)) == os.path.realpath(self.out_dir))
 
     # with `start` at or before the first epoch (iteration), evaluate first
@@ -684,7 +648,6 @@ class EvalHook(Hook):
 
 # ---- The guards: a NaN/inf loss, a signal  (not in mmcv's default set) ---------------------
 
-
 class TrainingStopped(Exception):
     """Training stopped on purpose (a signal) or for a reason the user must see (a
     non-finite loss); `exit_code` is what train.py exits with."""
@@ -695,10 +658,9 @@ class TrainingStopped(Exception):
 
 
 class CheckInvalidLossHook(Hook):
-    """Stop at a NaN/inf loss, before the optimizer steps on it (priority HIGH, ahead of the
-    OptimizerHook) and before any epoch-end checkpoint. Looking at a loss on the GPU waits
-    for the GPU, so there the losses are kept and looked at every `interval` iterations
-    (50 by default; on the CPU every iteration, which costs nothing)."""
+    """Stop at a NaN/inf loss before the optimizer steps on it (HIGH, ahead of the
+    OptimizerHook) and before any epoch-end checkpoint. A look at a loss on the GPU waits for
+    the GPU, so there it happens every `interval` iterations (50; on the CPU 1, for free)."""
 
     def __init__(self, interval=None):
         self.interval = interval
@@ -734,9 +696,8 @@ class CheckInvalidLossHook(Hook):
 
 class StopSignalHook(Hook):
     """Ctrl-C, SIGTERM or SIGHUP (a closed ssh session): finish the iteration, save
-    `iter_<N>.pth` (it records the batches done, so a resume continues inside the epoch) and
-    stop with 128 + the signal number. A second signal stops at once. Priority LOWEST: the
-    iteration is complete by then."""
+    `iter_<N>.pth` (a resume continues inside the epoch), stop with 128 + the signal number.
+    A second signal stops at once. Priority LOWEST: the iteration is complete by then."""
 
     def __init__(self):
         self.signum, self.previous = None, {}
