@@ -83,11 +83,9 @@ def _md5(path):
 
 class RandomCrop:
     """Pad, then crop a `size` window at a random place. mmcls: RandomCrop.
-
     padding: int, (left/right, top/bottom) or (left, top, right, bottom), filled with pad_val;
     pad_if_needed pads a too small image on both sides. Here padding_mode ('constant', 'edge',
-    'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only.
-    """
+    'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only."""
 
     def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0,
                  padding_mode='constant'):
@@ -178,7 +176,7 @@ class Normalize:
             raise ValueError(f'Normalize: std={self.std.tolist()} must be > 0 '
                              '(it divides the image)')
         self._img_norm_cfg = dict(mean=self.mean, std=self.std, to_rgb=to_rgb)
-        self._full = (None, None, None)  # (image shape, mean and 1 / std expanded to it)
+        self._full = (None, None, None)  # (image shape, mean and std expanded to it)
 
     def __call__(self, results):
         for key in results.get('img_fields', ['img']):
@@ -234,8 +232,7 @@ class ToTensor:
 
 
 class ImageToTensor(ToTensor):
-    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared).
-    mmcls: ImageToTensor."""
+    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared). mmcls: same name."""
 
     def __call__(self, results):
         for key in self.keys:
@@ -245,12 +242,10 @@ class ImageToTensor(ToTensor):
 
 
 class Collect:
-    """Keep only `keys`. mmcls: Collect.
-
-    mmcls also gathers `meta_keys` (file name, flip, img_norm_cfg, ...) into 'img_metas', in an
-    mmcv DataContainer that collate leaves alone. The classifier never reads them, so the
-    default here gathers none; meta_keys that are given go into a plain dict 'img_metas'.
-    """
+    """Keep only `keys`. mmcls: Collect. mmcls also gathers `meta_keys` (file name, flip,
+    img_norm_cfg, ...) into 'img_metas', an mmcv DataContainer that collate leaves alone. The
+    classifier never reads them, so the default here gathers none; meta_keys that are given
+    go into a plain dict 'img_metas'."""
 
     def __init__(self, keys, meta_keys=()):
         self.keys, self.meta_keys = keys, meta_keys
@@ -298,10 +293,8 @@ class Compose:
     def _build(cfg, table):
         args = dict(cfg)
         name = args.pop('type', None)
-        # a class from the table, or 'module:Class'
-        transform = lookup(table, name, 'pipeline transform type', base=object)
-        # name bad arguments here, not deep in __init__
-        signature = inspect.signature(transform)
+        transform = lookup(table, name, 'pipeline transform type', base=object)  # or 'module:Class'
+        signature = inspect.signature(transform)     # bad arguments named here, not in __init__
         unknown = [arg for arg in args if arg not in signature.parameters]
         missing = [p.name for p in signature.parameters.values()
                    if p.default is p.empty and p.name not in args]
@@ -333,16 +326,14 @@ class CIFAR10(Dataset):
                   ('data_batch_4', '634d18415352ddfa80567beed471001a'),
                   ('data_batch_5', '482c414d41f54cd18b22e5b47cb7c3cb')]
     test_list = [('test_batch', '40351d587109b95175f43aff81a1287e')]
-    meta = dict(filename='batches.meta', key='label_names',
-                md5='5ff9c542aee3614f3951f8cda6e48888')
+    meta = dict(filename='batches.meta', key='label_names', md5='5ff9c542aee3614f3951f8cda6e48888')
     CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer',
                'dog', 'frog', 'horse', 'ship', 'truck']
 
     def __init__(self, data_prefix, pipeline, test_mode=False, batched=False):
         self.data_prefix = os.path.expanduser(str(data_prefix))
         self.folder = os.path.join(self.data_prefix, self.base_folder)
-        # batched: items are the raw infos; the loader's collate runs the pipeline once per batch
-        self.batched = batched
+        self.batched = batched    # True: items are raw infos; collate runs the pipeline per batch
         self.pipeline = Compose(pipeline, batched=batched, allow_empty=True)  # []: the raw infos
         self.test_mode = test_mode
         self.data_infos = self.load_annotations()
@@ -455,8 +446,7 @@ class CIFAR10(Dataset):
             if batch_seed is not None:
                 random.seed(batch_seed)
                 np.random.seed(batch_seed)
-        # mmcls deep-copies the info; a shallow copy is enough, as no transform here
-        # writes into its input.
+        # mmcls deep-copies the info; a shallow copy is enough: no transform writes into it
         info = dict(self.data_infos[idx])
         return info if self.batched else self.pipeline(info)
 
@@ -466,14 +456,11 @@ class CIFAR10(Dataset):
     def evaluate(self, results, metric='accuracy', metric_options=None, indices=None,
                  logger=None):
         """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
-        mmcls: BaseDataset.evaluate.
-
-        metric: 'accuracy' (here) or also 'precision', 'recall', 'f1_score', 'support'
-        (extras/metrics.py). metric_options: topk (int or tuple, default (1, 5)); thrs
-        (default 0: a prediction counts only with a score above it; a tuple gives one key
-        per threshold); average_mode ('macro' or 'none'). indices: the samples `results`
-        belong to. logger is accepted for mmcv's EvalHook and not used.
-        """
+        mmcls: BaseDataset.evaluate. metric: 'accuracy' (here) or also 'precision', 'recall',
+        'f1_score', 'support' (extras/metrics.py). metric_options: topk (int or tuple, default
+        (1, 5)); thrs (default 0: a prediction counts only with a score above it; a tuple gives
+        one key per threshold); average_mode ('macro' or 'none'). indices: the samples
+        `results` belong to. logger is accepted for mmcv's EvalHook and not used."""
         metrics = [metric] if isinstance(metric, str) else list(metric)
         check_metrics(metrics)
         options = {'topk': (1, 5)} if metric_options is None else metric_options
@@ -484,8 +471,7 @@ class CIFAR10(Dataset):
         thrs = options.get('thrs')
         if (metrics != ['accuracy'] or isinstance(thrs, (tuple, list))
                 or options.get('average_mode', 'macro') != 'macro'):
-            # the other metrics and options are an extra
-            evaluate_metrics = lookup(EXTRAS, 'evaluate_metrics', 'metric')
+            evaluate_metrics = lookup(EXTRAS, 'evaluate_metrics', 'metric')    # an extra
             return evaluate_metrics(scores, gt, metrics, options)
         topk = options.get('topk', (1, 5))
         ks = (topk,) if isinstance(topk, int) else tuple(topk)
@@ -509,8 +495,7 @@ def check_metrics(metrics):
     """The names evaluate knows (config.py's METRICS), for callers that skip the config."""
     for name in metrics:
         if name not in METRICS:
-            raise ValueError(f'metric {name!r} is not supported; '
-                             f'valid: {", ".join(METRICS)}')
+            raise ValueError(f'metric {name!r} is not supported; valid: {", ".join(METRICS)}')
 
 
 class CIFAR100(CIFAR10):
@@ -521,8 +506,7 @@ class CIFAR100(CIFAR10):
     tgz_md5 = 'eb9058c3a382ffc7106e4002c42a8d85'
     train_list = [('train', '16019d7e3df5f24257cddd939b257f8d')]
     test_list = [('test', 'f0ef6b0ae62326f3e7ffdfab6717acfc')]
-    meta = dict(filename='meta', key='fine_label_names',
-                md5='7973b15100ade9c7d40fb424638fde48')
+    meta = dict(filename='meta', key='fine_label_names', md5='7973b15100ade9c7d40fb424638fde48')
     CLASSES = ('apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl '
                'boy bridge bus butterfly camel can castle caterpillar cattle chair '
                'chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur '
@@ -565,13 +549,9 @@ def build_dataset(cfg):
 
 
 def collate(batch, pipeline=None):
-    """Samples -> one batch, recursively. mmcv: collate, minus DataContainer.
-
-    Dicts -> a dict of collated values; tuples and lists -> a list, element by element
-    (zipped); anything else (tensors, arrays, numbers, strings) -> torch's default_collate
-    (stacked tensors; strings listed). 'img_metas' stays a list of dicts, as mmcv's
-    DataContainer(cpu_only=True) leaves it.
-
+    """Samples -> one batch, recursively. mmcv: collate, minus DataContainer. Dicts -> dicts,
+    tuples and lists -> lists (zipped), the rest -> torch's default_collate (tensors stacked);
+    'img_metas' stays a list of dicts, as mmcv's DataContainer(cpu_only=True) leaves it.
     With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are
     stacked ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole
     batch. It runs right after the batch's samples were fetched, in the same process, so it
@@ -592,13 +572,11 @@ def collate(batch, pipeline=None):
 
 def check_batch(batch):
     if not isinstance(batch, Sequence):
-        raise TypeError(f'collate: a batch is a list of samples, '
-                        f'not a {type(batch).__name__}')
+        raise TypeError(f'collate: a batch is a list of samples, not a {type(batch).__name__}')
 
 
 def worker_init_fn(worker_id, num_workers, rank, seed):
-    """Seed each worker of each rank differently, and the same way in every run.
-    mmcls: same name."""
+    """Seed each worker of each rank differently, the same way in every run. mmcls: same name."""
     # Ctrl-C and a closed terminal's SIGHUP reach every process of the job; let the main
     # process handle them (it finishes the iteration and saves), not die under its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -618,25 +596,20 @@ def epoch_seed(seed, epoch):
 
 class DefaultSampler(torch.utils.data.Sampler):
     """Which samples, in which order, and the seed of every batch (mmengine: DefaultSampler;
-    mmcls: DistributedSampler).
-
-    The order of epoch e is a permutation from a generator seeded from the pair (seed, e)
-    (`epoch_seed`), the same on every rank, so it does not depend on what ran before, and no
-    two runs share an epoch's stream (with `seed + e`, runs with seeds s and s + 1 shared
-    all but one epoch's order and augmentation); `set_epoch` (called by the
-    DistSamplerSeedHook) picks e. Each rank takes every num_replicas-th index; `round_up`
-    repeats the first ones so that every rank gets as many. Each element is
-    `(index, batch_seed)`: the first sample of each batch carries a seed from the same
-    generator (None for the others), with which the dataset seeds `random` and `np.random`
-    before its transforms. A batch's augmentation is then a function of (seed, epoch,
-    batch), whichever worker makes it: a resumed run sees the same batches, to the bit.
-    """
+    mmcls: DistributedSampler). Epoch e's order is a permutation from a generator seeded from
+    the pair (seed, e) (`epoch_seed`; `set_epoch` picks e), the same on every rank: it does not
+    depend on what ran before, and no two runs share an epoch's stream (with seed + e, seeds
+    s and s + 1 would share all but one). Each rank takes every num_replicas-th index;
+    `round_up` repeats the first ones so that every rank gets as many. Elements are
+    `(index, batch_seed)`: the first sample of each batch carries a seed from the generator
+    (None for the others), with which the dataset seeds `random` and `np.random`. A batch's
+    augmentation is then a function of (seed, epoch, batch), whichever worker makes it: a
+    resumed run sees the same batches, to the bit."""
 
     def __init__(self, dataset_len, batch_size, shuffle=True, seed=0, num_replicas=1,
                  rank=0, round_up=True, batch_seeds=True):
         self.n, self.batch_size, self.shuffle, self.seed = dataset_len, batch_size, shuffle, seed
-        # False: plain indices, for datasets that take only ints
-        self.batch_seeds = batch_seeds
+        self.batch_seeds = batch_seeds         # False: plain indices (datasets that take ints)
         self.num_replicas, self.rank, self.round_up = num_replicas, rank, round_up
         self.num_samples = (-(-dataset_len // num_replicas) if round_up
                             else len(range(rank, dataset_len, num_replicas)))
@@ -673,9 +646,8 @@ class DefaultSampler(torch.utils.data.Sampler):
 
 def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False,
                      shuffle=True, round_up=True, seed=None, **kwargs):
-    """A DataLoader, mmcls's way: not distributed, one loader feeds all num_gpus;
-    distributed, each process loads its own share. kwargs go to the DataLoader.
-    mmcls: build_dataloader."""
+    """A DataLoader, mmcls's way (mmcls: build_dataloader): not distributed, one loader feeds
+    all num_gpus; distributed, each process loads its own share. kwargs go to the DataLoader."""
     rank, world_size = get_dist_info()
     if dist:
         check_enough_samples(dataset, world_size)
@@ -698,9 +670,8 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
         collate_fn = partial(collate, pipeline=dataset.pipeline)
     else:
         collate_fn = collate
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
-                      num_workers=num_workers, collate_fn=collate_fn,
-                      worker_init_fn=init_fn, **kwargs)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      collate_fn=collate_fn, worker_init_fn=init_fn, **kwargs)
 
 
 def check_enough_samples(dataset, world_size):
