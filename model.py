@@ -271,8 +271,8 @@ class ImageClassifier(nn.Module):
     with_head = property(lambda self: self.head is not None)
 
     def simple_test(self, img, img_metas=None, softmax=True, post_process=True, **kwargs):
-        """Per-sample softmax scores (see LinearClsHead.simple_test); other batch keys (gt_label)
-        are unused."""
+        """Per-sample softmax scores (see LinearClsHead.simple_test); the other batch keys
+        (img_metas, gt_label) are unused, as in mmcls."""
         return self.head.simple_test(self.extract_feat(img), softmax=softmax,
                                      post_process=post_process)
 
@@ -336,8 +336,7 @@ def check_losses(losses):
 def check_choice(field, value, valid):
     """Raise a ValueError naming the config field, its bad value and the valid choices."""
     if value not in valid:
-        raise ValueError(f'{field}={value!r} is not valid; '
-                         f'valid: {", ".join(map(str, valid))}')
+        raise ValueError(f'{field}={value!r} is not valid; valid: {", ".join(map(str, valid))}')
 
 
 def check_model_config(model_cfg):
@@ -377,13 +376,11 @@ def build_classifier(model_cfg):
     out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
     return ImageClassifier(
         backbone=ResNet_CIFAR(depth=backbone.depth, num_stages=backbone.num_stages,
-                              out_indices=out_indices,
-                              style=backbone.style,
+                              out_indices=out_indices, style=backbone.style,
                               base_channels=backbone.base_channels,
                               stem_channels=backbone.stem_channels,
                               zero_init_residual=backbone.zero_init_residual,
-                              frozen_stages=backbone.frozen_stages,
-                              norm_eval=backbone.norm_eval),
+                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval),
         neck=GlobalAveragePooling(),
         head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
                            loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),

@@ -170,8 +170,9 @@ def test_simple_test_returns_probabilities():
     data = batch(n=3)
     with torch.no_grad():
         scores = model(img=data['img'], return_loss=False)
-        # the test batch may also carry gt_label; prediction ignores it
-        again = model(return_loss=False, **data)
+        # the test batch may also carry gt_label and img_metas (Collect's meta_keys); the
+        # evaluation loop passes them all, as mmcls's single_gpu_test; prediction ignores them
+        again = model(return_loss=False, img_metas=[{'flip': False}] * 3, **data)
     assert isinstance(scores, list) and len(scores) == 3
     for s, t in zip(scores, again):
         assert isinstance(s, np.ndarray) and s.shape == (10,)
