@@ -494,6 +494,7 @@ def check_ranges(cfg):
     """The fields whose type allows values that cannot be meant; the first one out of
     range is the error."""
     data, ev, lr = cfg.data, cfg.evaluation, cfg.lr_config
+    mom = cfg.momentum_config or MomentumConfig()
     clip = cfg.optimizer_config.grad_clip if cfg.optimizer_config is not None else None
     metrics = [ev.metric] if isinstance(ev.metric, str) else ev.metric
     topk = ev.metric_options.get('topk', (1, 5))
@@ -508,6 +509,18 @@ def check_ranges(cfg):
         ('log_config.interval', cfg.log_config and cfg.log_config.interval,
          cfg.log_config is None or cfg.log_config.interval >= 1, '>= 1'),
         ('lr_config.gamma', lr.gamma, lr.gamma is None or lr.gamma > 0, '> 0'),
+        ('lr_config.warmup_iters', lr.warmup_iters,
+         lr.warmup is None or (lr.warmup_iters or 0) > 0, '> 0 when lr_config.warmup is set'),
+        ('lr_config.warmup_ratio', lr.warmup_ratio,
+         lr.warmup_ratio is None or 0 < lr.warmup_ratio <= 1, 'in (0, 1]'),
+        ('momentum_config.warmup_iters', mom.warmup_iters,
+         mom.warmup is None or (mom.warmup_iters or 0) > 0, '> 0 when warmup is set'),
+        ('momentum_config.warmup_ratio', mom.warmup_ratio,
+         mom.warmup_ratio is None or 0 < mom.warmup_ratio <= 1, 'in (0, 1]'),
+        ('evaluation.interval', ev.interval, ev.interval > 0, '> 0'),
+        ('evaluation.start', ev.start, ev.start is None or ev.start >= 0, '>= 0 or None'),
+        ('evaluation.rule', ev.rule, ev.rule in (None, 'greater', 'less'),
+         "'greater', 'less' or None"),
         ('optimizer_config.grad_clip.max_norm', clip and clip.max_norm,
          clip is None or clip.max_norm > 0, '> 0'),
         ('model.head.loss.loss_weight', cfg.model.head.loss.loss_weight,

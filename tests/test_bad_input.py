@@ -82,6 +82,12 @@ CASES = [
      ['m.pth', 'meta batches_done=4', 'has 4 batches']),
     ('hook_msgs a list', {'m.pth': 'HOOK_MSGS'}, ['--resume', 'm.pth'], 1,
      ['m.pth', 'hook_msgs is a list, not a dict']),
+    ('warmup without iters', {}, ['--cfg-options', "lr_config.warmup='linear'"], 2,
+     ['lr_config.warmup_iters=None', '> 0 when lr_config.warmup is set']),
+    ('warmup ratio 0', {}, ['--cfg-options', "lr_config.warmup='linear'", 'lr_config.warmup_iters=5',
+                            'lr_config.warmup_ratio=0'], 2, ['lr_config.warmup_ratio=0.0', 'in (0, 1]']),
+    ('eval rule', {}, ['--cfg-options', "evaluation.rule='bigger'"], 2, ["evaluation.rule='bigger'"]),
+    ('eval start', {}, ['--cfg-options', 'evaluation.start=-1'], 2, ['evaluation.start=-1', '>= 0']),
 ]
 
 
