@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 import torch
 
+from checkpoint import unwrap
 from hooks import EvalHook, StopSignalHook, single_gpu_test
 
 
@@ -90,7 +91,7 @@ class DistEvalHook(EvalHook):
     every shard is evaluated with the same model."""
 
     def test(self, runner):
-        model = getattr(runner.model, 'module', runner.model)
+        model = unwrap(runner.model)
         for module in model.modules():
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 torch.distributed.broadcast(module.running_var, 0)

@@ -7,6 +7,7 @@ stores in the checkpoint under 'hook_states'.
 """
 import torch
 
+from checkpoint import unwrap
 from hooks import Hook
 
 
@@ -32,7 +33,7 @@ class EMAHook(Hook):
         self.swapped = False                   # True between after_train_epoch and before_train_epoch
 
     def before_run(self, runner):
-        self.params = dict(getattr(runner.model, 'module', runner.model).named_parameters())
+        self.params = dict(unwrap(runner.model).named_parameters())
         if self.ema is None:                   # not restored by a resume
             self.ema = {name: p.detach().clone() for name, p in self.params.items()}
         else:                                  # restored on the CPU: follow the weights
