@@ -75,7 +75,8 @@ def checkpoint_config(path, notes):
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)   # plain values only
     except Exception as e:                # a missing file, not a checkpoint, objects in it
-        raise ConfigError(f'{path} cannot be read as a checkpoint ({type(e).__name__}: {e})') \
+        first = (str(e).strip().splitlines() or [''])[0]
+        raise ConfigError(f'{path} cannot be read as a checkpoint ({type(e).__name__}: {first})') \
             from None
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     text = meta.get('config') if isinstance(meta, dict) else None
