@@ -92,7 +92,8 @@ def setup_logger(logger, log_file, level, rank=0):
     """Console + the work dir's <timestamp>.log on rank 0; other ranks print only errors."""
     logger.setLevel(level if rank == 0 else 'ERROR')
     for handler in logger.handlers:    # an earlier run in this process (a notebook, tests)
-        handler.close()
+        with contextlib.suppress(OSError):     # its log may be on a full disk
+            handler.close()
     logger.handlers.clear()
     logger.propagate = False
     fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')

@@ -75,7 +75,7 @@ class HeadConfig:
     num_classes: int = 10
     in_channels: int = 2048
     loss: LossConfig = field(default_factory=LossConfig)
-    topk: tuple = (1, 5)
+    topk: tuple = (1,)                   # the training accuracy's (cal_acc); mmcls's default
     cal_acc: bool = False                # also log the training accuracy (top-k) of each batch
 
 
@@ -351,9 +351,10 @@ cfg = Config(
 CONFIG_READERS = {'mmcls': 'extras.mmcls_config:read_mmcls_config'}
 
 
-def load_config(path):
+def load_config(path, notes=None):
     """Run a config file and return its `cfg` (a Config). A file without `cfg` that
-    defines mmcls's `model = dict(...)` is an mmcls 0.x config: it is translated."""
+    defines mmcls's `model = dict(...)` or `_base_` is an mmcls 0.x config: it is
+    translated, and what the translation skipped goes to `notes`."""
     check_config_file(path)
     if os.path.samefile(path, __file__):
         return cfg                       # config.py itself: already imported
@@ -363,8 +364,9 @@ def load_config(path):
         if folder not in sys.path:
             sys.path.insert(0, folder)
     namespace = run_config_file(path)
-    if 'cfg' not in namespace and isinstance(namespace.get('model'), dict):
-        return lookup(CONFIG_READERS, 'mmcls', '--config')(path)
+    if 'cfg' not in namespace and (isinstance(namespace.get('model'), dict)
+                                   or '_base_' in namespace):
+        return lookup(CONFIG_READERS, 'mmcls', '--config')(path, notes)
     check_is_config(namespace.get('cfg'), path)
     return namespace['cfg']
 

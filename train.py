@@ -37,6 +37,7 @@ from hooks import (CheckInvalidLossHook, DistSamplerSeedHook, EvalHook,  # noqa:
                    Priority, StopSignalHook, TrainingStopped)
 from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer  # noqa: E402
+from extras.mmcls_config import to_mmcls_text  # noqa: E402
 
 logger = logging.getLogger('minicls')
 
@@ -149,10 +150,10 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def build_cfg(args, timestamp):
+def build_cfg(args, timestamp, notes):
     """The config file, then --cfg-options, then the other flags; checked once."""
     check_flags(args)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, notes)
     if args.cfg_options:
         from extras.cfg_options import apply_cfg_options
         cfg = apply_cfg_options(cfg, args.cfg_options)
@@ -181,7 +182,8 @@ def check_flags(args):
 def main(argv=None):
     args = parse_args(argv)
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    cfg = build_cfg(args, timestamp)
+    config_notes = []                  # what translating an mmcls config skipped
+    cfg = build_cfg(args, timestamp, config_notes)
     device, distributed, rank = select_device(cfg, args.launcher)
     threads = ''
     if device == 'cpu':
@@ -198,7 +200,7 @@ def main(argv=None):
                       f'{cfg.total_epochs}: the run is finished, nothing to do')
             return
         setup_logger(logger, os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
-        for note in notes:
+        for note in config_notes + notes:
             logger.info(note)
         env_info = collect_env(threads)
         logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
@@ -212,8 +214,10 @@ def main(argv=None):
         logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
         set_random_seed(seed, cfg.deterministic)
         cfg = dataclasses.replace(cfg, seed=seed)
-        meta = dict(env_info=env_info, config=config_text, seed=seed,
-                    exp_name=os.path.basename(args.config))
+        # meta['config']: mmcls's config text, which mmcv's resume reads; ours, as JSON, beside
+        world_size = torch.distributed.get_world_size() if distributed else 1
+        meta = dict(env_info=env_info, config=to_mmcls_text(cfg, world_size), seed=seed,
+                    minicls_config=config_text, exp_name=os.path.basename(args.config))
 
         model = build_classifier(cfg.model)
         model.init_weights()

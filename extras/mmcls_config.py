@@ -35,7 +35,6 @@ SKIPPED = {  # key -> why it means nothing here (skipped, with a note)
     'evaluation.by_epoch': "mmcls's train_model sets it from the runner type (Epoch...: True)",
 }
 MMCLS_DEFAULTS = {  # mmcls 0.25's value where config.py's default differs; for absent keys
-    'model.head.topk': (1,),              # mmcls: ClsHead(topk=(1, ))
     'data.pin_memory': True,              # mmcls: build_dataloader(pin_memory=True)
     'data.val.test_mode': True,           # mmcls: build_dataset(cfg.data.val, dict(test_mode=True))
     'data.test.test_mode': True,          # mmcls: tools/test.py sets it

@@ -1,6 +1,8 @@
 """Hardening, round 2: what an unlucky or careless user still broke (issue 24). Each test
 plants the input and checks the exit status, the one line and that nothing was lost. The
 one-line refusals of bad values are in test_bad_input.py's table."""
+import ast
+import json
 import os
 import sys
 import time
@@ -12,6 +14,7 @@ import torch
 import checkpoint
 import procs
 import train
+from config import config_to_json
 from runner import EpochBasedRunner, build_optimizer
 from test_work_dir import cli, config  # noqa: F401  (fixtures)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -164,3 +167,44 @@ def test_a_full_disk_under_the_log_stops_with_the_path(cli, tmp_path, monkeypatc
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and 'Logging error' not in err, err
     assert '.log cannot be written: No space left on device' in lines[0]
+
+
+# ---- checkpoints both ways with mmcls 0.x (issue 23) ----------------------------------------
+
+def mmcls_layout(ckpt):
+    """A minicls checkpoint rewritten in the layout mmcv 1.7.2's save_checkpoint and mmcls
+    0.25's tools/train.py write: meta with mmcv_version, mmcls_version, the config text,
+    CLASSES, epoch, iter; state_dict; optimizer; nothing else (no random states)."""
+    meta = ckpt['meta']
+    return {'meta': {'mmcv_version': '1.7.2', 'time': 'Wed Dec  2 10:00:00 2026',
+                     'mmcls_version': '0.25.0', 'config': meta['config'],
+                     'CLASSES': meta['CLASSES'], 'env_info': meta['env_info'], 'seed': 0,
+                     'exp_name': 'tiny.py', 'epoch': meta['epoch'], 'iter': meta['iter'],
+                     'hook_msgs': {'last_ckpt': 'work_dirs/tiny/epoch_1.pth'}},
+            'state_dict': ckpt['state_dict'], 'optimizer': ckpt['optimizer']}
+
+
+def test_a_checkpoint_in_mmcls_layout_resumes_here(cli, tmp_path):
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    ckpt = torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)
+    torch.save(mmcls_layout(ckpt), tmp_path / 'mmcls_epoch_1.pth')
+    code, out, err = cli('--no-validate', '--work-dir', 'w2', '--resume', 'mmcls_epoch_1.pth',
+                         '--cfg-options', 'total_epochs=2')
+    assert code == 0 and 'resumed epoch 1, iter 4' in out, err
+    log = [json.loads(line) for line in open(next((tmp_path / 'w2').glob('*.log.json')))]
+    lrs = {r['lr'] for r in log if r.get('mode') == 'train'}
+    assert lrs == {0.01} and {r['epoch'] for r in log if 'epoch' in r} == {2}   # step at 1; mmcv's JSON log rounds to 5 places
+
+
+def test_a_checkpoints_config_is_mmcls_text_and_minicls_json(cli, tmp_path):
+    from extras.mmcls_config import read_mmcls_text
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    meta = torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)['meta']
+    ast.parse(meta['config'])                                   # Python, as mmcv reads it
+    assert 'runner = dict(' in meta['config'] and 'max_epochs=1' in meta['config']
+    mine = json.loads(meta['minicls_config'])
+    assert mine['total_epochs'] == 1 and mine['seed'] == 0
+    back = read_mmcls_text(meta['config'], 'epoch_1.pth', [])
+    assert json.loads(config_to_json(back)) == mine
+    from extras.demo_data import SyntheticCIFAR10
+    assert meta['CLASSES'] == list(SyntheticCIFAR10.CLASSES)   # the model's, as mmcv saves them

@@ -113,7 +113,7 @@ def test_demo_trains_and_resumes(tmp_path):
     logs = sorted(work.glob('*.log.json'))
     assert len(logs) == 1 and (work / logs[0].name[:-len('.json')]).exists()
     first = [json.loads(x) for x in logs[0].open()]
-    assert 'env_info' in first[0] and json.loads(first[0]['config'])['total_epochs'] == 2
+    assert 'env_info' in first[0] and json.loads(first[0]['minicls_config'])['total_epochs'] == 2 and 'runner = dict(' in first[0]['config']
     train = [x for x in first[1:] if x['mode'] == 'train']
     val = [x for x in first[1:] if x['mode'] == 'val']
     assert [x['epoch'] for x in val] == [1, 2] and val[-1]['accuracy_top-1'] > 20   # 10 classes: chance is 10
