@@ -88,7 +88,7 @@ class ModelConfig:
 
 
 # ---------------------------------------------------------------------------------------
-# Data  (mmcls: configs/_base_/datasets/cifar10_bs16.py, with the article's batch of 128)
+# Data  (mmcls 0.25: configs/_base_/datasets/cifar10_bs16.py; the article's: cifar10.py, batch 128)
 # A pipeline is a list of transform dicts, as in mmcls: dict(type=<name>, **arguments).
 # ---------------------------------------------------------------------------------------
 
@@ -270,7 +270,7 @@ class LogConfig:
 class EvalConfig:
     """mmcls's `evaluation = dict(interval=1, metric='accuracy')`."""
     interval: int = 1
-    metric: str = 'accuracy'
+    metric: Union[str, list] = 'accuracy'   # one name or a list of them
     metric_options: dict = field(default_factory=lambda: dict(topk=(1, 5)))
     save_best: Optional[str] = None      # None, 'auto' or a metric key such as 'accuracy_top-1'
     rule: Optional[str] = None           # 'greater' or 'less'; None infers it from the key
@@ -297,6 +297,9 @@ class Config:
     resume_from: Optional[str] = None
     seed: Optional[int] = None
     deterministic: bool = False
+    # 'minicls': each epoch's order and each batch's augmentation from (seed, epoch, batch),
+    # so a resume is exact; 'mmcls': drawn as mmcls 0.25 draws them (extras/mmcls_streams.py)
+    random_streams: str = 'minicls'
     device: str = 'auto'                 # 'cpu', 'cuda' or 'auto' (cuda when available)
     # Fast paths, off by default (mixed precision is `fp16` above):
     cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
@@ -490,12 +493,14 @@ def check_fields(obj, prefix=''):
 METRICS = ('accuracy', 'precision', 'recall', 'f1_score', 'support')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 DEVICES = ('auto', 'cpu', 'cuda')
+RANDOM_STREAMS = ('minicls', 'mmcls')
+WARMUPS = (None, 'constant', 'linear', 'exp')
 
 
 def check_ranges(cfg):
     """The fields whose type allows values that cannot be meant; the first one out of
     range is the error."""
-    data, ev, lr = cfg.data, cfg.evaluation, cfg.lr_config
+    data, ev, lr, opt = cfg.data, cfg.evaluation, cfg.lr_config, cfg.optimizer
     mom = cfg.momentum_config or MomentumConfig()
     clip = cfg.optimizer_config.grad_clip if cfg.optimizer_config is not None else None
     metrics = [ev.metric] if isinstance(ev.metric, str) else ev.metric
@@ -510,6 +515,11 @@ def check_ranges(cfg):
         ('data.workers_per_gpu', data.workers_per_gpu, data.workers_per_gpu >= 0, '>= 0'),
         ('log_config.interval', cfg.log_config and cfg.log_config.interval,
          cfg.log_config is None or cfg.log_config.interval >= 1, '>= 1'),
+        ('optimizer.momentum', opt.momentum, opt.momentum is None or opt.momentum >= 0, '>= 0'),
+        ('optimizer.weight_decay', opt.weight_decay,
+         opt.weight_decay is None or opt.weight_decay >= 0, '>= 0'),
+        ('seed', cfg.seed, cfg.seed is None or 0 <= cfg.seed < 2 ** 32, '0 <= seed < 2**32'),
+        ('lr_config.warmup', lr.warmup, lr.warmup in WARMUPS, "None, 'constant', 'linear', 'exp'"),
         ('lr_config.gamma', lr.gamma, lr.gamma is None or lr.gamma > 0, '> 0'),
         ('lr_config.warmup_iters', lr.warmup_iters,
          lr.warmup is None or (lr.warmup_iters or 0) > 0, '> 0 when lr_config.warmup is set'),
@@ -534,8 +544,13 @@ def check_ranges(cfg):
          "{'topk': an int >= 1 or a tuple of them, ...}"),
         ('log_level', cfg.log_level, cfg.log_level in LOG_LEVELS, ', '.join(LOG_LEVELS)),
         ('device', cfg.device, cfg.device in DEVICES, "one of 'auto', 'cpu', 'cuda'"),
+        ('random_streams', cfg.random_streams, cfg.random_streams in RANDOM_STREAMS,
+         "'minicls' (exact resume) or 'mmcls' (mmcls 0.25's)"),
         ('work_dir', cfg.work_dir, cfg.work_dir.strip() != '', 'a folder name (not empty)'),
     ]
+    for split in ('train', 'val', 'test'):
+        n = getattr(data, split).num_samples
+        rows.append((f'data.{split}.num_samples', n, n is None or n >= 1, '>= 1 or None'))
     for name, value, ok, allowed in rows:
         if not ok:
             raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')

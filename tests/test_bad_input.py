@@ -88,6 +88,15 @@ CASES = [
                             'lr_config.warmup_ratio=0'], 2, ['lr_config.warmup_ratio=0.0', 'in (0, 1]']),
     ('eval rule', {}, ['--cfg-options', "evaluation.rule='bigger'"], 2, ["evaluation.rule='bigger'"]),
     ('eval start', {}, ['--cfg-options', 'evaluation.start=-1'], 2, ['evaluation.start=-1', '>= 0']),
+    ('negative momentum', {}, ['--cfg-options', 'optimizer.momentum=-.5'], 2,
+     ['optimizer.momentum=-0.5', '>= 0']),
+    ('negative seed', {}, ['--cfg-options', 'seed=-1'], 2, ['seed=-1', '0 <= seed < 2**32']),
+    ('warmup capitalised', {}, ['--cfg-options', 'lr_config.warmup="Linear"', 'lr_config.warmup_iters=3'],
+     2, ["lr_config.warmup='Linear'", "'linear'"]),
+    ('val num_samples 0', {}, ['--cfg-options', 'data.val.num_samples=0'], 2,
+     ['data.val.num_samples=0', '>= 1 or None']),
+    ('metric list', {}, ['--cfg-options', "evaluation.metric=['accuracy', 'mAP']"], 2,
+     ["evaluation.metric=['accuracy', 'mAP']", 'one or a list of']),
 ]
 
 

