@@ -404,10 +404,9 @@ def checkpoint_dirs(work_dir, out_dir=None):
 
 @contextlib.contextmanager
 def claim_work_dir(cfg, timestamp, rank=0):
-    """Hold the work dir for one run: lock its checkpoint folders, remove the temp files a
-    killed run left, resolve `--resume auto`, and move aside the checkpoints a resume
-    would overwrite. Yields (cfg with resume_from resolved, notes to log, timestamp made
-    unique in the folder). The locks end with the block. Only rank 0 locks and moves."""
+    """Hold the work dir for one run (rank 0 locks it): remove a killed run's temp files,
+    resolve `--resume auto`, move aside the checkpoints a resume would overwrite. Yields
+    (cfg, notes to log, the timestamp made unique there); the locks end with the block."""
     out_dir = cfg.checkpoint_config.out_dir if cfg.checkpoint_config is not None else None
     folders = checkpoint_dirs(cfg.work_dir, out_dir)
     locks = [lock(folder) for folder in folders] if rank == 0 else []

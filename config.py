@@ -355,15 +355,13 @@ CONFIG_READERS = {'mmcls': 'extras.mmcls_config:read_mmcls_config'}
 
 
 def load_config(path, notes=None):
-    """Run a config file and return its `cfg` (a Config). A file without `cfg` that
-    defines mmcls's `model = dict(...)` or `_base_` is an mmcls 0.x config: it is
-    translated, and what the translation skipped goes to `notes`."""
+    """Run a config file and return its `cfg`. A file with mmcls's `model = dict(...)` or
+    `_base_` instead is translated (what it skipped goes to `notes`)."""
     check_config_file(path)
     if os.path.samefile(path, __file__):
         return cfg                       # config.py itself: already imported
     # `from config import ...` works, and `policy='my_policy:MyLrUpdaterHook'` beside the file
-    for folder in (os.path.dirname(os.path.abspath(path)),
-                   os.path.dirname(os.path.abspath(__file__))):
+    for folder in (os.path.dirname(os.path.abspath(p)) for p in (path, __file__)):
         if folder not in sys.path:
             sys.path.insert(0, folder)
     namespace = run_config_file(path)
@@ -548,6 +546,10 @@ def check_ranges(cfg):
          "'minicls' (exact resume) or 'mmcls' (mmcls 0.25's)"),
         ('work_dir', cfg.work_dir, cfg.work_dir.strip() != '', 'a folder name (not empty)'),
     ]
+    for field, step in (('lr_config.step', lr.step), ('momentum_config.step', mom.step)):
+        steps = step if isinstance(step, list) else [step]
+        ok = step is None or steps and all(isinstance(s, int) and s > 0 for s in steps)
+        rows.append((field, step, ok, 'None, an int > 0 or a list of them'))
     for split in ('train', 'val', 'test'):
         n = getattr(data, split).num_samples
         rows.append((f'data.{split}.num_samples', n, n is None or n >= 1, '>= 1 or None'))

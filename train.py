@@ -31,15 +31,17 @@ import torch  # noqa: E402
 from checkpoint import (CheckpointError, atomic_write, check_resume_point,  # noqa: E402
                         claim_work_dir, is_finished, resolve_work_dir, setup_logger)
 from config import (ConfigError, __version__, check_config, config_changes,  # noqa: E402
-                    config_to_json, load_config)
+                    config_to_json, load_config, lookup)
 from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
 from hooks import (CheckInvalidLossHook, DistSamplerSeedHook, EvalHook,  # noqa: E402
                    Priority, StopSignalHook, TrainingStopped)
 from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer  # noqa: E402
+from extras.cpu_threads import set_cpu_threads  # noqa: E402
 from extras.mmcls_config import to_mmcls_text  # noqa: E402
 
 logger = logging.getLogger('minicls')
+STREAMS = {'minicls': build_dataloader, 'mmcls': 'extras.mmcls_streams:build_dataloader'}
 
 
 # ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------
@@ -50,16 +52,16 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     def say(step):                     # --trace: the steps, as they happen
         if trace:
             logger.info(f'[trace] {step}')
-    # 1. data loaders: one per workflow entry
-    data = cfg.data
+    # 1. data loaders: one per workflow entry; random_streams='mmcls': mmcls 0.25's draws
+    data, build_loader = cfg.data, lookup(STREAMS, cfg.random_streams, 'random_streams')
     say(f'1. build_dataloader x {len(datasets)}: batch {data.samples_per_gpu}, '
         f'{data.workers_per_gpu} workers, seed {cfg.seed}')
     loader_args = dict(pin_memory=data.pin_memory)
     if data.workers_per_gpu > 0:
         loader_args['persistent_workers'] = data.persistent_workers
-    data_loaders = [build_dataloader(ds, data.samples_per_gpu, data.workers_per_gpu,
-                                     num_gpus=1, dist=distributed, round_up=True,
-                                     seed=cfg.seed, **loader_args)
+    data_loaders = [build_loader(ds, data.samples_per_gpu, data.workers_per_gpu,
+                                 num_gpus=1, dist=distributed, round_up=True,
+                                 seed=cfg.seed, **loader_args)
                     for ds in datasets]
     if distributed:                    # one model per process; DDP averages the gradients
         from extras.distributed import wrap_model
@@ -99,9 +101,9 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 6. evaluation on the val set, after the timer
     if validate:
         val_dataset = build_dataset(cfg.data.val)
-        val_loader = build_dataloader(val_dataset, data.val_samples_per_gpu or data.samples_per_gpu,
-                                      data.workers_per_gpu, dist=distributed, shuffle=False,
-                                      round_up=True, **loader_args)
+        val_loader = build_loader(val_dataset, data.val_samples_per_gpu or data.samples_per_gpu,
+                                  data.workers_per_gpu, dist=distributed, shuffle=False,
+                                  round_up=True, **loader_args)
         if distributed:
             from extras.distributed import DistEvalHook as eval_hook
         else:
@@ -185,19 +187,15 @@ def main(argv=None):
     config_notes = []                  # what translating an mmcls config skipped
     cfg = build_cfg(args, timestamp, config_notes)
     device, distributed, rank = select_device(cfg, args.launcher)
-    threads = ''
-    if device == 'cpu':
-        from extras.cpu_threads import set_cpu_threads
-        threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu)
+    threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu) if device == 'cpu' else ''
     if distributed and rank != 0:      # rank 0 claims the work dir first
         torch.distributed.barrier()
     with claim_work_dir(cfg, timestamp, rank) as (cfg, notes, timestamp):
         if distributed and rank == 0:
             torch.distributed.barrier()
         if args.resume_from == 'auto' and is_finished(cfg):   # a requeued job that is done
-            if rank == 0:
-                print(f'{cfg.resume_from} is at epoch {cfg.total_epochs} of '
-                      f'{cfg.total_epochs}: the run is finished, nothing to do')
+            print(f'{cfg.resume_from} is at epoch {cfg.total_epochs} of {cfg.total_epochs}: '
+                  'the run is finished, nothing to do')
             return
         setup_logger(logger, os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
         for note in config_notes + notes:
@@ -264,21 +262,18 @@ def check_num_classes(cfg, dataset):
 
 def collect_env(threads=''):
     """mmcls: collect_env. `threads`: the CPU thread policy's words, if it ran."""
-    cuda = torch.cuda.is_available()
     cpu = f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
-    return '\n'.join([
-        f'sys.platform: {sys.platform}', f'Python: {sys.version.split()[0]}',
-        f'CUDA available: {cuda}', *([f'GPU 0: {torch.cuda.get_device_name(0)}'] if cuda else []),
-        f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
-        f'CPU: {cpu}' + (f', {threads}' if threads else '')
-        + f', OMP_WAIT_POLICY: {os.environ.get("OMP_WAIT_POLICY")}'
-        + f', GOMP_SPINCOUNT: {os.environ.get("GOMP_SPINCOUNT")}',
-        f'minicls: {__version__}'])
+    gpu = [f'GPU 0: {torch.cuda.get_device_name(0)}'] if torch.cuda.is_available() else []
+    omp = ', '.join(f'{k}: {os.environ.get(k)}' for k in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'))
+    return '\n'.join([f'sys.platform: {sys.platform}', f'Python: {sys.version.split()[0]}',
+                      f'CUDA available: {torch.cuda.is_available()}', *gpu,
+                      f'PyTorch: {torch.__version__}', f'NumPy: {np.__version__}',
+                      f'CPU: {cpu}' + (f', {threads}' if threads else '') + f', {omp}',
+                      f'minicls: {__version__}'])
 
 
 def init_random_seed(seed, distributed):
-    """mmcls: init_random_seed. The config's seed, else a drawn one; every rank takes
-    rank 0's, so all shuffle alike."""
+    """mmcls: init_random_seed. cfg.seed, else a drawn one; every rank takes rank 0's."""
     if seed is None:
         seed = random.SystemRandom().randrange(2 ** 31)
     if distributed:
