@@ -14,7 +14,7 @@ from config import (BackboneConfig, CheckpointConfig, DataConfig, DatasetConfig,
 # A ResNet-18 layout at a quarter of the width and three stages: 16-32-64 channels.
 model = ModelConfig(
     backbone=BackboneConfig(depth=18, num_stages=3, out_indices=(2,), base_channels=16, stem_channels=16),
-    head=HeadConfig(num_classes=10, in_channels=64, cal_acc=True))
+    head=HeadConfig(num_classes=10, in_channels=64, cal_acc=True, topk=(1, 5)))
 
 data = DataConfig(
     samples_per_gpu=128, workers_per_gpu=0,       # 2 cores: both compute; loading in this process is cheap

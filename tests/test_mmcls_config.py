@@ -466,7 +466,7 @@ def test_convert_from_an_mmcls_checkpoint(tmp_path, capsys):
     r = convert('--from-checkpoint', tmp_path / 'epoch_10.pth')
     assert r.returncode == 0, r.stderr
     (tmp_path / 'converted.py').write_text(r.stdout)
-    assert load_config(str(tmp_path / 'converted.py')) == read_mmcls_config(str(R18))
+    assert load_config(str(tmp_path / 'converted.py')) == read_mmcls_config(str(R18), [])
     torch.save(dict(meta=dict(meta, config=json.dumps({'model': {}}))), tmp_path / 'minicls.pth')
     torch.save(dict(meta=dict(meta, config=text + "x = __import__('os')\n")), tmp_path / 'evil.pth')
     torch.save(dict(meta=meta, objects=argparse.Namespace()), tmp_path / 'objects.pth')   # not data

@@ -22,7 +22,8 @@ def small_cfg(**backbone):
     """A fast ResNet-18 variant: 16 base channels, 3 stages -> 64 features for the head."""
     args = dict(depth=18, base_channels=16, num_stages=3, out_indices=(2,))
     args.update(backbone)
-    return ModelConfig(backbone=BackboneConfig(**args), head=HeadConfig(num_classes=10, in_channels=64, cal_acc=True))
+    return ModelConfig(backbone=BackboneConfig(**args), head=HeadConfig(num_classes=10, in_channels=64, cal_acc=True,
+                                                                          topk=(1, 5)))
 
 
 def batch(n=2, seed=0):
