@@ -57,7 +57,8 @@ REQUIRED = """model data optimizer optimizer_config lr_config checkpoint_config 
     log_config.hooks runner.type""".split()   # mmcls reads these without a default
 SPLITS = ('train', 'val', 'test')
 MINICLS_ONLY = ('device', 'deterministic', 'channels_last', 'compile', 'num_threads', 'sync_bn',
-                *(f'data.{s}.{f}' for s in SPLITS for f in ('num_samples', 'batched')))
+                *(f'data.{s}.{f}' for s in SPLITS for f in ('num_samples', 'batched')),
+                'random_streams')
 
 
 def read_mmcls_config(path, notes=None):
