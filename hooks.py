@@ -226,16 +226,19 @@ UPDATER_BASES = {'lr_config': LrUpdaterHook,
 
 
 def build_updater_hook(config, policies, field):
-    """lr_config / momentum_config -> the policy's updater hook (mmcv: register_lr_hook).
-    The config's fields that are not None are the hook's arguments."""
-    policy = config.policy
-    if policy == policy.lower() and policy.title() in policies:
-        policy = policy.title()                # mmcv title-cases 'step' to 'Step'
-    base = lookup(UPDATER_BASES, field, 'field')
-    hook_cls = lookup(policies, policy, f'{field}.policy', base)
+    """lr_config -> the policy's hook, its fields that are not None the hook's arguments."""
+    hook_cls = updater_class(config, policies, field)
     args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
     check_policy_args(hook_cls, args, config.policy, field)
     return hook_cls(**args)
+
+
+def updater_class(config, policies, field):
+    """The updater hook class that config.policy names (mmcv: register_lr_hook)."""
+    policy = config.policy
+    if policy == policy.lower() and policy.title() in policies:
+        policy = policy.title()                # mmcv title-cases 'step' to 'Step'
+    return lookup(policies, policy, f'{field}.policy', lookup(UPDATER_BASES, field, 'field'))
 
 
 def check_policy_args(hook_cls, args, policy, field):
@@ -295,8 +298,7 @@ OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
 
 
 def build_optimizer_hook(optimizer_config, fp16_config=None):
-    """mmcls's train_model: Fp16OptimizerHook with `fp16`, the cumulative variants with
-    cumulative_iters > 1, else OptimizerHook."""
+    """mmcls's train_model: Fp16/GradientCumulative(Fp16)OptimizerHook, else OptimizerHook."""
     clip = optimizer_config.grad_clip
     if clip is not None:
         clip = dict(max_norm=clip.max_norm, norm_type=clip.norm_type)
@@ -649,8 +651,7 @@ class EvalHook(Hook):
 # ---- The guards: a NaN/inf loss, a signal  (not in mmcv's default set) ---------------------
 
 class TrainingStopped(Exception):
-    """Training stopped on purpose (a signal) or for a reason the user must see (a
-    non-finite loss); `exit_code` is what train.py exits with."""
+    """A stop on purpose (a signal) or one the user must see (a NaN loss): exit `exit_code`."""
 
     def __init__(self, message, exit_code):
         super().__init__(message)

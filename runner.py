@@ -34,9 +34,9 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         model_weights, read_training_checkpoint, restore_rng_state, unwrap,
                         weights_to_cpu)
 from config import __version__, lookup
-from hooks import (LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook, IterTimerHook,
-                   Priority, TextLoggerHook, build_custom_hook, build_optimizer_hook,
-                   build_updater_hook, get_priority)
+from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
+                   IterTimerHook, Priority, TextLoggerHook, build_custom_hook,
+                   build_optimizer_hook, build_updater_hook, get_priority, updater_class)
 
 __all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint',
            'CheckpointError']
@@ -371,6 +371,18 @@ def build_optimizer(model, optimizer_cfg):
 
 
 EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups'}
+
+
+def check_names(cfg):
+    """The classes a config names, looked up (not built) before any data is read: a typo
+    in the optimizer, a policy or a custom hook's type fails in a second."""
+    optimizer_class(cfg.optimizer)
+    for config, policies, field in ((cfg.lr_config, LR_POLICIES, 'lr_config'),
+                                    (cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')):
+        if config is not None:
+            updater_class(config, policies, field)
+    for item in cfg.custom_hooks:
+        lookup(CUSTOM_HOOKS, item['type'], 'custom_hooks: type', Hook)
 
 
 def optimizer_class(optimizer_cfg):

@@ -36,7 +36,7 @@ from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
 from hooks import (CheckInvalidLossHook, DistSamplerSeedHook, EvalHook,  # noqa: E402
                    Priority, StopSignalHook, TrainingStopped)
 from model import build_classifier  # noqa: E402
-from runner import EpochBasedRunner, build_optimizer  # noqa: E402
+from runner import EpochBasedRunner, build_optimizer, check_names  # noqa: E402
 from extras.cpu_threads import set_cpu_threads  # noqa: E402
 from extras.mmcls_config import to_mmcls_text  # noqa: E402
 
@@ -170,7 +170,8 @@ def build_cfg(args, timestamp, notes):
         cfg = dataclasses.replace(cfg, total_epochs=1, data=data,
                                   log_config=dataclasses.replace(cfg.log_config, interval=1),
                                   work_dir=os.path.join(cfg.work_dir, 'debug', timestamp))
-    check_config(cfg)
+    check_config(cfg)                  # every field's type and range
+    check_names(cfg)                   # the classes it names exist
     return dataclasses.replace(cfg, work_dir=resolve_work_dir(cfg.work_dir))
 
 
@@ -274,8 +275,7 @@ def collect_env(threads=''):
 
 def init_random_seed(seed, distributed):
     """mmcls: init_random_seed. cfg.seed, else a drawn one; every rank takes rank 0's."""
-    if seed is None:
-        seed = random.SystemRandom().randrange(2 ** 31)
+    seed = random.SystemRandom().randrange(2 ** 31) if seed is None else seed
     if distributed:
         shared = [seed]
         torch.distributed.broadcast_object_list(shared, src=0)
