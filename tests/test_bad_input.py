@@ -20,6 +20,7 @@ spec.loader.exec_module(copy)
 cfg = copy.cfg
 '''
 LOG_CONFIG_NONE = CONFIG + 'cfg = replace(cfg, log_config=None)\n'
+CONFIG_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config.py')
 NAN_LR = CONFIG + "cfg = replace(cfg, optimizer=replace(cfg.optimizer, lr=float('nan')))\n"
 
 # (name, extra files to write {name: text}, args, exit status, words in the message)
@@ -98,6 +99,11 @@ CASES = [
     ('lr step list with 0', {}, ['--cfg-options', 'lr_config.step=[0, 5]'], 2, ['lr_config.step=[0, 5]']),
     ('val num_samples 0', {}, ['--cfg-options', 'data.val.num_samples=0'], 2,
      ['data.val.num_samples=0', '>= 1 or None']),
+    # names are looked up before any data is read: config.py's CIFAR-10 is not here
+    ('policy typo before data', {}, ['--config', CONFIG_PY, '--cfg-options', 'lr_config.policy=cosine'], 2,
+     ["lr_config.policy='cosine' is not known", 'CosineAnnealing']),
+    ('optimizer typo before data', {}, ['--config', CONFIG_PY, '--cfg-options', 'optimizer.type=SDG'], 2,
+     ["optimizer.type='SDG' is not known", "did you mean 'SGD'"]),
     ('metric list', {}, ['--cfg-options', "evaluation.metric=['accuracy', 'mAP']"], 2,
      ["evaluation.metric=['accuracy', 'mAP']", 'one or a list of']),
 ]
