@@ -83,6 +83,9 @@ CASES = [
      ['m.pth', 'meta batches_done=4', 'has 4 batches']),
     ('hook_msgs a list', {'m.pth': 'HOOK_MSGS'}, ['--resume', 'm.pth'], 1,
      ['m.pth', 'hook_msgs is a list, not a dict']),
+    ('hook state of another shape', {'m.pth': 'BAD_HOOK_STATE'},
+     ['--resume', 'm.pth', '--cfg-options', "custom_hooks=[{'type': 'EMAHook'}]"], 1,
+     ['m.pth', "hook_states['EMAHook'] does not fit this run"]),
     ('warmup without iters', {}, ['--cfg-options', "lr_config.warmup='linear'"], 2,
      ['lr_config.warmup_iters=None', '> 0 when lr_config.warmup is set']),
     ('warmup ratio 0', {}, ['--cfg-options', "lr_config.warmup='linear'", 'lr_config.warmup_iters=5',
@@ -147,6 +150,8 @@ def planted(kind, checkpoint):
         meta.update(epoch=0, batches_done=4)
     elif kind == 'HOOK_MSGS':
         meta['hook_msgs'] = [1]
+    elif kind == 'BAD_HOOK_STATE':
+        ckpt['hook_states'] = {'EMAHook': {'x': 1}}
     ckpt['meta'] = meta
     return ckpt
 
