@@ -1,8 +1,8 @@
 """Checkpoints across minicls and mmcls 0.25, and the same run in both (issue 23, items 4 and 6).
 
     bash benchmarks/mmcv_reference_setup.sh /tmp/mmref                 # once: mmcv 1.7.2, mmcls 0.25.0
-    python benchmarks/interop.py --mmref /tmp/mmref                    # resume both ways (~12 min)
-    python benchmarks/interop.py --mmref /tmp/mmref --same-streams     # random_streams='mmcls'
+    python benchmarks/interop.py --mmref /tmp/mmref                    # resume both ways (~13 min, 2 vCPUs)
+    python benchmarks/interop.py --mmref /tmp/mmref --same-streams     # random_streams='mmcls' (~2 min)
     python benchmarks/interop.py --mmref /tmp/mmref --same-streams --workers 0 --seeds 3
 
 The data, the config templates, the mmcls driver and the log reader are benchmarks/real_data.py's
