@@ -546,10 +546,10 @@ def check_ranges(cfg):
          "'minicls' (exact resume) or 'mmcls' (mmcls 0.25's)"),
         ('work_dir', cfg.work_dir, cfg.work_dir.strip() != '', 'a folder name (not empty)'),
     ]
-    for field, step in (('lr_config.step', lr.step), ('momentum_config.step', mom.step)):
+    for name, step in (('lr_config.step', lr.step), ('momentum_config.step', mom.step)):
         steps = step if isinstance(step, list) else [step]
         ok = step is None or steps and all(isinstance(s, int) and s > 0 for s in steps)
-        rows.append((field, step, ok, 'None, an int > 0 or a list of them'))
+        rows.append((name, step, ok, 'None, an int > 0 or a list of them'))
     for split in ('train', 'val', 'test'):
         n = getattr(data, split).num_samples
         rows.append((f'data.{split}.num_samples', n, n is None or n >= 1, '>= 1 or None'))

@@ -9,7 +9,7 @@ Compose picks this table when asked for `batched`.
 import numpy as np
 import torch
 
-from data import Collect, ImageToTensor, Normalize, RandomCrop, RandomFlip, ToTensor
+from data import Collect, Normalize, RandomCrop, RandomFlip, ToTensor
 
 class BatchRandomCrop(RandomCrop):
     """RandomCrop on (N, H, W, C): pad the batch once, then cut each image's own window."""
