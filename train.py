@@ -52,8 +52,9 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     def say(step):                     # --trace: the steps, as they happen
         if trace:
             logger.info(f'[trace] {step}')
-    # 1. data loaders: one per workflow entry; random_streams='mmcls': mmcls 0.25's draws
-    data, build_loader = cfg.data, lookup(STREAMS, cfg.random_streams, 'random_streams')
+    # 1. data loaders: one per workflow entry (random_streams='mmcls': mmcls 0.25's draws)
+    data = cfg.data
+    build_loader = lookup(STREAMS, cfg.random_streams, 'random_streams')
     say(f'1. build_dataloader x {len(datasets)}: batch {data.samples_per_gpu}, '
         f'{data.workers_per_gpu} workers, seed {cfg.seed}')
     loader_args = dict(pin_memory=data.pin_memory)
