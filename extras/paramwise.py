@@ -18,9 +18,12 @@ mult 1.0, custom_keys {}, bypass_duplicate False):
 Freezing a part: custom_keys={'backbone': dict(lr_mult=0.0)} gives its groups lr 0, and
 every LR schedule scales that 0.
 
-A parameter reached through two modules would sit in two groups: torch refuses that
-("some parameters appear in more than one parameter group"), unless bypass_duplicate,
-which skips the second one with mmcv's warning.
+The modules are walked as mmcv's add_params recurses: each module's named_children, so a
+module registered under two names in two different parents is reached twice (under one
+parent, named_children gives it once), as is a parameter shared by two modules. Its second
+group holds parameters the first one has: torch refuses that ("some parameters appear in
+more than one parameter group"), unless bypass_duplicate, which skips the second one with
+mmcv's warning ("<name> is duplicate. It is skipped since bypass_duplicate=True").
 """
 import dataclasses
 import warnings
@@ -44,6 +47,14 @@ def _validate(cfg, base_wd):
     return custom_keys
 
 
+def walk(module, prefix=''):
+    """(prefix, module) as mmcv's add_params visits them: the module, then each of its
+    named_children's walks, prefix `parent.child` (a shared module: once per parent)."""
+    yield prefix, module
+    for child_name, child in module.named_children():
+        yield from walk(child, f'{prefix}.{child_name}' if prefix else child_name)
+
+
 def paramwise_groups(model, cfg, args):
     """mmcv's DefaultOptimizerConstructor.__call__ / add_params. Empty cfg: model.parameters()
     (one group). Otherwise, for each parameter, in module order: the longest custom key
@@ -58,7 +69,7 @@ def paramwise_groups(model, cfg, args):
             for name in ('bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult', 'dwconv_decay_mult')}
     keys = sorted(sorted(custom_keys), key=len, reverse=True)
     groups, seen = [], set()
-    for prefix, module in model.named_modules():
+    for prefix, module in walk(model):
         is_norm = isinstance(module, NORM_LAYERS)
         is_dwconv = isinstance(module, torch.nn.Conv2d) and module.in_channels == module.groups
         for name, param in module.named_parameters(recurse=False):

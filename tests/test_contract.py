@@ -311,3 +311,35 @@ def test_evaluate_options_after_a_json_round_trip():
     dataset = labelled([0, 2])
     assert dataset.evaluate(scores, metric_options={'topk': [1, 2], 'thrs': [0.0, 0.5]}) == \
         dataset.evaluate(scores, metric_options={'topk': (1, 2), 'thrs': (0.0, 0.5)})
+
+
+class SharedModule(torch.nn.Module):
+    """One Linear registered under two parents (a.0, b.1) and twice under the root (c, d)."""
+
+    def __init__(self):
+        super().__init__()
+        shared = torch.nn.Linear(2, 2)
+        self.a = torch.nn.Sequential(shared, torch.nn.BatchNorm1d(2))
+        self.b = torch.nn.Sequential(torch.nn.Linear(2, 2), shared)
+        self.c, self.d = shared, shared
+
+
+def test_a_module_under_two_names_is_visited_as_mmcv_add_params_does():
+    """mmcv 1.7.2 DefaultOptimizerConstructor.add_params recurses over named_children: the
+    Linear shared by a and b is reached twice (named_children gives c and d once: c comes
+    first), so without bypass_duplicate torch refuses the groups, with it the second visit is
+    skipped with a warning per parameter (seen the same with the real mmcv)."""
+    pw = ParamwiseConfig(bias_lr_mult=2.0)
+    with pytest.raises(ValueError, match='some parameters appear in more than one parameter group'):
+        build_optimizer(SharedModule(), OptimizerConfig(lr=0.1, paramwise_cfg=pw))
+    model = SharedModule()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        opt = build_optimizer(model, OptimizerConfig(lr=0.1, paramwise_cfg=ParamwiseConfig(
+            bias_lr_mult=2.0, bypass_duplicate=True)))
+    assert [str(w.message) for w in seen] == \
+        ['b.1 is duplicate. It is skipped since bypass_duplicate=True'] * 2 + \
+        ['c is duplicate. It is skipped since bypass_duplicate=True'] * 2
+    assert [(g['params'][0], g['lr']) for g in opt.param_groups] == [
+        (model.c.weight, 0.1), (model.c.bias, 0.2), (model.a[1].weight, 0.1), (model.a[1].bias, 0.1),
+        (model.b[0].weight, 0.1), (model.b[0].bias, 0.2)]
