@@ -76,3 +76,30 @@ def test_analyze_logs_reads_a_log_and_needs_matplotlib_only_to_plot(tmp_path):
         assert r.returncode == 0 and (tmp_path / 'c.png').stat().st_size > 1000
     except ImportError:
         assert r.returncode == 1 and 'pip install matplotlib' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_analyze_logs_on_a_killed_runs_log_a_bad_line_and_a_binary_file(tmp_path):
+    """Issue 31: a killed run's last line cut short is left out with a note; a bad line
+    elsewhere or a binary file is one line naming the file and the line, before matplotlib."""
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import analyze_logs
+    good = '{"seed": 0}\n{"mode": "train", "epoch": 1, "iter": 10, "lr": 0.1, "loss": 2.3}\n'
+    killed, middle, binary = tmp_path / 'k.log.json', tmp_path / 'm.log.json', tmp_path / 'b.log.json'
+    killed.write_text(good + '{"mode": "train", "epoch": 1, "it')
+    middle.write_text(good + '{"mode": "tr\n' + good)
+    binary.write_bytes(b'\x89PNG\r\n\x1a\n' + bytes(range(256)) * 4)      # an image
+    notes = []
+    assert [r['loss'] for r in analyze_logs.load_json_log(str(killed), notes)['train']] == [2.3]
+    assert notes == [f"""{killed}, line 3: the last line is cut short (a killed run?): left out: """
+                     """'{"mode": "train", "epoch": 1, "it'"""]
+
+    def plot(path):
+        return procs.run([sys.executable, str(ROOT / 'tools' / 'analyze_logs.py'), 'plot_curve',
+                          str(path), '--out', str(tmp_path / 'c.png')], timeout=120)
+    r = plot(killed)
+    assert 'Traceback' not in r.stderr and r.stderr.startswith(f'note: {killed}, line 3: the last')
+    for path, what in ((middle, "line 3 is not a JSON record: '{\"mode\": \"tr\\n'"),
+                       (binary, "line 1 is not text (UTF-8): b'\\x89PNG\\r\\n'; is this a .log.json?")):
+        r = plot(path)
+        assert r.returncode == 1 and r.stderr.startswith(f'error: {path}, {what}'), r.stderr
+        assert len(r.stderr.splitlines()) == 1

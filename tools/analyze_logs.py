@@ -13,28 +13,70 @@ import os
 import sys
 
 
-def load_json_log(path):
-    """A .log.json -> {'train': [records], 'val': [records]}; the first line (meta) is skipped."""
+class LogError(ValueError):
+    """A file that is not a .log.json: one line naming the file, the line and what is wrong."""
+
+
+def quote(text, limit=60):
+    return repr(text[:limit]) + ('...' if len(text) > limit else '')
+
+
+def load_json_log(path, notes=None):
+    """A .log.json -> {'train': [records], 'val': [records]}; the first line (meta) is skipped.
+    A last line cut short (a run killed while writing it) is left out, with a note appended
+    to `notes`; any other line that is not a JSON record is a LogError."""
     records = {'train': [], 'val': []}
-    with open(path) as f:
-        for line in f:
-            record = json.loads(line)
-            if 'mode' in record:
-                records[record['mode']].append(record)
+    try:
+        f = open(path, 'rb')
+    except OSError as e:
+        raise LogError(f'{path}: cannot be read ({e.strerror})') from None
+    with f:
+        for number, raw in enumerate(f, 1):
+            where = f'{path}, line {number}'
+            try:
+                line = raw.decode('utf-8')
+            except UnicodeDecodeError:
+                raise LogError(f'{where} is not text (UTF-8): {quote(raw)}; '
+                               'is this a .log.json?') from None
+            try:
+                record = json.loads(line) if line.strip() else {}
+            except (ValueError, RecursionError):
+                if not raw.endswith(b'\n'):       # the last line, cut short
+                    if notes is not None:
+                        notes.append(f'{where}: the last line is cut short (a killed run?): '
+                                     f'left out: {quote(line)}')
+                    break
+                raise LogError(f'{where} is not a JSON record: {quote(line)}') from None
+            if not isinstance(record, dict):
+                raise LogError(f'{where} is not a JSON record (a dict): {quote(line)}')
+            mode = record.get('mode')
+            if mode is None:
+                continue
+            if mode not in records or not all(isinstance(record.get(k), int) for k in (
+                    ('epoch', 'iter') if mode == 'train' else ('epoch',))):
+                raise LogError(f"{where}: a record needs mode 'train' (with int epoch, iter) or "
+                               f"'val' (with int epoch): {quote(line)}")
+            records[mode].append(record)
     return records
 
 
 def plot_curve(args):
+    notes = []                           # the logs are read (and checked) before the plotting
+    try:
+        logs = [load_json_log(p, notes) for p in args.json_logs]
+    except LogError as e:
+        sys.exit(f'error: {e}')
+    for note in notes:
+        print(f'note: {note}', file=sys.stderr)
+    legends = args.legend or [os.path.basename(p)[:-len('.log.json')] for p in args.json_logs]
+    if len(legends) != len(logs):
+        sys.exit(f'error: --legend has {len(legends)} names for {len(logs)} logs')
     try:
         import matplotlib
         matplotlib.use(args.backend or 'Agg')
         import matplotlib.pyplot as plt
     except ImportError:
         sys.exit('error: plot_curve needs matplotlib, an optional extra: pip install matplotlib')
-    logs = [load_json_log(p) for p in args.json_logs]
-    legends = args.legend or [os.path.basename(p)[:-len('.log.json')] for p in args.json_logs]
-    if len(legends) != len(logs):
-        sys.exit(f'error: --legend has {len(legends)} names for {len(logs)} logs')
     fig, axes = plt.subplots(len(args.keys), 1, figsize=(8, 3 * len(args.keys)), squeeze=False)
     for ax, key in zip(axes[:, 0], args.keys):
         for log, name in zip(logs, legends):
