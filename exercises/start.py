@@ -16,6 +16,7 @@ import argparse
 import pathlib
 import shutil
 import sys
+import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 WORK = HERE / 'work'
@@ -65,7 +66,14 @@ def main(argv=None):
         print(f'{relative} already exists: keep working on it, or start over with --reset')
         return 0
     source = HERE / 'solutions' / f'{folder.name}.py' if args.solution else folder / 'start.py'
-    WORK.mkdir(exist_ok=True)
+    try:                     # can the work folder be written? checked before anything is copied
+        WORK.mkdir(exist_ok=True)
+        tempfile.TemporaryFile(dir=WORK).close()
+    except OSError as e:
+        print(f'error: cannot write {WORK.relative_to(HERE.parent)}/ ({e.strerror}): the exercises '
+              'need a checkout you can write to (copy the repository somewhere that is yours)',
+              file=sys.stderr)
+        return 2
     if target.exists():
         backup = backup_name(target)
         shutil.copyfile(target, backup)

@@ -91,3 +91,21 @@ def test_start_copies_and_resets_into_the_work_folder(tmp_path):
     assert (copy / 'work' / 'ex02_lr_policy.py.bak').read_text() == '# my work\n'
     r = subprocess.run(script + ['42'], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and 'no exercise' in r.stderr
+
+
+def test_start_on_a_checkout_it_cannot_write_is_one_line(tmp_path):
+    """Issue 31: a read-only checkout (a copy with no write permission; as root, where
+    permissions do not stop writes, a file where the work folder goes) gives one line naming
+    the work folder, and nothing is copied."""
+    import shutil
+    copy = tmp_path / 'exercises'
+    shutil.copytree(EXERCISES, copy, ignore=shutil.ignore_patterns('work', '__pycache__'))
+    (copy / 'work').write_text('not a folder\n')
+    copy.chmod(0o555)
+    try:
+        r = subprocess.run([sys.executable, str(copy / 'start.py'), '02'], capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        copy.chmod(0o755)
+    assert r.returncode == 2 and r.stderr.startswith('error: cannot write exercises/work/ ('), r.stderr
+    assert len(r.stderr.splitlines()) == 1 and (copy / 'work').read_text() == 'not a folder\n'
