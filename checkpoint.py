@@ -1,9 +1,10 @@
-"""Checkpoint files and the work dir (mmcv 1.x: runner/checkpoint.py).
+"""Checkpoint files (mmcv 1.x: runner/checkpoint.py): reading them, checked, for a resume or
+for weights only, and writing them atomically in a thread.
 
+    runner.resume          -> read_training_checkpoint     every check, in one call; then
+                              load_optimizer_state, restore_rng_state, load_hook_states
+    runner.load_checkpoint -> load_checkpoint              weights only (load_from)
     runner.save_checkpoint -> CheckpointWriter.write       a thread; atomic_write
-    runner.resume          -> read_training_checkpoint     every check, in one call
-    train.py's main        -> claim_work_dir(cfg, ...)     the lock, --resume auto, the
-                                                           checkpoints a resume supersedes
 
 A checkpoint is a dict:
 
@@ -17,17 +18,12 @@ file, fsync, rename: a kill -9 at any instant leaves the old file whole); files 
 with torch.load(weights_only=True), tensors and plain values only (mmcv unpickles
 anything, and unpickling can run code); the random states are saved, so a resume is
 exact; `last_checkpoint`, a text file, names the newest checkpoint (mmcv: a `latest.pth`
-symlink); nothing in the work dir is ever overwritten or lost.
+symlink). The work dir itself (one run at a time, --resume auto, nothing overwritten) is
+extras/work_dir.py's. The file reads top-down, each function above what it calls.
 """
-import contextlib
-import dataclasses
-import fcntl
 import io
-import logging
 import os
 import random
-import re
-import sys
 import tempfile
 import threading
 import warnings
@@ -43,160 +39,39 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not fit; the message says which and why."""
 
 
-# ---- Writing files: atomically, never through a link --------------------------------------
-
 TEMP_SUFFIX = '.minicls.tmp'     # only this project's temp files end so
 
 
-def atomic_write(path, data):
-    """Write bytes so that `path` is always either the old file or the whole new one. The
-    temp file is new (O_EXCL, in the same folder), so a link planted there is never
-    followed; the rename replaces a link at `path` itself, not its target."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.',
-                                   suffix=TEMP_SUFFIX)
-    except OSError as e:
-        raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):        # a full disk: leave nothing half-written behind
-            os.remove(tmp)
-        if isinstance(e, OSError):     # name the file: "[Errno 28]" alone does not
-            raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)               # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+# ---- Reading a checkpoint to resume from  (runner.resume: step 7) ------------------------
 
-
-class NoFollowFileHandler(logging.FileHandler):
-    def _open(self):                   # a link planted at the log's name is not followed
-        return open_no_follow(self.baseFilename)
-
-    def handleError(self, record):     # a full disk: stop, naming the file (logging would
-        error = sys.exc_info()[1]      # print a traceback and go on without the log)
-        if not isinstance(error, OSError):
-            return super().handleError(record)
-        raise OSError(error.errno, f'{self.baseFilename} cannot be written: {error.strerror}')
-
-
-def setup_logger(logger, log_file, level, rank=0):
-    """Console + the work dir's <timestamp>.log on rank 0; other ranks print only errors."""
-    logger.setLevel(level if rank == 0 else 'ERROR')
-    for handler in logger.handlers:    # an earlier run in this process (a notebook, tests)
-        with contextlib.suppress(OSError):     # its log may be on a full disk
-            handler.close()
-    logger.handlers.clear()
-    logger.propagate = False
-    fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
-    handlers = [logging.StreamHandler(sys.stdout)]
-    if rank == 0:
-        handlers.append(NoFollowFileHandler(log_file))
-    for handler in handlers:
-        handler.setFormatter(fmt)
-        logger.addHandler(handler)
-
-
-def open_no_follow(path):
-    """`path` opened for appending text; a link planted at its name is not followed
-    (O_NOFOLLOW). The logs are written through it."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-    return os.fdopen(os.open(path, flags, 0o644), 'a', encoding='utf-8',
-                     errors='backslashreplace')
-
-
-class CheckpointWriter:
-    """Writes one checkpoint at a time in a thread, so training goes on meanwhile; the
-    state was copied to the CPU before, so later training cannot change what is written.
-    `wait` joins the write in flight and raises its error in the training thread."""
-
-    def __init__(self):
-        self.thread = self.error = None
-
-    def write(self, path, checkpoint, pointer=None, blocking=True):
-        self.wait()                    # one write at a time, in order
-        self.thread = threading.Thread(target=self._write, args=(path, checkpoint, pointer))
-        self.thread.start()
-        if blocking:
-            self.wait()
-
-    def _write(self, path, checkpoint, pointer):
-        try:
-            buffer = io.BytesIO()
-            torch.save(checkpoint, buffer)
-            atomic_write(path, buffer.getvalue())
-            if pointer is not None:    # only once the checkpoint itself is whole
-                atomic_write(pointer, os.path.basename(path).encode())
-        except Exception as e:
-            self.error = CheckpointError(f'checkpoint {path} could not be written: {e}; '
-                                         'the earlier checkpoints are kept')
-
-    def wait(self):
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        error, self.error = self.error, None
-        if error is not None:
-            raise error
-
-
-def unwrap(model):
-    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
-    return model.module if hasattr(model, 'module') else model
-
-
-def weights_to_cpu(state_dict):
-    """A copy on the CPU (copy=True: training may change the weights while it is
-    written), with the `_metadata` (module versions) that load_state_dict reads, as mmcv
-    keeps it."""
-    copied = OrderedDict((k, v.detach().to('cpu', copy=True)) for k, v in state_dict.items())
-    copied._metadata = getattr(state_dict, '_metadata', None)
-    return copied
-
-
-def copy_to_cpu(obj):
-    """Tensors copied to the CPU, inside dicts, lists and tuples (an optimizer's state)."""
-    if torch.is_tensor(obj):
-        return obj.detach().to('cpu', copy=True)
-    if isinstance(obj, dict):
-        return type(obj)((k, copy_to_cpu(v)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(copy_to_cpu(v) for v in obj)
-    return obj
-
-
-def get_rng_state():
-    """The python, numpy, torch and CUDA random states: what a resumed run needs to be
-    the run that would have happened (numpy's keys as a tensor: weights_only reads no
-    arrays)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {'python': random.getstate(),
-             'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
-             'torch': torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state['cuda'] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state):
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state['python']))
-    kind, keys, pos, has_gauss, cached = state['numpy']
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state['torch'])
-    if 'cuda' in state and torch.cuda.is_available() \
-            and len(state['cuda']) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state['cuda'])
-
-
-# ---- Reading checkpoints: untrusted input -------------------------------------------------
+def read_training_checkpoint(filename, model, trusted=False):
+    """The checkpoint a resume continues from, after every check a resume needs: it is a
+    training checkpoint, its meta counters are sane, its weights fit `model` key for key
+    and shape for shape. Damage is a CheckpointError naming the file and the field."""
+    checkpoint = read_checkpoint(filename, trusted)
+    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
+            or 'state_dict' not in checkpoint:
+        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
+                              'state_dict); use --load-from to load weights only')
+    meta = checkpoint['meta']
+    if not isinstance(meta, dict):
+        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
+                              'this one is damaged or not a minicls checkpoint')
+    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
+        value = meta.get(key, 0 if key == 'batches_done' else None)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
+                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
+    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
+        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
+        if not isinstance(value, kind):
+            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
+                                  f'not a {kind.__name__}; this one is damaged')
+    differences = weight_differences(model, model_weights(checkpoint))
+    if differences:
+        raise CheckpointError(f'{filename} does not match the model of this config: '
+                              f'{differences[0]}')
+    return checkpoint
 
 
 def read_checkpoint(filename, trusted=False):
@@ -246,93 +121,17 @@ def strip_module(key):
     return key[len('module.'):] if key.startswith('module.') else key
 
 
-def shape_mismatches(model, state_dict):
-    own = unwrap(model).state_dict()
-    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
-
-
-def load_checkpoint(model, filename, map_location=None, strict=False, logger=None,
-                    trusted=False):
-    """Load weights into a model; return the checkpoint (mmcv: load_checkpoint). Takes
-    minicls and mmcls checkpoints, with or without a `state_dict` wrapper or a `module.`
-    prefix; shape mismatches are errors, missing / unexpected keys warnings (errors with
-    strict)."""
-    checkpoint = read_checkpoint(filename, trusted)
-    state_dict = weights_that_fit(model, checkpoint, filename)
-    if map_location is not None:
-        metadata = state_dict._metadata if hasattr(state_dict, '_metadata') else None
-        state_dict = OrderedDict((k, v.to(map_location)) for k, v in state_dict.items())
-        state_dict._metadata = metadata
-    result = unwrap(model).load_state_dict(state_dict, strict=strict)
-    if logger is not None:
-        logger.info(f'load checkpoint from {filename}')
-        for kind, keys in (('missing', result.missing_keys),
-                           ('unexpected', result.unexpected_keys)):
-            if keys:
-                logger.warning(f'{kind} keys in source state_dict: {", ".join(keys)}')
-    return checkpoint
-
-
-def weights_that_fit(model, checkpoint, filename):
-    """The checkpoint's weights, if their shapes fit `model` (keys may differ)."""
-    try:
-        state_dict = model_weights(checkpoint)
-    except CheckpointError as e:
-        raise CheckpointError(f'{filename}: {e}') from None
-    mismatched = shape_mismatches(model, state_dict)
-    if mismatched:
-        raise CheckpointError(f'{filename}: shape mismatch for ' + '; '.join(mismatched))
-    return state_dict
-
-
-def check_resume_point(cfg, epoch, batches_done, epoch_length):
-    """Epochs left to train, and a mid-epoch point inside this run's epochs."""
-    if epoch >= cfg.total_epochs:
-        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
-                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
-                          'to train on')
-    if batches_done >= epoch_length:
-        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
-                              f'epoch of this run has {epoch_length} batches (was the data or '
-                              'data.samples_per_gpu changed?)')
-
-
-def read_training_checkpoint(filename, model, trusted=False):
-    """The checkpoint a resume continues from, after every check a resume needs: it is a
-    training checkpoint, its meta counters are sane, its weights fit `model` key for key
-    and shape for shape. Damage is a CheckpointError naming the file and the field."""
-    checkpoint = read_checkpoint(filename, trusted)
-    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
-            or 'state_dict' not in checkpoint:
-        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
-                              'state_dict); use --load-from to load weights only')
-    meta = checkpoint['meta']
-    if not isinstance(meta, dict):
-        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
-                              'this one is damaged or not a minicls checkpoint')
-    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
-        value = meta.get(key, 0 if key == 'batches_done' else None)
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
-                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
-    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
-        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
-        if not isinstance(value, kind):
-            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
-                                  f'not a {kind.__name__}; this one is damaged')
-    differences = weight_differences(model, model_weights(checkpoint))
-    if differences:
-        raise CheckpointError(f'{filename} does not match the model of this config: '
-                              f'{differences[0]}')
-    return checkpoint
-
-
 def weight_differences(model, state_dict):
     own = unwrap(model).state_dict()
     return ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
             + [f'{k} is not in the model' for k in state_dict if k not in own]
             + shape_mismatches(model, state_dict))
+
+
+def shape_mismatches(model, state_dict):
+    own = unwrap(model).state_dict()
+    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
 
 
 def load_optimizer_state(optimizer, state, filename):
@@ -366,6 +165,16 @@ def restore_rng_state(state, filename):
                               f'{type(e).__name__}: {e}') from None
 
 
+def set_rng_state(state):
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state['python']))
+    kind, keys, pos, has_gauss, cached = state['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available() \
+            and len(state['cuda']) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
 def load_hook_states(hooks, states, filename):
     """Each hook's own state (EMA weights, early-stopping counters), by class name."""
     for hook in hooks:
@@ -379,18 +188,167 @@ def load_hook_states(hooks, states, filename):
                                   f'fit this run: {type(e).__name__}: {e}') from None
 
 
-# ---- The work dir: one run at a time, nothing in it lost or overwritten -------------------
+def check_resume_point(cfg, epoch, batches_done, epoch_length):
+    """Epochs left to train, and a mid-epoch point inside this run's epochs."""
+    if epoch >= cfg.total_epochs:
+        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
+                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
+                          'to train on')
+    if batches_done >= epoch_length:
+        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
+                              f'epoch of this run has {epoch_length} batches (was the data or '
+                              'data.samples_per_gpu changed?)')
 
-CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
+
+# ---- Weights only  (mmcv: load_checkpoint; runner.load_checkpoint, load_from) ------------
+
+def load_checkpoint(model, filename, map_location=None, strict=False, logger=None,
+                    trusted=False):
+    """Load weights into a model; return the checkpoint (mmcv: load_checkpoint). Takes
+    minicls and mmcls checkpoints, with or without a `state_dict` wrapper or a `module.`
+    prefix. As mmcv's load_state_dict: with strict=False what does not fit (another shape,
+    as a head with another number of classes; missing or unexpected keys) is skipped and
+    named in one warning line; with strict=True it is an error. Better than mmcv: a file
+    none of whose weights fit is an error (mmcv would train on from the random init)."""
+    checkpoint = read_checkpoint(filename, trusted)
+    state_dict = weights_that_fit(model, checkpoint, filename)
+    weights = model_weights(checkpoint)
+    mismatched = shape_mismatches(model, weights)
+    if (strict and mismatched) or not set(state_dict) & set(unwrap(model).state_dict()):
+        raise CheckpointError(f'{filename}: ' + ('shape mismatch for ' + '; '.join(mismatched)
+                              if mismatched else 'none of its keys is a key of the model'))
+    if map_location is not None:
+        metadata = state_dict._metadata if hasattr(state_dict, '_metadata') else None
+        state_dict = OrderedDict((k, v.to(map_location)) for k, v in state_dict.items())
+        state_dict._metadata = metadata
+    result = unwrap(model).load_state_dict(state_dict, strict=strict)
+    missing = [k for k in result.missing_keys if k not in weights   # not the mismatched
+               and not k.endswith('num_batches_tracked')]               # mmcv: nor these
+    skipped = [f'{kind} {", ".join(keys)}' for kind, keys in (
+        ('size mismatch for', mismatched), ('unexpected keys in source state_dict:',
+        result.unexpected_keys), ('missing keys in source state_dict:', missing)) if keys]
+    if logger is not None:
+        logger.info(f'load checkpoint from {filename}')
+        if skipped:
+            logger.warning('The model and loaded state dict do not match exactly (not loaded): '
+                           + '; '.join(skipped))
+    return checkpoint
 
 
-def resolve_work_dir(path):
-    """One name for the work dir, used everywhere: its links resolved ('links/../w' is
-    one folder, not two), relative to here when it is below here."""
-    real = os.path.realpath(path)
-    relative = os.path.relpath(real)
-    return real if relative.startswith('..') else relative
+def weights_that_fit(model, checkpoint, filename):
+    """The checkpoint's weights whose shapes fit `model` (keys may differ); mmcv's
+    load_state_dict skips the others too."""
+    try:
+        state_dict = model_weights(checkpoint)
+    except CheckpointError as e:
+        raise CheckpointError(f'{filename}: {e}') from None
+    own = unwrap(model).state_dict()
+    fit = OrderedDict((k, v) for k, v in state_dict.items()
+                      if k not in own or v.shape == own[k].shape)
+    fit._metadata = getattr(state_dict, '_metadata', None)
+    return fit
 
+
+# ---- Writing a checkpoint  (runner.save_checkpoint: step 8) ------------------------------
+
+class CheckpointWriter:
+    """Writes one checkpoint at a time in a thread, so training goes on meanwhile; the
+    state was copied to the CPU before, so later training cannot change what is written.
+    `wait` joins the write in flight and raises its error in the training thread."""
+
+    def __init__(self):
+        self.thread = self.error = None
+
+    def write(self, path, checkpoint, pointer=None, blocking=True):
+        self.wait()                    # one write at a time, in order
+        self.thread = threading.Thread(target=self._write, args=(path, checkpoint, pointer))
+        self.thread.start()
+        if blocking:
+            self.wait()
+
+    def _write(self, path, checkpoint, pointer):
+        try:
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            atomic_write(path, buffer.getvalue())
+            if pointer is not None:    # only once the checkpoint itself is whole
+                atomic_write(pointer, os.path.basename(path).encode())
+        except Exception as e:
+            self.error = CheckpointError(f'checkpoint {path} could not be written: {e}; '
+                                         'the earlier checkpoints are kept')
+
+    def wait(self):
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+
+def atomic_write(path, data):
+    """Write bytes so that `path` is always either the old file or the whole new one. The
+    temp file is new (O_EXCL, in the same folder), so a link planted there is never
+    followed; the rename replaces a link at `path` itself, not its target."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.',
+                                   suffix=TEMP_SUFFIX)
+    except OSError as e:
+        raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        if os.path.exists(tmp):        # a full disk: leave nothing half-written behind
+            os.remove(tmp)
+        if isinstance(e, OSError):     # name the file: "[Errno 28]" alone does not
+            raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)               # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def weights_to_cpu(state_dict):
+    """A copy on the CPU (copy=True: training may change the weights while it is
+    written), with the `_metadata` (module versions) that load_state_dict reads, as mmcv
+    keeps it."""
+    copied = OrderedDict((k, v.detach().to('cpu', copy=True)) for k, v in state_dict.items())
+    copied._metadata = getattr(state_dict, '_metadata', None)
+    return copied
+
+
+def copy_to_cpu(obj):
+    """Tensors copied to the CPU, inside dicts, lists and tuples (an optimizer's state)."""
+    if torch.is_tensor(obj):
+        return obj.detach().to('cpu', copy=True)
+    if isinstance(obj, dict):
+        return type(obj)((k, copy_to_cpu(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(copy_to_cpu(v) for v in obj)
+    return obj
+
+
+def get_rng_state():
+    """The python, numpy, torch and CUDA random states: what a resumed run needs to be
+    the run that would have happened (numpy's keys as a tensor: weights_only reads no
+    arrays)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {'python': random.getstate(),
+             'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+             'torch': torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+# ---- Where files go, and how the logs are opened -----------------------------------------
 
 def checkpoint_dirs(work_dir, out_dir=None):
     """Where a run writes checkpoints: the work dir, and out_dir/<work dir's name> when
@@ -402,161 +360,14 @@ def checkpoint_dirs(work_dir, out_dir=None):
     return dirs
 
 
-@contextlib.contextmanager
-def claim_work_dir(cfg, timestamp, rank=0):
-    """Hold the work dir for one run (rank 0 locks it): remove a killed run's temp files,
-    resolve `--resume auto`, move aside the checkpoints a resume would overwrite. Yields
-    (cfg, notes to log, the timestamp made unique there); the locks end with the block."""
-    out_dir = cfg.checkpoint_config.out_dir if cfg.checkpoint_config is not None else None
-    folders = checkpoint_dirs(cfg.work_dir, out_dir)
-    locks = [lock(folder) for folder in folders] if rank == 0 else []
-    try:
-        notes = [remove_temp_files(folder) for folder in folders] if rank == 0 else []
-        if cfg.resume_from == 'auto':
-            cfg = dataclasses.replace(cfg, resume_from=find_latest(folders[0], notes))
-            notes.append(f'--resume auto: resuming from {cfg.resume_from}' if cfg.resume_from
-                         else f'--resume auto: no checkpoint in {folders[0]}, starting fresh')
-        for folder in folders:
-            check_nothing_overwritten(folder, cfg.resume_from)
-            if cfg.resume_from and rank == 0:
-                notes.append(move_later_aside(folder, cfg.resume_from, timestamp))
-        if rank == 0:
-            timestamp = unique_timestamp(folders[0], timestamp)
-        yield cfg, [n for n in notes if n], timestamp
-    finally:
-        for fd in locks:
-            os.close(fd)
+def unwrap(model):
+    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
+    return model.module if hasattr(model, 'module') else model
 
 
-def lock(folder):
-    """Hold an advisory lock on `folder` until the file is closed; a second run in the
-    same folder is refused, naming the holder."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(os.path.join(folder, '.lock'), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as e:
-        raise ConfigError(f'{folder!r} cannot be written: {e.strerror}') from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 20).decode(errors='replace').strip() or 'unknown'
-        os.close(fd)
-        raise ConfigError(f'{folder} is in use by another run (pid {holder}); wait for it to '
-                          'end, or pick another --work-dir') from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
-
-
-def remove_temp_files(folder):
-    """The temp files of writes a kill -9 cut short (only this project's: its suffix,
-    regular files, not links). Safe under the lock: no other run writes here."""
-    removed = 0
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if name.startswith('.') and name.endswith(TEMP_SUFFIX) and not os.path.islink(path) \
-                and os.path.isfile(path):
-            os.remove(path)
-            removed += 1
-    return f'removed {removed} temp files that an interrupted run left in {folder}' if removed \
-        else None
-
-
-def unique_timestamp(folder, timestamp):
-    """`timestamp`, or `timestamp_2`, ...: two runs started in the same second get their
-    own .log, .log.json and _config.json."""
-    candidate, n = timestamp, 1
-    while any(os.path.lexists(os.path.join(folder, candidate + end))
-              for end in ('.log', '.log.json', '_config.json')):
-        n += 1
-        candidate = f'{timestamp}_{n}'
-    return candidate
-
-
-def checkpoint_position(path):
-    """(iter, epoch) from a checkpoint's meta, or None when it does not load. Its tensors
-    are mapped, not read (mmap): a look at the meta of a large file is quick."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            try:
-                meta = torch.load(path, map_location='cpu', weights_only=True, mmap=True)['meta']
-            except UnicodeEncodeError:     # mmap takes UTF-8 paths only: read the whole file
-                meta = torch.load(path, map_location='cpu', weights_only=True)['meta']
-        return int(meta['iter']), int(meta['epoch'])
-    except Exception:
-        return None
-
-
-def is_finished(cfg):
-    """Whether cfg.resume_from already holds every epoch of the run."""
-    position = checkpoint_position(cfg.resume_from) if cfg.resume_from else None
-    return position is not None and position[1] >= cfg.total_epochs
-
-
-def checkpoints_in(folder):
-    if not os.path.isdir(folder):
-        return []
-    return sorted(f for f in os.listdir(folder) if CHECKPOINT_NAME.fullmatch(f))
-
-
-def find_latest(folder, notes):
-    """The checkpoint that `last_checkpoint` names, if it is a checkpoint file of this
-    folder that loads; otherwise the newest one (by the epoch/iter in its meta) that
-    loads."""
-    pointer = os.path.join(folder, 'last_checkpoint')
-    if os.path.isfile(pointer):
-        with open(pointer, 'rb') as f:
-            name = f.read(200).decode(errors='replace').strip()
-        path = os.path.join(folder, name)
-        if CHECKPOINT_NAME.fullmatch(name) and not os.path.islink(path) \
-                and checkpoint_position(path):
-            return path
-        notes.append(f'last_checkpoint in {folder} names {name[:60]!r}, not a checkpoint of '
-                     'this folder that loads: ignored')
-    found = []
-    for name in checkpoints_in(folder):
-        position = checkpoint_position(os.path.join(folder, name))
-        if position is not None:
-            found.append((position, name))
-    return os.path.join(folder, max(found)[1]) if found else None
-
-
-def check_nothing_overwritten(folder, resume_from):
-    """A fresh run refuses a folder that holds an earlier run's checkpoints."""
-    ckpts = checkpoints_in(folder)
-    if ckpts and not resume_from:
-        shown = ', '.join(ckpts[:3]) + (', ...' if len(ckpts) > 3 else '')
-        raise ConfigError(f'{folder} already holds checkpoints of an earlier run ({shown}); '
-                          'resume with --resume auto, or pick another --work-dir')
-
-
-def move_later_aside(folder, resume_from, timestamp):
-    """Move the checkpoints past `resume_from` (by the epoch/iter in their meta, never by
-    file time; one that does not load counts as later) into a new folder
-    `superseded_<timestamp>_*`: the resumed run would overwrite them. `last_checkpoint`
-    is first rewritten to name a checkpoint that stays, so it never names a moved one."""
-    start = checkpoint_position(resume_from)
-    start_path = os.path.realpath(resume_from)
-    later, stays = [], []
-    for name in checkpoints_in(folder):
-        path = os.path.join(folder, name)
-        position = checkpoint_position(path)
-        if os.path.realpath(path) == start_path:
-            stays.append((position or (-1, -1), name))
-        elif position is None or start is None or position > start:
-            later.append(name)
-        else:
-            stays.append((position, name))
-    if not later:
-        return None
-    pointer = os.path.join(folder, 'last_checkpoint')
-    if stays:
-        atomic_write(pointer, max(stays)[1].encode())
-    elif os.path.lexists(pointer):
-        os.remove(pointer)
-    aside = tempfile.mkdtemp(prefix=f'superseded_{timestamp}_', dir=folder)
-    for name in later:
-        os.replace(os.path.join(folder, name), os.path.join(aside, name))
-    return (f'moved {len(later)} checkpoints from {folder} that a resume from {resume_from} '
-            f'would overwrite to {aside} (nothing is deleted)')
+def open_no_follow(path):
+    """`path` opened for appending text; a link planted at its name is not followed
+    (O_NOFOLLOW). The logs are written through it."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+    return os.fdopen(os.open(path, flags, 0o644), 'a', encoding='utf-8',
+                     errors='backslashreplace')

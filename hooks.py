@@ -9,7 +9,6 @@ runs first; equal priorities keep registration order; every run prints it, get_h
 
     hook (train_model's)  priority      acts at (b = before, a = after)         mmcv hooks/
     StepLrUpdaterHook     VERY_HIGH     b_run, b_train_epoch, b_train_iter      lr_updater.py
-    CheckInvalidLossHook  HIGH          a_train_iter, a_train_epoch             (mmdet's)
     OptimizerHook         ABOVE_NORMAL  a_train_iter                            optimizer.py
     CheckpointHook        NORMAL        b_run, a_train_iter, a_train_epoch      checkpoint.py
     DistSamplerSeedHook   NORMAL        b_train_epoch, b_val_epoch              sampler_seed.py
@@ -17,28 +16,28 @@ runs first; equal priorities keep registration order; every run prints it, get_h
     EvalHook              LOW           b_run, b/a_train_iter, b/a_train_epoch  evaluation.py
     TextLoggerHook        VERY_LOW      b/a_run, b_*_epoch, a_train_iter,       logger/text.py
                                         a_*_epoch
-    StopSignalHook        LOWEST        b_run, a_train_iter, a_run              (not in mmcv)
 
-A hook reads what it needs from the runner it receives (epoch, iter, optimizer, outputs,
-log_buffer); this file never imports runner.py. The optional hooks live in extras/, imported
-through this file's tables only when a config names them.
+train.py also registers the two guards of extras/guards.py: CheckInvalidLossHook (HIGH)
+and StopSignalHook (LOWEST). A hook reads what it needs from the runner it receives (epoch,
+iter, optimizer, outputs, log_buffer); this file never imports runner.py. The optional hooks
+live in extras/, imported through the name tables at its end only when a config names them.
+The file reads top-down: the builders first, then the hooks, each above what it calls.
 """
 import datetime
 import inspect
 import json
-import math
 import os
-import signal
 import sys
-import threading
 import time
 from enum import IntEnum
 
 import torch
 
 from checkpoint import checkpoint_dirs, open_no_follow, unwrap
-from config import lookup
+from config import ConfigError, lookup
 
+
+# ---- Building the hooks a config names  (mmcv: Runner.register_*_hook) -------------------
 
 class Priority(IntEnum):
     """mmcv: runner/priority.py. A smaller number runs first."""
@@ -57,13 +56,79 @@ def get_priority(priority):
     """An int 0..100, a Priority or a Priority name ('LOW') -> int."""
     if isinstance(priority, str):
         if priority.upper() not in Priority.__members__:
-            raise ValueError(f'priority {priority!r} is not known; '
-                             f'valid: {", ".join(Priority.__members__)}')
+            raise ConfigError(f'priority {priority!r} is not known; '
+                              f'valid: {", ".join(Priority.__members__)}')
         return Priority[priority.upper()].value
     if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
         return int(priority)
-    raise ValueError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
+    raise ConfigError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
 
+
+def build_updater_hook(config, policies, field):
+    """lr_config -> the policy's hook, its fields that are not None the hook's arguments."""
+    hook_cls = updater_class(config, policies, field)
+    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
+    check_policy_args(hook_cls, args, config.policy, field)
+    return hook_cls(**args)
+
+
+def updater_class(config, policies, field):
+    """The updater hook class that config.policy names (mmcv: register_lr_hook)."""
+    policy = config.policy
+    if policy == policy.lower() and policy.title() in policies:
+        policy = policy.title()                # mmcv title-cases 'step' to 'Step'
+    return lookup(policies, policy, f'{field}.policy', lookup(UPDATER_BASES, field, 'field'))
+
+
+def check_policy_args(hook_cls, args, policy, field):
+    """The policy (or a base of it) takes every argument set, and every one it needs is set."""
+    accepted = set()                           # the arguments of the policy and its bases
+    for cls in hook_cls.__mro__:
+        if cls.__init__ is not object.__init__ and cls is not Hook:
+            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
+    bad = sorted(set(args) - accepted)
+    if bad:
+        raise ConfigError(f'{field}.{bad[0]} is set, but policy {policy!r} does not take it '
+                          f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
+    needed = [p.name for p in inspect.signature(hook_cls).parameters.values()
+              if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [name for name in needed if name not in args]
+    if missing:
+        raise ConfigError(f'{field} (policy {policy!r}): {field}.{missing[0]} is not set, '
+                          'and the policy needs it')
+
+
+def build_optimizer_hook(optimizer_config, fp16_config=None):
+    """mmcls's train_model: Fp16/GradientCumulative(Fp16)OptimizerHook, else OptimizerHook."""
+    clip = optimizer_config.grad_clip
+    if clip is not None:
+        clip = dict(max_norm=clip.max_norm, norm_type=clip.norm_type)
+    args = dict(grad_clip=clip)
+    cumulative = optimizer_config.cumulative_iters
+    if cumulative > 1:
+        args['cumulative_iters'] = cumulative
+    if fp16_config is not None:
+        args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
+        name = 'GradientCumulativeFp16OptimizerHook' if cumulative > 1 else 'Fp16OptimizerHook'
+    else:
+        name = 'GradientCumulativeOptimizerHook' if cumulative > 1 else 'OptimizerHook'
+    hook_cls = lookup(OPTIMIZER_HOOKS, name, 'optimizer_config', OptimizerHook)
+    return hook_cls(**args)
+
+
+def build_custom_hook(item):
+    """dict(type=..., priority=..., **arguments) -> (hook, priority); priority defaults
+    to NORMAL. `type` must name a Hook (checked before anything is called)."""
+    args = dict(item)
+    kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
+    hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type', Hook)
+    try:
+        return hook_cls(**args), priority
+    except TypeError as e:
+        raise ConfigError(f'custom_hooks: {kind}: {e}') from None
+
+
+# ---- The base class  (mmcv: runner/hooks/hook.py) ----------------------------------------
 
 class Hook:
     """Base class: every stage is a no-op; a subclass overrides the stages it needs.
@@ -126,7 +191,7 @@ class LrUpdaterHook(Hook):
     def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1,
                  warmup_by_epoch=False):
         if warmup not in (None, 'constant', 'linear', 'exp'):
-            raise ValueError(f"warmup={warmup!r} is not known; valid: 'constant', 'linear', 'exp'")
+            raise ConfigError(f"warmup={warmup!r} is not known; valid: 'constant', 'linear', 'exp'")
         self.by_epoch, self.warmup, self.warmup_ratio = by_epoch, warmup, warmup_ratio
         # warmup_by_epoch: warmup_iters counts epochs, turned into iterations at the first epoch
         self.warmup_epochs = warmup_iters if warmup_by_epoch else None
@@ -181,11 +246,6 @@ class LrUpdaterHook(Hook):
                             else self.warmup_values(cur_iter))
 
 
-class FixedLrUpdaterHook(LrUpdaterHook):
-    def get_lr(self, runner, base_lr):
-        return base_lr
-
-
 class StepLrUpdaterHook(LrUpdaterHook):
     """lr = base * gamma ** (the number of steps passed); `step` is a period or a list of
     milestones, in epochs (or iterations when by_epoch=False)."""
@@ -193,7 +253,7 @@ class StepLrUpdaterHook(LrUpdaterHook):
     def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
         steps = step if isinstance(step, (list, tuple)) else [step]
         if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
-            raise ValueError(f'lr_config.step={step!r} is not valid; valid: positive ints')
+            raise ConfigError(f'lr_config.step={step!r} is not valid; valid: positive ints')
         self.step = list(step) if isinstance(step, (list, tuple)) else step
         self.gamma, self.min_lr = gamma, min_lr
         super().__init__(**kwargs)
@@ -211,52 +271,9 @@ def steps_passed(step, progress):
     return next((i for i, s in enumerate(step) if progress < s), len(step))
 
 
-# lr_config.policy -> the hook; the policies beyond Fixed and Step are extras
-LR_POLICIES = {'Fixed': FixedLrUpdaterHook, 'Step': StepLrUpdaterHook,
-               **{name: f'extras.lr_policies:{name}LrUpdaterHook'
-                  for name in ('Exp', 'Poly', 'Inv', 'CosineAnnealing', 'FlatCosineAnnealing',
-                               'CosineRestart', 'LinearAnnealing', 'Cyclic', 'OneCycle',
-                               'CosineAnnealingCooldown')}}
-MOMENTUM_POLICIES = {name: f'extras.momentum:{name}MomentumUpdaterHook'
-                     for name in ('Step', 'CosineAnnealing', 'LinearAnnealing', 'Cyclic',
-                                  'OneCycle')}
-# what each field's policy must be a subclass of (mmcv: LrUpdaterHook, MomentumUpdaterHook)
-UPDATER_BASES = {'lr_config': LrUpdaterHook,
-                 'momentum_config': 'extras.momentum:MomentumUpdaterHook'}
-
-
-def build_updater_hook(config, policies, field):
-    """lr_config -> the policy's hook, its fields that are not None the hook's arguments."""
-    hook_cls = updater_class(config, policies, field)
-    args = {k: v for k, v in vars(config).items() if k != 'policy' and v is not None}
-    check_policy_args(hook_cls, args, config.policy, field)
-    return hook_cls(**args)
-
-
-def updater_class(config, policies, field):
-    """The updater hook class that config.policy names (mmcv: register_lr_hook)."""
-    policy = config.policy
-    if policy == policy.lower() and policy.title() in policies:
-        policy = policy.title()                # mmcv title-cases 'step' to 'Step'
-    return lookup(policies, policy, f'{field}.policy', lookup(UPDATER_BASES, field, 'field'))
-
-
-def check_policy_args(hook_cls, args, policy, field):
-    """The policy (or a base of it) takes every argument set, and every one it needs is set."""
-    accepted = set()                           # the arguments of the policy and its bases
-    for cls in hook_cls.__mro__:
-        if cls.__init__ is not object.__init__ and cls is not Hook:
-            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
-    bad = sorted(set(args) - accepted)
-    if bad:
-        raise ValueError(f'{field}.{bad[0]} is set, but policy {policy!r} does not take it '
-                         f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
-    needed = [p.name for p in inspect.signature(hook_cls).parameters.values()
-              if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    missing = [name for name in needed if name not in args]
-    if missing:
-        raise ValueError(f'{field} (policy {policy!r}): {field}.{missing[0]} is not set, '
-                         'and the policy needs it')
+class FixedLrUpdaterHook(LrUpdaterHook):
+    def get_lr(self, runner, base_lr):
+        return base_lr
 
 
 # ---- Backward and step  (mmcv: OptimizerHook) --------------------------------------------
@@ -288,33 +305,6 @@ class OptimizerHook(Hook):
                                      runner.outputs['num_samples'])
 
 
-# the hooks build_optimizer_hook picks from; all but OptimizerHook are extras
-OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
-                   'Fp16OptimizerHook': 'extras.mixed_precision:Fp16OptimizerHook',
-                   'GradientCumulativeOptimizerHook':
-                       'extras.grad_accumulation:GradientCumulativeOptimizerHook',
-                   'GradientCumulativeFp16OptimizerHook':
-                       'extras.mixed_precision:GradientCumulativeFp16OptimizerHook'}
-
-
-def build_optimizer_hook(optimizer_config, fp16_config=None):
-    """mmcls's train_model: Fp16/GradientCumulative(Fp16)OptimizerHook, else OptimizerHook."""
-    clip = optimizer_config.grad_clip
-    if clip is not None:
-        clip = dict(max_norm=clip.max_norm, norm_type=clip.norm_type)
-    args = dict(grad_clip=clip)
-    cumulative = optimizer_config.cumulative_iters
-    if cumulative > 1:
-        args['cumulative_iters'] = cumulative
-    if fp16_config is not None:
-        args.update(loss_scale=fp16_config.loss_scale, dtype=fp16_config.dtype)
-        name = 'GradientCumulativeFp16OptimizerHook' if cumulative > 1 else 'Fp16OptimizerHook'
-    else:
-        name = 'GradientCumulativeOptimizerHook' if cumulative > 1 else 'OptimizerHook'
-    hook_cls = lookup(OPTIMIZER_HOOKS, name, 'optimizer_config', OptimizerHook)
-    return hook_cls(**args)
-
-
 # ---- Checkpoints and the sampler's epoch  (mmcv: CheckpointHook, DistSamplerSeedHook) ----
 
 class CheckpointHook(Hook):
@@ -339,36 +329,52 @@ class CheckpointHook(Hook):
     def after_train_epoch(self, runner):
         if self.by_epoch and (self.every_n_epochs(runner, self.interval)
                               or (self.save_last and self.is_last_epoch(runner))):
-            runner.logger.info(f'Saving checkpoint at {runner.epoch + 1} epochs')
-            self._save_checkpoint(runner)
+            self._save(runner, f'{runner.epoch + 1} epochs')
 
     def after_train_iter(self, runner):
         if not self.by_epoch and (self.every_n_iters(runner, self.interval)
                                   or (self.save_last and self.is_last_iter(runner))):
-            runner.logger.info(f'Saving checkpoint at {runner.iter + 1} iterations')
-            self._save_checkpoint(runner)
+            self._save(runner, f'{runner.iter + 1} iterations')
 
-    def _save_checkpoint(self, runner):
+    def _save(self, runner, when):
+        """mmcv's three jobs, one function each: average the buffers, save, delete old files."""
         if self.out_dir is None:
             return
-        if self.sync_buffer and runner.world_size > 1:     # mmcv: allreduce_params(model.buffers())
+        runner.logger.info(f'Saving checkpoint at {when}')
+        self._sync_buffers(runner)
+        self._save_checkpoint(runner)
+        self._remove_old_checkpoints(runner)
+
+    def _sync_buffers(self, runner):
+        """Average the BN statistics over the processes (mmcv: allreduce_params)."""
+        if self.sync_buffer and runner.world_size > 1:
             for buffer in unwrap(runner.model).buffers():
                 if buffer.is_floating_point():
                     torch.distributed.all_reduce(buffer.div_(runner.world_size))
-        tmpl = 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
-        current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
-        path = runner.save_checkpoint(self.out_dir, filename_tmpl=tmpl.format(current),
+
+    def _save_checkpoint(self, runner):
+        """epoch_N.pth (iter_N.pth, mid-epoch), written in a thread while training goes on."""
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=self.filename_tmpl,
                                       blocking=False, save_optimizer=self.save_optimizer,
                                       mid_epoch=not self.by_epoch)
         runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path
-        if self.max_keep_ckpts > 0 and runner.rank == 0:   # walk back from the oldest one we keep
-            runner.wait_for_checkpoint()
-            step = self.interval if self.interval > 0 else 1
-            for old in range(current - self.max_keep_ckpts * step, 0, -step):
-                old_path = os.path.join(self.out_dir, tmpl.format(old))
-                if not os.path.exists(old_path):
-                    break
-                os.remove(old_path)
+
+    def _remove_old_checkpoints(self, runner):
+        """Keep the newest `max_keep_ckpts`: walk back from the oldest one kept."""
+        if self.max_keep_ckpts <= 0 or runner.rank != 0:
+            return
+        runner.wait_for_checkpoint()
+        current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
+        step = self.interval if self.interval > 0 else 1
+        for old in range(current - self.max_keep_ckpts * step, 0, -step):
+            old_path = os.path.join(self.out_dir, self.filename_tmpl.format(old))
+            if not os.path.exists(old_path):
+                break
+            os.remove(old_path)
+
+    @property
+    def filename_tmpl(self):
+        return 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
 
 
 class DistSamplerSeedHook(Hook):
@@ -551,30 +557,10 @@ class EvalHook(Hook):
         if save_best not in (None, 'auto'):
             self.rule = rule or self._infer_rule(save_best)
 
-    def _infer_rule(self, key):
-        """mmcv's order: an exact key first, then a key contained in it; greater before less."""
-        k = key.lower()
-        greater = [g.lower() for g in self.greater_keys]
-        less = [s.lower() for s in self.less_keys]
-        for rule, found in (('greater', k in greater), ('less', k in less),
-                            ('greater', any(g in k for g in greater)),
-                            ('less', any(s in k for s in less))):
-            if found:
-                return rule
-        raise ValueError(f'cannot infer evaluation.rule for save_best={key!r}; '
-                         'set rule to "greater" or "less"')
-
     def before_run(self, runner):
         self.out_dir = runner.work_dir
         if self.save_best is not None:
             self.best_ckpt_path = runner.meta.setdefault('hook_msgs', {}).get('best_ckpt')
-
-    def _is_own_best(self, path):
-        """The path comes from a checkpoint, which anyone may have written: remove only a
-        plain `best_*.pth` file of this run's own folder, never a link or anything else."""
-        return (os.path.basename(path).startswith('best_') and path.endswith('.pth')
-                and os.path.isfile(path) and not os.path.islink(path)
-                and os.path.dirname(os.path.realpath(path)) == os.path.realpath(self.out_dir))
 
     # with `start` at or before the first epoch (iteration), evaluate first
     def before_train_epoch(self, runner):
@@ -647,104 +633,48 @@ class EvalHook(Hook):
         runner.logger.info(f'Now best checkpoint is saved as {name}.')
         runner.logger.info(f'Best {self.save_best} is {score:0.4f} at {at} {unit}.')
 
+    def _is_own_best(self, path):
+        """The path comes from a checkpoint, which anyone may have written: remove only a
+        plain `best_*.pth` file of this run's own folder, never a link or anything else."""
+        return (os.path.basename(path).startswith('best_') and path.endswith('.pth')
+                and os.path.isfile(path) and not os.path.islink(path)
+                and os.path.dirname(os.path.realpath(path)) == os.path.realpath(self.out_dir))
 
-# ---- The guards: a NaN/inf loss, a signal  (not in mmcv's default set) ---------------------
-
-class TrainingStopped(Exception):
-    """A stop on purpose (a signal) or one the user must see (a NaN loss): exit `exit_code`."""
-
-    def __init__(self, message, exit_code):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class CheckInvalidLossHook(Hook):
-    """Stop at a NaN/inf loss before the optimizer steps on it (HIGH, ahead of the
-    OptimizerHook) and before any epoch-end checkpoint. A look at a loss on the GPU waits for
-    the GPU, so there it happens every `interval` iterations (50; on the CPU 1, for free)."""
-
-    def __init__(self, interval=None):
-        self.interval = interval
-        self.pending = []                     # (epoch, iter, loss) not looked at yet
-
-    def after_train_iter(self, runner):
-        if self.interval is None:
-            self.interval = 1 if runner.device.type == 'cpu' else 50
-        loss = runner.outputs['loss']
-        loss = loss.detach() if torch.is_tensor(loss) else loss
-        self.pending.append((runner.epoch, runner.iter, loss))
-        if len(self.pending) >= self.interval:
-            self.check()
-
-    def after_train_epoch(self, runner):
-        self.check()
-
-    def check(self):
-        losses = [v for _, _, v in self.pending]
-        if all(not torch.is_tensor(v) or (v.numel() == 1 and v.device.type == 'cpu')
-               for v in losses):                # on the CPU: no tensor ops
-            bad = [not math.isfinite(float(v)) for v in losses]
-        else:                                  # on the GPU: one copy to the CPU for the window
-            values = [torch.as_tensor(v, dtype=torch.float32).reshape(-1).cpu() for v in losses]
-            bad = (~torch.stack([torch.isfinite(v).all() for v in values])).tolist()
-        if any(bad):
-            epoch, it, value = self.pending[bad.index(True)]
-            value = value.item() if torch.is_tensor(value) and value.numel() == 1 else value
-            raise TrainingStopped(f'the loss is {value} at epoch {epoch + 1}, iter {it + 1}; '
-                                  'training stopped, the last good checkpoint is kept', 1)
-        self.pending.clear()
+    def _infer_rule(self, key):
+        """mmcv's order: an exact key first, then a key contained in it; greater before less."""
+        k = key.lower()
+        greater = [g.lower() for g in self.greater_keys]
+        less = [s.lower() for s in self.less_keys]
+        for rule, found in (('greater', k in greater), ('less', k in less),
+                            ('greater', any(g in k for g in greater)),
+                            ('less', any(s in k for s in less))):
+            if found:
+                return rule
+        raise ConfigError(f'cannot infer evaluation.rule for save_best={key!r}; '
+                          'set rule to "greater" or "less"')
 
 
-class StopSignalHook(Hook):
-    """Ctrl-C, SIGTERM or SIGHUP (a closed ssh session): finish the iteration, save
-    `iter_<N>.pth` (a resume continues inside the epoch), stop with 128 + the signal number.
-    A second signal stops at once. Priority LOWEST: the iteration is complete by then."""
+# ---- The name tables: the names a config gives -> the hooks (extras: "module:Class") -----
 
-    def __init__(self):
-        self.signum, self.previous = None, {}
-
-    def before_run(self, runner):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = {s: signal.signal(s, self.on_signal)
-                             for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def on_signal(self, signum, frame):
-        if self.signum is not None:           # the second one: stop now
-            raise KeyboardInterrupt
-        self.signum = signum
-        print(f'{signal.Signals(signum).name} received: finishing this iteration, then saving '
-              '(send it again to stop at once)', file=sys.stderr, flush=True)
-
-    def should_stop(self, runner):
-        return self.signum is not None
-
-    def after_train_iter(self, runner):
-        if self.should_stop(runner):
-            path = runner.save_checkpoint(runner.work_dir, f'iter_{runner.iter + 1}.pth',
-                                          mid_epoch=True)
-            self.after_run(runner)
-            raise TrainingStopped(f'{signal.Signals(self.signum).name} received: stopped at '
-                                  f'epoch {runner.epoch + 1}, iter {runner.iter + 1}; '
-                                  f'resume with --resume {path}', 128 + self.signum)
-
-    def after_run(self, runner):
-        for s, handler in self.previous.items():
-            signal.signal(s, handler)
-        self.previous = {}
-
-
+# lr_config.policy -> the hook; the policies beyond Fixed and Step are extras
+LR_POLICIES = {'Fixed': FixedLrUpdaterHook, 'Step': StepLrUpdaterHook,
+               **{name: f'extras.lr_policies:{name}LrUpdaterHook'
+                  for name in ('Exp', 'Poly', 'Inv', 'CosineAnnealing', 'FlatCosineAnnealing',
+                               'CosineRestart', 'LinearAnnealing', 'Cyclic', 'OneCycle',
+                               'CosineAnnealingCooldown')}}
+MOMENTUM_POLICIES = {name: f'extras.momentum:{name}MomentumUpdaterHook'
+                     for name in ('Step', 'CosineAnnealing', 'LinearAnnealing', 'Cyclic',
+                                  'OneCycle')}
+# what each field's policy must be a subclass of (mmcv: LrUpdaterHook, MomentumUpdaterHook)
+UPDATER_BASES = {'lr_config': LrUpdaterHook,
+                 'momentum_config': 'extras.momentum:MomentumUpdaterHook'}
+# the hooks build_optimizer_hook picks from; all but OptimizerHook are extras
+OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
+                   'Fp16OptimizerHook': 'extras.mixed_precision:Fp16OptimizerHook',
+                   'GradientCumulativeOptimizerHook':
+                       'extras.grad_accumulation:GradientCumulativeOptimizerHook',
+                   'GradientCumulativeFp16OptimizerHook':
+                       'extras.mixed_precision:GradientCumulativeFp16OptimizerHook'}
 # custom_hooks=[dict(type=..., priority=..., **arguments)]: the optional hooks, by name
 CUSTOM_HOOKS = {'EMAHook': 'extras.ema:EMAHook',
                 'EarlyStoppingHook': 'extras.early_stopping:EarlyStoppingHook'}
-
-
-def build_custom_hook(item):
-    """dict(type=..., priority=..., **arguments) -> (hook, priority); priority defaults
-    to NORMAL. `type` must name a Hook (checked before anything is called)."""
-    args = dict(item)
-    kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
-    hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type', Hook)
-    try:
-        return hook_cls(**args), priority
-    except TypeError as e:
-        raise ValueError(f'custom_hooks: {kind}: {e}') from None

@@ -33,7 +33,7 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         load_checkpoint, load_hook_states, load_optimizer_state,
                         model_weights, read_training_checkpoint, restore_rng_state, unwrap,
                         weights_to_cpu)
-from config import __version__, lookup
+from config import ConfigError, __version__, lookup
 from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
                    IterTimerHook, Priority, TextLoggerHook, build_custom_hook,
                    build_optimizer_hook, build_updater_hook, get_priority, updater_class)
@@ -75,53 +75,21 @@ class EpochBasedRunner:
     max_iters = property(lambda self: self._max_iters)
     hooks = property(lambda self: self._hooks)
 
-    def current_lr(self):
-        return [group['lr'] for group in self.optimizer.param_groups]
+    # --- hooks (step 4) ------------------------------------------------------------------
 
-    def current_momentum(self):
-        return [group['momentum'] if 'momentum' in group else group['betas'][0]
-                for group in self.optimizer.param_groups if 'momentum' in group or 'betas' in group]
-
-    # --- hooks ----------------------------------------------------------------------
-
-    def register_hook(self, hook, priority='NORMAL'):
-        """Insert after every hook whose priority is <= this one (mmcv's rule), so equal
-        priorities keep registration order."""
-        check_new_hook(hook)
-        hook.priority = get_priority(priority)
-        inserted = False
-        for i in range(len(self._hooks) - 1, -1, -1):
-            if hook.priority >= self._hooks[i].priority:
-                self._hooks.insert(i + 1, hook)
-                inserted = True
-                break
-        if not inserted:
-            self._hooks.insert(0, hook)
-        # Base-class stages are no-ops: calling only the hooks that override a stage is
-        # mmcv's "call every hook", minus the empty calls.
-        self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
-                             for stage in Hook.stages}
-
-    def stage_hooks(self, stage):
-        """The hooks that act at `stage`, in the order call_hook calls them."""
-        return list(self._stage_hooks[stage])
-
-    def call_hook(self, fn_name):
-        for hook in self._stage_hooks[fn_name]:
-            getattr(hook, fn_name)(self)
-
-    def get_hook_info(self):
-        """Which hooks run at each stage, in order: printed at the start of every run."""
-        lines = []
-        for stage, hooks in self._stage_hooks.items():
-            if hooks:
-                lines.append(f'{stage}:')
-                for h in hooks:
-                    named = h.priority in Priority._value2member_map_
-                    name = Priority(h.priority).name if named else h.priority
-                    lines.append(f'({name:<12}) {type(h).__name__:<35}')
-                lines.append(' -------------------- ')
-        return '\n'.join(lines)
+    def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None,
+                                log_config=None, momentum_config=None, fp16_config=None,
+                                custom_hooks_config=None):
+        """The standard hooks, in mmcv's order (priority in brackets): LrUpdater (VERY_HIGH),
+        MomentumUpdater (HIGH), Optimizer (ABOVE_NORMAL), Checkpoint (NORMAL), IterTimer
+        (LOW), loggers (VERY_LOW), then the custom hooks (NORMAL unless they say)."""
+        self.register_lr_hook(lr_config)
+        self.register_momentum_hook(momentum_config)
+        self.register_optimizer_hook(optimizer_config, fp16_config)
+        self.register_checkpoint_hook(checkpoint_config)
+        self.register_hook(IterTimerHook(), 'LOW')
+        self.register_logger_hooks(log_config)
+        self.register_custom_hooks(custom_hooks_config)
 
     def register_lr_hook(self, lr_config):
         if lr_config is not None:
@@ -144,8 +112,8 @@ class EpochBasedRunner:
         for hook_cfg in (log_config.hooks if log_config is not None else []):
             args = dict(hook_cfg)
             if args.pop('type', None) != 'TextLoggerHook':
-                raise ValueError(f"log_config.hooks: type={hook_cfg.get('type')!r} is not known; "
-                                 "valid: 'TextLoggerHook'")
+                raise ConfigError(f"log_config.hooks: type={hook_cfg.get('type')!r} is not known; "
+                                  "valid: 'TextLoggerHook'")
             self.register_hook(TextLoggerHook(interval=log_config.interval, **args), 'VERY_LOW')
 
     def register_custom_hooks(self, custom_hooks_config):
@@ -153,53 +121,75 @@ class EpochBasedRunner:
         for item in custom_hooks_config or []:
             self.register_hook(*build_custom_hook(item))
 
-    def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None,
-                                log_config=None, momentum_config=None, fp16_config=None,
-                                custom_hooks_config=None):
-        """The standard hooks, in mmcv's order (priority in brackets): LrUpdater (VERY_HIGH),
-        MomentumUpdater (HIGH), Optimizer (ABOVE_NORMAL), Checkpoint (NORMAL), IterTimer
-        (LOW), loggers (VERY_LOW), then the custom hooks (NORMAL unless they say)."""
-        self.register_lr_hook(lr_config)
-        self.register_momentum_hook(momentum_config)
-        self.register_optimizer_hook(optimizer_config, fp16_config)
-        self.register_checkpoint_hook(checkpoint_config)
-        self.register_hook(IterTimerHook(), 'LOW')
-        self.register_logger_hooks(log_config)
-        self.register_custom_hooks(custom_hooks_config)
+    def register_hook(self, hook, priority='NORMAL'):
+        """Insert after every hook whose priority is <= this one (mmcv's rule), so equal
+        priorities keep registration order."""
+        check_new_hook(hook)
+        hook.priority = get_priority(priority)
+        inserted = False
+        for i in range(len(self._hooks) - 1, -1, -1):
+            if hook.priority >= self._hooks[i].priority:
+                self._hooks.insert(i + 1, hook)
+                inserted = True
+                break
+        if not inserted:
+            self._hooks.insert(0, hook)
+        # Base-class stages are no-ops: calling only the hooks that override a stage is
+        # mmcv's "call every hook", minus the empty calls.
+        self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
+                             for stage in Hook.stages}
 
-    # --- the loop -------------------------------------------------------------------
+    # --- resume or load (step 7; the files: checkpoint.py) -------------------------------
 
-    def batch_to_device(self, batch):
-        """Tensors to the model's device (non_blocking: with pin_memory the copy overlaps the
-        GPU's work); 4-d images in the model's memory format (channels_last, if on)."""
-        if self.device.type == 'cpu' and self.memory_format is torch.preserve_format:
-            return batch                        # already where the model is
-        moved = {}
-        for k, v in batch.items():
-            if torch.is_tensor(v) and v.dim() == 4:
-                v = v.to(self.device, non_blocking=True, memory_format=self.memory_format)
-            elif torch.is_tensor(v):
-                v = v.to(self.device, non_blocking=True)
-            moved[k] = v
-        return moved
+    def resume(self, filename, resume_optimizer=True, trusted=False):
+        """Restore weights, optimizer, epoch, iter, hook messages and state, and the
+        random states (mmcv's resume restores no random state)."""
+        checkpoint = read_training_checkpoint(filename, self.model, trusted)
+        meta = checkpoint['meta']
+        unwrap(self.model).load_state_dict(model_weights(checkpoint))
+        self._epoch, self._iter = meta['epoch'], meta['iter']
+        self.resume_batches = meta.get('batches_done', 0)
+        self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
+        if 'fp16' in meta:                     # the loss scale (extras/mixed_precision.py)
+            self.meta['fp16'] = meta['fp16']
+        if resume_optimizer and 'optimizer' in checkpoint:
+            load_optimizer_state(self.optimizer, checkpoint['optimizer'], filename)
+        elif resume_optimizer:
+            self.logger.warning(f'{filename} holds no optimizer state: the optimizer starts fresh')
+        if 'rng' in checkpoint:
+            restore_rng_state(checkpoint['rng'], filename)
+        load_hook_states(self._hooks, checkpoint.get('hook_states', {}), filename)
+        self.logger.info(f'resumed epoch {self.epoch}, iter {self.iter}')
 
-    def autocast(self):
-        """The forward's mixed precision (Fp16OptimizerHook sets autocast_dtype), else nothing."""
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+    def load_checkpoint(self, filename, strict=False, trusted=False):
+        """Weights only (mmcv: load_from); checkpoint.py's load_checkpoint."""
+        return load_checkpoint(self.model, filename, strict=strict, trusted=trusted,
+                               logger=self.logger)
 
-    def run_iter(self, data_batch, train_mode):
-        data_batch = self.batch_to_device(data_batch)
-        step = self.model.train_step if train_mode else self.model.val_step
-        if self.autocast_dtype is None:        # full precision: no context to enter
-            outputs = step(data_batch, self.optimizer)
-        else:
-            with self.autocast():
-                outputs = step(data_batch, self.optimizer)
-        if 'log_vars' in outputs:
-            self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
-        self.outputs = outputs
+    # --- the loop (step 8) ---------------------------------------------------------------
+
+    def run(self, data_loaders, workflow, max_epochs=None):
+        """Run the workflow, e.g. [('train', 1)] or [('train', 2), ('val', 1)], until
+        `max_epochs` training epochs are done; one data loader per workflow entry."""
+        check_workflow_modes(data_loaders, workflow)
+        if max_epochs is not None:
+            self._max_epochs = max_epochs
+        for (mode, _), loader in zip(workflow, data_loaders):
+            if mode == 'train':
+                self._max_iters = self._max_epochs * len(loader)
+        host = f'{os.environ.get("USER", "user")}@{socket.gethostname()} ({platform.system()})'
+        self.logger.info(f'Start running, host: {host}, work_dir: {self.work_dir}')
+        self.logger.info(f'Hooks will be executed in the following order:\n{self.get_hook_info()}')
+        self.logger.info(f'workflow: {workflow}, max: {self._max_epochs} epochs')
+        self.call_hook('before_run')
+        while self.epoch < self._max_epochs and not self.should_stop:
+            for (mode, epochs), loader in zip(workflow, data_loaders):
+                for _ in range(epochs):
+                    if mode == 'train' and (self.epoch >= self._max_epochs or self.should_stop):
+                        break
+                    getattr(self, mode)(loader)
+        self.call_hook('after_run')
+        self.wait_for_checkpoint()
 
     def train(self, data_loader):
         self.model.train()
@@ -235,34 +225,62 @@ class EpochBasedRunner:
             del self.data_batch
         self.call_hook('after_val_epoch')
 
-    def run(self, data_loaders, workflow, max_epochs=None):
-        """Run the workflow, e.g. [('train', 1)] or [('train', 2), ('val', 1)], until
-        `max_epochs` training epochs are done; one data loader per workflow entry."""
-        check_workflow_modes(data_loaders, workflow)
-        if max_epochs is not None:
-            self._max_epochs = max_epochs
-        for (mode, _), loader in zip(workflow, data_loaders):
-            if mode == 'train':
-                self._max_iters = self._max_epochs * len(loader)
-        host = f'{os.environ.get("USER", "user")}@{socket.gethostname()} ({platform.system()})'
-        self.logger.info(f'Start running, host: {host}, work_dir: {self.work_dir}')
-        self.logger.info(f'Hooks will be executed in the following order:\n{self.get_hook_info()}')
-        self.logger.info(f'workflow: {workflow}, max: {self._max_epochs} epochs')
-        self.call_hook('before_run')
-        while self.epoch < self._max_epochs and not self.should_stop:
-            for (mode, epochs), loader in zip(workflow, data_loaders):
-                for _ in range(epochs):
-                    if mode == 'train' and (self.epoch >= self._max_epochs or self.should_stop):
-                        break
-                    getattr(self, mode)(loader)
-        self.call_hook('after_run')
-        self.wait_for_checkpoint()
+    def run_iter(self, data_batch, train_mode):
+        data_batch = self.batch_to_device(data_batch)
+        step = self.model.train_step if train_mode else self.model.val_step
+        if self.autocast_dtype is None:        # full precision: no context to enter
+            outputs = step(data_batch, self.optimizer)
+        else:
+            with self.autocast():
+                outputs = step(data_batch, self.optimizer)
+        if 'log_vars' in outputs:
+            self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
+        self.outputs = outputs
 
-    # --- checkpoints (the files: checkpoint.py) ------------------------------------
+    def autocast(self):
+        """The forward's mixed precision (Fp16OptimizerHook sets autocast_dtype), else nothing."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def batch_to_device(self, batch):
+        """Tensors to the model's device (non_blocking: with pin_memory the copy overlaps the
+        GPU's work); 4-d images in the model's memory format (channels_last, if on)."""
+        if self.device.type == 'cpu' and self.memory_format is torch.preserve_format:
+            return batch                        # already where the model is
+        moved = {}
+        for k, v in batch.items():
+            if torch.is_tensor(v) and v.dim() == 4:
+                v = v.to(self.device, non_blocking=True, memory_format=self.memory_format)
+            elif torch.is_tensor(v):
+                v = v.to(self.device, non_blocking=True)
+            moved[k] = v
+        return moved
+
+    def call_hook(self, fn_name):
+        for hook in self._stage_hooks[fn_name]:
+            getattr(hook, fn_name)(self)
+
+    def get_hook_info(self):
+        """Which hooks run at each stage, in order: printed at the start of every run."""
+        lines = []
+        for stage, hooks in self._stage_hooks.items():
+            if hooks:
+                lines.append(f'{stage}:')
+                for h in hooks:
+                    named = h.priority in Priority._value2member_map_
+                    name = Priority(h.priority).name if named else h.priority
+                    lines.append(f'({name:<12}) {type(h).__name__:<35}')
+                lines.append(' -------------------- ')
+        return '\n'.join(lines)
+
+    # --- saving a checkpoint (the files: checkpoint.py) ----------------------------------
 
     def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True,
                         meta=None, update_latest=True, mid_epoch=False, blocking=True):
-        """Write `out_dir/<filename>` atomically; return its path (None without out_dir).
+        """Write `out_dir/<filename_tmpl.format(N)>` atomically; return its path (None
+        without out_dir). N is the epoch that ends (mid_epoch: the iteration that ends); a
+        name without `{}` is used as it is (EvalHook's best_*.pth, as in mmcv).
 
         At the end of an epoch (before `epoch += 1`) epoch_N.pth records `epoch=N`: resume
         starts epoch N+1. With `mid_epoch` it records the epoch in progress and
@@ -274,7 +292,8 @@ class EpochBasedRunner:
             raise TypeError(f'meta must be a dict or None, but got {type(meta).__name__}')
         if out_dir is None:
             return None
-        path = os.path.join(out_dir, filename_tmpl.format(self.epoch + 1))
+        path = os.path.join(out_dir, filename_tmpl.format(
+            self.iter + 1 if mid_epoch else self.epoch + 1))
         if self.rank != 0:                     # one writer; every process can resume from it
             return path
         meta = dict(self.meta, **(meta or {}), minicls_version=__version__, time=time.asctime())
@@ -301,30 +320,18 @@ class EpochBasedRunner:
         """Join the checkpoint write in flight, if any; raise its error."""
         self.writer.wait()
 
-    def load_checkpoint(self, filename, strict=False, trusted=False):
-        """Weights only (mmcv: load_from); checkpoint.py's load_checkpoint."""
-        return load_checkpoint(self.model, filename, strict=strict, trusted=trusted,
-                               logger=self.logger)
+    # --- what hooks ask the runner -------------------------------------------------------
 
-    def resume(self, filename, resume_optimizer=True, trusted=False):
-        """Restore weights, optimizer, epoch, iter, hook messages and state, and the
-        random states (mmcv's resume restores no random state)."""
-        checkpoint = read_training_checkpoint(filename, self.model, trusted)
-        meta = checkpoint['meta']
-        unwrap(self.model).load_state_dict(model_weights(checkpoint))
-        self._epoch, self._iter = meta['epoch'], meta['iter']
-        self.resume_batches = meta.get('batches_done', 0)
-        self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
-        if 'fp16' in meta:                     # the loss scale (extras/mixed_precision.py)
-            self.meta['fp16'] = meta['fp16']
-        if resume_optimizer and 'optimizer' in checkpoint:
-            load_optimizer_state(self.optimizer, checkpoint['optimizer'], filename)
-        elif resume_optimizer:
-            self.logger.warning(f'{filename} holds no optimizer state: the optimizer starts fresh')
-        if 'rng' in checkpoint:
-            restore_rng_state(checkpoint['rng'], filename)
-        load_hook_states(self._hooks, checkpoint.get('hook_states', {}), filename)
-        self.logger.info(f'resumed epoch {self.epoch}, iter {self.iter}')
+    def current_lr(self):
+        return [group['lr'] for group in self.optimizer.param_groups]
+
+    def current_momentum(self):
+        return [group['momentum'] if 'momentum' in group else group['betas'][0]
+                for group in self.optimizer.param_groups if 'momentum' in group or 'betas' in group]
+
+    def stage_hooks(self, stage):
+        """The hooks that act at `stage`, in the order call_hook calls them."""
+        return list(self._stage_hooks[stage])
 
 
 def check_new_hook(hook):
@@ -366,11 +373,22 @@ def build_optimizer(model, optimizer_cfg):
     try:
         return opt_cls(params, **args)
     except TypeError as e:
-        raise ValueError(f'optimizer.type={optimizer_cfg.type!r} does not accept these '
-                         f'arguments ({", ".join(args)}): {e}') from None
+        raise ConfigError(f'optimizer.type={optimizer_cfg.type!r} does not accept these '
+                          f'arguments ({", ".join(args)}): {e}') from None
 
 
 EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups'}
+
+
+def optimizer_class(optimizer_cfg):
+    """The class optimizer.type names: a torch.optim optimizer, or 'module:Class'."""
+    if not hasattr(optimizer_cfg, 'type'):
+        raise TypeError('build_optimizer takes an OptimizerConfig (config.py), not a '
+                        f'{type(optimizer_cfg).__name__}')
+    valid = {n: c for n, c in vars(torch.optim).items()
+             if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
+    return lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
+                  base=torch.optim.Optimizer)
 
 
 def check_names(cfg):
@@ -383,17 +401,6 @@ def check_names(cfg):
             updater_class(config, policies, field)
     for item in cfg.custom_hooks:
         lookup(CUSTOM_HOOKS, item['type'], 'custom_hooks: type', Hook)
-
-
-def optimizer_class(optimizer_cfg):
-    """The class optimizer.type names: a torch.optim optimizer, or 'module:Class'."""
-    if not hasattr(optimizer_cfg, 'type'):
-        raise TypeError('build_optimizer takes an OptimizerConfig (config.py), not a '
-                        f'{type(optimizer_cfg).__name__}')
-    valid = {n: c for n, c in vars(torch.optim).items()
-             if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
-    return lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
-                  base=torch.optim.Optimizer)
 
 
 # ---- The log buffer  (mmcv: runner/log_buffer.py) -----------------------------------------

@@ -5,11 +5,12 @@
     python train.py --config config.py --resume work_dirs/epoch_20.pth
     python train.py --config config.py --cfg-options total_epochs=4 optimizer.lr=0.05
 
-`main()` is mmcls's tools/train.py: config, work dir, logger, env info, seed, model,
-datasets, then `train_model`: the eight steps of docs/flow.md. `cli()` turns the errors a
-user can cause into one line and an exit status.
+Top-down: `cli()` turns the errors a user can cause into one line and an exit status;
+`main()` is mmcls's tools/train.py (config, work dir, logger, env info, seed, model,
+datasets); `train_model`, last, the eight steps of docs/flow.md.
 """
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -28,105 +29,136 @@ os.environ.setdefault('GOMP_SPINCOUNT', '10000')
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from checkpoint import (CheckpointError, atomic_write, check_resume_point,  # noqa: E402
-                        claim_work_dir, is_finished, resolve_work_dir, setup_logger)
+from checkpoint import CheckpointError, atomic_write, check_resume_point  # noqa: E402
 from config import (ConfigError, __version__, check_config, config_changes,  # noqa: E402
                     config_to_json, load_config, lookup)
 from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
-from hooks import (CheckInvalidLossHook, DistSamplerSeedHook, EvalHook,  # noqa: E402
-                   Priority, StopSignalHook, TrainingStopped)
+from hooks import DistSamplerSeedHook, EvalHook  # noqa: E402
 from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer, check_names  # noqa: E402
 from extras.cpu_threads import set_cpu_threads  # noqa: E402
+from extras.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
+from extras.logger import setup_logger  # noqa: E402
 from extras.mmcls_config import to_mmcls_text  # noqa: E402
+from extras.trace import trace_steps  # noqa: E402
+from extras.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
+                             lock_work_dir, move_later_checkpoints_aside, remove_temp_files,
+                             resolve_work_dir, unique_timestamp)
 
 logger = logging.getLogger('minicls')
 STREAMS = {'minicls': build_dataloader, 'mmcls': 'extras.mmcls_streams:build_dataloader'}
 
 
-# ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------
+# ---- cli: the errors a user can cause, as one line and an exit status ---------------------
+
+def cli(argv=None):
+    """Run main(); end with one line and an exit status: 2 for a ConfigError (usage and
+    config), 1 for the runtime failures of USER_ERRORS, the stop's own status for a
+    TrainingStopped, 128+N after signal N. Any other error is a bug: its whole traceback.
+    --debug also prints the traceback of a user's error."""
+    for stream in (sys.stdout, sys.stderr):    # a path that is not UTF-8 prints, not fails
+        stream.reconfigure(errors='backslashreplace')
+    try:
+        main(argv)
+        return
+    except KeyboardInterrupt as e:     # Ctrl-C before training started, or a second one
+        error, code = e, 130
+        message = 'interrupted (Ctrl-C); nothing was saved after the last checkpoint'
+    except Exception as e:
+        error, (code, message) = e, user_error(e)
+        if code is None:               # a bug, not the user's input: the whole traceback
+            raise
+    if '--debug' in (sys.argv if argv is None else argv):
+        traceback.print_exception(error)
+    print(f'error: {message}', file=sys.stderr)
+    sys.exit(code)
 
 
-def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None,
-                meta=None, trust_checkpoint=False, trace=False):
-    def say(step):                     # --trace: the steps, as they happen
-        if trace:
-            logger.info(f'[trace] {step}')
-    # 1. data loaders: one per workflow entry (random_streams='mmcls': mmcls 0.25's draws)
-    data = cfg.data
-    build_loader = lookup(STREAMS, cfg.random_streams, 'random_streams')
-    say(f'1. build_dataloader x {len(datasets)}: batch {data.samples_per_gpu}, '
-        f'{data.workers_per_gpu} workers, seed {cfg.seed}')
-    loader_args = dict(pin_memory=data.pin_memory)
-    if data.workers_per_gpu > 0:
-        loader_args['persistent_workers'] = data.persistent_workers
-    data_loaders = [build_loader(ds, data.samples_per_gpu, data.workers_per_gpu,
-                                 num_gpus=1, dist=distributed, round_up=True,
-                                 seed=cfg.seed, **loader_args)
-                    for ds in datasets]
-    if distributed:                    # one model per process; DDP averages the gradients
-        from extras.distributed import wrap_model
-        model = wrap_model(model, cfg.sync_bn)
-    # 2. optimizer
-    opt = cfg.optimizer
-    say(f'2. build_optimizer: {opt.type}(lr={opt.lr}, momentum={opt.momentum}, '
-        f'weight_decay={opt.weight_decay})')
-    optimizer = build_optimizer(model, cfg.optimizer)
-    # 3. runner
-    say(f'3. EpochBasedRunner(work_dir={cfg.work_dir!r}, max_epochs={cfg.total_epochs})')
-    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=cfg.work_dir,
-                              logger=logger, meta=meta, max_epochs=cfg.total_epochs)
-    runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
-    if cfg.channels_last:
-        runner.memory_format = torch.channels_last
-    if trace:
-        from extras.trace import TraceHook
-        runner.register_hook(TraceHook(), 'HIGHEST')
-    # 4. the standard hooks, and the guards (not in mmcv): a NaN/inf loss stops before
-    #    the optimizer steps on it; Ctrl-C / SIGTERM / SIGHUP saves iter_N.pth and stops
-    runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config,
-                                   cfg.checkpoint_config, cfg.log_config,
-                                   cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
-    runner.register_hook(CheckInvalidLossHook(), 'HIGH')
-    if distributed:                    # the processes agree on a stop, or they would wait
-        from extras.distributed import DistStopSignalHook
-        runner.register_hook(DistStopSignalHook(), 'LOWEST')
-    else:
-        runner.register_hook(StopSignalHook(), 'LOWEST')
-    # 5. a sampler-seed hook: epoch e's order comes from (seed, e), the same on every rank
-    #    (mmcls: only when distributed; here always, so a resumed run sees the same order)
-    runner.register_hook(DistSamplerSeedHook())
-    say('4-5. registered: ' + ', '.join(f'{type(h).__name__} ({Priority(h.priority).name})'
-                                        for h in runner.hooks
-                                        if type(h).__name__ != 'TraceHook'))
-    # 6. evaluation on the val set, after the timer
-    if validate:
-        val_dataset = build_dataset(cfg.data.val)
-        val_loader = build_loader(val_dataset, data.val_samples_per_gpu or data.samples_per_gpu,
-                                  data.workers_per_gpu, dist=distributed, shuffle=False,
-                                  round_up=True, **loader_args)
-        if distributed:
-            from extras.distributed import DistEvalHook as eval_hook
-        else:
-            eval_hook = EvalHook
-        runner.register_hook(eval_hook(val_loader, **dataclasses.asdict(cfg.evaluation)),
-                             priority='LOW')
-        say(f'6. {eval_hook.__name__} (LOW) on {len(val_dataset)} val images, '
-            f'every {cfg.evaluation.interval} epoch(s)')
-    # 7. resume everything, or load weights only
-    say(f'7. resume_from={cfg.resume_from!r}, load_from={cfg.load_from!r}')
-    if cfg.resume_from:
-        runner.resume(cfg.resume_from, trusted=trust_checkpoint)
-        check_resume_point(cfg, runner.epoch, runner.resume_batches, len(data_loaders[0]))
-    elif cfg.load_from:
-        runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
-    # 8. run
-    say(f'8. runner.run(data_loaders, workflow={cfg.workflow})')
-    runner.run(data_loaders, cfg.workflow)
-    return runner
+ADVICE = {  # words in a runtime error -> what to change
+    "can't allocate memory": 'out of memory: lower data.samples_per_gpu (the batch size)',
+    'out of memory': 'out of memory: lower data.samples_per_gpu (the batch size)',
+    'Too many open files': 'too many open files for the loader workers: raise ulimit -n, '
+                           'or lower data.workers_per_gpu'}
+# the runtime failures a user can cause (exit 1): bad data or checkpoint files, the machine
+USER_ERRORS = (DatasetError, CheckpointError, OSError, MemoryError)
+
+
+def user_error(error):
+    """(exit status, one line) for an error the user can cause; (None, None) for a bug."""
+    text = str(error).strip() or type(error).__name__
+    if 'Original Traceback' in text:   # raised in a DataLoader worker: keep its last line
+        text = text.splitlines()[-1] + ' (in a DataLoader worker; --debug shows where)'
+    if isinstance(error, TrainingStopped):
+        return error.exit_code, text
+    if isinstance(error, ConfigError):
+        return 2, text
+    for words, advice in ADVICE.items():
+        if words in text:
+            return 1, f'{advice} ({text.splitlines()[0][:100]})'
+    if isinstance(error, USER_ERRORS):
+        return 1, text
+    return None, None
 
 
 # ---- main: mmcls's tools/train.py ---------------------------------------------------------
+
+def main(argv=None):
+    args = parse_args(argv)
+    timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    config_notes = []                  # what translating an mmcls config skipped
+    cfg = build_cfg(args, timestamp, config_notes)
+    device, distributed, rank = select_device(cfg, args.launcher)
+    threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu) if device == 'cpu' else ''
+    # the work dir (extras/work_dir.py): one run at a time, nothing in it lost or overwritten
+    with lock_work_dir(cfg, rank, distributed):
+        notes = remove_temp_files(cfg, rank)
+        if cfg.resume_from == 'auto':
+            cfg = dataclasses.replace(cfg, resume_from=find_latest_checkpoint(cfg, notes))
+            if is_finished(cfg):       # a requeued job that is done
+                print(f'{cfg.resume_from} is at epoch {cfg.total_epochs} of '
+                      f'{cfg.total_epochs}: the run is finished, nothing to do')
+                return
+        notes += move_later_checkpoints_aside(cfg, timestamp, rank)
+        timestamp = unique_timestamp(cfg.work_dir, timestamp) if rank == 0 else timestamp
+        setup_logger(logger, os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
+        for note in config_notes + notes:
+            logger.info(note)
+        env_info = collect_env(threads)
+        logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
+        config_text = config_to_json(cfg)
+        if rank == 0:
+            atomic_write(os.path.join(cfg.work_dir, f'{timestamp}_config.json'),
+                         (config_text + '\n').encode())
+        logger.info(f'Config {args.config}, as it differs from config.py (all of it: '
+                    f'{timestamp}_config.json):\n' + '\n'.join(config_changes(cfg)))
+        seed = init_random_seed(cfg.seed, distributed)
+        logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
+        set_random_seed(seed, cfg.deterministic)
+        cfg = dataclasses.replace(cfg, seed=seed)
+        # meta['config']: mmcls's config text, which mmcv's resume reads; ours, as JSON, beside
+        world_size = torch.distributed.get_world_size() if distributed else 1
+        meta = dict(env_info=env_info, config=to_mmcls_text(cfg, world_size), seed=seed,
+                    minicls_config=config_text, exp_name=os.path.basename(args.config))
+
+        model = build_classifier(cfg.model)
+        model.init_weights()
+        layout = torch.channels_last if cfg.channels_last else torch.preserve_format
+        model.to(device, memory_format=layout)
+        torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
+        if cfg.compile:
+            model.compile()            # in place: the state_dict keys stay mmcls's
+        datasets = [build_dataset(cfg.data.train)]
+        if len(cfg.workflow) == 2:     # ('val', n): val data, train pipeline (as mmcls)
+            train_like = dict(pipeline=cfg.data.train.pipeline, batched=cfg.data.train.batched)
+            datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
+        check_num_classes(cfg, datasets[0])
+        model.CLASSES = list(datasets[0].CLASSES)   # save_checkpoint puts them in meta
+        with trace_steps(globals()) if args.trace else contextlib.nullcontext():   # --trace
+            train_model(model, datasets, cfg, distributed=distributed,
+                        validate=not args.no_validate, timestamp=timestamp, meta=meta,
+                        trust_checkpoint=args.trust_checkpoint)
+        if distributed:  # not in mmcv: at exit, gloo's threads can abort (pytorch#190489)
+            torch.distributed.destroy_process_group()
 
 
 def parse_args(argv=None):
@@ -181,62 +213,6 @@ def check_flags(args):
         raise ConfigError('--resume and --load-from conflict: --resume continues a run '
                           '(weights, optimizer, epoch), --load-from starts a new one from '
                           'weights; give one')
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    config_notes = []                  # what translating an mmcls config skipped
-    cfg = build_cfg(args, timestamp, config_notes)
-    device, distributed, rank = select_device(cfg, args.launcher)
-    threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu) if device == 'cpu' else ''
-    if distributed and rank != 0:      # rank 0 claims the work dir first
-        torch.distributed.barrier()
-    with claim_work_dir(cfg, timestamp, rank) as (cfg, notes, timestamp):
-        if distributed and rank == 0:
-            torch.distributed.barrier()
-        if args.resume_from == 'auto' and is_finished(cfg):   # a requeued job that is done
-            print(f'{cfg.resume_from} is at epoch {cfg.total_epochs} of {cfg.total_epochs}: '
-                  'the run is finished, nothing to do')
-            return
-        setup_logger(logger, os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
-        for note in config_notes + notes:
-            logger.info(note)
-        env_info = collect_env(threads)
-        logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
-        config_text = config_to_json(cfg)
-        if rank == 0:
-            atomic_write(os.path.join(cfg.work_dir, f'{timestamp}_config.json'),
-                         (config_text + '\n').encode())
-        logger.info(f'Config {args.config}, as it differs from config.py (all of it: '
-                    f'{timestamp}_config.json):\n' + '\n'.join(config_changes(cfg)))
-        seed = init_random_seed(cfg.seed, distributed)
-        logger.info(f'Set random seed to {seed}, deterministic: {cfg.deterministic}')
-        set_random_seed(seed, cfg.deterministic)
-        cfg = dataclasses.replace(cfg, seed=seed)
-        # meta['config']: mmcls's config text, which mmcv's resume reads; ours, as JSON, beside
-        world_size = torch.distributed.get_world_size() if distributed else 1
-        meta = dict(env_info=env_info, config=to_mmcls_text(cfg, world_size), seed=seed,
-                    minicls_config=config_text, exp_name=os.path.basename(args.config))
-
-        model = build_classifier(cfg.model)
-        model.init_weights()
-        layout = torch.channels_last if cfg.channels_last else torch.preserve_format
-        model.to(device, memory_format=layout)
-        torch.backends.cudnn.benchmark = cfg.cudnn_benchmark and not cfg.deterministic
-        if cfg.compile:
-            model.compile()            # in place: the state_dict keys stay mmcls's
-        datasets = [build_dataset(cfg.data.train)]
-        if len(cfg.workflow) == 2:     # ('val', n): val data, train pipeline (as mmcls)
-            train_like = dict(pipeline=cfg.data.train.pipeline, batched=cfg.data.train.batched)
-            datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
-        check_num_classes(cfg, datasets[0])
-        model.CLASSES = list(datasets[0].CLASSES)   # save_checkpoint puts them in meta
-        train_model(model, datasets, cfg, distributed=distributed,
-                    validate=not args.no_validate, timestamp=timestamp, meta=meta,
-                    trust_checkpoint=args.trust_checkpoint, trace=args.trace)
-        if distributed:  # not in mmcv: at exit, gloo's threads can abort (pytorch#190489)
-            torch.distributed.destroy_process_group()
 
 
 def select_device(cfg, launcher):
@@ -295,52 +271,79 @@ def set_random_seed(seed, deterministic=False):
         torch.backends.cudnn.benchmark = False
 
 
-# ---- cli: the errors a user can cause, as one line and an exit status ---------------------
+# ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------
 
+def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None,
+                meta=None, trust_checkpoint=False):
+    """Train a model (mmcls: train_model): build the data loaders, wrap the model when
+    distributed, build the optimizer and a runner with its hooks, resume or load, run.
 
-def cli(argv=None):
-    """Run main(); end with one line and an exit status: 2 for usage and config errors,
-    1 for runtime failures, 128+N after signal N. --debug also prints the traceback."""
-    for stream in (sys.stdout, sys.stderr):    # a path that is not UTF-8 prints, not fails
-        stream.reconfigure(errors='backslashreplace')
-    try:
-        main(argv)
-        return
-    except KeyboardInterrupt as e:     # Ctrl-C before training started, or a second one
-        error, code = e, 130
-        message = 'interrupted (Ctrl-C); nothing was saved after the last checkpoint'
-    except Exception as e:
-        error, (code, message) = e, user_error(e)
-        if code is None:               # a bug, not the user's input: the whole traceback
-            raise
-    if '--debug' in (sys.argv if argv is None else argv):
-        traceback.print_exception(error)
-    print(f'error: {message}', file=sys.stderr)
-    sys.exit(code)
-
-
-ADVICE = {  # words in a runtime error -> what to change
-    "can't allocate memory": 'out of memory: lower data.samples_per_gpu (the batch size)',
-    'out of memory': 'out of memory: lower data.samples_per_gpu (the batch size)',
-    'Too many open files': 'too many open files for the loader workers: raise ulimit -n, '
-                           'or lower data.workers_per_gpu'}
-
-
-def user_error(error):
-    """(exit status, one line) for an error the user can cause; (None, None) for a bug."""
-    text = str(error).strip() or type(error).__name__
-    if 'Original Traceback' in text:   # raised in a DataLoader worker: keep its last line
-        text = text.splitlines()[-1] + ' (in a DataLoader worker; --debug shows where)'
-    if isinstance(error, TrainingStopped):
-        return error.exit_code, text
-    if isinstance(error, (ConfigError, ValueError, TypeError)):
-        return 2, text
-    for words, advice in ADVICE.items():
-        if words in text:
-            return 1, f'{advice} ({text.splitlines()[0][:100]})'
-    if isinstance(error, (DatasetError, CheckpointError, OSError, MemoryError)):
-        return 1, text
-    return None, None
+    Args:
+        model (nn.Module): the model to train.
+        datasets (list[Dataset]): one per workflow entry.
+        cfg (Config): the checked config of the run.
+        distributed (bool): one process of several (torchrun). Defaults to False.
+        validate (bool): evaluate with an EvalHook. Defaults to False.
+        timestamp (str): names the log files <timestamp>.log and .log.json.
+        meta (dict): env info, seed, config; logged first, saved in every checkpoint.
+        trust_checkpoint (bool): allow arbitrary unpickling of cfg.resume_from/load_from.
+    """
+    # 1. data loaders: one per workflow entry (random_streams='mmcls': mmcls 0.25's draws)
+    data = cfg.data
+    build_loader = lookup(STREAMS, cfg.random_streams, 'random_streams')
+    loader_args = dict(pin_memory=data.pin_memory)
+    if data.workers_per_gpu > 0:
+        loader_args['persistent_workers'] = data.persistent_workers
+    data_loaders = [build_loader(ds, data.samples_per_gpu, data.workers_per_gpu,
+                                 num_gpus=1, dist=distributed, round_up=True,
+                                 seed=cfg.seed, **loader_args)
+                    for ds in datasets]
+    if distributed:                    # one model per process; DDP averages the gradients
+        from extras.distributed import wrap_model
+        model = wrap_model(model, cfg.sync_bn)
+    # 2. optimizer
+    optimizer = build_optimizer(model, cfg.optimizer)
+    # 3. runner
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=cfg.work_dir,
+                              logger=logger, meta=meta, max_epochs=cfg.total_epochs)
+    runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
+    if cfg.channels_last:
+        runner.memory_format = torch.channels_last
+    # 4. the standard hooks, and the guards (extras/guards.py, not in mmcv): a NaN/inf loss
+    #    stops before the optimizer steps on it; Ctrl-C / SIGTERM / SIGHUP saves iter_N.pth
+    runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config,
+                                   cfg.checkpoint_config, cfg.log_config,
+                                   cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
+    runner.register_hook(CheckInvalidLossHook(), 'HIGH')
+    if distributed:                    # the processes agree on a stop, or they would wait
+        from extras.distributed import DistStopSignalHook
+        runner.register_hook(DistStopSignalHook(), 'LOWEST')
+    else:
+        runner.register_hook(StopSignalHook(), 'LOWEST')
+    # 5. a sampler-seed hook: epoch e's order comes from (seed, e), the same on every rank
+    #    (mmcls: only when distributed; here always, so a resumed run sees the same order)
+    runner.register_hook(DistSamplerSeedHook())
+    # 6. evaluation on the val set, after the timer
+    if validate:
+        val_dataset = build_dataset(cfg.data.val)
+        val_loader = build_loader(val_dataset, data.val_samples_per_gpu or data.samples_per_gpu,
+                                  data.workers_per_gpu, dist=distributed, shuffle=False,
+                                  round_up=True, **loader_args)
+        if distributed:
+            from extras.distributed import DistEvalHook as eval_hook
+        else:
+            eval_hook = EvalHook
+        runner.register_hook(eval_hook(val_loader, **dataclasses.asdict(cfg.evaluation)),
+                             priority='LOW')
+    # 7. resume everything, or load weights only
+    if cfg.resume_from:
+        runner.resume(cfg.resume_from, trusted=trust_checkpoint)
+        check_resume_point(cfg, runner.epoch, runner.resume_batches, len(data_loaders[0]))
+    elif cfg.load_from:
+        runner.load_checkpoint(cfg.load_from, trusted=trust_checkpoint)
+    # 8. run
+    runner.run(data_loaders, cfg.workflow)
+    return runner
 
 
 if __name__ == '__main__':

@@ -16,7 +16,8 @@ from collections import OrderedDict
 import torch
 
 from checkpoint import unwrap
-from hooks import EvalHook, StopSignalHook, single_gpu_test
+from extras.guards import StopSignalHook
+from hooks import EvalHook, single_gpu_test
 
 
 def init_dist(backend, device):
@@ -108,7 +109,7 @@ class DistStopSignalHook(StopSignalHook):
         super().__init__()
         self.interval = interval
 
-    def should_stop(self, runner):
+    def signal_received(self, runner):
         if (runner.iter + 1) % self.interval:
             return False
         flag = torch.tensor([float(self.signum or 0)], device=runner.device)

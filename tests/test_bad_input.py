@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import train
-import checkpoint
+from extras import work_dir
 from test_work_dir import CONFIG
 
 OPTIMIZER_DICT = CONFIG + "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"
@@ -213,4 +213,4 @@ def test_ctrl_c_during_start_up_is_one_line_and_130(tmp_path, monkeypatch, capsy
         train.cli(['--config', 'tiny.py'])
     err = capsys.readouterr().err
     assert e.value.code == 130 and err.strip() == 'error: interrupted (Ctrl-C); nothing was saved after the last checkpoint'
-    os.close(checkpoint.lock(str(tmp_path / 'w')))         # the lock was released: this one is granted
+    os.close(work_dir.lock(str(tmp_path / 'w')))         # the lock was released: this one is granted

@@ -146,8 +146,8 @@ def adam_state(checkpoint):
 
 
 def hold_lock(folder, monkeypatch):        # another run holding the work dir; returns the release
-    import checkpoint
-    fd = checkpoint.lock(str(folder / 'w'))
+    from extras import work_dir
+    fd = work_dir.lock(str(folder / 'w'))
     return lambda: os.close(fd)
 
 

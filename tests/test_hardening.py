@@ -14,6 +14,7 @@ import torch
 import checkpoint
 import procs
 import train
+from extras import logger
 from config import config_to_json
 from runner import EpochBasedRunner, build_optimizer
 from test_work_dir import cli, config  # noqa: F401  (fixtures)
@@ -158,11 +159,11 @@ def test_resource_exhaustion_is_one_line_that_names_the_field(cli, tmp_path, mon
 
 
 def test_a_full_disk_under_the_log_stops_with_the_path(cli, tmp_path, monkeypatch):
-    real = checkpoint.open_no_follow
+    real = logger.open_no_follow
 
     def full(path):                              # /dev/full: every write is ENOSPC
         return open('/dev/full', 'a') if path.endswith('.log') else real(path)
-    monkeypatch.setattr(checkpoint, 'open_no_follow', full)
+    monkeypatch.setattr(logger, 'open_no_follow', full)
     code, out, err = cli('--no-validate', '--cfg-options', 'total_epochs=1')
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and 'Logging error' not in err, err

@@ -11,7 +11,8 @@ import torch
 
 import checkpoint
 from config import CheckpointConfig, LogConfig, LrConfig, OptimizerConfig, OptimizerHookConfig
-from hooks import CheckInvalidLossHook, EvalHook, Hook, TrainingStopped
+from extras.guards import CheckInvalidLossHook, TrainingStopped
+from hooks import EvalHook, Hook
 from runner import EpochBasedRunner, build_optimizer, load_checkpoint
 from tiny import TinyModel, loader, quiet_logger
 

@@ -10,7 +10,7 @@ import torch
 
 import runner
 import train
-import checkpoint
+from extras import work_dir
 from extras import cpu_threads
 
 CONFIG = '''from config import *
@@ -125,7 +125,7 @@ def test_nothing_left_to_train_is_said_and_exits_2(cli, tmp_path):
 
 
 def test_a_second_run_in_the_same_work_dir_is_refused_with_the_holder_pid(cli, tmp_path):
-    held = checkpoint.lock(str(tmp_path / 'w'))
+    held = work_dir.lock(str(tmp_path / 'w'))
     try:
         code, out, err = cli()
     finally:
