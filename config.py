@@ -52,7 +52,7 @@ class LossConfig:
 
 @dataclass
 class BackboneConfig:
-    type: str = 'ResNet_CIFAR'
+    type: str = 'ResNet_CIFAR'           # or 'ResNet', mmcls's ImageNet stem (extras/resnet.py)
     depth: int = 50                      # 18, 34, 50, 101 or 152
     num_stages: int = 4
     out_indices: tuple = (3,)
@@ -62,6 +62,9 @@ class BackboneConfig:
     zero_init_residual: bool = True      # mmcls's ResNet default: last BN of each block starts at 0
     frozen_stages: int = -1              # the stem and the first k stages: eval mode, no gradients
     norm_eval: bool = False              # BN layers keep their running statistics while training
+    # type='ResNet' only: dict(type='Pretrained', checkpoint='a local .pth', prefix='backbone')
+    # loads that checkpoint's backbone instead of the random init (mmcls's fine-tuning recipe)
+    init_cfg: Optional[dict] = None
 
 
 @dataclass
@@ -504,6 +507,7 @@ def check_ranges(cfg):
     metrics = [ev.metric] if isinstance(ev.metric, str) else ev.metric
     topk = ev.metric_options.get('topk', (1, 5))
     topk = [topk] if isinstance(topk, int) else topk
+    backbone, init = cfg.model.backbone, cfg.model.backbone.init_cfg
     rows = [  # field, its value, in range?, what is allowed
         ('total_epochs', cfg.total_epochs, cfg.total_epochs >= 1, '>= 1'),
         ('optimizer.lr', cfg.optimizer.lr, cfg.optimizer.lr >= 0, '>= 0'),
@@ -535,6 +539,13 @@ def check_ranges(cfg):
          clip is None or clip.max_norm > 0, '> 0'),
         ('model.head.loss.loss_weight', cfg.model.head.loss.loss_weight,
          cfg.model.head.loss.loss_weight >= 0, '>= 0'),
+        ('model.backbone.init_cfg', init, init is None or (
+            backbone.type == 'ResNet' and init.get('type') == 'Pretrained'
+            and set(init) <= {'type', 'checkpoint', 'prefix'}
+            and isinstance(init.get('checkpoint'), str) and '://' not in init['checkpoint']
+            and isinstance(init.get('prefix') or '', str)),
+         "None, or with type='ResNet' dict(type='Pretrained', checkpoint='a local file' (a URL: "
+         "download it first), prefix='backbone')"),
         ('evaluation.metric', ev.metric, all(m in METRICS for m in metrics),
          f'one or a list of {", ".join(METRICS)}'),
         ('evaluation.metric_options', ev.metric_options,

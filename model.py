@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from config import lookup
+
 # ---- Backbone  (mmcls: backbones/resnet.py and backbones/resnet_cifar.py) -------------
 
 
@@ -339,12 +341,16 @@ def check_choice(field, value, valid):
         raise ValueError(f'{field}={value!r} is not valid; valid: {", ".join(map(str, valid))}')
 
 
+# The backbones, by name; `lookup` imports an extra's only when a config asks for it.
+BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': 'extras.resnet:ResNet'}
+
+
 def check_model_config(model_cfg):
     """The types build_classifier knows, and the sizes that must fit together."""
     backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
     check_choice('model.type', model_cfg.type, ['ImageClassifier'])
-    check_choice('model.backbone.type', backbone.type, ['ResNet_CIFAR'])
-    check_choice('model.backbone.depth', backbone.depth, list(ResNet_CIFAR.arch_settings))
+    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type', base=ResNet_CIFAR)
+    check_choice('model.backbone.depth', backbone.depth, list(backbone_cls.arch_settings))
     check_choice('model.backbone.num_stages', backbone.num_stages, [1, 2, 3, 4])
     out_indices = tuple(backbone.out_indices)
     if not out_indices or not all(0 <= i < backbone.num_stages for i in out_indices):
@@ -359,7 +365,7 @@ def check_model_config(model_cfg):
         raise ValueError(f'model.head.num_classes={head.num_classes!r} is not valid; '
                          'valid: an int >= 1')
     # The head reads the last output: stage i is base_channels * expansion * 2**i wide.
-    expansion = ResNet_CIFAR.arch_settings[backbone.depth][0].expansion
+    expansion = backbone_cls.arch_settings[backbone.depth][0].expansion
     last = max(out_indices)
     width = backbone.base_channels * expansion * 2 ** last
     if head.in_channels != width:
@@ -374,13 +380,16 @@ def build_classifier(model_cfg):
     check_model_config(model_cfg)
     backbone, head = model_cfg.backbone, model_cfg.head
     out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
+    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type')
+    init_cfg = {} if backbone.init_cfg is None else {'init_cfg': backbone.init_cfg}
     return ImageClassifier(
-        backbone=ResNet_CIFAR(depth=backbone.depth, num_stages=backbone.num_stages,
+        backbone=backbone_cls(depth=backbone.depth, num_stages=backbone.num_stages,
                               out_indices=out_indices, style=backbone.style,
                               base_channels=backbone.base_channels,
                               stem_channels=backbone.stem_channels,
                               zero_init_residual=backbone.zero_init_residual,
-                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval),
+                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval,
+                              **init_cfg),
         neck=GlobalAveragePooling(),
         head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
                            loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
