@@ -1,0 +1,188 @@
+"""extras/image_pipeline.py: LoadImageFromFile as mmcv's imread(flag='color') (3 channels, BGR,
+EXIF orientation), cv2's bilinear resize (no antialias), RandomResizedCrop's draws and
+fallback, Resize's (h, -1) form, CenterCrop; hand-computed expectations. With $MMREF (a real
+mmcv 1.7.2 + mmcls 0.25.0, benchmarks/mmcv_reference_setup.sh): pixel parity with mmcls."""
+import json
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from data import Compose
+from extras.image_pipeline import (CenterCrop, LoadImageFromFile, RandomResizedCrop, Resize,
+                                   imread, imresize)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+# mmcls 0.25's configs/_base_/datasets/imagenet_bs32.py pipelines, as written there
+TRAIN = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=224),
+         dict(type='RandomFlip', flip_prob=0.5, direction='horizontal'),
+         dict(type='Normalize', **NORM), dict(type='ImageToTensor', keys=['img']),
+         dict(type='ToTensor', keys=['gt_label']), dict(type='Collect', keys=['img', 'gt_label'])]
+TEST = [dict(type='LoadImageFromFile'), dict(type='Resize', size=(256, -1)),
+        dict(type='CenterCrop', crop_size=224), dict(type='Normalize', **NORM),
+        dict(type='ImageToTensor', keys=['img']), dict(type='Collect', keys=['img'])]
+
+
+def save(tmp_path, name, img, **kwargs):
+    path = str(tmp_path / name)
+    img.save(path, **kwargs)
+    return path
+
+
+RGB = np.array([[[10, 20, 30], [40, 50, 60], [70, 80, 90]],
+                [[1, 2, 3], [4, 5, 6], [7, 8, 9]]], np.uint8)        # 2 x 3, non-square
+
+
+@pytest.mark.parametrize('mode', ['RGB', 'RGBA', 'P'])
+def test_colour_files_load_as_3_channel_bgr(mode, tmp_path):
+    img = Image.fromarray(RGB)
+    img = img.convert(mode) if mode != 'P' else img.convert('P', palette=Image.ADAPTIVE)
+    got = imread(save(tmp_path, 'a.png', img))
+    assert got.shape == (2, 3, 3) and got.dtype == np.uint8
+    assert (got == RGB[..., ::-1]).all()        # BGR, alpha dropped, palette expanded
+    got[0, 0, 0] = 1                            # writable, as mmcv's
+
+
+def test_grey_and_16_bit_grey_repeat_into_3_channels(tmp_path):
+    grey = np.array([[0, 7, 255], [1, 2, 3]], np.uint8)
+    assert (imread(save(tmp_path, 'g.png', Image.fromarray(grey))) == grey[..., None]).all()
+    deep = np.array([[0x1234, 0xffff, 0x00ff], [0x0100, 0x8000, 0x7fff]], np.uint16)
+    got = imread(save(tmp_path, 'g16.png', Image.fromarray(deep)))
+    assert got.shape == (2, 3, 3) and (got == (deep >> 8)[..., None]).all()   # cv2: high byte
+
+
+def test_exif_orientation_is_applied_as_mmcv_color_flag(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6                            # "rotate 90 clockwise to display"
+    path = save(tmp_path, 'o.png', Image.fromarray(RGB), exif=exif)
+    assert (imread(path) == np.rot90(RGB, k=-1)[..., ::-1]).all()        # 3 x 2 now
+    assert (imread(path, 'color_ignore_orientation') == RGB[..., ::-1]).all()
+
+
+def test_load_image_from_file_sets_mmcls_keys(tmp_path):
+    save(tmp_path, 'a.png', Image.fromarray(RGB))
+    results = LoadImageFromFile()({'img_prefix': str(tmp_path), 'img_info': {'filename': 'a.png'}})
+    assert results['filename'] == str(tmp_path / 'a.png') and results['ori_filename'] == 'a.png'
+    assert results['img_shape'] == results['ori_shape'] == (2, 3, 3)
+    assert LoadImageFromFile(to_float32=True)(
+        {'img_prefix': None, 'img_info': {'filename': str(tmp_path / 'a.png')}})['img'].dtype == np.float32
+
+
+def test_resize_is_bilinear_without_antialias():
+    row = np.array([[0, 100]], np.uint8)
+    assert imresize(row, 1, 4).tolist() == [[0, 25, 75, 100]]   # edges clamp (half-pixel centres)
+    spike = np.array([[0, 0, 0, 100, 100, 0, 0, 0]], np.uint8)
+    assert imresize(spike, 1, 2).tolist() == [[0, 0]]          # antialias would give 25s
+    bgr = np.arange(2 * 4 * 3, dtype=np.uint8).reshape(2, 4, 3)[..., ::-1]   # a reversed view
+    assert (imresize(bgr, 2, 2) == imresize(np.ascontiguousarray(bgr), 2, 2)).all()
+
+
+def test_random_resized_crop_draws_from_random_in_mmcls_order(monkeypatch):
+    img = np.arange(8 * 10 * 3, dtype=np.uint8).reshape(8, 10, 3)
+    calls = []
+
+    def draws(uniforms, ints):     # [scale, log ratio] draws, [ymin, xmin]
+        uniforms, ints = iter(uniforms), iter(ints)
+        monkeypatch.setattr(random, 'uniform', lambda a, b: calls.append((a, b)) or next(uniforms))
+        monkeypatch.setattr(random, 'randint', lambda a, b: calls.append((a, b)) or next(ints))
+
+    draws([0.25, 0.0], [3, 5])     # area 0.25 * 80 = 20 at ratio 1: a 4 x 4 box
+    assert RandomResizedCrop.get_params(img, (0.08, 1.0), (3 / 4, 4 / 3)) == (3, 5, 6, 8)
+    assert calls == [(0.08, 1.0), (np.log(3 / 4), np.log(4 / 3)), (0, 4), (0, 6)]
+    draws([2.0, 0.0, 0.25, 0.0], [3, 5])      # the first box does not fit: a second draw
+    out = RandomResizedCrop(size=4)({'img': img})['img']      # 4 x 4 -> 4 x 4: the crop
+    assert (out == img[3:7, 5:9]).all()
+
+
+@pytest.mark.parametrize('shape, box', [((10, 40), (0, 13, 9, 25)),     # wider than 4:3
+                                        ((40, 10), (13, 0, 25, 9)),     # taller than 3:4
+                                        ((10, 12), (0, 0, 9, 11))])     # within: the whole
+def test_random_resized_crop_falls_back_to_the_central_crop(shape, box):
+    img = np.zeros(shape + (3,), np.uint8)
+    assert RandomResizedCrop.get_params(img, (0.08, 1.0), (3 / 4, 4 / 3), max_attempts=0) == box
+
+
+def test_resize_forms_and_center_crop():
+    img = np.zeros((100, 50, 3), np.uint8)
+    assert Resize((20, -1))({'img': img})['img'].shape == (40, 20, 3)       # short side 20
+    assert Resize((20, -1), adaptive_side='long')({'img': img})['img'].shape == (20, 10, 3)
+    assert Resize([30, 40])({'img': img})['img'].shape == (30, 40, 3)      # a list (JSON)
+    assert Resize((50, -1))({'img': img})['img'] is img                     # already 50
+    img = np.arange(5 * 8).reshape(5, 8)
+    assert (CenterCrop(3)({'img': img})['img'] == img[1:4, 2:5]).all()   # round(2.5) = 2
+    assert CenterCrop(3)({'img': img[:2]})['img'].shape == (2, 3)       # smaller: kept whole
+
+
+@pytest.mark.parametrize('make, words', [
+    (lambda: Resize(256, interpolation='bicubic'), ["interpolation='bicubic'", "'bilinear'"]),
+    (lambda: RandomResizedCrop(224, backend='pillow'), ["backend='pillow'", "'cv2'"]),
+    (lambda: CenterCrop((224, -1)), ['crop_size=(224, -1)', 'an int > 0']),
+    (lambda: Resize((0, 5)), ['Resize: size=(0, 5)']),
+    (lambda: RandomResizedCrop(224, scale=(1.0, 0.5)), ['scale=(1.0, 0.5)']),
+    (lambda: LoadImageFromFile(color_type='unchanged'), ["color_type='unchanged'"])])
+def test_bad_arguments_are_named(make, words):
+    with pytest.raises(ValueError) as e:
+        make()
+    assert all(w in str(e.value) for w in words), e.value
+
+
+def test_the_imagenet_bs32_pipelines_run_as_written(tmp_path):
+    save(tmp_path, 'a.png', Image.fromarray(np.full((30, 40, 3), 200, np.uint8)))
+    info = {'img_prefix': str(tmp_path), 'img_info': {'filename': 'a.png'},
+            'gt_label': np.array(1, np.int64)}
+    train, test = Compose(TRAIN)(dict(info)), Compose(TEST)(dict(info))
+    assert train['img'].shape == test['img'].shape == (3, 224, 224)
+    assert set(test) == {'img'} and int(train['gt_label']) == 1
+    assert np.allclose(test['img'][0].numpy(), (200 - 123.675) / 58.395)
+
+
+MMREF = os.environ.get('MMREF')
+
+
+@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
+                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0 '
+                           '(benchmarks/mmcv_reference_setup.sh)')
+def test_pixel_parity_with_the_real_mmcls(tmp_path):
+    """PNGs Resize enlarges and shrinks: the test pipeline within 0.5 grey levels on average
+    (max 3) of mmcls's; the train pipeline with the same seeds as well (same crops)."""
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate([(45, 60), (113, 150), (600, 800), (500, 370)]):
+        os.makedirs(tmp_path / f'c{i % 2}', exist_ok=True)
+        smooth = np.linspace(0, 255, h * w * 3).reshape(h, w, 3) + rng.normal(0, 20, (h, w, 3))
+        Image.fromarray(smooth.clip(0, 255).astype(np.uint8)).save(tmp_path / f'c{i % 2}/{i}.png')
+    script = '''if 1:
+        import json, random, sys, numpy as np
+        sys.path.insert(0, sys.argv[3])
+        pipelines = json.loads(sys.argv[2])      # mmcls's Resize takes a tuple, not a list:
+        pipelines = {k: [dict(t, **{a: tuple(v) for a, v in t.items() if isinstance(v, list)
+                                    and a == 'size'}) for t in p] for k, p in pipelines.items()}
+        if sys.argv[1] == 'mmcls':
+            from mmcls.datasets import build_dataset
+            build = lambda p: build_dataset(dict(type='CustomDataset', data_prefix=sys.argv[4],
+                                                 pipeline=p))
+        else:
+            from extras.image_folder import CustomDataset
+            build = lambda p: CustomDataset(sys.argv[4], p)
+        out = {}
+        for name, p in pipelines.items():
+            ds = build(p)
+            for i in range(len(ds)):
+                random.seed(i); np.random.seed(i)
+                out[f'{name}{i}'] = ds[i]['img'].numpy()
+        np.savez(sys.argv[5], **out)'''
+    got = {}
+    for side in ('mmcls', 'minicls'):
+        env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps' if side == 'mmcls' else ROOT)
+        subprocess.run([sys.executable, '-c', script, side, json.dumps(dict(test=TEST, train=TRAIN)),
+                        ROOT, str(tmp_path), str(tmp_path / f'{side}.npz')], env=env, check=True,
+                       timeout=300)
+        got[side] = np.load(tmp_path / f'{side}.npz')
+    std = np.array(NORM['std'], np.float32)[:, None, None]
+    for key in got['mmcls']:
+        grey = np.abs(got['mmcls'][key] - got['minicls'][key]) * std
+        assert grey.mean() <= 0.5 and grey.max() <= 3, (key, grey.mean(), grey.max())
