@@ -126,6 +126,8 @@ class DatasetConfig:
     test_mode: bool = False              # False: the training batches; True: the test batch
     num_samples: Optional[int] = None    # only the first N samples (--debug, classroom runs)
     batched: bool = False                # `pipeline` once per batch: extras/batched_transforms.py
+    ann_file: Optional[str] = None       # CustomDataset/ImageNet: `relative/path label` lines
+    classes: Optional[Union[str, list]] = None   # class names: a list, a file of them, or None
 
 
 @dataclass

@@ -10,8 +10,9 @@
     dataset.evaluate(scores)      # (N, 10) -> {'accuracy_top-1': ..}
 
 An item is the pipeline's output for one image: the transforms run one after the other on a
-results dict, as in mmcls. The demo's dataset (SyntheticCIFAR10) and the batched transforms
-are extras, reached through the tables DATASETS and EXTRAS, imported when a config asks.
+results dict, as in mmcls. The demo's dataset (SyntheticCIFAR10), folders of image files
+(CustomDataset, ImageNet, LoadImageFromFile, ...) and the batched transforms are extras,
+reached through the tables DATASETS, PIPELINES and EXTRAS, imported when a config asks.
 """
 import hashlib
 import inspect
@@ -262,6 +263,8 @@ class Collect:
 
 PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor,
                                      ToTensor, Collect)}
+PIPELINES.update({name: f'extras.image_pipeline:{name}' for name in (   # image files
+    'LoadImageFromFile', 'RandomResizedCrop', 'Resize', 'CenterCrop')})
 
 # The extras this file reaches, by name; `lookup` imports one when it is asked for.
 EXTRAS = {'BATCH_PIPELINES': 'extras.batched_transforms:BATCH_PIPELINES',  # batched=True
@@ -312,9 +315,69 @@ class Compose:
         return 'Compose(\n' + ''.join(f'    {t}\n' for t in self.transforms) + ')'
 
 
-# ---- Datasets  (mmcls: datasets/cifar.py, datasets/base_dataset.py) ------------------------
+# ---- Datasets  (mmcls: datasets/base_dataset.py, datasets/cifar.py) ------------------------
 
-class CIFAR10(Dataset):
+class BaseDataset(Dataset):
+    """mmcls: BaseDataset. A subclass's __init__ sets data_prefix, pipeline (a Compose),
+    test_mode, batched and data_infos (load_annotations). The contract with the loader: every
+    BaseDataset takes `(index, batch_seed)` from DefaultSampler, as well as a plain index."""
+    CLASSES = None
+
+    def __len__(self):
+        return len(self.data_infos)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple):             # (index, batch_seed) from DefaultSampler
+            idx, batch_seed = idx
+            if batch_seed is not None:
+                random.seed(batch_seed)
+                np.random.seed(batch_seed)
+        # mmcls deep-copies the info; a shallow copy is enough: no transform writes into it
+        info = dict(self.data_infos[idx])
+        return info if self.batched else self.pipeline(info)
+
+    def get_gt_labels(self):
+        return np.array([info['gt_label'] for info in self.data_infos])
+
+    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None,
+                 logger=None):
+        """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
+        mmcls: BaseDataset.evaluate. metric: 'accuracy' (here) or also 'precision', 'recall',
+        'f1_score', 'support' (extras/metrics.py). metric_options: topk (int or tuple, default
+        (1, 5)); thrs (default 0: a prediction counts only with a score above it; a tuple gives
+        one key per threshold); average_mode ('macro' or 'none'). indices: the samples
+        `results` belong to. logger is accepted for mmcv's EvalHook and not used."""
+        metrics = [metric] if isinstance(metric, str) else list(metric)
+        check_metrics(metrics)
+        options = {'topk': (1, 5)} if metric_options is None else metric_options
+        scores, gt = np.vstack(results), self.get_gt_labels()
+        gt = gt if indices is None else gt[indices]
+        if len(scores) != len(gt):
+            raise ValueError(f'{len(scores)} results for {len(gt)} images')
+        thrs = options.get('thrs')
+        if (metrics != ['accuracy'] or isinstance(thrs, (tuple, list))
+                or options.get('average_mode', 'macro') != 'macro'):
+            evaluate_metrics = lookup(EXTRAS, 'evaluate_metrics', 'metric')    # an extra
+            return evaluate_metrics(scores, gt, metrics, options)
+        topk = options.get('topk', (1, 5))
+        ks = (topk,) if isinstance(topk, int) else tuple(topk)
+        accs = accuracy(torch.from_numpy(scores), torch.from_numpy(gt), ks,
+                        0. if thrs is None else thrs)
+        accs = [float(a) for a in accs]        # floats, as mmcls's .item()
+        if isinstance(topk, int):
+            return {'accuracy': accs[0]}
+        # mmcls wants a tuple; a list (a config after JSON) gets the same keys here
+        return {f'accuracy_top-{k}': acc for k, acc in zip(topk, accs)}
+
+    def __repr__(self):
+        return (f'{type(self).__name__} ({"test" if self.test_mode else "train"} split)\n'
+                f'    number of samples: {len(self)}\n'
+                f'    number of classes: {len(self.CLASSES)}\n'
+                f'    data prefix: {self.data_prefix}\n'
+                f'    pipeline: {", ".join(map(repr, self.pipeline.transforms))}')
+
+
+class CIFAR10(BaseDataset):
     """CIFAR-10 from the official python pickle batches in `<data_prefix>/cifar-10-batches-py`."""
     base_folder = 'cifar-10-batches-py'
     url = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
@@ -437,60 +500,6 @@ class CIFAR10(Dataset):
         return [{'img': img, 'gt_label': np.array(label, dtype=np.int64)}
                 for img, label in zip(imgs, labels)]
 
-    def __len__(self):
-        return len(self.data_infos)
-
-    def __getitem__(self, idx):
-        if isinstance(idx, tuple):             # (index, batch_seed) from DefaultSampler
-            idx, batch_seed = idx
-            if batch_seed is not None:
-                random.seed(batch_seed)
-                np.random.seed(batch_seed)
-        # mmcls deep-copies the info; a shallow copy is enough: no transform writes into it
-        info = dict(self.data_infos[idx])
-        return info if self.batched else self.pipeline(info)
-
-    def get_gt_labels(self):
-        return np.array([info['gt_label'] for info in self.data_infos])
-
-    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None,
-                 logger=None):
-        """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
-        mmcls: BaseDataset.evaluate. metric: 'accuracy' (here) or also 'precision', 'recall',
-        'f1_score', 'support' (extras/metrics.py). metric_options: topk (int or tuple, default
-        (1, 5)); thrs (default 0: a prediction counts only with a score above it; a tuple gives
-        one key per threshold); average_mode ('macro' or 'none'). indices: the samples
-        `results` belong to. logger is accepted for mmcv's EvalHook and not used."""
-        metrics = [metric] if isinstance(metric, str) else list(metric)
-        check_metrics(metrics)
-        options = {'topk': (1, 5)} if metric_options is None else metric_options
-        scores, gt = np.vstack(results), self.get_gt_labels()
-        gt = gt if indices is None else gt[indices]
-        if len(scores) != len(gt):
-            raise ValueError(f'{len(scores)} results for {len(gt)} images')
-        thrs = options.get('thrs')
-        if (metrics != ['accuracy'] or isinstance(thrs, (tuple, list))
-                or options.get('average_mode', 'macro') != 'macro'):
-            evaluate_metrics = lookup(EXTRAS, 'evaluate_metrics', 'metric')    # an extra
-            return evaluate_metrics(scores, gt, metrics, options)
-        topk = options.get('topk', (1, 5))
-        ks = (topk,) if isinstance(topk, int) else tuple(topk)
-        accs = accuracy(torch.from_numpy(scores), torch.from_numpy(gt), ks,
-                        0. if thrs is None else thrs)
-        accs = [float(a) for a in accs]        # floats, as mmcls's .item()
-        if isinstance(topk, int):
-            return {'accuracy': accs[0]}
-        # mmcls wants a tuple; a list (a config after JSON) gets the same keys here
-        return {f'accuracy_top-{k}': acc for k, acc in zip(topk, accs)}
-
-    def __repr__(self):
-        return (f'{type(self).__name__} ({"test" if self.test_mode else "train"} split)\n'
-                f'    number of samples: {len(self)}\n'
-                f'    number of classes: {len(self.CLASSES)}\n'
-                f'    data prefix: {self.data_prefix}\n'
-                f'    pipeline: {", ".join(map(repr, self.pipeline.transforms))}')
-
-
 def check_metrics(metrics):
     """The names evaluate knows (config.py's METRICS), for callers that skip the config."""
     for name in metrics:
@@ -525,7 +534,9 @@ class CIFAR100(CIFAR10):
 # data.<split>.type -> the dataset class, or 'module:Class' of an extra (imported when
 # asked for) or of your own code (e.g. a CIFAR10 subclass defined in a config file)
 DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100,
-            'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10'}
+            'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10',
+            'CustomDataset': 'extras.image_folder:CustomDataset',    # folders of image files
+            'ImageNet': 'extras.image_folder:ImageNet'}
 
 
 def check_dataset_config(cfg):
@@ -537,12 +548,13 @@ def check_dataset_config(cfg):
 
 
 def build_dataset(cfg):
-    """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode). mmcls:
-    build_dataset."""
+    """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode; ann_file and
+    classes when given). mmcls: build_dataset."""
     dataset_cls = lookup(DATASETS, cfg.type, 'dataset type', base=Dataset)
     check_dataset_config(cfg)
+    named = {k: getattr(cfg, k) for k in ('ann_file', 'classes') if getattr(cfg, k) is not None}
     dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline,
-                          test_mode=cfg.test_mode, batched=cfg.batched)
+                          test_mode=cfg.test_mode, batched=cfg.batched, **named)
     if cfg.num_samples is not None:
         dataset.data_infos = dataset.data_infos[:cfg.num_samples]
     return dataset
@@ -656,9 +668,9 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
         samples_per_gpu = num_gpus * samples_per_gpu
         workers_per_gpu = num_gpus * workers_per_gpu
     batch_size, num_workers = samples_per_gpu, workers_per_gpu
-    # Batch seeds go to this file's datasets (CIFAR10 and its subclasses take (index, seed)).
+    # Batch seeds go to BaseDatasets (they take (index, seed): BaseDataset.__getitem__).
     sampler = DefaultSampler(len(dataset), batch_size, shuffle, seed or 0, world_size, rank,
-                             round_up, batch_seeds=isinstance(dataset, CIFAR10))
+                             round_up, batch_seeds=isinstance(dataset, BaseDataset))
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed or 0)
     # The loader draws its workers' base seed from this generator, not torch's global one.
     kwargs.setdefault('generator', torch.Generator().manual_seed(seed or 0))

@@ -43,8 +43,8 @@ MMCLS_DEFAULTS = {  # mmcls 0.25's value where config.py's default differs; for 
 SAME_AS_MMCLS = {  # accepted when given with exactly this value (mmcls's default, minicls's way)
     'model.pretrained': None, 'model.backbone.in_channels': 3, 'model.backbone.with_cp': False,
     'model.backbone.deep_stem': False, 'model.backbone.avg_down': False, 'model.neck.dim': 2,
-    'model.backbone.norm_cfg': dict(type='BN', requires_grad=True), 'data.*.classes': None,
-    'model.head.init_cfg': dict(type='Normal', layer='Linear', std=0.01), 'data.*.ann_file': None,
+    'model.backbone.norm_cfg': dict(type='BN', requires_grad=True),
+    'model.head.init_cfg': dict(type='Normal', layer='Linear', std=0.01),
     'model.head.loss.use_sigmoid': False, 'model.head.loss.reduction': 'mean',
     'runner.type': 'EpochBasedRunner', 'optimizer_config.type': 'OptimizerHook',
     'optimizer.constructor': 'DefaultOptimizerConstructor'}
