@@ -442,6 +442,15 @@ def check_config(cfg):
 
 
 MAX_INT = 2 ** 31 - 1      # a count past this cannot be meant (and overflows torch's C ints)
+INT_LIMITS = {'seed': 2 ** 64}    # torch's; check_ranges narrows it to np.random.seed's 2**32
+
+
+class WrongTypeError(ConfigError):
+    """A value that does not fit the field's annotation (check_type's last word)."""
+
+    def __init__(self, name, value, tp):
+        super().__init__(f'{name}={value!r} has the wrong type; expected {type_name(tp)}')
+        self.name = name
 
 
 def check_type(value, tp, name):
@@ -449,12 +458,13 @@ def check_type(value, tp, name):
     for a tuple), else raise a ConfigError naming the field. Numbers are finite and within
     +-MAX_INT (ints) or 1e30 (floats). Used by --cfg-options too."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Union:
-        for option in args:
+    if origin is typing.Union:    # the first option the value fits; a fitting value out of
+        for option in args:       # range, or a wrong field inside it, is that option's error
             try:
                 return check_type(value, option, name)
-            except ConfigError:
-                pass
+            except WrongTypeError as e:
+                if e.name != name:
+                    raise
     elif dataclasses.is_dataclass(tp) and isinstance(value, dict):
         raise ConfigError(f'{name} is a dict; this project writes configs as dataclasses: use '
                           f'{tp.__name__}(...) from config.py, e.g. {tp.__name__}(**{value!r})')
@@ -468,13 +478,13 @@ def check_type(value, tp, name):
         check_number(float(value), 1e30, name)
         return float(value)
     elif tp is int and isinstance(value, int) and not isinstance(value, bool):
-        check_number(value, MAX_INT, name)
+        check_number(value, INT_LIMITS.get(name, MAX_INT), name)
         return value
     elif tp in (bool, str, dict) and isinstance(value, tp):
         return value
     elif tp in (list, tuple) and isinstance(value, (list, tuple)):
         return tp(value)
-    raise ConfigError(f'{name}={value!r} has the wrong type; expected {type_name(tp)}')
+    raise WrongTypeError(name, value, tp)
 
 
 def check_number(value, limit, name):

@@ -21,6 +21,8 @@ cfg = copy.cfg
 '''
 LOG_CONFIG_NONE = CONFIG + 'cfg = replace(cfg, log_config=None)\n'
 CONFIG_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config.py')
+MMCLS_R18 = '_base_ = {!r}\n'.format(os.path.join(os.path.dirname(CONFIG_PY), 'tests', 'fixtures', 'mmcls',
+                                                'resnet', 'resnet18_8xb16_cifar10.py'))
 NAN_LR = CONFIG + "cfg = replace(cfg, optimizer=replace(cfg.optimizer, lr=float('nan')))\n"
 
 # (name, extra files to write {name: text}, args, exit status, words in the message)
@@ -109,6 +111,15 @@ CASES = [
      ["optimizer.type='SDG' is not known", "did you mean 'SGD'"]),
     ('metric list', {}, ['--cfg-options', "evaluation.metric=['accuracy', 'mAP']"], 2,
      ["evaluation.metric=['accuracy', 'mAP']", 'one or a list of']),
+    # hardening, round 3 (issue 31): the mmcls bridge, before any data is read (no CIFAR-10 here)
+    ('checkpoint as config', {'m.pth': 'NO_EPOCH'}, ['--config', 'm.pth'], 2,
+     ["'m.pth' is not a .py file", '--from-checkpoint m.pth']),
+    ('mmcls optimizer typo', {'mm.py': MMCLS_R18 + 'optimizer = dict(momentun=0.9)\n'},
+     ['--config', 'mm.py'], 2, ['mm.py: optimizer.momentun=0.9', "did you mean 'momentum'"]),
+    ('mmcls logger hook', {'mm.py': MMCLS_R18 + "log_config = dict(hooks=[dict(type='TensorboardLoggerHook')])\n"},
+     ['--config', 'mm.py'], 2, ["log_config.hooks[0]: type='TensorboardLoggerHook'", 'TextLoggerHook']),
+    ('mmcls num_stages', {'mm.py': MMCLS_R18 + 'model = dict(backbone=dict(num_stages=5 * 10 ** 6))\n'},
+     ['--config', 'mm.py'], 2, ['mm.py: model.backbone.num_stages=5000000 is out of range', '1..4']),
 ]
 
 
@@ -214,3 +225,32 @@ def test_ctrl_c_during_start_up_is_one_line_and_130(tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err
     assert e.value.code == 130 and err.strip() == 'error: interrupted (Ctrl-C); nothing was saved after the last checkpoint'
     os.close(work_dir.lock(str(tmp_path / 'w')))         # the lock was released: this one is granted
+
+
+def test_a_bool_is_not_an_int_and_every_seed_the_message_allows_is_taken():
+    """Issue 31: True is an int to Python, never to a config; seeds 2**31 .. 2**32 - 1 were
+    refused as "the wrong type" while the range's message allows seed < 2**32."""
+    from config import ConfigError, cfg, check_config, replace
+    for changed, field in ((dict(total_epochs=True), 'total_epochs=True'),
+                           (dict(data=replace(cfg.data, samples_per_gpu=True)),
+                            'data.samples_per_gpu=True'),
+                           (dict(seed=False), 'seed=False')):
+        with pytest.raises(ConfigError, match=f'^{field} has the wrong type; expected int'):
+            check_config(replace(cfg, **changed))
+    for seed in (0, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1):
+        check_config(replace(cfg, seed=seed))
+    for seed in (-1, 2 ** 32, 2 ** 40):
+        with pytest.raises(ConfigError, match=rf'^seed={seed} is out of range; allowed: 0 <= seed < 2\*\*32$'):
+            check_config(replace(cfg, seed=seed))
+
+
+def test_meta_epoch_true_in_a_checkpoint_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
+    checkpoint, data = good_checkpoint
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'tiny.py').write_text(CONFIG.format(data=data))
+    for key in ('epoch', 'iter'):
+        torch.save(dict(checkpoint, meta=dict(checkpoint['meta'], **{key: True})), tmp_path / 'b.pth')
+        with pytest.raises(SystemExit) as e:
+            train.cli(['--config', 'tiny.py', '--resume', 'b.pth'])
+        err = capsys.readouterr().err
+        assert e.value.code == 1 and err.startswith(f'error: b.pth: meta {key}=True is not valid'), err
