@@ -186,7 +186,10 @@ class CrossEntropyLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, cls_score, label):
-        return self.loss_weight * F.cross_entropy(cls_score, label)
+        # mmcls: cross_entropy(reduction='none'), then weight_reduce_loss with avg_factor = the
+        # batch size (ClsHead.loss): sum / N, which is not always F.cross_entropy's mean to the bit
+        loss = F.cross_entropy(cls_score, label, reduction='none')
+        return self.loss_weight * (loss.sum() / len(cls_score))
 
 
 def accuracy(pred, target, topk=(1,), thrs=0.0):

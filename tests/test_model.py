@@ -284,3 +284,17 @@ def test_head_that_does_not_fit_is_named_at_build_time(head, words):
         with torch.device('meta'):
             build_classifier(ModelConfig(backbone=BackboneConfig(depth=50, out_indices=(1, 3)),
                                          head=HeadConfig(in_channels=512)))
+
+
+def test_the_loss_is_mmcls_sum_over_the_batch_size_to_the_bit():
+    """mmcls 0.25: ClsHead.loss calls CrossEntropyLoss with avg_factor=len(cls_score), so
+    weight_reduce_loss takes cross_entropy(reduction='none').sum() / N, then * loss_weight.
+    F.cross_entropy's own mean differs in the last bit on this batch (and on about half of
+    such batches), which made one logged loss in 76 differ from mmcls's (issue 31). Checked
+    equal to mmcls's ClsHead(loss=CrossEntropyLoss(loss_weight=0.7)).loss on 200 batches."""
+    g = torch.Generator().manual_seed(0)
+    scores, labels = torch.randn(16, 10, generator=g) * 3, torch.randint(0, 10, (16,), generator=g)
+    per_sample = torch.nn.functional.cross_entropy(scores, labels, reduction='none')
+    assert torch.nn.functional.cross_entropy(scores, labels) != per_sample.sum() / 16   # the trap
+    assert CrossEntropyLoss()(scores, labels) == per_sample.sum() / 16
+    assert CrossEntropyLoss(0.7)(scores, labels) == 0.7 * (per_sample.sum() / 16)
