@@ -45,15 +45,15 @@ def list_files(folder):
     """Relative paths of the files under `folder`, recursively, as mmcv's
     HardDiskBackend.list_dir_or_file(list_dir=False, recursive=True): hidden files skipped,
     links followed. A link back to a folder it is in is a DatasetError, not a loop."""
-    found, ancestors = [], []
+    found, ancestors = [], {}           # (device, inode) -> path, of the folders walked into
 
     def walk(path):
         stat = os.stat(path)
         key = (stat.st_dev, stat.st_ino)
         if key in ancestors:
-            raise DatasetError(f'CustomDataset: {path!r} is a symlink loop: it leads back to '
-                               'a folder it is in; remove the link')
-        ancestors.append(key)
+            raise DatasetError(f'CustomDataset: {path!r} is {ancestors[key]!r} again: a symlink '
+                               'loop; remove the link')
+        ancestors[key] = path
         try:
             entries = list(os.scandir(path))
         except OSError as e:
@@ -64,7 +64,7 @@ def list_files(folder):
                 found.append(os.path.relpath(entry.path, folder))
             elif entry.is_dir():
                 walk(entry.path)
-        ancestors.pop()
+        del ancestors[key]
 
     walk(folder)
     return found

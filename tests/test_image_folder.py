@@ -1,0 +1,191 @@
+"""extras/image_folder.py: mmcls 0.25's CustomDataset and ImageNet from a folder or an ann_file,
+their checks (each bad input one DatasetError naming the file), the loader's batch seeds for
+every BaseDataset, and a folder run resumed equal to the uninterrupted one."""
+import json
+import logging
+import os
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import train as train_py
+from data import BaseDataset, DatasetError, build_dataloader
+from extras.image_folder import CustomDataset, ImageNet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def png(path, h=8, w=10, value=0):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(np.full((h, w, 3), value, np.uint8)).save(path, 'PNG')
+
+
+def make_folder(root, layout):
+    for name in layout:
+        png(os.path.join(root, name), value=len(name))
+    return str(root)
+
+
+def test_a_folder_reads_as_mmcls_lists_it(tmp_path, caplog):
+    root = make_folder(tmp_path, ['dog/b.JPG', 'dog/sub/a.png', 'dog/a.jpeg', 'cat/1.png',
+                                  'cat/.hidden.png', 'cat/notes.txt', '.cache/x.png'])
+    os.makedirs(tmp_path / 'empty')
+    os.rename(tmp_path / 'cat' / '1.png', os.fsencode(tmp_path / 'cat') + b'/\xff.png')
+    with caplog.at_level(logging.WARNING, 'minicls'):
+        ds = CustomDataset(root, [])
+    assert ds.CLASSES == ['.cache', 'cat', 'dog', 'empty']     # sorted, hidden ones too (mmcv)
+    names = [(i['img_info']['filename'], int(i['gt_label'])) for i in ds.data_infos]
+    assert names == [('.cache/x.png', 0), ('cat/\udcff.png', 1), ('dog/a.jpeg', 2),
+                     ('dog/b.JPG', 2), ('dog/sub/a.png', 2)]
+    info = ds.data_infos[0]
+    assert info['img_prefix'] == root and info['gt_label'].dtype == np.int64
+    assert info['gt_label'].shape == () and ds.get_gt_labels().tolist() == [0, 1, 2, 2, 2]
+    assert ['Found no valid file in the folder empty. Supported extensions are: .jpg, .jpeg, '
+            '.png, .ppm, .bmp, .pgm, .tif'] == [r.getMessage() for r in caplog.records]
+    assert ds.class_to_idx['dog'] == 2 and ds.get_cat_ids(4) == [2]
+
+
+def test_a_dataset_holds_its_list_not_its_images(tmp_path):
+    root = make_folder(tmp_path, [f'c{i % 2}/{i}.png' for i in range(20)])
+    for i in range(20):
+        png(os.path.join(root, f'c{i % 2}/{i}.png'), 200, 200, i)     # 120 kB each decoded
+    tracemalloc.start()
+    ds = CustomDataset(root, [dict(type='LoadImageFromFile')])
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(ds) == 20 and held < 200_000                    # 20 images would be 2.4 MB
+    assert ds[3]['img'].shape == (200, 200, 3)
+
+
+def test_an_ann_file_with_classes_as_a_list_or_a_file(tmp_path):
+    root = make_folder(tmp_path / 'd', ['a/x 1.png', 'b/y.png'])
+    (tmp_path / 'ann.txt').write_text('a/x 1.png 1\nb/y.png 0\n')
+    (tmp_path / 'names.txt').write_text('first\nsecond\n')
+    ds = CustomDataset(root, [], classes=str(tmp_path / 'names.txt'),
+                       ann_file=str(tmp_path / 'ann.txt'))
+    assert ds.CLASSES == ['first', 'second'] and ds.get_gt_labels().tolist() == [1, 0]
+    assert ds.data_infos[0]['img_info']['filename'] == 'a/x 1.png'   # spaces in a path
+    assert CustomDataset(root, [], classes=['p', 'q'], ann_file=str(tmp_path / 'ann.txt')).CLASSES \
+        == ['p', 'q']
+    assert CustomDataset(root, [], ann_file=str(tmp_path / 'ann.txt')).CLASSES is None   # as mmcls
+    imagenet = ImageNet(root, [], ann_file=str(tmp_path / 'ann.txt'))
+    assert len(imagenet.CLASSES) == 1000 and imagenet.CLASSES[0] == 'tench, Tinca tinca'
+    scores = np.array([[0.2, 0.8], [0.6, 0.4]])
+    assert ds.evaluate(scores, metric_options={'topk': 1}) == {'accuracy': 100.0}
+
+
+@pytest.mark.parametrize('lines, classes, words', [
+    ('a/x.png 0\n\nb/y.png 1\n', None, ['ann.txt', 'line 2 is blank']),
+    ('a/x.png 0\nb/y.png\n', None, ['line 2', "'b/y.png'", 'is not `relative/path label`']),
+    ('a/x.png zero\n', None, ['line 1', "'a/x.png zero'", 'integer label']),
+    ('a/x.png 0\nb/y.png 2\n', ['p', 'q'], ['line 2', 'label 2 is out of range 0..1']),
+    ('a/x.png -1\n', None, ['line 1', 'label -1 is out of range >= 0']),
+    ('a/x.png 0\na/gone.png 0\nb/gone.png 1\n', None,
+     ['line 2', "'a/gone.png' is not a file in", 'and 1 more lines']),
+    ('../d/a/x.png 0\n', None, ['line 1', "'../d/a/x.png' is outside data_prefix"]),
+    ('/etc/hostname 0\n', None, ['line 1', "'/etc/hostname' is outside data_prefix"]),
+])
+def test_every_bad_ann_file_line_is_named_before_any_image_is_read(lines, classes, words, tmp_path):
+    root = make_folder(tmp_path / 'd', ['a/x.png', 'b/y.png'])
+    (tmp_path / 'ann.txt').write_text(lines)
+    with pytest.raises(DatasetError) as e:
+        CustomDataset(root, [], classes=classes, ann_file=str(tmp_path / 'ann.txt'))
+    assert all(w in str(e.value) for w in words) and '\n' not in str(e.value), e.value
+
+
+def test_bad_folders_are_one_error_naming_them(tmp_path):
+    root = make_folder(tmp_path / 'd', ['a/x.png', 'b/y.png'])
+    with pytest.raises(DatasetError, match='2 subfolders but 3 classes'):
+        CustomDataset(root, [], classes=['p', 'q', 'r'])
+    with pytest.raises(DatasetError, match="ImageNet: .* has 2 subfolders but 1000 classes"):
+        ImageNet(root, [])
+    with pytest.raises(DatasetError, match='is not a folder'):
+        CustomDataset(str(tmp_path / 'nope'), [])
+    with pytest.raises(DatasetError, match='found 0 files in its subfolders'):
+        CustomDataset(make_folder(tmp_path / 'e', ['a/x.gif']), [])
+    with pytest.raises(DatasetError, match="classes file .*names.txt' cannot be read"):
+        CustomDataset(root, [], classes=str(tmp_path / 'names.txt'))
+    os.symlink('..', tmp_path / 'd' / 'a' / 'loop')             # a link back up: mmcv walks it
+    with pytest.raises(DatasetError, match=r"a/loop/a' is '.*/d/a' again: a symlink loop"):
+        CustomDataset(root, [])
+
+
+def test_every_base_dataset_gets_batch_seeds_from_the_loader(tmp_path):
+    """The contract is BaseDataset's (issue 30, defect 6): the same batches with 0 or 2
+    workers, because each batch reseeds `random` and np.random from (seed, epoch, batch)."""
+    root = make_folder(tmp_path, [f'c{i % 2}/{i}.png' for i in range(8)])
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=4),
+                dict(type='RandomFlip'), dict(type='ImageToTensor', keys=['img']),
+                dict(type='Collect', keys=['img'])]
+    for i in range(8):                                          # distinct pixels
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (8, 10, 3), np.uint8)).save(
+            os.path.join(root, f'c{i % 2}/{i}.png'))
+    ds = CustomDataset(root, pipeline)
+    assert isinstance(ds, BaseDataset)
+    batches = [[b['img'] for b in build_dataloader(ds, 3, workers, seed=5,
+                                                   persistent_workers=False)] for workers in (0, 2)]
+    assert all(torch.equal(a, b) for a, b in zip(*batches)) and len(batches[0]) == 3
+
+
+CONFIG = '''from config import *
+folder = DatasetConfig(type='CustomDataset', data_prefix={data!r}, pipeline=[
+    dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=8, scale=(0.5, 1.0)),
+    dict(type='RandomFlip', flip_prob=0.5), dict(type='Normalize', **img_norm_cfg),
+    dict(type='ImageToTensor', keys=['img']), dict(type='ToTensor', keys=['gt_label']),
+    dict(type='Collect', keys=['img', 'gt_label'])])
+cfg = replace(cfg,
+    model=ModelConfig(backbone=BackboneConfig(depth=18, num_stages=1, out_indices=(0,), base_channels=4,
+                                              stem_channels=4),
+                      head=HeadConfig(num_classes=2, in_channels=4)),
+    data=DataConfig(samples_per_gpu=3, workers_per_gpu={workers}, train=folder,
+                    val=replace(folder, test_mode=True), test=replace(folder, test_mode=True)),
+    lr_config=LrConfig(policy='step', step=[2]), total_epochs=4, log_config=LogConfig(interval=1),
+    seed=0, work_dir='w', num_threads=1, random_streams={streams!r})
+'''
+
+
+def train(tmp_path, work_dir, *args):
+    """train.py in this process (a subprocess costs seconds of imports); its train log rows."""
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        train_py.cli(['--config', 'c.py', '--work-dir', work_dir, '--deterministic',
+                      '--no-validate', *args])
+    finally:
+        os.chdir(cwd)
+    rows = []
+    for log in sorted((tmp_path / work_dir).glob('*.log.json')):
+        rows += [(x['epoch'], x['iter'], x['loss']) for x in map(json.loads, log.open())
+                 if x.get('mode') == 'train']
+    return rows
+
+
+def weights(tmp_path, work_dir):
+    return torch.load(tmp_path / work_dir / 'epoch_4.pth', weights_only=True)['state_dict']
+
+
+@pytest.mark.parametrize('workers, streams', [(0, 'minicls'), (1, 'minicls'), (1, 'mmcls')])
+def test_a_folder_run_resumed_equals_the_uninterrupted_one(workers, streams, tmp_path):
+    """minicls's streams: stopped after epoch 2 and resumed, the same losses and weights, bit
+    for bit. mmcls's streams (which a resume cannot repeat, as in mmcls): two runs alike."""
+    make_folder(tmp_path / 'data', [f'c{i % 2}/{i}.png' for i in range(7)])
+    for i in range(7):                                          # 8 x 10 and 10 x 8 images
+        shape = (8, 10, 3) if i % 3 else (10, 8, 3)
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, shape, np.uint8)).save(
+            tmp_path / 'data' / f'c{i % 2}' / f'{i}.png')
+    (tmp_path / 'c.py').write_text(CONFIG.format(data=str(tmp_path / 'data'), workers=workers,
+                                                 streams=streams))
+    straight = train(tmp_path, 'straight')
+    assert len(straight) == 4 * 3                               # 7 images, batch 3: 3 iterations
+    if streams == 'mmcls':
+        again = train(tmp_path, 'again')
+    else:
+        train(tmp_path, 'again', '--cfg-options', 'total_epochs=2')
+        again = train(tmp_path, 'again', '--resume', 'again/epoch_2.pth')
+    assert again == straight
+    a, b = weights(tmp_path, 'straight'), weights(tmp_path, 'again')
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
