@@ -128,12 +128,6 @@ def weight_differences(model, state_dict):
             + shape_mismatches(model, state_dict))
 
 
-def shape_mismatches(model, state_dict):
-    own = unwrap(model).state_dict()
-    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
-
-
 def load_optimizer_state(optimizer, state, filename):
     """optimizer.load_state_dict, refusing another optimizer's state (its param groups
     have other settings: an Adam state in SGD fails later, at the first step)."""
@@ -186,6 +180,12 @@ def load_hook_states(hooks, states, filename):
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             raise CheckpointError(f'{filename}: hook_states[{type(hook).__name__!r}] does not '
                                   f'fit this run: {type(e).__name__}: {e}') from None
+
+
+def shape_mismatches(model, state_dict):
+    own = unwrap(model).state_dict()
+    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
 
 
 def check_resume_point(cfg, epoch, batches_done, epoch_length):

@@ -80,24 +80,6 @@ def updater_class(config, policies, field):
     return lookup(policies, policy, f'{field}.policy', lookup(UPDATER_BASES, field, 'field'))
 
 
-def check_policy_args(hook_cls, args, policy, field):
-    """The policy (or a base of it) takes every argument set, and every one it needs is set."""
-    accepted = set()                           # the arguments of the policy and its bases
-    for cls in hook_cls.__mro__:
-        if cls.__init__ is not object.__init__ and cls is not Hook:
-            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
-    bad = sorted(set(args) - accepted)
-    if bad:
-        raise ConfigError(f'{field}.{bad[0]} is set, but policy {policy!r} does not take it '
-                          f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
-    needed = [p.name for p in inspect.signature(hook_cls).parameters.values()
-              if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    missing = [name for name in needed if name not in args]
-    if missing:
-        raise ConfigError(f'{field} (policy {policy!r}): {field}.{missing[0]} is not set, '
-                          'and the policy needs it')
-
-
 def build_optimizer_hook(optimizer_config, fp16_config=None):
     """mmcls's train_model: Fp16/GradientCumulative(Fp16)OptimizerHook, else OptimizerHook."""
     clip = optimizer_config.grad_clip
@@ -126,6 +108,24 @@ def build_custom_hook(item):
         return hook_cls(**args), priority
     except TypeError as e:
         raise ConfigError(f'custom_hooks: {kind}: {e}') from None
+
+
+def check_policy_args(hook_cls, args, policy, field):
+    """The policy (or a base of it) takes every argument set, and every one it needs is set."""
+    accepted = set()                           # the arguments of the policy and its bases
+    for cls in hook_cls.__mro__:
+        if cls.__init__ is not object.__init__ and cls is not Hook:
+            accepted |= set(inspect.signature(cls.__init__).parameters) - {'self', 'kwargs'}
+    bad = sorted(set(args) - accepted)
+    if bad:
+        raise ConfigError(f'{field}.{bad[0]} is set, but policy {policy!r} does not take it '
+                          f'(set {field}.{bad[0]}=None); it takes: {", ".join(sorted(accepted))}')
+    needed = [p.name for p in inspect.signature(hook_cls).parameters.values()
+              if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [name for name in needed if name not in args]
+    if missing:
+        raise ConfigError(f'{field} (policy {policy!r}): {field}.{missing[0]} is not set, '
+                          'and the policy needs it')
 
 
 # ---- The base class  (mmcv: runner/hooks/hook.py) ----------------------------------------

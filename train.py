@@ -185,36 +185,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def build_cfg(args, timestamp, notes):
-    """The config file, then --cfg-options, then the other flags; checked once."""
-    check_flags(args)
-    cfg = load_config(args.config, notes)
-    if args.cfg_options:
-        from extras.cfg_options import apply_cfg_options
-        cfg = apply_cfg_options(cfg, args.cfg_options)
-    flags = dict(work_dir=args.work_dir, resume_from=args.resume_from,
-                 load_from=args.load_from, seed=args.seed, device=args.device,
-                 deterministic=args.deterministic or None)
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
-    if args.debug:         # small, one process, its own work dir, a log line per iteration
-        data = dataclasses.replace(cfg.data, workers_per_gpu=0,
-                                   train=dataclasses.replace(cfg.data.train, num_samples=256),
-                                   val=dataclasses.replace(cfg.data.val, num_samples=128))
-        cfg = dataclasses.replace(cfg, total_epochs=1, data=data,
-                                  log_config=dataclasses.replace(cfg.log_config, interval=1),
-                                  work_dir=os.path.join(cfg.work_dir, 'debug', timestamp))
-    check_config(cfg)                  # every field's type and range
-    check_names(cfg)                   # the classes it names exist
-    return dataclasses.replace(cfg, work_dir=resolve_work_dir(cfg.work_dir))
-
-
-def check_flags(args):
-    if args.resume_from and args.load_from:
-        raise ConfigError('--resume and --load-from conflict: --resume continues a run '
-                          '(weights, optimizer, epoch), --load-from starts a new one from '
-                          'weights; give one')
-
-
 def select_device(cfg, launcher):
     """(device, distributed, rank): 'auto' is cuda when torch sees one."""
     cuda = torch.cuda.is_available()
@@ -227,15 +197,6 @@ def select_device(cfg, launcher):
     from extras.distributed import init_dist
     rank, device = init_dist(cfg.dist_params.get('backend'), device)
     return device, True, rank
-
-
-def check_num_classes(cfg, dataset):
-    labels = dataset.get_gt_labels()
-    num_classes = cfg.model.head.num_classes
-    if len(labels) and labels.max() >= num_classes:
-        raise ConfigError(f'model.head.num_classes={num_classes}, but {cfg.data.train.type} '
-                          f'at {cfg.data.train.data_prefix!r} has labels up to {labels.max()}; '
-                          f'set num_classes to {labels.max() + 1} or more')
 
 
 def collect_env(threads=''):
@@ -269,6 +230,45 @@ def set_random_seed(seed, deterministic=False):
     if deterministic:
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+
+
+def build_cfg(args, timestamp, notes):
+    """The config file, then --cfg-options, then the other flags; checked once."""
+    check_flags(args)
+    cfg = load_config(args.config, notes)
+    if args.cfg_options:
+        from extras.cfg_options import apply_cfg_options
+        cfg = apply_cfg_options(cfg, args.cfg_options)
+    flags = dict(work_dir=args.work_dir, resume_from=args.resume_from,
+                 load_from=args.load_from, seed=args.seed, device=args.device,
+                 deterministic=args.deterministic or None)
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
+    if args.debug:         # small, one process, its own work dir, a log line per iteration
+        data = dataclasses.replace(cfg.data, workers_per_gpu=0,
+                                   train=dataclasses.replace(cfg.data.train, num_samples=256),
+                                   val=dataclasses.replace(cfg.data.val, num_samples=128))
+        cfg = dataclasses.replace(cfg, total_epochs=1, data=data,
+                                  log_config=dataclasses.replace(cfg.log_config, interval=1),
+                                  work_dir=os.path.join(cfg.work_dir, 'debug', timestamp))
+    check_config(cfg)                  # every field's type and range
+    check_names(cfg)                   # the classes it names exist
+    return dataclasses.replace(cfg, work_dir=resolve_work_dir(cfg.work_dir))
+
+
+def check_flags(args):
+    if args.resume_from and args.load_from:
+        raise ConfigError('--resume and --load-from conflict: --resume continues a run '
+                          '(weights, optimizer, epoch), --load-from starts a new one from '
+                          'weights; give one')
+
+
+def check_num_classes(cfg, dataset):
+    labels = dataset.get_gt_labels()
+    num_classes = cfg.model.head.num_classes
+    if len(labels) and labels.max() >= num_classes:
+        raise ConfigError(f'model.head.num_classes={num_classes}, but {cfg.data.train.type} '
+                          f'at {cfg.data.train.data_prefix!r} has labels up to {labels.max()}; '
+                          f'set num_classes to {labels.max() + 1} or more')
 
 
 # ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------

@@ -1,23 +1,35 @@
-"""The shape of the code (README, "Files"): seven core files within their line targets, no
-long lines, the flow apart from its guards, each step of docs/flow.md readable in one
-sitting, and imports that go one way."""
+"""The shape of the code (README, "Files"; docs/default_path.md): seven core files within
+their line targets, no long lines, the flow apart from its guards, each step of docs/flow.md
+readable in one sitting and in few passages, the page of figures current, and imports that
+go one way."""
 import ast
 import os
 import sys
 
 import pytest
 
+import procs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
 import default_path  # noqa: E402
 
 CORE = default_path.CORE
+T = default_path.TARGETS
 # who may import whom, inside the project (README: "Imports go one way")
-ALLOWED = {'config.py': set(), 'model.py': set(), 'data.py': {'config', 'model'},
+ALLOWED = {'config.py': set(), 'model.py': {'config'}, 'data.py': {'config', 'model'},
            'checkpoint.py': {'config'}, 'hooks.py': {'config', 'checkpoint'},
            'runner.py': {'config', 'checkpoint', 'hooks'},
            'train.py': {'config', 'checkpoint', 'hooks', 'runner', 'data', 'model', 'extras'}}
 PROJECT = {f[:-3] for f in CORE} | {'extras'}
+# rows over the passage target until config.py, data.py and model.py are ordered top-down
+# (issue 30: those files were being edited by other sessions); empty this as they are
+WAITING_FOR_ORDER = {'0a the config': 'config.py', '0b the model and the train dataset':
+                     'model.py, data.py', '8i the item pipeline': 'data.py'}
+# issue 30 asks for <= 3,500 core lines and <= 60 guard lines over the reading list; both
+# are not met yet (docs/default_path.md says where the lines are): these ceilings keep them
+# from growing
+CORE_CEILING, GUARDS_CEILING = 3600, 135
 
 
 def lines(path):
@@ -38,27 +50,71 @@ def imported(path):
 
 def test_the_seven_core_files_keep_their_line_targets():
     counts = {f: len(lines(f)) for f in CORE}
-    # issue 22 asked for 3,500; the code alone is ~2,620 lines after the long lines were split
-    # and the hardening and mmcls-bridge issues added theirs (docs/default_path.md): this
-    # ceiling keeps the total from growing
-    assert sum(counts.values()) <= 3800, counts
-    assert all(n <= 750 for n in counts.values()), counts
-    assert counts['train.py'] <= 350
-    long = [f'{f}:{i + 1}' for f in CORE for i, line in enumerate(lines(f)) if len(line) > 100]
+    assert sum(counts.values()) <= CORE_CEILING, counts
+    assert all(n <= T['file_lines'] for n in counts.values()), counts
+    assert counts['train.py'] <= T['train_lines']
+    long = [f'{f}:{i + 1}' for f in CORE for i, line in enumerate(lines(f))
+            if len(line) > T['line_chars']]
     assert long == []
 
 
-def test_the_flow_functions_hold_few_guard_lines():
-    guards = default_path.flow_guards()
-    assert len(guards) >= len(default_path.FLOW)       # every flow function is found
-    assert sum(guards.values()) <= 25 and max(guards.values()) <= 3, guards
+def test_the_reading_list_holds_few_guard_lines():
+    guards = default_path.guards()
+    assert all(f in guards for f in default_path.FLOW)      # every flow function is found
+    assert max(guards[f] for f in default_path.FLOW) <= T['flow_guards'], guards
+    assert sum(guards.values()) <= GUARDS_CEILING
 
 
-def test_each_step_of_the_flow_reads_in_one_sitting():
+def test_guards_are_matched_with_their_class():
+    guards = default_path.guards()
+    assert 'model.py: ResNet_CIFAR.train' not in guards           # not EpochBasedRunner.train
+    assert 'runner.py: EpochBasedRunner.train' in guards
+    assert default_path.guard_lines(ast.parse('check_x(a)\nif a:\n    raise E\n')) == 3
+
+
+def test_each_step_of_the_flow_reads_in_one_sitting_in_few_passages():
     rows = default_path.reading_list()
-    assert len(rows) >= 16 and rows[0][0].startswith('0 ')
+    assert len(rows) >= 20 and rows[0][0].startswith('0 ')
+    assert 'train.py: cli' in rows[0][1]
+    over = []
     for i, (step, entries) in enumerate(rows):
-        assert default_path.reading_lines(entries) <= (200 if i == 0 else 150), step
+        row = default_path.read_row(entries, rows)
+        assert row['lines'] <= (T['first_row'] if i == 0 else T['row']), step
+        if len(row['passages']) > T['passages']:
+            over.append(step)
+    assert set(over) <= set(WAITING_FOR_ORDER), over
+
+
+def test_a_row_counts_the_core_functions_it_calls_one_level_down():
+    # step 2 names build_optimizer and optimizer_class; config.lookup and checkpoint.unwrap
+    # are what they call, and no other row names them
+    row = default_path.read_row(['runner.py: build_optimizer', 'runner.py: optimizer_class'])
+    assert {'config.py: lookup', 'checkpoint.py: unwrap'} <= set(row['callees'])
+    alone = sum(b - a + 1 for a, b in (default_path.resolve('runner.py', n) for n in
+                                       ('build_optimizer', 'optimizer_class')))
+    assert row['lines'] > alone
+
+
+def test_docs_default_path_md_is_current():
+    with open(os.path.join(ROOT, 'docs', 'default_path.md')) as f:
+        text = f.read()
+    assert text.startswith(default_path.page()), \
+        'stale: python tools/default_path.py --markdown docs/default_path.md'
+
+
+def test_a_default_demo_run_enters_few_core_lines():
+    r = procs.run([sys.executable, os.path.join('tools', 'default_path.py')], cwd=ROOT,
+                  timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if 'the seven core files' in line)
+    assert int(row.split('**')[3]) <= T['entered'], row
+
+
+def test_markdown_into_a_missing_folder_is_one_line(tmp_path):
+    r = procs.run([sys.executable, os.path.join(ROOT, 'tools', 'default_path.py'),
+                   '--markdown', str(tmp_path / 'no' / 'page.md')], timeout=60)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'does not exist' in r.stderr and 'Traceback' not in r.stderr
 
 
 @pytest.mark.parametrize('path', CORE)

@@ -1,16 +1,29 @@
-"""How much code a default run enters: the line span of every function of this repository
-that `python train.py --config configs/demo.py` calls, per file.
+"""The shape of the code, measured: what a reader reads for each step of docs/flow.md, the
+guard lines in it, and how much code a default run enters.
 
-    python tools/default_path.py                    # prints a Markdown table
-    python tools/default_path.py --config config.py --markdown docs/default_path.md
-    python tools/default_path.py --steps            # lines to read per step of docs/flow.md
-    python tools/default_path.py --guards           # inline guard lines in the flow functions
+    python tools/default_path.py --steps            # lines to read per step, with passages
+    python tools/default_path.py --guards           # guard lines in the reading-list functions
+    python tools/default_path.py                    # lines a default demo run enters, per file
+    python tools/default_path.py --markdown docs/default_path.md   # all of it, as that page
 
-A function counts with all its lines, from its `def` (or decorator) to its last line,
-docstring and comments included; a function inside another one is inside its span. Module
-and class bodies, which run at import, do not count: they are definitions, not the path.
-The run is the demo shortened to one epoch on 256 / 128 images, with no loader worker
-processes (the same functions run, in this process, where sys.settrace sees them).
+Reading rows (--steps). A row of flow.md's reading list names functions and classes; the
+row's lines are their spans (from `def`/decorator to the last line, docstrings and comments
+included) plus the spans of the core functions they call one level down (a name defined in
+or imported into their file, `self.method`, or a class, whose `__init__` is what runs):
+`config.lookup` included. A callee that another row names is read in that row, and is not
+counted twice. The `check_*` helpers (and a class's `_check*`) are counted in their own
+column: they hold the errors, not the flow. A passage is a run of lines read straight
+through: two spans of one file are one passage when no other function starts between them.
+
+Guard lines (--guards): an `if` whose body only raises, an `except` that only raises, a
+`raise`, and a statement that only calls a `check_*` helper; over every function on the
+reading list (a class entry: all its methods), each matched with its class.
+
+Lines entered (no option): the line span of every function of this repository that
+`python train.py --config configs/demo.py` calls. Module and class bodies, which run at
+import, do not count. The run is the demo shortened to one epoch on 256 / 128 images, with
+no loader worker processes (the same functions run, in this process, where sys.settrace
+sees them).
 """
 import argparse
 import ast
@@ -24,7 +37,284 @@ from collections import defaultdict
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OWN = ROOT + os.sep
 CORE = ('train.py', 'config.py', 'runner.py', 'checkpoint.py', 'hooks.py', 'model.py', 'data.py')
+FLOW_MD = os.path.join(ROOT, 'docs', 'flow.md')
+# the targets (architecture.md, issue 30); tests/test_layout.py asserts them
+TARGETS = dict(core_lines=3500, file_lines=750, train_lines=350, line_chars=100, row=150,
+               first_row=200, passages=3, guards=60, flow_guards=3, entered=1850)
+# the functions a student reads to follow train_model: at most `flow_guards` guard lines each
+FLOW = ('train.py: train_model', 'train.py: main', 'train.py: build_cfg',
+        'runner.py: EpochBasedRunner.__init__', 'runner.py: EpochBasedRunner.register_hook',
+        'runner.py: EpochBasedRunner.register_training_hooks',
+        'runner.py: EpochBasedRunner.register_logger_hooks', 'runner.py: EpochBasedRunner.run',
+        'runner.py: EpochBasedRunner.train', 'runner.py: EpochBasedRunner.run_iter',
+        'runner.py: EpochBasedRunner.resume', 'runner.py: EpochBasedRunner.save_checkpoint',
+        'runner.py: EpochBasedRunner.load_checkpoint', 'runner.py: build_optimizer',
+        'data.py: build_dataloader', 'data.py: build_dataset', 'data.py: collate',
+        'hooks.py: build_updater_hook', 'hooks.py: build_optimizer_hook',
+        'model.py: ImageClassifier.train_step', 'model.py: ImageClassifier._parse_losses',
+        'model.py: build_classifier')
 
+
+# ---- Reading rows ----------------------------------------------------------------------
+
+def steps_table():
+    """The reading rows as a Markdown table, with their passages."""
+    rows = ['| step | lines to read | check_* lines | passages | where |',
+            '|---|---:|---:|---:|---|']
+    for i, (step, entries) in enumerate(reading_list()):
+        target = TARGETS['first_row'] if i == 0 else TARGETS['row']
+        r = read_row(entries)
+        over = ' (over)' if r['lines'] > target else ''
+        many = ' (over)' if len(r['passages']) > TARGETS['passages'] else ''
+        where = ', '.join(f'{p} {a}-{b}' for p, a, b in r['passages'])
+        rows.append(f'| {step} | {r["lines"]}{over} (<= {target}) | {r["checks"]} | '
+                    f'{len(r["passages"])}{many} | {where} |')
+    return '\n'.join(rows)
+
+
+def reading_list(flow=FLOW_MD):
+    """The rows of flow.md's reading-list table: [(step, ['file.py: name', ...])]."""
+    text = open(flow).read()
+    section = text.split('## Reading list', 1)[1].split('\n## ', 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) == 3 and cells[2].startswith('`') and ':' in cells[2]:
+            entries = [e.strip('` ') for e in cells[2].split('`, `')]
+            rows.append((f'{cells[0]} {cells[1]}', entries))
+    return rows
+
+
+def read_row(entries, rows=None):
+    """{'lines': n, 'checks': n, 'passages': [(file, first, last)], 'callees': [...]} of
+    one reading row: its entries and their one-level core callees (see the docstring)."""
+    named = set()                              # every line some row names
+    for _, row in (rows or reading_list()):
+        for entry in row:
+            named |= span_lines(*key(entry))
+    own = [key(e) for e in entries]
+    read, checks, callees = set(), set(), []
+    for path, name in own:
+        read |= span_lines(path, name)
+    for path, name in own:
+        for callee in calls(path, name):
+            if span_lines(*callee) <= named:    # read in its own row (or in this one)
+                continue
+            lines = span_lines(*callee)
+            if is_check(callee[1]):
+                checks |= lines
+            else:
+                read |= lines
+                callees.append(f'{callee[0]}: {callee[1]}')
+    return dict(lines=len(read), checks=len(checks - read), passages=passages(read),
+                callees=sorted(set(callees)))
+
+
+def key(entry):
+    path, name = (part.strip() for part in entry.split(':'))
+    return path, name
+
+
+def is_check(name):
+    """A check helper: check_*, or a class's _check*."""
+    last = name.split('.')[-1]
+    return last.startswith('check_') or last.startswith('_check')
+
+
+def span_lines(path, name):
+    first, last = resolve(path, name)
+    return {(path, n) for n in range(first, last + 1)}
+
+
+def resolve(path, name):
+    """(first, last) line of 'name' or 'Class.name' in `path`, a method found in the
+    class's bases of the same file too."""
+    table = spans(path)
+    if name in table:
+        return table[name]
+    if '.' in name:
+        cls, method = name.split('.', 1)
+        for base in bases(path).get(cls, []):
+            if f'{base}.{method}' in table or base in bases(path):
+                return resolve(path, f'{base}.{method}')
+    raise SystemExit(f'error: docs/flow.md names {path}: {name}, which {path} does not define')
+
+
+_parsed = {}
+
+
+def parse(path):
+    if path not in _parsed:
+        with open(os.path.join(ROOT, path)) as f:
+            _parsed[path] = ast.parse(f.read())
+    return _parsed[path]
+
+
+def spans(path):
+    """{'name' or 'Class.name' or 'Class': (first line, last line)} of a file's functions
+    and classes (decorators included)."""
+    found = {}
+    for node in parse(path).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            found[node.name] = first_line(node), node.end_lineno
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f'{node.name}.{item.name}'] = first_line(item), item.end_lineno
+    return found
+
+
+def first_line(node):
+    return min([node.lineno] + [d.lineno for d in node.decorator_list])
+
+
+def bases(path):
+    return {n.name: [b.id for b in n.bases if isinstance(b, ast.Name)]
+            for n in parse(path).body if isinstance(n, ast.ClassDef)}
+
+
+def node_of(path, name):
+    for node in parse(path).body:
+        if getattr(node, 'name', None) == name.split('.')[0]:
+            if '.' not in name:
+                return node
+            for item in node.body:
+                if getattr(item, 'name', None) == name.split('.')[1]:
+                    return item
+    first, last = resolve(path, name)           # inherited: the base's method
+    for node in ast.walk(parse(path)):
+        if isinstance(node, ast.FunctionDef) and node.lineno <= first <= node.end_lineno:
+            return node
+
+
+def imported_names(path):
+    """{name: core file} of `from <core module> import name` in `path`."""
+    names = {}
+    for node in parse(path).body:
+        if isinstance(node, ast.ImportFrom) and node.module and f'{node.module}.py' in CORE:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f'{node.module}.py'
+    return names
+
+
+def calls(path, name):
+    """The core functions that `name` (a function or a whole class) calls directly, as
+    (file, 'name' or 'Class.name')."""
+    node = node_of(path, name)
+    cls = name.split('.')[0] if '.' in name else (name if isinstance(node, ast.ClassDef) else None)
+    table, imported, found = spans(path), imported_names(path), []
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        f = call.func
+        if isinstance(f, ast.Name):
+            where = imported.get(f.id, path if f.id in table else None)
+            if where is not None:
+                found.append(callee(where, f.id))
+        elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) \
+                and f.value.id == 'self' and cls and f'{cls}.{f.attr}' in table:
+            found.append((path, f'{cls}.{f.attr}'))
+    return [c for c in dict.fromkeys(found) if c is not None and c[1] != name]
+
+
+def callee(path, name):
+    """A call of `name` in `path`: a function, or a class's __init__ (what the call runs)."""
+    table = spans(path)
+    if name not in table:
+        return None
+    if isinstance(node_of(path, name), ast.ClassDef):
+        return (path, f'{name}.__init__') if f'{name}.__init__' in table else None
+    return path, name
+
+
+def passages(lines):
+    """[(file, first, last)]: runs of `lines` in which no other function starts (a class's
+    header and docstring between its methods do not break a run)."""
+    found = []
+    for path in sorted({p for p, _ in lines}):
+        starts = {first_line(n) for n in ast.walk(parse(path)) if isinstance(n, ast.FunctionDef)}
+        numbers = sorted(n for p, n in lines if p == path)
+        first = last = numbers[0]
+        for n in numbers[1:]:
+            if any(s in starts for s in range(last + 1, n)):
+                found.append((path, first, last))
+                first = n
+            last = n
+        found.append((path, first, last))
+    return found
+
+
+# ---- Guard lines -------------------------------------------------------------------------
+
+def guard_lines(node):
+    """Lines of an `if` whose body only raises, an `except` that only raises, a `raise`, a
+    statement that only calls a check_* helper."""
+    def only_raises(body):
+        return all(isinstance(s, ast.Raise) for s in body)
+
+    def check_call(n):
+        return isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) \
+            and is_check(getattr(n.value.func, 'id', getattr(n.value.func, 'attr', '')))
+    lines = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.If) and only_raises(n.body) and not n.orelse \
+                or isinstance(n, ast.ExceptHandler) and only_raises(n.body) \
+                or isinstance(n, ast.Raise) or check_call(n):
+            lines.update(range(n.lineno, n.end_lineno + 1))
+    return len(lines)
+
+
+def reading_functions():
+    """Every function on the reading list, 'file: Class.name' (a class: all its methods)."""
+    found = []
+    for _, entries in reading_list():
+        for path, name in map(key, entries):
+            node = node_of(path, name)
+            if isinstance(node, ast.ClassDef):
+                found += [f'{path}: {name}.{m.name}' for m in node.body
+                          if isinstance(m, ast.FunctionDef)]
+            else:
+                found.append(f'{path}: {name}')
+    return list(dict.fromkeys(found))
+
+
+def guards():
+    """{'file: Class.name': guard lines} over the reading list and FLOW."""
+    return {f: guard_lines(node_of(*key(f))) for f in dict.fromkeys(reading_functions() + list(FLOW))}
+
+
+def guards_table():
+    found = guards()
+    flow = {f: found[f] for f in FLOW}
+    rows = ['| function | guard lines | flow function |', '|---|---:|---|']
+    for name, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n:
+            rows.append(f'| `{name}` | {n} | {"yes" if name in flow else ""} |')
+    rows.append(f'| **{len(found)} functions on the reading list** | **{sum(found.values())}** '
+                f'(<= {TARGETS["guards"]}) | max in a flow function: {max(flow.values())} '
+                f'(<= {TARGETS["flow_guards"]}) |')
+    return '\n'.join(rows)
+
+
+# ---- Sizes -------------------------------------------------------------------------------
+
+def file_lines(path):
+    with open(os.path.join(ROOT, path)) as f:
+        return f.read().splitlines()
+
+
+def sizes_table():
+    counts = {f: len(file_lines(f)) for f in CORE}
+    long = sum(len(line) > TARGETS['line_chars'] for f in CORE for line in file_lines(f))
+    rows = ['| file | lines | target |', '|---|---:|---:|']
+    for f in CORE:
+        target = TARGETS['train_lines'] if f == 'train.py' else TARGETS['file_lines']
+        rows.append(f'| {f} | {counts[f]} | <= {target} |')
+    rows.append(f'| **the seven core files** | **{sum(counts.values())}** | '
+                f'<= {TARGETS["core_lines"]} |')
+    rows.append(f'| lines over {TARGETS["line_chars"]} characters | {long} | 0 |')
+    return '\n'.join(rows)
+
+
+# ---- Lines entered by a demo run -----------------------------------------------------------
 
 def entered_spans(argv):
     """Run train.py with `argv` under sys.settrace; return {file: set of line numbers}."""
@@ -55,117 +345,16 @@ def entered_spans(argv):
     return lines
 
 
-def table(lines):
+def entered_table(lines):
     rows = ['| file | lines entered | lines in file |', '|---|---:|---:|']
     files = sorted(lines, key=lambda f: (f not in CORE, CORE.index(f) if f in CORE else 0, f))
     for f in files:
-        rows.append(f'| {f} | {len(lines[f])} | {sum(1 for _ in open(os.path.join(ROOT, f)))} |')
+        rows.append(f'| {f} | {len(lines[f])} | {len(file_lines(f))} |')
     core = sum(len(v) for f, v in lines.items() if f in CORE)
-    rows.append(f'| **the seven core files** | **{core}** | '
-                f'**{sum(sum(1 for _ in open(os.path.join(ROOT, f))) for f in CORE)}** |')
+    rows.append(f'| **the seven core files** | **{core}** (<= {TARGETS["entered"]}) | '
+                f'**{sum(len(file_lines(f)) for f in CORE)}** |')
     rows.append(f'| **everything entered** | **{sum(len(v) for v in lines.values())}** | |')
     return '\n'.join(rows)
-
-
-def spans(path):
-    """{'name' or 'Class.name' or 'Class': (first line, last line)} of a file's functions
-    and classes (decorators included)."""
-    tree = ast.parse(open(os.path.join(ROOT, path)).read())
-    found = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            found[node.name] = (first, node.end_lineno)
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef):
-                    first = min([item.lineno] + [d.lineno for d in item.decorator_list])
-                    found[f'{node.name}.{item.name}'] = (first, item.end_lineno)
-    return found
-
-
-def is_check(name):
-    """A check helper, which the reading count leaves out: check_*, or a class's _check*."""
-    last = name.split('.')[-1]
-    return last.startswith('check_') or last.startswith('_check')
-
-
-def reading_lines(entries):
-    """Lines to read for a list of 'file.py: name' entries: the union of their spans,
-    less the spans of check helpers inside them."""
-    lines = set()
-    for entry in entries:
-        path, name = (part.strip() for part in entry.split(':'))
-        table = spans(path)
-        if name not in table:
-            raise SystemExit(f'docs/flow.md names {entry!r}, which {path} does not define')
-        first, last = table[name]
-        lines |= {(path, n) for n in range(first, last + 1)}
-        for other, (a, b) in table.items():
-            if is_check(other) and first <= a and b <= last:
-                lines -= {(path, n) for n in range(a, b + 1)}
-    return len(lines)
-
-
-def reading_list(flow=os.path.join(ROOT, 'docs', 'flow.md')):
-    """The rows of flow.md's reading-list table: [(step, ['file.py: name', ...])]."""
-    text = open(flow).read()
-    section = text.split('## Reading list', 1)[1].split('\n## ', 1)[0]
-    rows = []
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) == 3 and cells[2].startswith('`') and ':' in cells[2]:
-            entries = [e.strip('` ') for e in cells[2].split('`, `')]
-            rows.append((f'{cells[0]} {cells[1]}', entries))
-    return rows
-
-
-def steps_table(limit=150, first_limit=200):
-    rows = ['| step | lines to read | target |', '|---|---:|---:|']
-    for i, (step, entries) in enumerate(reading_list()):
-        target = first_limit if i == 0 else limit
-        n = reading_lines(entries)
-        rows.append(f'| {step} | {n}{"" if n <= target else " (over)"} | <= {target} |')
-    return '\n'.join(rows)
-
-
-# The functions a student reads to follow train_model (issue 22's list)
-FLOW = ('train_model', 'main', 'build_cfg', 'EpochBasedRunner.__init__', 'register_hook',
-        'register_training_hooks', 'register_logger_hooks', 'run', 'train', 'run_iter', 'resume',
-        'save_checkpoint', 'load_checkpoint', 'build_optimizer', 'build_dataloader',
-        'build_dataset', 'collate', 'build_updater_hook', 'build_optimizer_hook', 'train_step',
-        '_parse_losses', 'build_classifier')
-
-
-def guard_lines(node):
-    """Lines of an `if` whose body only raises, an `except` that only raises, a `raise`."""
-    def only_raises(body):
-        return all(isinstance(s, ast.Raise) for s in body)
-    lines = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.If) and only_raises(n.body) and not n.orelse \
-                or isinstance(n, ast.ExceptHandler) and only_raises(n.body) \
-                or isinstance(n, ast.Raise):
-            lines.update(range(n.lineno, n.end_lineno + 1))
-    return len(lines)
-
-
-def flow_guards():
-    """{'file: function': guard lines} for every flow function of the core files."""
-    found = {}
-    for path in CORE:
-        tree = ast.parse(open(os.path.join(ROOT, path)).read())
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ClassDef) and node is not tree:
-                continue
-            for fn in node.body:
-                if not isinstance(fn, ast.FunctionDef):
-                    continue
-                name = fn.name if fn.name != '__init__' else f'{getattr(node, "name", "")}.__init__'
-                if name in FLOW:
-                    found[f'{path}: {getattr(node, "name", "") + "." if node is not tree else ""}'
-                          f'{fn.name}'] = guard_lines(fn)
-    return found
 
 
 SHORTEN = """import runpy
@@ -177,37 +366,84 @@ cfg = replace(cfg, total_epochs=1, data=data)
 """
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--config', default=os.path.join(ROOT, 'configs', 'demo.py'))
-    p.add_argument('--markdown', help='also write the table to this file')
-    p.add_argument('--guards', action='store_true',
-                   help='inline guard lines in the flow functions (no run)')
-    p.add_argument('--steps', action='store_true',
-                   help='the lines a reader reads for each step of docs/flow.md (no run)')
-    args = p.parse_args()
-    if args.steps:
-        print(steps_table())
-        return
-    if args.guards:
-        guards = flow_guards()
-        for name, n in sorted(guards.items(), key=lambda kv: -kv[1]):
-            if n:
-                print(f'{n:4d}  {name}')
-        print(f'guards {sum(guards.values())} in {len(guards)} flow functions '
-              f'(max {max(guards.values())})')
-        return
+def demo_run(config):
+    """{file: lines entered} of the shortened demo run (in this process)."""
+    cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as work:
         # the shortening is a config file of its own: --cfg-options would enter its extra
         short = os.path.join(work, 'short.py')
         with open(short, 'w') as f:
-            f.write(SHORTEN.format(config=os.path.abspath(args.config)))
+            f.write(SHORTEN.format(config=os.path.abspath(config)))
         os.chdir(ROOT)
-        result = table(entered_spans(['--config', short, '--work-dir', os.path.join(work, 'run')]))
-    print(result)
+        try:
+            return entered_spans(['--config', short, '--work-dir', os.path.join(work, 'run')])
+        finally:
+            os.chdir(cwd)
+
+
+# ---- The page ------------------------------------------------------------------------------
+
+PAGE = """# The shape of the code, measured
+
+Generated by `python tools/default_path.py --markdown docs/default_path.md`;
+tests/test_layout.py checks that it is current and holds the targets (architecture: issue
+30). How each figure is counted: the docstring of tools/default_path.py.
+
+## The seven core files
+
+{sizes}
+
+## Lines to read for each step of docs/flow.md
+
+Each row: the functions docs/flow.md's reading list names and the core functions they call
+one level down (a callee that another row names is counted there); the `check_*` helpers
+apart; the passages (runs read straight through, `file first-last`).
+
+{steps}
+
+## Guard lines in the functions of the reading list
+
+{guards}
+"""
+
+
+ENTERED = """
+## Lines a default run enters
+
+`python tools/default_path.py`: the demo (configs/demo.py), shortened to one epoch on 256 /
+128 images. The extras it enters are the ones train.py imports on every run (README).
+
+{entered}
+"""
+
+
+def page():
+    """The page up to its last section (which needs a run): what tests/test_layout.py
+    compares with docs/default_path.md."""
+    return PAGE.format(sizes=sizes_table(), steps=steps_table(), guards=guards_table())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--config', default=os.path.join(ROOT, 'configs', 'demo.py'))
+    p.add_argument('--markdown', help='write the page (sizes, steps, guards) to this file')
+    p.add_argument('--guards', action='store_true', help='guard lines (no run)')
+    p.add_argument('--steps', action='store_true', help='lines to read per step (no run)')
+    args = p.parse_args()
     if args.markdown:
+        folder = os.path.dirname(os.path.abspath(args.markdown))
+        if not os.path.isdir(folder):
+            sys.exit(f'error: --markdown {args.markdown}: the folder {folder} does not exist')
+        entered = entered_table(demo_run(args.config))
         with open(args.markdown, 'w') as f:
-            f.write(result + '\n')
+            f.write(page() + ENTERED.format(entered=entered))
+        print(f'wrote {args.markdown}')
+    elif args.steps:
+        print(steps_table())
+    elif args.guards:
+        print(guards_table())
+    else:
+        print(entered_table(demo_run(args.config)))
 
 
 if __name__ == '__main__':
