@@ -365,10 +365,11 @@ def load_config(path, notes=None):
     check_config_file(path)
     if os.path.samefile(path, __file__):
         return cfg                       # config.py itself: already imported
-    # `from config import ...` works, and `policy='my_policy:MyLrUpdaterHook'` beside the file
+    # `from config import ...` works, and `policy='my_policy:MyLrUpdaterHook'` beside the file;
+    # appended, so that a secrets.py beside it does not shadow the standard library's
     for folder in (os.path.dirname(os.path.abspath(p)) for p in (path, __file__)):
         if folder not in sys.path:
-            sys.path.insert(0, folder)
+            sys.path.append(folder)
     namespace = run_config_file(path)
     if 'cfg' not in namespace and (isinstance(namespace.get('model'), dict)
                                    or '_base_' in namespace):
@@ -385,14 +386,21 @@ def check_config_file(path):
 
 
 def run_config_file(path):
-    """The file's names. Anything that escapes from it (an error, sys.exit) is a config
-    error naming the file; Ctrl-C stays Ctrl-C."""
+    """The file's names. Only a .py file is run (runpy would run a zip's __main__.py: a .pth
+    is one). Anything that escapes from it (an error, sys.exit) is a config error naming
+    the file, its message escaped and cut short; Ctrl-C stays Ctrl-C."""
+    if not path.endswith('.py'):
+        raise ConfigError(f'--config: {path!r} is not a .py file; a config is a Python file (the '
+                          "config in a checkpoint: python tools/convert_config.py "
+                          f'--from-checkpoint {path})')
     try:
         return runpy.run_path(path)
     except KeyboardInterrupt:
         raise
     except BaseException as e:           # SystemExit too: a config file does not end the run
-        raise ConfigError(f'--config: {path} failed to run: {type(e).__name__}: {e}') from None
+        text = f'{type(e).__name__}: {e}'[:300]
+        text = ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        raise ConfigError(f'--config: {path} failed to run: {text[:200]}') from None
 
 
 def check_is_config(value, path):

@@ -9,19 +9,22 @@ config.load_config sends here a file with `model = dict(...)` and no `cfg`. Keys
 of their name (renamed: `translate`) or follow MMCLS_DEFAULTS, SAME_AS_MMCLS, SKIPPED; others are
 ConfigErrors naming key and file. Fields mmcls lacks travel in `minicls` (mmcls never reads it).
 """
-import ast
 import copy
 import dataclasses
+import difflib
 import json
 import keyword
 import logging
+import math
 import os
 import re
-import types
 import typing
 
 import config
 from config import ConfigError
+from extras.mmcls_checks import (check_logger_hooks, check_optimizer, check_sizes, one_line,
+                                 quote)
+from extras.mmcls_files import dotted, parse_text, resolve_file
 
 logger = logging.getLogger('minicls')
 
@@ -56,6 +59,8 @@ REQUIRED = """model data optimizer optimizer_config lr_config checkpoint_config 
     optimizer_config.grad_clip.max_norm lr_config.policy momentum_config.policy log_config.interval
     log_config.hooks runner.type""".split()   # mmcls reads these without a default
 SPLITS = ('train', 'val', 'test')
+MMCLS_KEYS = ('sampler', 'custom_imports', 'find_unused_parameters', 'ipu_replicas')  # mmcls
+# 0.25 reads these (never helper names), minicls cannot express them
 MINICLS_ONLY = ('device', 'deterministic', 'channels_last', 'compile', 'num_threads', 'sync_bn',
                 *(f'data.{s}.{f}' for s in SPLITS for f in ('num_samples', 'batched')),
                 'random_streams')
@@ -63,94 +68,23 @@ MINICLS_ONLY = ('device', 'deterministic', 'channels_last', 'compile', 'num_thre
 
 def read_mmcls_config(path, notes=None):
     """Run an mmcls 0.x config file, resolve its `_base_` files, translate (mmcv: fromfile)."""
-    values, origins = resolve_file(path)
+    found, uses = [], {}                  # notes of _deprecation_; the names each file reads
     stem = os.path.splitext(os.path.basename(path))[0]     # mmcls: ./work_dirs/<config name>
-    return translate(values, origins, f'work_dirs/{stem}', notes)
+    try:
+        values, origins = resolve_file(path, found, uses)
+        return translate(values, origins, f'work_dirs/{stem}', notes, uses, found)
+    except ConfigError as e:              # file content in it: escaped, cut short
+        raise ConfigError(one_line(str(e))) from None
 
 
 def read_mmcls_text(text, source='config text', notes=None):
     """An mmcls checkpoint's meta['config'] is data, not code: `name = value` lines of literals,
-    dict(...) and range(...), read with ast.literal_eval; classes by name, never 'module:Class'."""
+    dict(...) and range(...), read with ast.literal_eval; classes by name, never 'module:Class'.
+    What mmcv writes for a float that is not finite (`inf`) is read too."""
     try:
-        tree = DataOnly().visit(ast.parse(text))
-    except (SyntaxError, ConfigError) as e:    # not Python; or a class named as 'module:Class'
-        raise ConfigError(f'{source}: {e}') from None
-    values = {}
-    for node in tree.body:
-        name = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
-        try:
-            values[name.id] = ast.literal_eval(node.value)
-        except (AttributeError, ValueError, TypeError):
-            raise ConfigError(f'{source} line {node.lineno}: {ast.unparse(node)[:50]!r} is code; a '
-                              "checkpoint's config holds only `name = value` lines") from None
-    return translate(values, {'': source}, config.Config().work_dir, notes)
-
-
-class DataOnly(ast.NodeTransformer):
-    """pretty_text's dict(k=v) and gpu_ids = range(0, 8) as literals; other calls stay, refused.
-    A `type` or `policy` names a class as mmcls's registries do, never a 'module:Class'."""
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        name, keys = getattr(node.func, 'id', None), [k.arg for k in node.keywords]
-        if name == 'dict' and not node.args and None not in keys:      # dict(k=v)
-            values, keys = [k.value for k in node.keywords], []
-            node.args = [ast.Dict([ast.Constant(k.arg) for k in node.keywords], values)]
-        if name == 'dict' and not keys and [type(a) for a in node.args] == [ast.Dict]:
-            return self.visit_Dict(node.args[0])   # and pretty_text's dict({'not.a.name': v})
-        ints = [a.value for a in node.args if type(getattr(a, 'value', None)) is int]
-        if name == 'range' and not keys and 0 < len(ints) == len(node.args) <= 3 \
-                and len(range(*ints)) <= 1024:      # a list of 1e12 ints is no config
-            return ast.List([ast.Constant(i) for i in range(*ints)], ast.Load())
-        return node
-
-    def visit_Dict(self, node):
-        for k, v in zip(node.keys, node.values):
-            name, value = getattr(k, 'value', ''), str(getattr(v, 'value', ''))
-            if name in ('type', 'policy') and ':' in value:
-                raise ConfigError(f"line {v.lineno}: {name}={value!r} names code to import; a "
-                                  "checkpoint's config names only minicls's own classes (as mmcls)")
-        return self.generic_visit(node)
-
-
-def resolve_file(path, chain=()):
-    """mmcv: Config._file2dict. The file's names over its `_base_` files; who set each key."""
-    path = os.path.abspath(path)
-    if path in chain:                     # mmcv recurses until Python's limit
-        raise ConfigError(f'{chain[-1]}: _base_ file {path} leads back to itself')
-    names = {k: v for k, v in config.run_config_file(path).items() if not k.startswith('__')
-             and not isinstance(v, (types.ModuleType, types.FunctionType))}
-    bases, merged, origins = names.pop('_base_', []), {}, {}
-    for base in bases if isinstance(bases, list) else [bases]:
-        values, where = resolve_file(os.path.join(os.path.dirname(path), base), chain + (path,))
-        if merged.keys() & values.keys():     # mmcv: 'Duplicate key is not allowed among bases'
-            shared = ', '.join(sorted(merged.keys() & values.keys()))
-            raise ConfigError(f'{path}: two _base_ files set {shared}; mmcv refuses that')
-        merged.update(values)
-        origins.update(where)
-    merged, own = merge(names, merged, path), set(dotted(names))     # who set each key, now
-    return merged, {'': path, **{k: path if k in own else origins[k] for k in dotted(merged)}}
-
-
-def merge(child, base, path):
-    """mmcv: Config._merge_a_into_b. Dicts merge key by key; `_delete_=True` replaces instead."""
-    out = dict(base)
-    for k, v in child.items():
-        if isinstance(v, dict):
-            v = dict(v)
-            if k in out and not v.pop('_delete_', False):   # mmcv pops it only where k is in base
-                if not isinstance(out[k], dict):
-                    raise ConfigError(f'{path}: {k} is a dict here, a {type(out[k]).__name__} in '
-                                      'its _base_; set _delete_=True to replace it')
-                v = merge(v, out[k], path)
-        out[k] = v
-    return out
-
-
-def dotted(d, prefix=''):
-    for k, v in d.items():
-        yield f'{prefix}{k}'
-        yield from dotted(v, f'{prefix}{k}.') if isinstance(v, dict) else ()
+        return translate(parse_text(text, source), {'': source}, config.Config().work_dir, notes)
+    except ConfigError as e:              # file content in it: escaped, cut short
+        raise ConfigError(one_line(str(e))) from None
 
 
 def lookup(d, path):                      # d['a']['b'] for 'a.b' (d for ''); None if missing
@@ -162,8 +96,8 @@ def lookup(d, path):                      # d['a']['b'] for 'a.b' (d for ''); No
 class Translation:
     """The dict -> dataclass walk; knows the file that set each key, and collects the notes."""
 
-    def __init__(self, origins, notes):
-        self.origins, self.notes = origins, notes
+    def __init__(self, origins, notes, uses):
+        self.origins, self.notes, self.uses = origins, notes, uses
 
     def error(self, key, message):        # names the file that set `key` (or the key above it)
         parts = re.split(r'[.\[]', key)
@@ -171,18 +105,36 @@ class Translation:
         where = next(self.origins[k] for k in keys if k in self.origins)
         return ConfigError(f'{where}: {key}{message}')
 
-    def other(self, key, value, holder):
+    def other(self, key, value, holder, fields=()):
         """A key with no field of its name: skipped with a note, accepted as mmcls's, or refused."""
         pattern = re.sub(r'^data\.(train|val|test)\.', 'data.*.', key)
         if pattern in SKIPPED:
             return self.notes.append(f'skipped {key}: {SKIPPED[pattern]}')
         n = holder.get('num_stages', 4)     # mmcls's ResNet: a stride and a dilation per stage
         same = dict(SAME_AS_MMCLS, **{'model.backbone.strides': [1] + [2] * (n - 1),
-                                      'model.backbone.dilations': [1] * n})
+                                      'model.backbone.dilations': [1] * n})   # n: check_sizes
         if pattern in same and json.dumps(value, default=repr) == json.dumps(same[pattern]):
             return
-        why = f"only {same[pattern]!r}, mmcls's default" if pattern in same else 'no field for it'
-        raise self.error(key, f'={str(value)[:60]} cannot be expressed in minicls (it has {why})')
+        guess = difflib.get_close_matches(key.rpartition('.')[2], fields, n=1, cutoff=0.8)
+        if '.' not in key and not guess and key not in MMCLS_KEYS and self.helper(key):
+            return
+        why = f"only {quote(same[pattern])}, mmcls's default" if pattern in same else 'no field'
+        hint = f' (did you mean {guess[0]!r}?)' if guess else ''
+        raise self.error(key, f'={quote(value)} cannot be expressed in minicls (it has {why}'
+                         f'{" for it" if pattern not in same else ""}){hint}')
+
+    def helper(self, key):
+        """A top-level name a file reads to build other values; in a checkpoint's text (mmcv keeps
+        every name of the file), any name not near a key's. Noted; mmcls never reads them."""
+        where = self.origins.get(key, self.origins[''])
+        if self.uses is None and not key.startswith('_'):
+            self.notes.append(f"skipped {key}: not a key mmcls reads (mmcv's text keeps the "
+                              "helper names of a file)")
+        elif self.uses is not None and key in self.uses.get(where, ()):
+            self.notes.append(f'skipped {key}: a helper name, used in {where} to build others')
+        else:
+            return False
+        return True
 
     def build(self, cls, d, path=''):
         """dict -> dataclass `cls`, key by key; nested dataclasses recurse."""
@@ -192,7 +144,7 @@ class Translation:
         for k, v in {**defaults, **d}.items():
             key = f'{path}.{k}' if path else k
             if k not in hints:
-                self.other(key, v, d)
+                self.other(key, v, d, list(hints) + (['runner', 'minicls'] if not path else []))
                 continue
             kinds = typing.get_args(hints[k]) or (hints[k],)
             inner = next((t for t in kinds if dataclasses.is_dataclass(t)), None)
@@ -204,9 +156,11 @@ class Translation:
         return cls(**args)
 
 
-def translate(values, origins, work_dir, notes=None):
-    """mmcls's resolved names -> a checked config.Config."""
-    d, t = copy.deepcopy(values), Translation(origins, [] if notes is None else notes)
+def translate(values, origins, work_dir, notes=None, uses=None, found=()):
+    """mmcls's resolved names -> a checked config.Config. A file's (read_mmcls_config): `uses`,
+    the names each file reads, and `found`, the notes resolving it left."""
+    d, t = copy.deepcopy(values), Translation(origins, [] if notes is None else notes, uses)
+    t.notes.extend(found)
     for key in dict.fromkeys(k.replace('*', s) for k in REQUIRED for s in SPLITS):
         path, _, name = key.rpartition('.')
         holder = lookup(d, path)
@@ -215,12 +169,19 @@ def translate(values, origins, work_dir, notes=None):
     for key in MINICLS_ONLY[1:] + ('data.val_samples_per_gpu', 'optimizer.options'):
         if key in dotted(d):              # not 'device' (first): mmcls overwrites it; SKIPPED
             raise t.error(key, f" is minicls's own field; write minicls = {{'{key}': ...}}")
+    for key in ('runner', 'minicls', 'data.val_dataloader'):
+        if not isinstance(lookup(d, key), (dict, type(None))):
+            raise t.error(key, f'={quote(lookup(d, key))} is not a dict')
+    if uses is not None and d.get('seed') is not None:   # mmcls 0.25's tools/train.py: --seed
+        t.notes.append(f"skipped seed={quote(d.pop('seed'))}: mmcls's tools/train.py ignores a "
+                       'config file\'s seed (it takes --seed, else draws one); here too: --seed')
     runner, epochs = d.pop('runner', None) or {}, d.pop('total_epochs', None)
     for k in [k for k in runner if k != 'max_epochs']:   # mmcls: runner wins over total_epochs
         t.other(f'runner.{k}', runner[k], runner)
     max_epochs = runner.get('max_epochs', epochs)
     if max_epochs is None or epochs not in (None, max_epochs):
-        raise t.error('runner', f'={runner} with total_epochs={epochs}: mmcls 0.25 needs runner = '
+        raise t.error('runner', f'={quote(runner)} with total_epochs={quote(epochs)}: mmcls 0.25 '
+                      'needs runner = '
                       "dict(type='EpochBasedRunner', max_epochs=N) (or total_epochs = N, the same)")
     d.update(total_epochs=max_epochs, work_dir=d.get('work_dir', work_dir))
     d['lr_config'] = d['lr_config'] or dict(policy='fixed')   # None in mmcv: the LR stays
@@ -235,11 +196,14 @@ def translate(values, origins, work_dir, notes=None):
         del hook['type']                  # cumulative_iters: mmcv's default is 1, as minicls's
     if 'device' in d:                     # mmcls's tools/train.py overwrites it: SKIPPED
         t.other('device', d.pop('device'), d)
-    for key, value in d.pop('minicls', {}).items():   # minicls's own fields, by dotted name
+    for key, value in (d.pop('minicls', None) or {}).items():   # minicls's own, by dotted name
         if key not in MINICLS_ONLY:
-            raise t.error(f'minicls[{key!r}]', f" is not one of {', '.join(MINICLS_ONLY)}")
+            raise t.error(f'minicls[{quote(key)}]', f" is not one of {', '.join(MINICLS_ONLY)}")
         path, _, name = key.rpartition('.')
         lookup(d, path)[name] = value
+    check_sizes(d, t.error)               # before anything is built or allocated by them
+    check_optimizer(optimizer, t.error)   # before any data is read (README)
+    check_logger_hooks(d.get('log_config'), t.error)
     cfg = t.build(config.Config, d)
     try:
         config.check_config(cfg)
@@ -258,7 +222,8 @@ def to_mmcls_dict(cfg, world_size=1):
     for path, _, name in (k.rpartition('.') for k in MINICLS_ONLY):   # they travel in `minicls`
         del lookup(d, path)[name]
     n = cfg.model.backbone.num_stages     # mmcls's ResNet: a stride and a dilation per stage
-    d['model']['backbone'].update(strides=(1,) + (2,) * (n - 1), dilations=(1,) * n)
+    if 1 <= n <= 4:                       # any other cannot be built (model.py says so)
+        d['model']['backbone'].update(strides=(1,) + (2,) * (n - 1), dilations=(1,) * n)
     opt, hook, val = d['optimizer'], d['optimizer_config'], d['data'].pop('val_samples_per_gpu')
     if val:                               # mmcls: the val loader's own options
         d['data']['val_dataloader'] = dict(samples_per_gpu=val)
@@ -291,6 +256,8 @@ def render(value, indent=0):
     elif isinstance(value, (list, tuple)):
         items = [render(v, indent + 4) for v in value]
         start, end = ('(', ')' if len(value) != 1 else ',)') if isinstance(value, tuple) else '[]'
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f'float({str(value)!r})'   # mmcv's Config.fromstring runs it; `inf` is no name
     else:
         return repr(value)
     flat = start + ', '.join(items) + end

@@ -103,7 +103,7 @@ def test_runner_and_the_older_total_epochs(tmp_path):
         total_epochs = 3''').total_epochs == 3
     refused(tmp_path, 'total_epochs = 5', 'cifar10_bs128.py: runner=', 'with total_epochs=5')
     refused(tmp_path, "runner = dict(_delete_=True, type='IterBasedRunner', max_iters=100)",
-            'runner.type=IterBasedRunner cannot be expressed', "only 'EpochBasedRunner'")
+            "runner.type='IterBasedRunner' cannot be expressed", "only 'EpochBasedRunner'")
     refused(tmp_path, 'runner = dict(max_iters=100)', 'runner.max_iters', 'no field')
     no_schedule = [b for b in BASES if 'schedules' not in b]
     schedule = '''
@@ -151,7 +151,7 @@ def test_keys_renamed_or_regrouped(tmp_path):
     assert c.lr_config == config.LrConfig(policy='fixed')      # mmcv: no LR hook, the LR stays
     assert c.momentum_config == config.MomentumConfig(policy='CosineAnnealing', min_momentum_ratio=0.9)
     assert c.fp16 == config.Fp16Config(loss_scale=512.0) and c.cudnn_benchmark is True
-    assert (c.work_dir, c.seed, c.workflow) == ('runs/here', 3, [('train', 1), ('val', 1)])
+    assert (c.work_dir, c.seed, c.workflow) == ('runs/here', None, [('train', 1), ('val', 1)])
     assert c.custom_hooks == [dict(type='EMAHook', priority='ABOVE_NORMAL')]
     assert c.evaluation == config.EvalConfig(interval=2, save_best='auto')
     refused(tmp_path, 'data = dict(val_dataloader=dict(shuffle=True))', 'data.val_dataloader.shuffle')
@@ -302,9 +302,9 @@ def test_the_same_resolution_and_text_as_the_real_mmcv(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from mmcv import Config
         from extras.mmcls_config import resolve_file
-        for f in {[str(R18), str(SEED), str(TINY)]!r}:
+        for f in {[str(R18), str(SEED), str(TINY), str(MMCLS / 'resnet' / 'resnet18_b16x8_cifar10.py')]!r}:
             mmcv = Config.fromfile(f)._cfg_dict.to_dict()
-            assert json.dumps(resolve_file(f)[0], default=str) == json.dumps(mmcv, default=str), f
+            assert json.dumps(resolve_file(f, [], dict())[0], default=str) == json.dumps(mmcv, default=str), f
         c = Config.fromstring(open({str(tmp_path / 'demo.txt')!r}).read(), file_format='.py')
         assert c.gpu_ids == [0, 1] and c.runner.max_epochs == 5
         print(c.pretty_text)''')
@@ -474,6 +474,9 @@ def test_convert_from_an_mmcls_checkpoint(tmp_path, capsys):
                         ('objects.pth', 'cannot be read')]:
         status, err = convert_here(capsys, '--from-checkpoint', tmp_path / name)
         assert status == 2 and words in err and err.count('\n') == 1, err
+    (tmp_path / 'global.pth').write_bytes(b'c\x1b[2Jmod\nname\n.')   # a pickle naming a global
+    status, err = convert_here(capsys, '--from-checkpoint', tmp_path / 'global.pth')
+    assert status == 2 and 'cannot be read' in err and err[:-1].isprintable(), err
 
 
 def test_convert_usage_errors():
@@ -497,3 +500,239 @@ def test_train_py_runs_an_mmcls_config_file(tmp_path):
     r = procs.run(train + [str(bad), '--work-dir', 'w2'], cwd=tmp_path, timeout=300)
     assert r.returncode == 2 and f'{bad}: model.backbone.with_cp=True' in r.stderr
     assert r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr
+
+
+# ---- hostile input: a file's data never costs more than reading it (issue 31) ------------------
+
+def one_line(error, *words, longest=400):
+    """The message of `error`: one line of printable text, cut short, holding `words`."""
+    message = str(error.value)
+    assert message.isprintable() and len(message) <= longest, message[:1000]
+    for w in words:
+        assert w in message, (w, message)
+    return message
+
+
+@pytest.mark.parametrize('old, new, key', [
+    ('num_stages=4', 'num_stages=5', 'model.backbone.num_stages=5'),
+    ('num_stages=4', 'num_stages=10 ** 7', 'model.backbone.num_stages=10000000'),
+    ('num_stages=4', 'num_stages=1000000000', 'model.backbone.num_stages=1000000000'),
+    ('num_stages=4', 'num_stages=1e9', 'model.backbone.num_stages=1000000000.0'),
+    ('num_stages=4', "num_stages='4'", "model.backbone.num_stages='4'"),
+    ('num_stages=4', 'num_stages=None', 'model.backbone.num_stages=None'),
+    ('base_channels=64', 'base_channels=10 ** 8', 'model.backbone.base_channels=100000000'),
+    ('stem_channels=64', 'stem_channels=0', 'model.backbone.stem_channels=0'),
+    ('num_classes=10', 'num_classes=10 ** 9', 'model.head.num_classes=1000000000'),
+    ('in_channels=2048', 'in_channels=10 ** 9', 'model.head.in_channels=1000000000'),
+    ('samples_per_gpu=128', 'samples_per_gpu=10 ** 9', 'data.samples_per_gpu=1000000000'),
+    ('workers_per_gpu=2', 'workers_per_gpu=10 ** 6', 'data.workers_per_gpu=1000000'),
+])
+def test_every_size_is_bounded_by_what_the_model_can_be_before_anything_is_built(old, new, key):
+    import tracemalloc
+    text = TEXT.replace(old, new.replace(' ** ', '**').replace('10**7', '10000000')
+                        .replace('10**8', '100000000').replace('10**9', '1000000000')
+                        .replace('10**6', '1000000'), 1)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as e:
+            read_mmcls_text(text, 'epoch_3.pth')
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    one_line(e, 'epoch_3.pth', key)
+    assert peak < 20 * 2 ** 20, peak        # a text of 3 KB: no list of num_stages strides
+
+
+DEEP = 200_000
+
+
+@pytest.mark.parametrize('line, words', [
+    ('model = ' + '-' * DEEP + '1', ['too deep']),
+    ('model = ' + '1 + ' * DEEP + '1', ['too deep']),
+    ('model = ' + '[' * DEEP + ']' * DEEP, []),
+    ('model = ' + 'dict(a=' * 2000 + ')' * 2000, ['line']),
+    ('seed = ' + '9' * 5000, []),
+    ('seed = 0x' + 'f' * 5000, ['seed=', 'cannot be meant']),
+    ('seed = ' + '1' * 40, ['seed=', 'cannot be meant']),
+    ("custom_hooks = [dict(type='EMAHook', momentum=0x" + 'f' * 5000 + ')]',
+     ['custom_hooks', 'cannot be meant']),
+    ("work_dir = 'x' * 3", ['is code']),
+    ('x = "' + 'a' * 2_000_000 + '"', ['characters']),
+])
+def test_deep_huge_or_long_text_is_one_line_naming_the_file(line, words):
+    with pytest.raises(ConfigError) as e:
+        read_mmcls_text(TEXT + line + '\n', 'epoch_3.pth')
+    one_line(e, 'epoch_3.pth', *words)
+
+
+@pytest.mark.parametrize('text, words', [
+    ("model = dict(backbone=dict(num_stages='1'))", ['model.backbone.num_stages=', 'child.py']),
+    ('model = dict(backbone=dict(num_stages=None))', ['model.backbone.num_stages=None', 'child.py']),
+    ('model = dict(head=dict(topk=None))', ['model.head.topk=None', 'child.py']),
+    ('model = dict(head=dict(loss=[1]))', ['model.head.loss', 'child.py']),
+    ('model = dict(_delete_=True, backbone=[1])', ['model.', 'child.py']),
+    ('data = dict(train=[1, 2])', ['data.train', 'child.py']),
+    ('data = dict(val_dataloader=5)', ['data.val_dataloader=5', 'child.py']),
+    ('optimizer = dict(paramwise_cfg=[1])', ['optimizer.paramwise_cfg', 'child.py']),
+    ('runner = 5', ['runner.type is missing (or what holds it is no dict)', 'child.py']),
+    ('minicls = 5', ['minicls=5', 'child.py']),
+    ("minicls = {'device': None, 5: 1}", ['minicls', 'child.py']),
+    ('log_config = dict(hooks=5)', ['log_config.hooks=5', 'child.py']),
+    ('workflow = 5', ['workflow', 'child.py']),
+    ('x = []\nfor _ in range(100_000):\n    x = [x]\nmodel = dict(head=dict(topk=x))',
+     ['nested deeper than 32 levels', 'child.py']),
+    ("model = dict(backbone=dict(with_cp={1, 2}))", ['model.backbone.with_cp', 'child.py']),
+])
+def test_values_of_the_wrong_type_are_one_line_naming_key_and_file(tmp_path, text, words):
+    with pytest.raises(ConfigError) as e:
+        read(tmp_path, text)
+    one_line(e, *words)
+
+
+def test_base_that_is_no_file_name_is_one_line(tmp_path):
+    path = tmp_path / 'child.py'
+    for base in ('5', '[5]', 'None'):
+        path.write_text(f'_base_ = {base}\n')
+        with pytest.raises(ConfigError) as e:
+            read_mmcls_config(str(path))
+        one_line(e, f'{path}: _base_=', 'a file name or a list of them')
+
+
+def test_file_content_in_a_message_is_escaped_and_cut(tmp_path):
+    for text in ("model = dict(backbone=dict(with_cp='\\x1b[2J\\nerror: all is well'))",
+                 "model = dict(backbone=dict(with_cp='x' * 15_000_000))",
+                 "raise ValueError('\\x1b[31m' + 'y' * 15_000_000)",
+                 "sampler = dict(type='\\r\\x07' * 100)"):
+        with pytest.raises(ConfigError) as e:
+            read(tmp_path, text)
+        message = one_line(e, 'child.py')
+        assert '\\x1b' in message or 'xxx' in message or '\\r' in message or 'yyy' in message
+    with pytest.raises(ConfigError) as e:
+        read_mmcls_text(TEXT + "lr_config = dict(policy='x:\\x1b[2J' * 100000)\n", 'epoch_3.pth')
+    one_line(e, 'epoch_3.pth', '\\x1b')
+
+
+def test_what_minicls_writes_minicls_reads_inf_and_nan_too(tmp_path):
+    hooks = [dict(type='EarlyStoppingHook', monitor='accuracy_top-1', patience=float('inf'),
+                  min_delta=float('-inf'), priority=75)]
+    cfg = replace(config.cfg, custom_hooks=hooks)
+    text = to_mmcls_text(cfg)
+    assert read_mmcls_text(text, 'epoch_3.pth') == cfg
+    names = {}
+    exec(compile(text, 'text', 'exec'), {}, names)     # as mmcv's Config.fromstring runs it
+    assert names['custom_hooks'] == hooks
+    mmcv_wrote = TEXT + "custom_hooks = [dict(type='EarlyStoppingHook', patience=inf)]\n"
+    assert read_mmcls_text(mmcv_wrote).custom_hooks[0]['patience'] == float('inf')
+    if os.path.isdir(f'{MMREF}/src/mmcv'):     # mmcv 1.7.2 reads it, and its pretty_text reads back
+        (tmp_path / 'text.py').write_text(text)
+        script = ('import sys; from mmcv import Config; '
+                  "print(Config.fromstring(open(sys.argv[1]).read(), '.py').pretty_text)")
+        r = procs.run([sys.executable, '-W', 'ignore', '-c', script, str(tmp_path / 'text.py')],
+                      timeout=120, env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+        assert r.returncode == 0 and 'patience=inf' in r.stdout, r.stderr[-2000:]
+        assert read_mmcls_text(r.stdout, 'pretty_text') == cfg
+
+
+def zip_with_main(path, canary):
+    import zipfile
+    with zipfile.ZipFile(path, 'w') as z:    # torch.save writes a zip; runpy runs its __main__.py
+        z.writestr('__main__.py', f'open({str(canary)!r}, "w").close()\n')
+
+
+def test_a_checkpoint_given_as_a_config_is_refused_before_anything_runs(tmp_path, capsys):
+    canary = tmp_path / 'canary'
+    zip_with_main(tmp_path / 'epoch_1.pth', canary)
+    with pytest.raises(ConfigError) as e:
+        load_config(str(tmp_path / 'epoch_1.pth'))
+    one_line(e, 'epoch_1.pth', 'not a .py file', '--from-checkpoint')
+    status, err = convert_here(capsys, tmp_path / 'epoch_1.pth')
+    assert status == 2 and '--from-checkpoint' in err and err.count('\n') == 1, err
+    (tmp_path / 'child.py').write_text("_base_ = 'epoch_1.pth'\n")
+    with pytest.raises(ConfigError) as e:
+        read_mmcls_config(str(tmp_path / 'child.py'))
+    one_line(e, 'epoch_1.pth', 'not a .py file')
+    assert not canary.exists()
+
+
+# ---- the bridge: what mmcls users write works, and errors come before the data ---------------
+
+B16X8 = MMCLS / 'resnet' / 'resnet18_b16x8_cifar10.py'
+
+
+def test_deprecation_is_popped_with_a_note_as_mmcv_does():
+    notes = []
+    c = read_mmcls_config(str(B16X8), notes)
+    assert c == replace(read_mmcls_config(str(R18)), work_dir='work_dirs/resnet18_b16x8_cifar10')
+    note = next(n for n in notes if 'deprecated' in n)
+    assert str(B16X8) in note and "'resnet18_8xb16_cifar10.py' instead" in note
+    assert 'https://github.com/open-mmlab/mmclassification/pull/508' in note
+
+
+def test_helper_names_that_build_other_values_are_accepted_with_a_note(tmp_path):
+    notes = []
+    c = read_mmcls_config(str(mmcls_file(tmp_path, '''
+        data_root = 'data/cifar10_here'
+        n_classes = 10
+        model = dict(head=dict(num_classes=n_classes))
+        data = dict(train=dict(data_prefix=data_root), val=dict(data_prefix=data_root))''')), notes)
+    assert c.data.train.data_prefix == c.data.val.data_prefix == 'data/cifar10_here'
+    assert any(n.startswith('skipped data_root: a helper name') for n in notes), notes
+    assert any(n.startswith('skipped n_classes: a helper name') for n in notes), notes
+    refused(tmp_path, "lr_confg = dict(policy='step', step=[1])", 'lr_confg', "did you mean 'lr_config'")
+    refused(tmp_path, 'unused_name = 1', 'unused_name=1', 'no field for it')
+    notes = []
+    read_mmcls_text(TEXT + "data_root = 'data/cifar10'\n", 'epoch_3.pth', notes)   # mmcv keeps them
+    assert any(n.startswith('skipped data_root:') for n in notes), notes
+    with pytest.raises(ConfigError) as e:
+        read_mmcls_text(TEXT + 'optimizr = dict(lr=1)\n', 'epoch_3.pth')
+    one_line(e, 'epoch_3.pth', "did you mean 'optimizer'")
+
+
+@pytest.mark.parametrize('text, words', [
+    ('optimizer = dict(momentun=0.9)', ['optimizer.momentun=0.9', "did you mean 'momentum'",
+                                        'torch.optim.SGD']),
+    ("optimizer = dict(_delete_=True, type='AdamW', lr=1e-3, betas=(0.9, 0.99), amsgrad=1, moment=0)",
+     ['optimizer.moment=0', 'torch.optim.AdamW']),
+    ("log_config = dict(hooks=[dict(type='TextLoggerHook'), dict(type='TensorboardLoggerHook')])",
+     ["log_config.hooks[1]: type='TensorboardLoggerHook'", 'TextLoggerHook']),
+    ("log_config = dict(hooks=['TextLoggerHook'])", ['log_config.hooks[0]', "dict(type='TextLoggerHook'"]),
+])
+def test_optimizer_arguments_and_logger_hooks_are_checked_in_the_translation(tmp_path, text, words):
+    with pytest.raises(ConfigError) as e:
+        read(tmp_path, text)
+    one_line(e, 'child.py', *words)
+
+
+def test_seed_in_an_mmcls_file_is_skipped_as_mmcls_does_but_kept_from_a_checkpoint(tmp_path):
+    notes = []
+    c = read_mmcls_config(str(mmcls_file(tmp_path, 'seed = 3')), notes)
+    assert c.seed is None
+    assert any(n.startswith('skipped seed=3: ') and '--seed' in n for n in notes), notes
+    assert read_mmcls_text(TEXT.replace('seed = None', 'seed = 3'), 'epoch_3.pth').seed == 3
+
+
+def test_a_module_beside_the_config_does_not_shadow_the_standard_library(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, 'path', list(sys.path))
+    monkeypatch.delitem(sys.modules, 'secrets', raising=False)
+    (tmp_path / 'secrets.py').write_text("raise RuntimeError('the folder shadows the stdlib')\n")
+    (tmp_path / 'c.py').write_text('import secrets\nfrom config import cfg\n'
+                                   'assert secrets.token_hex(2)\n')
+    assert load_config(str(tmp_path / 'c.py')) == config.cfg
+    assert sys.path.index(str(tmp_path)) > sys.path.index(os.path.dirname(os.__file__))
+
+
+@pytest.mark.parametrize('split', ['train', 'val', 'test'])
+def test_every_split_translates_alike(tmp_path, split):
+    c = read(tmp_path, f'''
+        data = dict({split}=dict(type='CIFAR100', data_prefix='d/{split}', ann_file='a.txt',
+                                 classes=None, pipeline=[dict(type='ToTensor', keys=['img'])]))''')
+    got = getattr(c.data, split)
+    assert (got.type, got.data_prefix, got.pipeline) == ('CIFAR100', f'd/{split}',
+                                                         [dict(type='ToTensor', keys=['img'])])
+    assert got.test_mode is (split != 'train') and got.ann_file == 'a.txt'
+    refused(tmp_path, f'data = dict({split}=dict(ann_fle=None))', f'data.{split}.ann_fle',
+            "did you mean 'ann_file'")
+    refused(tmp_path, f'data = dict({split}=dict(num_samples=8))', f'data.{split}.num_samples', 'minicls')
+    refused(tmp_path, f'data = dict({split}=dict(test_mode=5))', f'data.{split}.test_mode=5')
+    c = read(tmp_path, f"minicls = {{'data.{split}.num_samples': 8}}")
+    assert getattr(c.data, split).num_samples == 8

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import config  # noqa: E402
 from config import ConfigError  # noqa: E402
+from extras.mmcls_checks import one_line  # noqa: E402
 from extras.mmcls_config import read_mmcls_config, read_mmcls_text, render  # noqa: E402
 
 
@@ -75,7 +76,7 @@ def checkpoint_config(path, notes):
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)   # plain values only
     except Exception as e:                # a missing file, not a checkpoint, objects in it
-        first = (str(e).strip().splitlines() or [''])[0]
+        first = one_line((str(e).strip().splitlines() or [''])[0], 200)   # the file's words too
         raise ConfigError(f'{path} cannot be read as a checkpoint ({type(e).__name__}: {first})') \
             from None
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None

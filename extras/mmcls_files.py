@@ -1,0 +1,121 @@
+"""mmcls 0.x config sources read as mmcv reads them, for extras/mmcls_config.py: a config file
+run with its `_base_` files (mmcv: Config._file2dict, _merge_a_into_b), and a checkpoint's config
+text parsed as data, never run. Values are checked (extras/mmcls_checks.py) before anything walks
+them by recursion."""
+import ast
+import os
+import types
+
+import config
+from config import ConfigError
+from extras.mmcls_checks import MAX_TEXT, check_plain, quote
+
+def parse_text(text, source):
+    if len(text) > MAX_TEXT:
+        raise ConfigError(f"{source}: the config text is {len(text)} characters; an mmcls "
+                          f"config's is a few thousand (at most {MAX_TEXT} are read)")
+    try:
+        tree = DataOnly().visit(ast.parse(text))
+    except (SyntaxError, ValueError, ConfigError) as e:   # not Python; a class as 'module:Class'
+        raise ConfigError(f'{source}: {e}') from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f'{source}: an expression nested too deep to be a config') from None
+    values = {}
+    for node in tree.body:
+        name = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        try:
+            values[name.id] = ast.literal_eval(node.value)
+        except (AttributeError, ValueError, TypeError, RecursionError):
+            line = quote((text.split('\n') + [''])[node.lineno - 1], 60)
+            raise ConfigError(f'{source} line {node.lineno}: {line} is code; a checkpoint\'s '
+                              'config holds only `name = value` lines') from None
+    check_plain(values, source)
+    return values
+
+
+class DataOnly(ast.NodeTransformer):
+    """pretty_text's dict(k=v) and gpu_ids = range(0, 8) as literals; other calls stay, refused.
+    A `type` or `policy` names a class as mmcls's registries do, never a 'module:Class'."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name, keys = getattr(node.func, 'id', None), [k.arg for k in node.keywords]
+        if name == 'dict' and not node.args and None not in keys:      # dict(k=v)
+            values, keys = [k.value for k in node.keywords], []
+            node.args = [ast.Dict([ast.Constant(k.arg) for k in node.keywords], values)]
+        if name == 'dict' and not keys and [type(a) for a in node.args] == [ast.Dict]:
+            return self.visit_Dict(node.args[0])   # and pretty_text's dict({'not.a.name': v})
+        if name == 'float' and not keys and [getattr(a, 'value', 0) for a in node.args] in (
+                ['inf'], ['-inf'], ['nan']):      # what render writes for them
+            return ast.Constant(float(node.args[0].value))
+        ints = [a.value for a in node.args if type(getattr(a, 'value', None)) is int]
+        if name == 'range' and not keys and 0 < len(ints) == len(node.args) <= 3 \
+                and len(range(*ints)) <= 1024:      # a list of 1e12 ints is no config
+            return ast.List([ast.Constant(i) for i in range(*ints)], ast.Load())
+        return node
+
+    def visit_Name(self, node):           # mmcv's pretty_text writes float('inf') as inf
+        return ast.Constant(float(node.id)) if node.id in ('inf', 'nan') else node
+
+    def visit_Dict(self, node):
+        for k, v in zip(node.keys, node.values):
+            name, value = getattr(k, 'value', ''), getattr(v, 'value', '')
+            if name in ('type', 'policy') and isinstance(value, str) and ':' in value:
+                raise ConfigError(f"line {v.lineno}: {name}={quote(value)} names code to import; a "
+                                  "checkpoint's config names only minicls's own classes (as mmcls)")
+        return self.generic_visit(node)
+
+
+def resolve_file(path, notes, uses, chain=()):
+    """mmcv: Config._file2dict. The file's names over its `_base_` files; who set each key.
+    `uses`: {file: the names it reads}; a `_deprecation_` is popped with a note, as mmcv warns."""
+    path = os.path.abspath(path)
+    if path in chain:                     # mmcv recurses until Python's limit
+        raise ConfigError(f'{chain[-1]}: _base_ file {path} leads back to itself')
+    names = {k: v for k, v in config.run_config_file(path).items() if not k.startswith('__')
+             and not isinstance(v, (types.ModuleType, types.FunctionType))}
+    check_plain(names, path)
+    with open(path, 'rb') as f:           # it ran, so it parses
+        uses[path] = {n.id for n in ast.walk(ast.parse(f.read())) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Load)}
+    info = names.pop('_deprecation_', None)
+    if info is not None:                  # mmcv: a DeprecationWarning; the file is read as it is
+        info, note = info if isinstance(info, dict) else {}, f'{path} will be deprecated'
+        note += f"; use {quote(info['expected'], 120)} instead" if 'expected' in info else ''
+        notes.append(note + (f"; more: {quote(info['reference'], 120)}" if 'reference' in info
+                             else ''))
+    given, merged, origins = names.pop('_base_', []), {}, {}
+    bases = given if isinstance(given, list) else [given]
+    if not all(isinstance(b, str) for b in bases):     # mmcv: a TypeError from os.path.join
+        raise ConfigError(f'{path}: _base_={quote(given)} is not a file name or a list of them')
+    for base in bases:
+        values, where = resolve_file(os.path.join(os.path.dirname(path), base), notes, uses,
+                                     chain + (path,))
+        if merged.keys() & values.keys():     # mmcv: 'Duplicate key is not allowed among bases'
+            shared = ', '.join(sorted(merged.keys() & values.keys()))
+            raise ConfigError(f'{path}: two _base_ files set {shared}; mmcv refuses that')
+        merged.update(values)
+        origins.update(where)
+    merged, own = merge(names, merged, path), set(dotted(names))     # who set each key, now
+    return merged, {'': path, **{k: path if k in own else origins[k] for k in dotted(merged)}}
+
+
+def merge(child, base, path):
+    """mmcv: Config._merge_a_into_b. Dicts merge key by key; `_delete_=True` replaces instead."""
+    out = dict(base)
+    for k, v in child.items():
+        if isinstance(v, dict):
+            v = dict(v)
+            if k in out and not v.pop('_delete_', False):   # mmcv pops it only where k is in base
+                if not isinstance(out[k], dict):
+                    raise ConfigError(f'{path}: {k} is a dict here, a {type(out[k]).__name__} in '
+                                      'its _base_; set _delete_=True to replace it')
+                v = merge(v, out[k], path)
+        out[k] = v
+    return out
+
+
+def dotted(d, prefix=''):
+    for k, v in d.items():
+        yield f'{prefix}{k}'
+        yield from dotted(v, f'{prefix}{k}.') if isinstance(v, dict) else ()
