@@ -520,3 +520,40 @@ def test_evaluate_precision_recall_f1():
     assert results['precision'] == pytest.approx(250 / 3)
     assert results['recall'] == pytest.approx(250 / 3)
     assert results['f1_score'] == pytest.approx(700 / 9)
+
+
+def test_random_crop_draws_y_from_the_height_slack_and_x_from_the_width_slack():
+    """Issue 31: a non-square image (6 x 20) and a non-square window (3 x 8): every top row
+    0..3 and every left column 0..12 is drawn, and nothing else, per image and batched
+    (tests elsewhere use square images, where swapping the two goes unseen)."""
+    import random
+    img = (np.arange(6 * 20).reshape(6, 20, 1) * np.ones(3, int)).astype(np.uint8)   # y * 20 + x
+    seen = {}
+    for mode in ('constant', 'edge'):
+        crop, corners = transforms.RandomCrop((3, 8), padding_mode=mode), set()
+        random.seed(0)
+        for _ in range(400):
+            out = crop(dict(img=img))['img']
+            assert out.shape == (3, 8, 3)
+            corners.add(divmod(int(out[0, 0, 0]), 20))
+        seen[mode] = corners
+    batch = batched_transforms.BatchRandomCrop((3, 8))
+    np.random.seed(0)
+    out = batch(dict(img=np.stack([img] * 400)))['img']
+    seen['batched'] = {divmod(int(v), 20) for v in out[:, 0, 0, 0]}
+    for corners in seen.values():
+        assert {y for y, _ in corners} == set(range(4)) and {x for _, x in corners} == set(range(13))
+
+
+def test_normalize_on_images_of_two_shapes():
+    """Normalize keeps mean and std expanded to the last image's shape: an image of another
+    shape (and then the first shape again) is normalized with its own, per channel."""
+    mean, std = [10.0, 20.0, 30.0], [2.0, 4.0, 8.0]
+    norm = transforms.Normalize(mean, std, to_rgb=True)
+    batch = batched_transforms.BatchNormalize(mean, std, to_rgb=True)
+    rng = np.random.default_rng(0)
+    for shape in ((4, 5), (7, 2), (4, 5)):
+        img = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+        expected = (img[..., ::-1].astype(np.float32) - np.float32(mean)) / np.float32(std)
+        assert np.array_equal(norm(dict(img=img))['img'], expected)
+        assert np.array_equal(batch(dict(img=img[None].repeat(2, 0)))['img'], expected[None].repeat(2, 0))
