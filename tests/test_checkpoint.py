@@ -96,3 +96,26 @@ def test_unwritable_work_dir(tmp_path):
             '--work-dir', 'file/sub']
     r = procs.run(args, cwd=tmp_path, timeout=300)
     assert r.returncode == 2 and "file/sub' cannot be written: Not a directory" in r.stderr
+
+
+# ---- Moved from tests/test_planted_bugs.py (issue 31): item 23 ----------------------------------
+from test_data_hardening import GADGETS, gadgets  # noqa: E402
+from test_lr_updater import bare_runner  # noqa: E402
+
+
+@pytest.mark.parametrize('which', GADGETS)
+def test_checkpoint_gadgets_are_refused_by_resume_and_load_and_run_nothing(tmp_path, which):
+    """Checkpoints are read with torch.load(weights_only=True): a gadget anywhere in one is
+    refused with the project's message, by resume and by load_checkpoint, and never runs."""
+    model = TinyModel()
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': model.state_dict(),
+                'payload': gadgets(tmp_path / 'pwned')[which]}, tmp_path / 'evil.pth')
+    runner = bare_runner(tmp_path / 'w', 1, model=model)
+    for load in (runner.resume, runner.load_checkpoint):
+        with pytest.raises(RuntimeError) as e:
+            load(str(tmp_path / 'evil.pth'))
+        assert type(e.value).__name__ == 'CheckpointError'
+        assert 'evil.pth holds pickled Python objects' in str(e.value)
+        assert 'could run code' in str(e.value) and '--trust-checkpoint' in str(e.value)
+    assert not (tmp_path / 'pwned').exists()
+    assert runner.epoch == 0 and runner.iter == 0

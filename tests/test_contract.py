@@ -343,3 +343,59 @@ def test_a_module_under_two_names_is_visited_as_mmcv_add_params_does():
     assert [(g['params'][0], g['lr']) for g in opt.param_groups] == [
         (model.c.weight, 0.1), (model.c.bias, 0.2), (model.a[1].weight, 0.1), (model.a[1].bias, 0.1),
         (model.b[0].weight, 0.1), (model.b[0].bias, 0.2)]
+
+
+# ---- Moved from tests/test_planted_bugs.py (issue 31): item 21 ----------------------------------
+import json  # noqa: E402
+
+# evaluate's thrs: a score equal to it is not a hit (mmcls: pred_score > thr).
+# Scores exact in float32. Sample 1: right, top-1 score 0.5; 2: right, 0.75; 3: right, 0.5;
+# 4: wrong (predicts 1 with 0.75), its gt 0 second with 0.125.
+THR_SCORES = np.array([[.5, .25, .25], [.75, .125, .125], [.25, .5, .25], [.125, .75, .0625]],
+                      np.float32)
+THR_LABELS = [0, 0, 1, 0]
+
+
+def test_thrs_a_score_equal_to_the_threshold_is_not_a_hit():
+    dataset = labelled(THR_LABELS)
+
+    def evaluate(**options):
+        return dataset.evaluate(THR_SCORES, metric_options=options)
+    assert evaluate(topk=(1, 2), thrs=0.5) == {'accuracy_top-1': 25.0, 'accuracy_top-2': 25.0}
+    assert evaluate(topk=1, thrs=0.25) == {'accuracy': 75.0}
+    # sample 4's gt (0.125, second) is no hit at 0.125 either
+    assert evaluate(topk=(1, 2), thrs=0.125) == {'accuracy_top-1': 75.0, 'accuracy_top-2': 75.0}
+    # no thrs: 0, every score counts
+    assert evaluate(topk=(1, 2)) == {'accuracy_top-1': 75.0, 'accuracy_top-2': 100.0}
+
+
+def test_thrs_tuple_and_precision_recall_at_the_threshold():
+    dataset = labelled(THR_LABELS)
+    res = dataset.evaluate(THR_SCORES, metric_options={'topk': (1,), 'thrs': (0., 0.5, 0.75)})
+    assert res == {'accuracy_top-1_thr_0.00': 75.0, 'accuracy_top-1_thr_0.50': 25.0,
+                   'accuracy_top-1_thr_0.75': 0.0}
+    # precision/recall (mmcls: pred_positive[pred_score <= thr] = 0). At 0.5 only samples 2
+    # (class 0, right) and 4 (class 1, wrong) are predictions: precision [100, 0, 0] and
+    # recall [1/3, 0, 0], in percent.
+    res = dataset.evaluate(THR_SCORES, metric=['precision', 'recall'], metric_options={'thrs': 0.5})
+    assert res['precision'] == pytest.approx(100 / 3) and res['recall'] == pytest.approx(100 / 9)
+    # at 0 all four are: class 0 by samples 1, 2 (right), class 1 by 3 (right) and 4 (wrong):
+    # precision [100, 50, 0], recall [2/3, 1, 0]
+    res = dataset.evaluate(THR_SCORES, metric=['precision', 'recall'], metric_options={'thrs': 0.})
+    assert res['precision'] == pytest.approx(50.0) and res['recall'] == pytest.approx(500 / 9)
+
+
+def test_evaluate_options_after_a_json_round_trip_equal_the_expected_values():
+    """test_contract.py's round-trip test compares list options with tuple options only; here
+    both equal mmcls's numbers. Sample 1 hits at both thresholds; sample 2 only in its top-2
+    and only at thr 0 (0.4); sample 3's score equals 0.5: a hit at thr 0, none at 0.5."""
+    scores = np.array([[.6, .3, .1], [.45, .4, .15], [.2, .3, .5]], np.float32)
+    dataset = labelled([0, 1, 2])
+    hits = {'accuracy_top-1_thr_0.00': 2, 'accuracy_top-1_thr_0.50': 1,
+            'accuracy_top-2_thr_0.00': 3, 'accuracy_top-2_thr_0.50': 1}       # out of 3
+    for options in ({'topk': [1, 2], 'thrs': [0.0, 0.5]}, {'topk': (1, 2), 'thrs': (0.0, 0.5)},
+                    json.loads(json.dumps({'topk': (1, 2), 'thrs': (0.0, 0.5)}))):
+        res = dataset.evaluate(scores, metric_options=options)
+        assert list(res) == list(hits)
+        assert res == pytest.approx({k: n * 100 / 3 for k, n in hits.items()}, rel=1e-6)
+        assert all(type(v) is float for v in res.values())

@@ -225,3 +225,112 @@ def test_a_module_function_is_not_a_dataset_or_a_transform(field, build, monkeyp
     with pytest.raises(ValueError, match=f"{field}='os:system' names .*which is not a"):
         build('os:system')
     assert calls == []
+
+
+# ---- Moved from tests/test_planted_bugs.py (issue 31): item 23 ----------------------------------
+import builtins  # noqa: E402
+import io  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+
+try:                                   # the restricted unpickler of CIFAR files
+    from data import _CifarUnpickler  # noqa: E402
+except ImportError:                    # pragma: no cover - should it move with the checkpoint code
+    from checkpoint import _CifarUnpickler  # noqa: E402
+
+ALLOWED = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
+           ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
+           ('builtins', 'bytes'), ('__builtin__', 'bytes')}
+NEAR_MISSES = [
+    ('builtins', 'eval'), ('builtins', 'exec'), ('builtins', 'getattr'), ('builtins', '__import__'),
+    ('builtins', 'open'), ('builtins', 'compile'), ('builtins', 'bytearray'),
+    ('__builtin__', 'eval'), ('os', 'system'), ('posix', 'system'), ('nt', 'system'),
+    ('subprocess', 'Popen'), ('commands', 'Popen'), ('subprocess', 'check_output'),
+    ('numpy', 'load'), ('numpy', 'frombuffer'), ('numpy.core.multiarray', 'scalar'),
+    ('numpy.testing._private.utils', 'runstring'), ('_codecs', 'decode'), ('pickle', 'loads'),
+    ('copyreg', '_reconstructor'), ('functools', 'partial'), ('torch', 'load'),
+    ('importlib', 'import_module')]
+
+
+def test_cifar_unpickler_allows_exactly_the_globals_cifar_files_need():
+    assert set(_CifarUnpickler.ALLOWED) == ALLOWED
+    unpickler = _CifarUnpickler(io.BytesIO(b''))
+    for module, name in sorted(ALLOWED):
+        assert callable(unpickler.find_class(module, name))
+    for module, name in NEAR_MISSES:
+        message = f'it holds {module}.{name}, which a CIFAR file never holds'
+        with pytest.raises(pickle.UnpicklingError, match=re.escape(message)):
+            unpickler.find_class(module, name)
+
+
+class Reduce:
+    """An object that pickles as `func(*args)`: what a planted __reduce__ runs on unpickling."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+    def __call__(self, *args):          # a Reduce may stand as the callable of another one
+        raise AssertionError('never called while pickling')
+
+
+def gadgets(marker):
+    """{name: object}: each touches `marker` when unpickled."""
+    touch = f'touch {marker}'
+    import_os = Reduce(builtins.__import__, 'os')
+    return {'os.system': Reduce(os.system, touch),
+            'eval': Reduce(builtins.eval, f'__import__("os").system({touch!r})'),
+            'exec': Reduce(builtins.exec, f'import os; os.system({touch!r})'),
+            'Popen': Reduce(subprocess.Popen, ['touch', str(marker)]),
+            # getattr(__import__('os'), 'system')(touch): REDUCE on REDUCE
+            'getattr': Reduce(Reduce(getattr, import_os, 'system'), touch)}
+
+
+GADGETS = list(gadgets('m'))
+
+
+def runs_unrestricted(gadget, marker):
+    """The gadget is real: plain pickle.loads runs it."""
+    result = pickle.loads(pickle.dumps({'data': gadget}, protocol=4))['data']
+    if isinstance(result, subprocess.Popen):
+        result.wait(30)
+    return marker.exists()
+
+
+def first_global_of(path):
+    """'module.name' of the first global a pickle file names (as its protocol spells it)."""
+    class First(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise LookupError(f'{module}.{name}')
+    with open(path, 'rb') as f, pytest.raises(LookupError) as e:
+        First(f, encoding='latin1').load()
+    return e.value.args[0]
+
+
+@pytest.mark.parametrize('protocol', [2, 4])
+@pytest.mark.parametrize('which', GADGETS)
+def test_cifar_unpickler_refuses_each_kind_of_gadget_and_runs_nothing(tmp_path, which, protocol):
+    """Protocol 2 (the official files') spells builtins __builtin__ and subprocess commands;
+    protocol 4 spells them as they are."""
+    assert runs_unrestricted(gadgets(tmp_path / 'live')[which], tmp_path / 'live')
+    folder = tmp_path / 'cifar-10-batches-py'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    entry = {'filenames': gadgets(tmp_path / 'pwned')[which],   # first: its global is met first
+             'batch_label': 'b', 'labels': [1, 2],
+             'data': rng.integers(0, 256, (2, 3072), dtype=np.uint8)}
+    for file, obj in (('data_batch_1', entry), ('test_batch', entry),
+                      ('batches.meta', {'label_names': list('abc')})):
+        with open(folder / file, 'wb') as f:
+            pickle.dump(obj, f, protocol=protocol)
+    first_global = first_global_of(folder / 'data_batch_1')
+    assert first_global.split('.')[-1] == which.split('.')[-1]    # system, eval, exec, ...
+    with pytest.raises(data.DatasetError) as e:
+        Own(tmp_path, [])
+    message = str(e.value)
+    assert 'data_batch_1' in message and 'is not a CIFAR pickle' in message
+    assert f'it holds {first_global}, which a CIFAR file never holds' in message
+    assert '\n' not in message
+    assert not (tmp_path / 'pwned').exists()

@@ -247,3 +247,76 @@ def test_build_optimizer_any_torch_optimizer_and_errors():
         build_optimizer(ConvNet(), OptimizerConfig(type='SDG'))
     with pytest.raises(ValueError, match="'Adam' does not accept"):
         build_optimizer(ConvNet(), OptimizerConfig(type='Adam', momentum=0.9))
+
+
+# ---- Moved from tests/test_planted_bugs.py (issue 31): items 22, 24 -----------------------------
+import logging  # noqa: E402
+
+from config import OptimizerConfig, ParamwiseConfig  # noqa: E402
+from test_lr_updater import bare_runner  # noqa: E402
+
+
+# ---- 22. save_best: an equal score is not a new best (mmcv: greater / less, strict) --------
+
+@pytest.mark.parametrize('key, scores, best_epoch', [
+    ('accuracy_top-1', [50.0, 60.0, 60.0, 40.0], 2),
+    ('loss', [3.0, 2.0, 2.0, 2.5], 2),
+])
+def test_save_best_keeps_the_earlier_epoch_on_a_tie(tmp_path, key, scores, best_epoch):
+    runner = make_runner(tmp_path, len(scores))
+    values = iter(scores)
+    val = loader(n=2)
+    val.dataset.evaluate = lambda results, **kw: {key: next(values)}
+    runner.register_hook(EvalHook(val, save_best=key), 'LOW')
+    runner.run([loader(n=2)], [('train', 1)])
+    name = f'best_{key}_epoch_{best_epoch}.pth'
+    assert sorted(f for f in os.listdir(tmp_path) if f.startswith('best_')) == [name]
+    msgs = runner.meta['hook_msgs']
+    assert msgs['best_score'] == scores[best_epoch - 1]
+    assert msgs['best_ckpt'] == str(tmp_path / name)
+    meta = torch.load(tmp_path / name, weights_only=True)['meta']
+    assert meta['epoch'] == best_epoch and meta['hook_msgs']['best_score'] == scores[best_epoch - 1]
+
+
+# ---- 24. the text logger logs the first param group's lr (mmcv: current_lr()[0]) -----------
+
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.mark.parametrize('groups', ['paramwise', 'manual'])
+def test_text_logger_reports_the_first_param_groups_lr(tmp_path, groups):
+    """mmcv TextLoggerHook.log: 'only record lr of the first param group' (cur_lr[0]). Here
+    the first group has the smaller lr (0.05 and 0.2; times 0.1 after epoch 1)."""
+    model = TinyModel()
+    if groups == 'paramwise':           # fc.weight, then fc.bias: module order, as mmcv
+        paramwise = ParamwiseConfig(custom_keys={'weight': dict(lr_mult=0.5),
+                                                 'bias': dict(lr_mult=2.0)})
+        optimizer = build_optimizer(model, OptimizerConfig(lr=0.1, momentum=0.9, weight_decay=0.0,
+                                                           paramwise_cfg=paramwise))
+    else:
+        optimizer = torch.optim.SGD([{'params': [model.fc.weight], 'lr': 0.05},
+                                     {'params': [model.fc.bias], 'lr': 0.2}], lr=0.1, momentum=0.9)
+    assert [g['lr'] for g in optimizer.param_groups] == pytest.approx([0.05, 0.2])
+    logger = logging.getLogger(f'minicls.test.planted.{groups}')
+    logger.handlers.clear()
+    handler = ListHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    runner = bare_runner(tmp_path, 2, lr_config=LrConfig(policy='step', step=[1], gamma=0.1),
+                         log=LogConfig(interval=2), model=model, optimizer=optimizer, logger=logger)
+    runner.run([loader(n=4)], [('train', 1)])
+    lines = [m.split('\t') for m in handler.messages if m.startswith('Epoch [')]
+    assert [line[0] for line in lines] == ['Epoch [1][2/4]', 'Epoch [1][4/4]',
+                                           'Epoch [2][2/4]', 'Epoch [2][4/4]']
+    assert [line[1].split(',')[0] for line in lines] == \
+        ['lr: 5.000e-02', 'lr: 5.000e-02', 'lr: 5.000e-03', 'lr: 5.000e-03']
+    records = [json.loads(x) for x in open(tmp_path / 'test.log.json')][1:]
+    assert [r['lr'] for r in records if r['mode'] == 'train'] == [0.05, 0.05, 0.005, 0.005]
+    assert runner.current_lr() == pytest.approx([0.005, 0.02])     # both groups scheduled

@@ -251,3 +251,76 @@ def test_cosine_annealing_cooldown_equals_the_mmcls_formula(by_epoch, cool_down_
         want = mmcls_lr(epoch, 6) if by_epoch else mmcls_lr(it, 60)
         assert lrs[0] == pytest.approx(want, abs=1e-12), (epoch, it)
     assert {round(r[3][0], 12) for r in rows[-10:]} == {0.0025}     # the cool-down
+
+
+# ---- Moved from tests/test_planted_bugs.py (issue 31): item 19 ----------------------------------
+
+def bare_runner(work_dir, max_epochs, lr_config=None, checkpoint=None, log=None, model=None,
+                optimizer=None, logger=None):
+    """A TinyModel runner with the training hooks asked for (test_resume.py, test_hooks.py and
+    test_checkpoint.py use it too)."""
+    model = model or TinyModel()
+    optimizer = optimizer or build_optimizer(
+        model, OptimizerConfig(lr=0.1, momentum=0.9, weight_decay=0.0))
+    runner = EpochBasedRunner(model, optimizer, None if work_dir is None else str(work_dir),
+                              logger or quiet_logger(), meta={}, max_epochs=max_epochs)
+    runner.timestamp = 'test'
+    runner.register_training_hooks(lr_config, OptimizerHookConfig(), checkpoint, log)
+    return runner
+
+
+class LrRecorder(Hook):
+    """The first group's lr in before_train_iter, after the updater ran (as golden/ records)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def before_train_iter(self, runner):
+        lr = runner.optimizer.param_groups[0]['lr']
+        self.rows.append((runner.epoch, runner.iter, runner.inner_iter, lr))
+
+
+def lr_rows(lr_config, epochs=6, iters=10):
+    runner = bare_runner(None, epochs, lr_config)
+    recorder = LrRecorder()
+    runner.register_hook(recorder, 'LOWEST')
+    runner.run([loader(n=iters)], [('train', 1)])
+    return recorder.rows
+
+
+# ---- 19. warmup with by_epoch=False ------------------------------------------------------
+# mmcv LrUpdaterHook.before_train_iter, by_epoch=False: every iteration the regular lr is
+# computed from runner.iter; `if warmup is None or cur_iter >= warmup_iters` it is set as
+# is, else scaled by the warmup factor of cur_iter. (test_warmup_by_iter_and_by_epoch in
+# test_lr_updater.py runs by_epoch=True schedules only: LrConfig's by_epoch=None is True.)
+
+def test_warmup_by_iter_equals_the_golden_by_epoch_schedule():
+    """step=[20, 40] iterations with by_epoch=False is golden's step=[2, 4] epochs schedule
+    (10 iterations an epoch), its 15 warmup iterations included, at every iteration."""
+    case = GOLDEN['cases']['step_warmup_linear15']
+    rows = lr_rows(LrConfig(**dict(case['lr_config'], step=[20, 40], by_epoch=False)))
+    assert len(rows) == len(case['rows']) == 60
+    for got, want in zip(rows, case['rows']):
+        assert list(got[:3]) == want[:3]
+        assert got[3] == pytest.approx(want[3], abs=1e-12), want
+
+
+@pytest.mark.parametrize('mode', ['constant', 'linear', 'exp'])
+def test_warmup_by_iter_ends_exactly_at_warmup_iters(mode):
+    """by_epoch=False, warmup_iters=5, warmup_ratio=0.2, step=[3] iterations (gamma 0.1):
+    warmup scales each iteration's regular lr (which drops at iteration 3, inside the
+    warmup) at iterations 0..4 only; iteration 5 has the regular lr. Constant warmup shows an
+    end one iteration late (linear and exp reach factor 1 at iteration 5 anyway)."""
+    factor = {'constant': lambda i: 0.2,
+              'linear': lambda i: 1 - (1 - i / 5) * (1 - 0.2),
+              'exp': lambda i: 0.2 ** (1 - i / 5)}[mode]
+    rows = lr_rows(LrConfig(policy='step', step=[3], gamma=0.1, by_epoch=False, warmup=mode,
+                            warmup_iters=5, warmup_ratio=0.2), epochs=2, iters=4)
+    regular = [0.1 if i < 3 else 0.01 for i in range(8)]
+    want = [regular[i] * factor(i) if i < 5 else regular[i] for i in range(8)]
+    assert [r[1] for r in rows] == list(range(8))
+    assert [r[3] for r in rows] == pytest.approx(want, abs=1e-15)
+    # written out: the last warmup iteration and the first one after it
+    last = {'constant': 0.002, 'linear': 0.01 * 0.84, 'exp': 0.01 * 0.2 ** 0.2}[mode]
+    assert rows[4][3] == pytest.approx(last, abs=1e-15)
+    assert rows[5][3] == pytest.approx(0.01, abs=1e-15)

@@ -147,3 +147,49 @@ def test_a_checkpoint_that_would_run_code_is_refused(flag, tmp_path):
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert 'could run code' in r.stderr and '--trust-checkpoint' in r.stderr
     assert not marker.exists()
+
+
+# ---- Moved from tests/test_planted_bugs.py (issue 31): item 20 ----------------------------------
+import random  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from config import CheckpointConfig  # noqa: E402
+from hooks import Hook  # noqa: E402
+from test_lr_updater import bare_runner  # noqa: E402
+from tiny import loader  # noqa: E402
+
+
+class Draws(Hook):
+    """One draw from each generator at every training iteration."""
+
+    def __init__(self):
+        self.rows = []
+
+    def before_train_iter(self, runner):
+        self.rows.append((runner.epoch, runner.iter, random.random(), float(np.random.random()),
+                          float(torch.rand(1))))
+
+
+def test_resume_restores_python_numpy_and_torch_random_states(tmp_path):
+    """Epochs 3-4 resumed from epoch_2.pth draw, from random, np.random and torch, what the
+    uninterrupted 4-epoch run drew there, whatever the generators held before the resume."""
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    full = bare_runner(tmp_path / 'full', 4, checkpoint=CheckpointConfig(interval=1))
+    full_draws = Draws()
+    full.register_hook(full_draws, 'LOWEST')
+    full.run([loader(n=3)], [('train', 1)])
+
+    random.seed(101), np.random.seed(102), torch.manual_seed(103)
+    resumed = bare_runner(tmp_path / 'resumed', 4)
+    draws = Draws()
+    resumed.register_hook(draws, 'LOWEST')
+    resumed.resume(str(tmp_path / 'full' / 'epoch_2.pth'))
+    resumed.run([loader(n=3)], [('train', 1)])
+    want = full_draws.rows[6:]
+    assert [r[:2] for r in draws.rows] == [r[:2] for r in want] == \
+        [(e, i) for e in (2, 3) for i in range(3 * e, 3 * e + 3)]
+    for name, column in (('random', 2), ('numpy', 3), ('torch', 4)):
+        assert [r[column] for r in draws.rows] == [r[column] for r in want], name
+    # the draws differ from iteration to iteration (no state reset to a seed on the way)
+    assert len({r[3] for r in full_draws.rows}) == len(full_draws.rows)
