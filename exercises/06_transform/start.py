@@ -11,7 +11,7 @@ Draw the random number from np.random, as RandomFlip does. Why: the dataset seed
 augmentation depends on (seed, epoch, batch) only, whichever worker makes it, and a
 resumed run sees the same batches. torch's global generator is not seeded that way.
 
-Read first: data.py (RandomFlip, Compose, PIPELINES, CIFAR10.__getitem__, DefaultSampler).
+Read first: data.py (RandomFlip, Compose, PIPELINES, BaseDataset.__getitem__, DefaultSampler).
 Check: python -m pytest -q exercises/06_transform
 """
 import numpy as np  # noqa: F401

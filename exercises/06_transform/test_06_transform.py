@@ -1,5 +1,5 @@
 """Checker of exercise 06: the transform alone, in a Compose pipeline, and its randomness
-under the batch seeds (np.random seeded the way CIFAR10.__getitem__ does)."""
+under the batch seeds (np.random seeded the way BaseDataset.__getitem__ does)."""
 import numpy as np
 import pytest
 import torch
@@ -35,7 +35,7 @@ def test_in_a_pipeline(impl):
 
 
 def test_the_batch_seed_decides(impl):
-    """As CIFAR10.__getitem__ with (index, batch_seed): np.random and random are seeded, then
+    """As BaseDataset.__getitem__ with (index, batch_seed): np.random and random are seeded, then
     the pipeline runs. The same seed must give the same decisions, in any process state."""
     def decisions(batch_seed, torch_state):
         torch.manual_seed(torch_state)         # another worker, another history
