@@ -174,3 +174,43 @@ def test_the_thread_count_is_chosen_from_the_usable_cores_and_logged(cli, monkey
                 else '(OMP_NUM_THREADS / num_threads)') in out
     finally:
         torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize('start, pointer', [('w/epoch_3.pth', 'epoch_3.pth'), ('copy.pth', 'epoch_2.pth')])
+def test_moving_checkpoints_aside_points_last_checkpoint_at_the_newest_that_stays(
+        cli, tmp_path, monkeypatch, start, pointer):
+    """Issue 31: four checkpoints kept; a resume from epoch 3 (in the folder) or from a copy
+    of epoch 2 (outside it) moves the later ones aside and `last_checkpoint` names the newest
+    that stays, not an older one: a resumed run that fails before its first checkpoint (a
+    full disk here) is taken up by `--resume auto` where it started."""
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=4')[0] == 0
+    work = tmp_path / 'w'
+    shutil.copy(work / 'epoch_2.pth', tmp_path / 'copy.pth')
+    real_fsync = os.fsync
+
+    def fsync(fd):           # the disk is full when the resumed run saves its first checkpoint
+        if '.epoch_' in os.readlink(f'/proc/self/fd/{fd}'):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        real_fsync(fd)
+    monkeypatch.setattr(os, 'fsync', fsync)
+    code, out, err = cli('--no-validate', '--resume', start, '--cfg-options', 'total_epochs=4')
+    assert code == 1 and 'No space left' in err and 'would overwrite' in out
+    assert (work / 'last_checkpoint').read_text() == pointer
+    monkeypatch.setattr(os, 'fsync', real_fsync)
+    code, out, err = cli('--no-validate', '--resume', 'auto', '--cfg-options', 'total_epochs=4')
+    assert code == 0 and f'resuming from w/{pointer}' in out, err
+
+
+def test_temp_file_cleanup_removes_only_this_projects_temp_files(cli, tmp_path):
+    """Issue 31: a kill -9's half-written `.epoch_2.pth.<random>.minicls.tmp` is removed when
+    the next run starts; a user's `.notes.tmp` and `notes.minicls.tmp` (not hidden) are not."""
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    work = tmp_path / 'w'
+    ours = work / '.epoch_2.pth.k1ll3d_x.minicls.tmp'
+    theirs = [work / '.notes.tmp', work / 'notes.minicls.tmp', work / '.notes.tmp.bak']
+    for path in [ours] + theirs:
+        path.write_bytes(b'half')
+    code, out, err = cli('--no-validate', '--resume', 'auto', '--cfg-options', 'total_epochs=2')
+    assert code == 0, err
+    assert not ours.exists() and all(p.read_bytes() == b'half' for p in theirs)
+    assert 'removed 1 temp files that an interrupted run left in w' in out
