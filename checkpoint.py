@@ -189,12 +189,14 @@ def shape_mismatches(model, state_dict):
 
 
 def check_resume_point(cfg, epoch, batches_done, epoch_length):
-    """Epochs left to train, and a mid-epoch point inside this run's epochs."""
+    """Epochs left to train, and a mid-epoch point inside this run's epochs. batches_done ==
+    the epoch's length is a point too (a stop in its last iteration): the epoch's iterations
+    are done, its end (checkpoint, evaluation) is not, and the resume runs it."""
     if epoch >= cfg.total_epochs:
         raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
                           f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
                           'to train on')
-    if batches_done >= epoch_length:
+    if batches_done > epoch_length:
         raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
                               f'epoch of this run has {epoch_length} batches (was the data or '
                               'data.samples_per_gpu changed?)')

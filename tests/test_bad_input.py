@@ -11,6 +11,7 @@ import torch
 import train
 from extras import work_dir
 from test_work_dir import CONFIG
+from test_image_folder import bad_folder_config
 
 OPTIMIZER_DICT = CONFIG + "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"
 OTHER_CONFIG_PY = '''import importlib.util, sys
@@ -82,7 +83,7 @@ CASES = [
     ('negative batches_done', {'m.pth': 'NEG_BATCHES'}, ['--resume', 'm.pth'], 1,
      ['m.pth', 'meta batches_done=-3 is not valid']),
     ('batches_done past the end', {'m.pth': 'PAST_END'}, ['--resume', 'm.pth'], 1,
-     ['m.pth', 'meta batches_done=4', 'has 4 batches']),
+     ['m.pth', 'meta batches_done=5', 'has 4 batches']),
     ('hook_msgs a list', {'m.pth': 'HOOK_MSGS'}, ['--resume', 'm.pth'], 1,
      ['m.pth', 'hook_msgs is a list, not a dict']),
     ('hook state of another shape', {'m.pth': 'BAD_HOOK_STATE'},
@@ -120,6 +121,18 @@ CASES = [
      ['--config', 'mm.py'], 2, ["log_config.hooks[0]: type='TensorboardLoggerHook'", 'TextLoggerHook']),
     ('mmcls num_stages', {'mm.py': MMCLS_R18 + 'model = dict(backbone=dict(num_stages=5 * 10 ** 6))\n'},
      ['--config', 'mm.py'], 2, ['mm.py: model.backbone.num_stages=5000000 is out of range', '1..4']),
+    # image files (issue 29, item 7): one line naming the file, exit 1; ann_file lines before training
+    *[(f'image: {kind}', {'img.py': f'IMAGES:{kind}'}, ['--config', 'img.py'], 1, words) for kind, words in [
+        ('truncated', ["LoadImageFromFile: '", "c0/0.jpg' cannot be read or decoded"]),
+        ('truncated in a worker', ["c0/0.jpg' cannot be read or decoded", 'in a DataLoader worker']),
+        ('not an image', ["c0/0.jpg' is not an image PIL can read"]),
+        ('empty', ["c0/0.jpg' is empty (0 bytes)"]),
+        ('bomb', ["c0/0.jpg' is a decompression bomb"]),
+        ('not UTF-8 name', [r"c0/\udcff\udcfe.jpg'", 'is empty (0 bytes)']),
+        ('symlink loop', ["c1/up/c1' is '", "' again: a symlink loop"]),
+        ('missing file', ["ann.txt' line 2: 'c0/nope.jpg' is not a file in"]),
+        ('label out of range', ["ann.txt' line 1: label 7 is out of range 0..1"]),
+        ('blank line', ["ann.txt' line 2 is blank"])]],
 ]
 
 
@@ -157,8 +170,8 @@ def planted(kind, checkpoint):
         meta['epoch'] = -1
     elif kind == 'NEG_BATCHES':
         meta.update(epoch=0, batches_done=-3)
-    elif kind == 'PAST_END':              # 64 samples, batch 16: 4 batches an epoch
-        meta.update(epoch=0, batches_done=4)
+    elif kind == 'PAST_END':              # 64 samples, batch 16: 4 batches an epoch (4: its end)
+        meta.update(epoch=0, batches_done=5)
     elif kind == 'HOOK_MSGS':
         meta['hook_msgs'] = [1]
     elif kind == 'BAD_HOOK_STATE':
@@ -174,6 +187,8 @@ def test_bad_input_gets_one_clear_line(name, files, args, status, words, tmp_pat
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'tiny.py').write_text(CONFIG.format(data=data))
     for file, text in files.items():
+        if text.startswith('IMAGES:'):    # a folder of images with one bad (test_image_folder.py)
+            text = bad_folder_config(tmp_path, text[len('IMAGES:'):])
         if text == 'COPY':
             shutil.copy(os.path.join(os.path.dirname(train.__file__), 'config.py'), tmp_path / 'config_copy.py')
             text = OTHER_CONFIG_PY.format(copy=str(tmp_path / 'config_copy.py'))

@@ -193,3 +193,55 @@ def test_resume_restores_python_numpy_and_torch_random_states(tmp_path):
         assert [r[column] for r in draws.rows] == [r[column] for r in want], name
     # the draws differ from iteration to iteration (no state reset to a seed on the way)
     assert len({r[3] for r in full_draws.rows}) == len(full_draws.rows)
+
+
+# ---- A stop at any iteration of an epoch resumes to the bit (issue 31, section 1) ----------
+from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: 4 iterations an epoch, 3 epochs)
+import train  # noqa: E402
+from extras.guards import StopSignalHook  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def straight(config, tmp_path_factory):
+    """The uninterrupted run's epoch_3.pth state_dict, and what torch's threads were."""
+    folder, threads = tmp_path_factory.mktemp('straight'), torch.get_num_threads()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        train.cli(['--config', config, '--no-validate', '--cfg-options', 'num_threads=1'])
+    finally:
+        os.chdir(cwd)
+        torch.set_num_threads(threads)
+    return torch.load(folder / 'w' / 'epoch_3.pth', weights_only=True)['state_dict']
+
+
+@pytest.mark.parametrize('stop_at', [4, 6, 7, 11])   # epoch 2's first, a middle, last; epoch 3's last
+def test_a_stop_at_any_iteration_resumes_bit_identical(stop_at, straight, cli, tmp_path,
+                                                       monkeypatch):
+    """SIGTERM in iteration `stop_at` (0-based, 4 an epoch) saves iter_<stop_at + 1>.pth; the
+    last iteration's (batches_done == the epoch's length) resumes too, running the epoch's end."""
+    class SignalAt(StopSignalHook):
+        def after_train_iter(self, runner):
+            if runner.iter == stop_at:
+                os.kill(os.getpid(), signal.SIGTERM)     # a real signal, at a known iteration
+            super().after_train_iter(runner)
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(train, 'StopSignalHook', SignalAt)
+    args = ['--no-validate', '--cfg-options', 'num_threads=1']
+    try:
+        code, out, err = cli(*args)
+        assert code == 143 and 'SIGTERM received' in err, err
+        assert (tmp_path / 'w' / 'last_checkpoint').read_text() == f'iter_{stop_at + 1}.pth'
+        meta = torch.load(tmp_path / 'w' / f'iter_{stop_at + 1}.pth', weights_only=True)['meta']
+        assert (meta['epoch'], meta['batches_done']) == (stop_at // 4, stop_at % 4 + 1)
+        monkeypatch.setattr(train, 'StopSignalHook', StopSignalHook)
+        code, out, err = cli('--resume', 'auto', *args)
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0 and f'resuming from w/iter_{stop_at + 1}.pth' in out, err
+    resumed = torch.load(tmp_path / 'w' / 'epoch_3.pth', weights_only=True)['state_dict']
+    assert resumed.keys() == straight.keys()
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+    epoch_end = torch.load(tmp_path / 'w' / f'epoch_{stop_at // 4 + 1}.pth', weights_only=True)
+    assert epoch_end['meta']['epoch'] == stop_at // 4 + 1       # the stopped epoch's end ran
