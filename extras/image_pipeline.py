@@ -16,6 +16,7 @@ docs/benchmarks.md). Random draws come from Python's `random`, as mmcls's Random
 import math
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
@@ -31,7 +32,8 @@ def imread(path, flag='color'):
     cannot be read or decoded is a DatasetError naming it."""
     where = f'LoadImageFromFile: {path!r}'
     try:
-        with open(path, 'rb') as f:
+        with open(path, 'rb') as f, warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # refused below
             img = Image.open(f)      # reads the header only
             width, height = img.size
             limit = Image.MAX_IMAGE_PIXELS

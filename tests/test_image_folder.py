@@ -138,8 +138,8 @@ folder = DatasetConfig(type='CustomDataset', data_prefix={data!r}, pipeline=[
     dict(type='ImageToTensor', keys=['img']), dict(type='ToTensor', keys=['gt_label']),
     dict(type='Collect', keys=['img', 'gt_label'])])
 cfg = replace(cfg,
-    model=ModelConfig(backbone=BackboneConfig(depth=18, num_stages=1, out_indices=(0,), base_channels=4,
-                                              stem_channels=4),
+    model=ModelConfig(backbone=BackboneConfig(depth=18, num_stages=1, out_indices=(0,),
+                                              base_channels=4, stem_channels=4),
                       head=HeadConfig(num_classes=2, in_channels=4)),
     data=DataConfig(samples_per_gpu=3, workers_per_gpu={workers}, train=folder,
                     val=replace(folder, test_mode=True), test=replace(folder, test_mode=True)),
@@ -189,3 +189,58 @@ def test_a_folder_run_resumed_equals_the_uninterrupted_one(workers, streams, tmp
     assert again == straight
     a, b = weights(tmp_path, 'straight'), weights(tmp_path, 'again')
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def png_header_only(width, height):
+    """A PNG whose header claims width x height: PIL reads the size before any pixel."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        crc = struct.pack('>I', zlib.crc32(kind + data))
+        return struct.pack('>I', len(data)) + kind + data + crc
+    header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IEND', b'')
+
+
+def bad_folder_config(tmp_path, kind):
+    """A config (text) of 6 tiny JPEGs in tmp_path/images, one of them made bad as `kind`
+    says; test_bad_input.py's table runs it (`IMAGES:<kind>`)."""
+    folder = tmp_path / 'images'
+    for i in range(6):
+        os.makedirs(folder / f'c{i % 2}', exist_ok=True)
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (8, 10, 3), np.uint8)).save(
+            folder / f'c{i % 2}' / f'{i}.jpg', quality=90)
+    bad = folder / 'c0' / '0.jpg'
+    if kind in ('truncated', 'truncated in a worker'):
+        bad.write_bytes(bad.read_bytes()[:200])
+    elif kind == 'not an image':
+        bad.write_text('hello, I am text')
+    elif kind == 'empty':
+        bad.write_bytes(b'')
+    elif kind == 'bomb':
+        bad.write_bytes(png_header_only(20_000, 20_000))
+    elif kind == 'not UTF-8 name':
+        bad.write_bytes(b'')
+        os.rename(bad, os.fsencode(folder / 'c0') + b'/\xff\xfe.jpg')
+    elif kind == 'symlink loop':
+        os.symlink('..', folder / 'c1' / 'up')
+    ann = {'missing file': 'c0/0.jpg 0\nc0/nope.jpg 1\n', 'label out of range': 'c0/0.jpg 7\n',
+           'blank line': 'c0/0.jpg 0\n\n'}.get(kind)
+    extra = ''
+    if ann is not None:
+        (tmp_path / 'ann.txt').write_text(ann)
+        extra = (f"cfg = replace(cfg, data=replace(cfg.data, train=replace(folder, "
+                 f"ann_file={str(tmp_path / 'ann.txt')!r}, classes=['a', 'b'])))\n")
+    workers = 2 if kind == 'truncated in a worker' else 0
+    return CONFIG.format(data=str(folder), workers=workers, streams='minicls') + extra
+
+
+def test_after_a_bad_file_the_next_run_in_the_same_work_dir_trips_over_nothing(tmp_path, capsys):
+    (tmp_path / 'c.py').write_text(bad_folder_config(tmp_path, 'truncated'))
+    with pytest.raises(SystemExit) as e:
+        train(tmp_path, 'w')
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 1 and len(err) == 1 and "c0/0.jpg' cannot be read" in err[0], err
+    Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(tmp_path / 'images' / 'c0' / '0.jpg')
+    assert len(train(tmp_path, 'w')) == 4 * 2          # the fixed folder trains to the end

@@ -7,12 +7,14 @@ import os
 import random
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from data import Compose
+from data import Compose, DatasetError
+from extras import image_pipeline
 from extras.image_pipeline import (CenterCrop, LoadImageFromFile, RandomResizedCrop, Resize,
                                    imread, imresize)
 
@@ -69,8 +71,8 @@ def test_load_image_from_file_sets_mmcls_keys(tmp_path):
     results = LoadImageFromFile()({'img_prefix': str(tmp_path), 'img_info': {'filename': 'a.png'}})
     assert results['filename'] == str(tmp_path / 'a.png') and results['ori_filename'] == 'a.png'
     assert results['img_shape'] == results['ori_shape'] == (2, 3, 3)
-    assert LoadImageFromFile(to_float32=True)(
-        {'img_prefix': None, 'img_info': {'filename': str(tmp_path / 'a.png')}})['img'].dtype == np.float32
+    results = {'img_prefix': None, 'img_info': {'filename': str(tmp_path / 'a.png')}}
+    assert LoadImageFromFile(to_float32=True)(results)['img'].dtype == np.float32
 
 
 def test_resize_is_bilinear_without_antialias():
@@ -178,11 +180,33 @@ def test_pixel_parity_with_the_real_mmcls(tmp_path):
     got = {}
     for side in ('mmcls', 'minicls'):
         env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps' if side == 'mmcls' else ROOT)
-        subprocess.run([sys.executable, '-c', script, side, json.dumps(dict(test=TEST, train=TRAIN)),
-                        ROOT, str(tmp_path), str(tmp_path / f'{side}.npz')], env=env, check=True,
-                       timeout=300)
+        pipelines = json.dumps(dict(test=TEST, train=TRAIN))
+        subprocess.run([sys.executable, '-c', script, side, pipelines, ROOT, str(tmp_path),
+                        str(tmp_path / f'{side}.npz')], env=env, check=True, timeout=300)
         got[side] = np.load(tmp_path / f'{side}.npz')
     std = np.array(NORM['std'], np.float32)[:, None, None]
     for key in got['mmcls']:
         grey = np.abs(got['mmcls'][key] - got['minicls'][key]) * std
         assert grey.mean() <= 0.5 and grey.max() <= 3, (key, grey.mean(), grey.max())
+
+
+def test_an_image_over_pils_limit_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    path = save(tmp_path, 'big.png', Image.fromarray(RGB))          # 6 pixels
+    monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 5)              # PIL itself only warns here
+    words = r"big.png' is 3x2 pixels, more than PIL.Image.MAX_IMAGE_PIXELS=5 \(a decompression"
+    with warnings.catch_warnings(), pytest.raises(DatasetError, match=words):
+        warnings.simplefilter('error')          # and no warning on stderr beside the error
+        imread(path)
+
+
+def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
+    path = save(tmp_path, 'locked.png', Image.fromarray(RGB))
+    if os.geteuid() == 0:           # root reads a chmod 000 file: simulate what others get
+        def refuse(name, *args, **kwargs):
+            raise PermissionError(13, 'Permission denied', name)
+        monkeypatch.setattr(image_pipeline, 'open', refuse, raising=False)
+    else:
+        os.chmod(path, 0)
+    with pytest.raises(DatasetError, match=r"locked.png' cannot be read or decoded "
+                                           r"\(Permission denied\)$"):
+        imread(path)
