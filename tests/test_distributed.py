@@ -3,6 +3,7 @@ of 2 x 64 equal to 1 x 128, and distributed evaluation equal to the single-proce
 import json
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,23 +26,39 @@ SMALL = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'mo
          'log_config.interval=5']
 
 
-def torchrun(*args, cwd, timeout=300):
+# Tried again: --standalone picks free ports, and another process may take one first; gloo's
+# threads can abort a process at interpreter exit, after its work is done and checked below
+# ("terminate called without an active exception", pytorch#190489); and under load one rank's
+# gloo pair can see its peer's socket closed ("Connection closed by peer", once in CI).
+RETRY = ('EADDRINUSE', 'Address already in use', 'terminate called without an active exception',
+         'Connection closed by peer')
+
+
+def torchrun(*args, cwd, timeout=300, work=None):
+    """torchrun ... args, tried up to 3 times on a RETRY failure only; `work` (a folder the
+    run writes) is put back as it was before each new try, so a try sees what the first saw."""
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    # Tried again: --standalone picks free ports, and another process may take one first; and
-    # gloo's threads can abort a process at interpreter exit, after its work is done and
-    # checked below ("terminate called without an active exception", pytorch#190489).
-    retry = ('EADDRINUSE', 'Address already in use', 'terminate called without an active exception')
+    before = Path(cwd) / '.before_torchrun'
+    if work is not None:
+        shutil.rmtree(before, ignore_errors=True)
+        if work.exists():
+            shutil.copytree(work, before, symlinks=True)
     for _ in range(3):
         r = procs.run([*TORCHRUN, *args], cwd=cwd, timeout=timeout, env=env)
-        if r.returncode == 0 or not any(s in r.stderr for s in retry):
-            return r
+        if r.returncode == 0 or not any(s in r.stderr for s in RETRY):
+            break
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+            if before.exists():
+                shutil.copytree(before, work, symlinks=True)
+    shutil.rmtree(before, ignore_errors=True)
     return r
 
 
 def test_torchrun_trains_and_resumes(tmp_path):
     train = [str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'), '--launcher', 'pytorch',
              '--work-dir', 'w', '--cfg-options', *SMALL]
-    r = torchrun(*train, 'total_epochs=1', cwd=tmp_path)
+    r = torchrun(*train, 'total_epochs=1', cwd=tmp_path, work=tmp_path / 'w')
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Warning' not in r.stderr, r.stderr[-3000:]      # e.g. a deprecated DDP argument
     work = tmp_path / 'w'
@@ -52,7 +69,7 @@ def test_torchrun_trains_and_resumes(tmp_path):
     assert any(x['mode'] == 'val' for x in lines)
     ckpt = torch.load(work / 'epoch_1.pth', weights_only=True)
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])      # loads without DDP too
-    r = torchrun(*train, 'total_epochs=2', '--resume', 'auto', cwd=tmp_path)
+    r = torchrun(*train, 'total_epochs=2', '--resume', 'auto', cwd=tmp_path, work=tmp_path / 'w')
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'resumed epoch 1, iter 20' in r.stdout
     assert torch.load(work / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 40
@@ -111,3 +128,35 @@ def test_launcher_pytorch_without_torchrun_is_a_clear_error(tmp_path):
     r = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
                         '--launcher', 'pytorch'], cwd=tmp_path, env=env, timeout=120)
     assert r.returncode == 2 and 'torchrun --nproc_per_node=N' in r.stderr and 'Traceback' not in r.stderr
+
+
+class EpochsSeen(torch.utils.data.SequentialSampler):
+    """A sampler that records every set_epoch it is given."""
+
+    def __init__(self, data_source):
+        super().__init__(data_source)
+        self.epochs = []
+
+    def set_epoch(self, epoch):
+        self.epochs.append(epoch)
+
+
+def test_dist_sampler_seed_hook_gives_the_sampler_the_epoch_itself(tmp_path):
+    """Issue 31: mmcv's DistSamplerSeedHook.before_epoch calls set_epoch(runner.epoch): 0, 1,
+    2 for three epochs (not 1, 2, 3), and 2, 3 after a resume from epoch_2.pth (seed + epoch
+    is the sampler's order: epoch + 1 would shift every order by one epoch)."""
+    from config import CheckpointConfig
+    from hooks import DistSamplerSeedHook
+    from test_lr_updater import bare_runner
+
+    def run(max_epochs, resume=None):
+        dataset = tiny.TinyDataset(4)
+        sampler = EpochsSeen(dataset)
+        runner = bare_runner(tmp_path, max_epochs, checkpoint=CheckpointConfig(interval=1))
+        runner.register_hook(DistSamplerSeedHook())
+        if resume:
+            runner.resume(str(tmp_path / resume))
+        runner.run([torch.utils.data.DataLoader(dataset, batch_size=2, sampler=sampler)], [('train', 1)])
+        return sampler.epochs
+    assert run(3) == [0, 1, 2]
+    assert run(4, resume='epoch_2.pth') == [2, 3]

@@ -320,3 +320,24 @@ def test_text_logger_reports_the_first_param_groups_lr(tmp_path, groups):
     records = [json.loads(x) for x in open(tmp_path / 'test.log.json')][1:]
     assert [r['lr'] for r in records if r['mode'] == 'train'] == [0.05, 0.05, 0.005, 0.005]
     assert runner.current_lr() == pytest.approx([0.005, 0.02])     # both groups scheduled
+
+
+def test_resume_keeps_hook_msgs_so_the_first_evaluation_after_it_is_not_always_best(tmp_path):
+    """Issue 31: save_best's best_score and best_ckpt travel in meta['hook_msgs'] (mmcv:
+    runner.meta, saved in every checkpoint, restored by resume): epoch 3's 55 after a resume
+    at epoch 2 is not a new best against epoch 1's 60."""
+    def run(max_epochs, scores, resume=None):
+        runner = make_runner(tmp_path, max_epochs)
+        values, val = iter(scores), loader(n=2)
+        val.dataset.evaluate = lambda results, **kw: {'accuracy_top-1': next(values)}
+        runner.register_hook(EvalHook(val, save_best='accuracy_top-1'), 'LOW')
+        if resume:
+            runner.resume(str(tmp_path / resume))
+        runner.run([loader(n=2)], [('train', 1)])
+        return runner
+    run(2, [60.0, 50.0])
+    runner = run(3, [55.0], resume='epoch_2.pth')
+    best = str(tmp_path / 'best_accuracy_top-1_epoch_1.pth')
+    assert sorted(f for f in os.listdir(tmp_path) if f.startswith('best_')) == [os.path.basename(best)]
+    assert runner.meta['hook_msgs'] == dict(runner.meta['hook_msgs'], best_score=60.0, best_ckpt=best)
+    assert torch.load(tmp_path / 'epoch_3.pth', weights_only=True)['meta']['hook_msgs']['best_score'] == 60.0

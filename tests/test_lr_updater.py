@@ -324,3 +324,19 @@ def test_warmup_by_iter_ends_exactly_at_warmup_iters(mode):
     last = {'constant': 0.002, 'linear': 0.01 * 0.84, 'exp': 0.01 * 0.2 ** 0.2}[mode]
     assert rows[4][3] == pytest.approx(last, abs=1e-15)
     assert rows[5][3] == pytest.approx(0.01, abs=1e-15)
+
+
+@pytest.mark.parametrize('policy, step', [('fixed', None), ('step', [3])])
+def test_warmup_by_epoch_lasts_warmup_iters_epochs_of_iterations(policy, step, tmp_path):
+    """Issue 31: warmup_by_epoch=True, warmup_iters=2, 7 iterations an epoch: iterations 0..13
+    are warmed up (mmcv: warmup_iters = warmup_epochs * len(data_loader) at the first epoch),
+    iteration 14, the first of epoch 3, has the regular lr; every iteration is checked."""
+    _, rows = run_schedule(LrConfig(policy=policy, step=step, warmup='linear', warmup_iters=2,
+                                    warmup_ratio=0.2, warmup_by_epoch=True), epochs=4, iters=7,
+                           tmp_path=tmp_path)
+    want = [0.1 * (1 - (1 - i / 14) * 0.8) if i < 14 else 0.1 for i in range(28)]
+    if step:                                             # the regular lr drops after epoch 3
+        want = [lr * (0.1 if i >= 21 else 1) for i, lr in enumerate(want)]
+    assert [r[1] for r in rows] == list(range(28))
+    assert lrs(rows) == pytest.approx(want, abs=1e-15)
+    assert lrs(rows)[13] == pytest.approx(0.1 * (1 - 0.8 / 14)) and lrs(rows)[14] == 0.1
