@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from config import ConfigError
 from data import BaseDataset, Compose, DatasetError
 
 logger = logging.getLogger('minicls')
@@ -79,10 +80,10 @@ class CustomDataset(BaseDataset):
     def __init__(self, data_prefix, pipeline=(), classes=None, ann_file=None,
                  extensions=EXTENSIONS, test_mode=False, file_client_args=None, batched=False):
         if batched:
-            raise ValueError(f'{type(self).__name__}: batched=True stacks raw images, and image '
+            raise ConfigError(f'{type(self).__name__}: batched=True stacks raw images, and image '
                              'files differ in size; use batched=False')
         if file_client_args not in (None, {'backend': 'disk'}):
-            raise ValueError(f'{type(self).__name__}: file_client_args={file_client_args!r}: '
+            raise ConfigError(f'{type(self).__name__}: file_client_args={file_client_args!r}: '
                              "only None or dict(backend='disk') is supported")
         self.extensions = tuple(dict.fromkeys(e.lower() for e in extensions))
         self.data_prefix = os.path.expanduser(str(data_prefix))
@@ -101,7 +102,7 @@ class CustomDataset(BaseDataset):
             return read_lines(os.path.expanduser(classes), f'{cls.__name__}: classes file')
         if isinstance(classes, (tuple, list)):
             return list(classes)
-        raise ValueError(f'{cls.__name__}: classes={classes!r} must be a list of names, '
+        raise ConfigError(f'{cls.__name__}: classes={classes!r} must be a list of names, '
                          'a file of names or None')
 
     @property

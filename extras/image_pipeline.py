@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from config import ConfigError
 from data import DatasetError
 
 
@@ -68,10 +69,10 @@ class LoadImageFromFile:
     def __init__(self, to_float32=False, color_type='color',
                  file_client_args=dict(backend='disk')):
         if color_type not in ('color', 'color_ignore_orientation'):
-            raise ValueError(f'LoadImageFromFile: color_type={color_type!r} is not supported; '
+            raise ConfigError(f'LoadImageFromFile: color_type={color_type!r} is not supported; '
                              "valid: 'color', 'color_ignore_orientation'")
         if dict(file_client_args) != {'backend': 'disk'}:
-            raise ValueError(f'LoadImageFromFile: file_client_args={file_client_args!r}: '
+            raise ConfigError(f'LoadImageFromFile: file_client_args={file_client_args!r}: '
                              "only dict(backend='disk') is supported")
         self.to_float32, self.color_type = to_float32, color_type
         self.file_client_args = dict(file_client_args)
@@ -110,7 +111,7 @@ def imresize(img, height, width):
 
 def check_cv2_bilinear(name, interpolation, backend):
     if interpolation != 'bilinear' or backend != 'cv2':
-        raise ValueError(f"{name}: interpolation={interpolation!r}, backend={backend!r}: only "
+        raise ConfigError(f"{name}: interpolation={interpolation!r}, backend={backend!r}: only "
                          "'bilinear' with 'cv2' (mmcls's default) is supported here")
 
 
@@ -122,7 +123,7 @@ def pair(size, name, allow_minus_one=False):
           and pair_[0] > 0 and (pair_[1] > 0 or allow_minus_one and pair_[1] == -1))
     if not ok:
         allowed = ', or (h, -1)' if allow_minus_one else ''
-        raise ValueError(f'{name}={size!r} is not valid; allowed: an int > 0, (h, w) > 0'
+        raise ConfigError(f'{name}={size!r} is not valid; allowed: an int > 0, (h, w) > 0'
                          f'{allowed}')
     return tuple(pair_)
 
@@ -137,10 +138,10 @@ class RandomResizedCrop:
                  interpolation='bilinear', backend='cv2'):
         self.size = pair(size, 'RandomResizedCrop: size')
         if scale[0] > scale[1] or ratio[0] > ratio[1]:
-            raise ValueError('RandomResizedCrop: scale and ratio are (min, max) ranges, got '
+            raise ConfigError('RandomResizedCrop: scale and ratio are (min, max) ranges, got '
                              f'scale={scale!r}, ratio={ratio!r}')
         if not (isinstance(max_attempts, int) and max_attempts >= 0):
-            raise ValueError(f'RandomResizedCrop: max_attempts={max_attempts!r} must be an '
+            raise ConfigError(f'RandomResizedCrop: max_attempts={max_attempts!r} must be an '
                              'int >= 0')
         check_cv2_bilinear('RandomResizedCrop', interpolation, backend)
         self.scale, self.ratio, self.max_attempts = tuple(scale), tuple(ratio), max_attempts
@@ -187,7 +188,7 @@ class Resize:
     def __init__(self, size, interpolation='bilinear', adaptive_side='short', backend='cv2'):
         self.size = pair(size, 'Resize: size', allow_minus_one=True)
         if adaptive_side not in ('short', 'long', 'height', 'width'):
-            raise ValueError(f'Resize: adaptive_side={adaptive_side!r} is not one of '
+            raise ConfigError(f'Resize: adaptive_side={adaptive_side!r} is not one of '
                              "'short', 'long', 'height', 'width'")
         check_cv2_bilinear('Resize', interpolation, backend)
         self.adaptive_side, self.interpolation, self.backend = adaptive_side, interpolation, backend

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from config import ConfigError
 from data import Compose, DatasetError
 from extras import image_pipeline
 from extras.image_pipeline import (CenterCrop, LoadImageFromFile, RandomResizedCrop, Resize,
@@ -128,7 +129,7 @@ def test_resize_forms_and_center_crop():
     (lambda: RandomResizedCrop(224, scale=(1.0, 0.5)), ['scale=(1.0, 0.5)']),
     (lambda: LoadImageFromFile(color_type='unchanged'), ["color_type='unchanged'"])])
 def test_bad_arguments_are_named(make, words):
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ConfigError) as e:     # a config's mistake: one line, exit 2
         make()
     assert all(w in str(e.value) for w in words), e.value
 
