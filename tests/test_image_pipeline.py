@@ -211,3 +211,32 @@ def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match=r"locked.png' cannot be read or decoded "
                                            r"\(Permission denied\)$"):
         imread(path)
+
+
+@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
+                    reason='set $MMREF to a real mmcls 0.25.0 (its config files are used)')
+def test_mmcls_imagenet_bs32_config_trains_here_unchanged(tmp_path, monkeypatch, capsys):
+    """mmcls's own _base_ files, read by train.py --config: the ImageNet pipelines, the val
+    split's ann_file and its Collect(keys=['img']) (evaluation needs no labels in batches)."""
+    import train
+    for i in range(6):
+        os.makedirs(tmp_path / f'imgs/c{i % 2}', exist_ok=True)
+        Image.fromarray(np.full((40 + i, 50, 3), 40 * i, np.uint8)).save(
+            tmp_path / f'imgs/c{i % 2}/{i}.png')
+    (tmp_path / 'val.txt').write_text(''.join(f'c{i % 2}/{i}.png {i % 2}\n' for i in range(6)))
+    base = f'{MMREF}/src/mmcls/.mim/configs/_base_'
+    (tmp_path / 'cfg.py').write_text(f'''_base_ = ['{base}/models/resnet18.py',
+    '{base}/datasets/imagenet_bs32.py', '{base}/schedules/imagenet_bs256.py',
+    '{base}/default_runtime.py']
+model = dict(head=dict(num_classes=2, topk=(1,)))
+split = dict(type='CustomDataset', data_prefix='imgs', ann_file='val.txt', classes=['a', 'b'])
+data = dict(samples_per_gpu=3, workers_per_gpu=0,
+            train=dict(type='CustomDataset', data_prefix='imgs'), val=split, test=split)
+evaluation = dict(metric_options=dict(topk=(1,)))
+runner = dict(type='EpochBasedRunner', max_epochs=1)
+''')
+    monkeypatch.chdir(tmp_path)
+    train.cli(['--config', 'cfg.py', '--work-dir', 'w'])
+    assert 'Epoch(val) [1][2]\taccuracy_top-1: ' in capsys.readouterr().out + ''.join(
+        p.read_text() for p in (tmp_path / 'w').glob('*.log'))
+    assert (tmp_path / 'w' / 'epoch_1.pth').is_file()
