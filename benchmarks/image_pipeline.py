@@ -4,7 +4,8 @@
   RandomResizedCrop 224, RandomFlip, Normalize, ImageToTensor, ToTensor, Collect) in images per
   CPU second of one process (time.process_time, so threads count), on the same folder of
   JPEGs; then minicls's loader at 0, 1 and 2 workers (images per wall second, batch 32);
-- decoders: PIL and torchvision.io.decode_jpeg beside cv2.imdecode, ms per JPEG;
+- decoders: PIL and torchvision.io.decode_jpeg beside cv2.imdecode, ms per JPEG; resizing:
+  torch's bilinear on uint8 and on float beside cv2.resize, grey levels apart and ms;
 - parity: the test pipeline (Resize (256, -1), CenterCrop 224, Normalize, ImageToTensor) on
   PNGs that Resize enlarges and that it shrinks, and the train pipeline with the same seeds:
   |minicls - mmcls| in grey levels (the difference times std), mean and max;
@@ -99,7 +100,34 @@ def child():
     args = json.loads(sys.argv[2])
     if args['parity']:
         np.savez(args['npz'], **parity_outputs('mmcls'))
-    print(json.dumps({'mmcls': speed('mmcls', args['n']), 'cv2_decode_ms': decode_ms('cv2')}))
+    print(json.dumps({'mmcls': speed('mmcls', args['n']), 'cv2_decode_ms': decode_ms('cv2'),
+                      'resize': resize_choice() if args['parity'] else None}))
+
+
+def resize_choice(reps=300):
+    """cv2.resize (mmcv.imresize) beside torch's bilinear on uint8 (what imresize uses) and on
+    float rounded: mean |difference| in grey levels and ms, 375x500 -> 224x224 and 60x80 ->
+    224x224 (random pixels)."""
+    import cv2
+    import torch.nn.functional as F
+    rows = {}
+    for shape in ((375, 500), (60, 80)):
+        img = np.random.default_rng(0).integers(0, 256, shape + (3,), np.uint8)
+        x = torch.from_numpy(img).permute(2, 0, 1)[None]
+        ways = {'cv2': lambda: cv2.resize(img, (224, 224), interpolation=cv2.INTER_LINEAR),
+                'torch uint8': lambda: F.interpolate(x, (224, 224), mode='bilinear')[0]
+                .permute(1, 2, 0).contiguous().numpy(),
+                'torch float, rounded': lambda: F.interpolate(x.float(), (224, 224),
+                                                              mode='bilinear')[0]
+                .round().clamp(0, 255).permute(1, 2, 0).contiguous().numpy()}
+        ref = ways['cv2']().astype(np.float32)
+        for name, way in ways.items():
+            start = time.process_time()
+            for _ in range(reps):
+                out = way()
+            rows[f'{shape} {name}'] = (float(np.abs(out - ref).mean()),
+                                       (time.process_time() - start) / reps * 1e3)
+    return rows
 
 
 def mmcls_side(n, npz, parity):
@@ -168,9 +196,10 @@ def main():
         write_data(args.n)
     torch.set_num_threads(1)
     npz = os.path.join(DATA, 'mmcls_outputs.npz')
-    mine, theirs, ref = [], [], {}
+    mine, theirs, ref, first = [], [], {}, {}
     for rep in range(args.reps):        # alternated: a busy machine slows both alike
         ref = mmcls_side(args.n, npz, parity=rep == 0)
+        first = first if rep else ref
         theirs.append(ref['mmcls'])
         mine.append(speed('minicls', args.n))
     mine, theirs = max(mine), max(theirs)
@@ -181,6 +210,8 @@ def main():
     print(f'decode one 375x500 JPEG, ms of CPU: cv2.imdecode {ref["cv2_decode_ms"]:.2f}, '
           f'PIL (extras/image_pipeline.imread) {decode_ms("pil"):.2f}, '
           f'torchvision.io.decode_jpeg {decode_ms("torchvision"):.2f}')
+    for name, (diff, ms) in first['resize'].items():
+        print(f'resize {name} -> 224x224: |x - cv2| mean {diff:.3f} grey levels, {ms:.3f} ms')
     for workers in (0, 1, 2):
         print(f'minicls loader, {workers} workers: {loader_speed(workers, 2 * args.n):.0f} '
               'images per second (wall)')
