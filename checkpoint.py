@@ -21,12 +21,14 @@ exact; `last_checkpoint`, a text file, names the newest checkpoint (mmcv: a `lat
 symlink). The work dir itself (one run at a time, --resume auto, nothing overwritten) is
 extras/work_dir.py's. The file reads top-down, each function above what it calls.
 """
+import contextlib
 import io
 import os
 import random
-import tempfile
+import stat
 import threading
 import warnings
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -45,50 +47,51 @@ TEMP_SUFFIX = '.minicls.tmp'     # only this project's temp files end so
 # ---- Reading a checkpoint to resume from  (runner.resume: step 7) ------------------------
 
 def read_training_checkpoint(filename, model, trusted=False):
-    """The checkpoint a resume continues from, after every check a resume needs: it is a
-    training checkpoint, its meta counters are sane, its weights fit `model` key for key
-    and shape for shape. Damage is a CheckpointError naming the file and the field."""
+    """The checkpoint a resume continues from, after every check a resume needs
+    (check_training_checkpoint). Damage is a CheckpointError naming the file and the field."""
     checkpoint = read_checkpoint(filename, trusted)
-    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
-            or 'state_dict' not in checkpoint:
-        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
-                              'state_dict); use --load-from to load weights only')
-    meta = checkpoint['meta']
-    if not isinstance(meta, dict):
-        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
-                              'this one is damaged or not a minicls checkpoint')
-    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
-        value = meta.get(key, 0 if key == 'batches_done' else None)
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
-                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
-    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
-        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
-        if not isinstance(value, kind):
-            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
-                                  f'not a {kind.__name__}; this one is damaged')
-    differences = weight_differences(model, model_weights(checkpoint))
-    if differences:
-        raise CheckpointError(f'{filename} does not match the model of this config: '
-                              f'{differences[0]}')
+    check_training_checkpoint(checkpoint, filename, model)
     return checkpoint
 
 
 def read_checkpoint(filename, trusted=False):
     """Load a checkpoint onto the CPU. `trusted=True` allows arbitrary unpickling (it can
     run code: only for files from a source you trust)."""
-    if os.path.isdir(filename):
-        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
-    if not os.path.isfile(filename):
-        raise CheckpointError(f'checkpoint {filename} does not exist')
-    with open(filename, 'rb') as f:
+    with open_checkpoint(filename) as f:
         head = f.read(4)
+        f.seek(0)
+        try:
+            with warnings.catch_warnings():    # torch's advice on weights_only: ours says more
+                warnings.simplefilter('ignore')
+                return torch.load(f, map_location='cpu', weights_only=not trusted)
+        except Exception as e:    # truncated, not a checkpoint, or needs arbitrary unpickling
+            raise CheckpointError(read_error(filename, head, e, trusted)) from None
+
+
+def open_checkpoint(filename):
+    """`filename` opened for reading, once check_checkpoint_file found it may be read: opened
+    without blocking (a FIFO planted at a checkpoint's name must not hang the run), then
+    checked. An error is a CheckpointError whose `errno` is the OSError's, if any."""
     try:
-        with warnings.catch_warnings():    # torch's advice on weights_only: ours says more
-            warnings.simplefilter('ignore')
-            return torch.load(filename, map_location='cpu', weights_only=not trusted)
-    except Exception as e:    # truncated, not a checkpoint, or needs arbitrary unpickling
-        raise CheckpointError(read_error(filename, head, e, trusted)) from None
+        f = os.fdopen(os.open(filename, os.O_RDONLY | os.O_NONBLOCK), 'rb')
+    except OSError as e:
+        raise unreadable(filename, e) from None
+    try:
+        check_checkpoint_file(f, filename)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def unreadable(filename, error):
+    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file'
+             }.get(type(error), f'cannot be read: {error.strerror}')
+    if isinstance(error, PermissionError):
+        words += ' (is it another user\'s? its permissions must let you read it)'
+    checkpoint_error = CheckpointError(f'checkpoint {filename} {words}')
+    checkpoint_error.errno = error.errno
+    return checkpoint_error
 
 
 def read_error(filename, head, error, trusted):
@@ -186,6 +189,58 @@ def shape_mismatches(model, state_dict):
     own = unwrap(model).state_dict()
     return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
             for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+
+
+def check_checkpoint_file(f, filename):
+    """A regular file, and, when it is a zip (torch.save's format), one whose directory
+    declares no more bytes than the file holds: torch.save stores its members uncompressed,
+    so more is a damaged file or a decompression bomb, which would allocate what it declares."""
+    mode = os.fstat(f.fileno()).st_mode
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f'checkpoint {filename} is not a regular file (a FIFO, socket or '
+                              'device); a checkpoint is a file torch.save wrote')
+    size = os.fstat(f.fileno()).st_size
+    try:
+        members = zipfile.ZipFile(f).infolist() if f.read(4) == b'PK\x03\x04' else []
+    except (zipfile.BadZipFile, ValueError, OSError):
+        members = []                   # not a readable zip: torch.load says what is wrong
+    f.seek(0)
+    declared = sum(m.file_size for m in members)
+    if declared > size:
+        big = max(members, key=lambda m: m.file_size)
+        raise CheckpointError(f'{filename}: its zip directory declares {declared} bytes '
+                              f'({big.filename[-60:]!r}: {big.file_size}) in a file of {size} '
+                              'bytes: damaged, or a decompression bomb; refused before reading')
+
+
+def check_training_checkpoint(checkpoint, filename, model):
+    """A training checkpoint (meta and state_dict), its meta counters ints >= 0, its hook
+    states, hook messages and optimizer state dicts, its weights those of `model` key for key
+    and shape for shape."""
+    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
+            or 'state_dict' not in checkpoint:
+        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
+                              'state_dict); use --load-from to load weights only')
+    meta = checkpoint['meta']
+    if not isinstance(meta, dict):
+        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
+                              'this one is damaged or not a minicls checkpoint')
+    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
+        value = meta.get(key, 0 if key == 'batches_done' else None)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
+                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
+    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
+        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
+        if not isinstance(value, kind):
+            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
+                                  f'not a {kind.__name__}; this one is damaged')
+    differences = weight_differences(model, model_weights(checkpoint))
+    if differences:
+        raise CheckpointError(f'{filename} does not match the model of this config: '
+                              f'{differences[0]}')
 
 
 def check_resume_point(cfg, epoch, batches_done, epoch_length):
@@ -292,20 +347,16 @@ def atomic_write(path, data):
     """Write bytes so that `path` is always either the old file or the whole new one. The
     temp file is new (O_EXCL, in the same folder), so a link planted there is never
     followed; the rename replaces a link at `path` itself, not its target."""
-    folder = os.path.dirname(os.path.abspath(path))
+    folder, tmp = os.path.dirname(os.path.abspath(path)), None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.',
-                                   suffix=TEMP_SUFFIX)
-    except OSError as e:
-        raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
-    try:
+        fd, tmp = create_temp_file(folder, os.path.basename(path))
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
-        if os.path.exists(tmp):        # a full disk: leave nothing half-written behind
+        if tmp is not None and os.path.exists(tmp):   # a full disk: nothing half-written
             os.remove(tmp)
         if isinstance(e, OSError):     # name the file: "[Errno 28]" alone does not
             raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
@@ -315,6 +366,16 @@ def atomic_write(path, data):
         os.fsync(dir_fd)               # make the rename itself durable
     finally:
         os.close(dir_fd)
+
+
+def create_temp_file(folder, name):
+    """(fd, path) of a new `.<name>.<random>.minicls.tmp` (O_EXCL: never a file or link
+    planted there). Its mode is 0o666 less the umask, as for every file this project writes
+    (mkstemp's 0o600 would ignore a shared work dir's umask 002)."""
+    while True:
+        tmp = os.path.join(folder, f'.{name}.{os.urandom(4).hex()}{TEMP_SUFFIX}')
+        with contextlib.suppress(FileExistsError):
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666), tmp
 
 
 def weights_to_cpu(state_dict):
@@ -371,5 +432,5 @@ def open_no_follow(path):
     """`path` opened for appending text; a link planted at its name is not followed
     (O_NOFOLLOW). The logs are written through it."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-    return os.fdopen(os.open(path, flags, 0o644), 'a', encoding='utf-8',
+    return os.fdopen(os.open(path, flags, 0o666), 'a', encoding='utf-8',
                      errors='backslashreplace')

@@ -14,15 +14,17 @@ its tools/train.py makes the folder and writes into it, and mmcv's `auto_resume`
 checkpoint_config.out_dir, out_dir/<work dir's name> (checkpoint.checkpoint_dirs).
 """
 import contextlib
+import errno
 import fcntl
 import os
 import re
-import tempfile
+import stat
 import warnings
 
 import torch
 
-from checkpoint import TEMP_SUFFIX, atomic_write, checkpoint_dirs
+from checkpoint import (TEMP_SUFFIX, CheckpointError, atomic_write, checkpoint_dirs,
+                        open_checkpoint)
 from config import ConfigError
 
 CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
@@ -63,11 +65,13 @@ def lock_work_dir(cfg, rank=0, distributed=False):
 def lock(folder):
     """Hold an advisory lock on `folder` until the file is closed; a second run in the
     same folder is refused, naming the holder."""
-    try:
+    path = os.path.join(folder, '.lock')
+    try:                               # O_NONBLOCK: a FIFO planted there cannot hang the run
         os.makedirs(folder, exist_ok=True)
-        fd = os.open(os.path.join(folder, '.lock'), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
     except OSError as e:
         raise ConfigError(f'{folder!r} cannot be written: {e.strerror}') from None
+    check_lock_file(fd, path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -78,6 +82,14 @@ def lock(folder):
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
+
+
+def check_lock_file(fd, path):
+    """Only a regular file is a lock (flock on a FIFO fails with [Errno 22])."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f'{path} is not a regular file (a FIFO, socket or device); remove it: '
+                          'the lock of a work dir is a file this project writes')
 
 
 def remove_temp_files(cfg, rank=0):
@@ -178,11 +190,20 @@ def move_later_aside(folder, resume_from, timestamp):
         atomic_write(pointer, max(stays)[1].encode())
     elif os.path.lexists(pointer):
         os.remove(pointer)
-    aside = tempfile.mkdtemp(prefix=f'superseded_{timestamp}_', dir=folder)
+    aside = new_folder(os.path.join(folder, f'superseded_{timestamp}_'))
     for name in later:
         os.replace(os.path.join(folder, name), os.path.join(aside, name))
     return [f'moved {len(later)} checkpoints from {folder} that a resume from {resume_from} '
             f'would overwrite to {aside} (nothing is deleted)']
+
+
+def new_folder(prefix):
+    """A new folder `<prefix><random>`, mode 0o777 less the umask (mkdtemp's is 0o700)."""
+    while True:
+        path = prefix + os.urandom(4).hex()
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+            return path
 
 
 def unique_timestamp(folder, timestamp):
@@ -197,14 +218,23 @@ def unique_timestamp(folder, timestamp):
 
 
 def checkpoints_in(folder):
+    """The checkpoint names in `folder`: regular files only (not a link, a FIFO, a folder)."""
     if not os.path.isdir(folder):
         return []
-    return sorted(f for f in os.listdir(folder) if CHECKPOINT_NAME.fullmatch(f))
+    return sorted(f for f in os.listdir(folder) if CHECKPOINT_NAME.fullmatch(f)
+                  and stat.S_ISREG(os.lstat(os.path.join(folder, f)).st_mode))
 
 
 def checkpoint_position(path):
     """(iter, epoch) from a checkpoint's meta, or None when it does not load. Its tensors
-    are mapped, not read (mmap): a look at the meta of a large file is quick."""
+    are mapped, not read (mmap): a look at the meta of a large file is quick. A file this
+    user may not read is an error that says so (it is not "no checkpoint")."""
+    try:
+        open_checkpoint(path).close()  # a regular file, readable, not a deflate bomb
+    except CheckpointError as e:
+        if getattr(e, 'errno', None) in (errno.EACCES, errno.EPERM):
+            raise CheckpointError(f'--resume auto: {e}') from None
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')

@@ -119,3 +119,71 @@ def test_checkpoint_gadgets_are_refused_by_resume_and_load_and_run_nothing(tmp_p
         assert 'could run code' in str(e.value) and '--trust-checkpoint' in str(e.value)
     assert not (tmp_path / 'pwned').exists()
     assert runner.epoch == 0 and runner.iter == 0
+
+
+# ---- Files that are not what they say (issue 31, sections 2 and 5) -------------------------
+import os  # noqa: E402
+import struct  # noqa: E402
+import zipfile  # noqa: E402
+
+from checkpoint import atomic_write  # noqa: E402
+
+
+def deflate_bomb(path):
+    """torch.save's file of 108 floats, its zip directory rewritten to declare 2 GB for them."""
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {'w': torch.zeros(108)}}, path)
+    data = bytearray(path.read_bytes())
+    member = next(m for m in zipfile.ZipFile(path).infolist() if m.filename.endswith('/data/0'))
+    central = data.index(b'PK\x01\x02')
+    while True:                        # the member's central directory record
+        name_len = struct.unpack_from('<H', data, central + 28)[0]
+        if data[central + 46:central + 46 + name_len].decode() == member.filename:
+            break
+        central = data.index(b'PK\x01\x02', central + 4)
+    struct.pack_into('<I', data, central + 24, 2_000_000_000)                  # uncompressed
+    struct.pack_into('<I', data, member.header_offset + 22, 2_000_000_000)     # local header
+    path.write_bytes(bytes(data))
+
+
+def test_a_deflate_bomb_is_named_before_anything_is_read(tmp_path):
+    deflate_bomb(tmp_path / 'bomb.pth')
+    with pytest.raises(CheckpointError) as e:
+        read_checkpoint(str(tmp_path / 'bomb.pth'))
+    assert str(e.value).startswith(f'{tmp_path / "bomb.pth"}: its zip directory declares ')
+    assert 'decompression bomb' in str(e.value) and 'samples_per_gpu' not in str(e.value)
+    torch.save({'w': torch.zeros(108)}, tmp_path / 'fine.pth')            # the same, undamaged
+    assert torch.equal(read_checkpoint(str(tmp_path / 'fine.pth'))['w'], torch.zeros(108))
+
+
+def test_only_a_regular_file_is_read_as_a_checkpoint_and_a_fifo_never_blocks(tmp_path):
+    os.mkfifo(tmp_path / 'epoch_9.pth')              # nobody writes it: open() would block
+    with pytest.raises(CheckpointError, match=r'epoch_9.pth is not a regular file \(a FIFO'):
+        read_checkpoint(str(tmp_path / 'epoch_9.pth'))
+    os.mkdir(tmp_path / 'folder.pth')
+    with pytest.raises(CheckpointError, match='folder.pth is a directory, not a file'):
+        read_checkpoint(str(tmp_path / 'folder.pth'))
+
+
+def test_a_file_that_cannot_be_read_names_the_permission(tmp_path, monkeypatch):
+    torch.save({'w': torch.zeros(1)}, tmp_path / 'theirs.pth')
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):      # root reads every file: deny as another user's would
+        if str(path).endswith('theirs.pth'):
+            raise PermissionError(13, 'Permission denied')
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, 'open', denied)
+    with pytest.raises(CheckpointError, match=r'theirs.pth cannot be read: Permission denied'):
+        read_checkpoint(str(tmp_path / 'theirs.pth'))
+
+
+def test_files_written_honour_the_umask(tmp_path):
+    old = os.umask(0o002)                     # a shared group work dir
+    try:
+        atomic_write(str(tmp_path / 'last_checkpoint'), b'epoch_1.pth')
+        runner = make_runner(tmp_path)
+        path = runner.save_checkpoint(str(tmp_path))
+    finally:
+        os.umask(old)
+    for name in ('last_checkpoint', os.path.basename(path)):
+        assert oct(os.stat(tmp_path / name).st_mode & 0o777) == oct(0o664), name

@@ -214,3 +214,49 @@ def test_temp_file_cleanup_removes_only_this_projects_temp_files(cli, tmp_path):
     assert code == 0, err
     assert not ours.exists() and all(p.read_bytes() == b'half' for p in theirs)
     assert 'removed 1 temp files that an interrupted run left in w' in out
+
+
+# ---- Only regular files are checkpoints and locks; permissions and the umask (issue 31, 5) --
+
+def test_a_fifo_named_as_a_checkpoint_or_the_lock_never_hangs_a_run(cli, tmp_path):
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    os.mkfifo(tmp_path / 'w' / 'epoch_9.pth')          # a torch.load of it would wait forever
+    code, out, err = cli('--no-validate', '--resume', 'auto', '--cfg-options', 'total_epochs=2')
+    assert code == 0 and 'resuming from w/epoch_1.pth' in out, err
+    assert os.path.exists(tmp_path / 'w' / 'epoch_2.pth')
+    os.makedirs(tmp_path / 'w2')
+    os.mkfifo(tmp_path / 'w2' / '.lock')
+    code, out, err = cli('--no-validate', '--work-dir', 'w2', '--cfg-options', 'total_epochs=1')
+    assert code == 2 and 'Errno' not in err
+    assert err.strip() == 'error: w2/.lock is not a regular file (a FIFO, socket or device); ' \
+                          'remove it: the lock of a work dir is a file this project writes'
+
+
+def test_resume_auto_names_a_checkpoint_it_may_not_read(cli, tmp_path, monkeypatch):
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):     # root reads every file: deny as another user's would
+        if str(path).endswith('.pth'):
+            raise PermissionError(13, 'Permission denied')
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, 'open', denied)
+    code, out, err = cli('--no-validate', '--resume', 'auto', '--cfg-options', 'total_epochs=2')
+    assert code == 1 and 'resume with --resume auto' not in err
+    assert err.strip().startswith('error: --resume auto: checkpoint w/epoch_1.pth cannot be '
+                                  'read: Permission denied'), err
+
+
+def test_every_file_of_a_run_honours_the_umask(cli, tmp_path):
+    old = os.umask(0o002)
+    try:
+        assert cli('--cfg-options', 'total_epochs=2', 'evaluation.save_best="auto"')[0] == 0
+        assert cli('--resume', 'w/epoch_1.pth', '--cfg-options', 'total_epochs=1')[0] == 2
+    finally:
+        os.umask(old)
+    work = tmp_path / 'w'
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in work.iterdir() if p.name != '.lock'}
+    assert any(n.endswith('_config.json') for n in modes) and 'last_checkpoint' in modes
+    assert any(n.startswith('superseded_') for n in modes)
+    assert {n: m for n, m in modes.items() if m != (oct(0o775) if (work / n).is_dir()
+                                                  else oct(0o664))} == {}
