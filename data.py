@@ -318,9 +318,8 @@ class Compose:
 # ---- Datasets  (mmcls: datasets/base_dataset.py, datasets/cifar.py) ------------------------
 
 class BaseDataset(Dataset):
-    """mmcls: BaseDataset. A subclass's __init__ sets data_prefix, pipeline (a Compose),
-    test_mode, batched and data_infos (load_annotations). The contract with the loader: every
-    BaseDataset takes `(index, batch_seed)` from DefaultSampler, as well as a plain index."""
+    """mmcls: BaseDataset. Subclasses set data_prefix, pipeline, test_mode, batched, data_infos.
+    The loader's contract: a BaseDataset takes (index, batch_seed) from DefaultSampler."""
     CLASSES = None
 
     def __len__(self):
@@ -535,8 +534,7 @@ class CIFAR100(CIFAR10):
 # asked for) or of your own code (e.g. a CIFAR10 subclass defined in a config file)
 DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100,
             'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10',
-            'CustomDataset': 'extras.image_folder:CustomDataset',    # folders of image files
-            'ImageNet': 'extras.image_folder:ImageNet'}
+            **{name: f'extras.image_folder:{name}' for name in ('CustomDataset', 'ImageNet')}}
 
 
 def check_dataset_config(cfg):
