@@ -17,15 +17,68 @@ and so does this file's `build_dataloader` (train.py picks it by `cfg.random_str
   transforms draw from those streams, never reseeded per batch; persistent workers carry their
   streams from epoch to epoch. Without workers the transforms draw from the main process's
   np.random and random, seeded once by set_random_seed.
+- Normalize: mmcv.imnormalize's float arithmetic depends on the opencv installed beside mmcv
+  (MmcvNormalize below); `$MINICLS_MMCV_OPENCV` names that version (default 5.1).
 So the batches depend on everything drawn before them: a resumed run does not see the batches
 the uninterrupted run would (as in mmcls), and the worker count changes the augmentation.
 """
+import os
+import re
 from functools import partial
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from data import check_enough_samples, collate, get_dist_info, worker_init_fn
+from data import Normalize, check_enough_samples, collate, get_dist_info, worker_init_fn
+
+OPENCV_VAR = 'MINICLS_MMCV_OPENCV'
+
+
+class MmcvNormalize(Normalize):
+    """mmcv.imnormalize under opencv >= 5.1 (`pip install mmcv==1.7.2` brings 5.1 today):
+    cv2.subtract(img, mean), then cv2.multiply(img, 1 / std), which opencv 5.1 does in
+    float32 for a 3-channel image: (img - mean) * float32(1 / std), 1 ulp off the quotient on
+    about a quarter of the values. opencv <= 5.0 (4.x too) rounds the product from double,
+    which is data.py's Normalize (a float32 division), and so is a 1-channel image under 5.1.
+    Measured against the real mmcv on all 256 values per channel (docs/interop.md)."""
+
+    def __init__(self, mean, std, to_rgb=True):
+        super().__init__(mean, std, to_rgb)
+        self.inv_std = (1 / self.std.astype(np.float64)).astype(np.float32)
+
+    def __call__(self, results):
+        for key in results.get('img_fields', ['img']):
+            img = results[key][..., ::-1] if self.to_rgb else results[key]
+            out = img.astype(np.float32)  # a new array
+            out -= self.mean
+            if out.shape[-1] == 3:
+                out *= self.inv_std
+            else:
+                out /= self.std
+            results[key] = out
+        results['img_norm_cfg'] = self._img_norm_cfg
+        return results
+
+
+def normalize_class():
+    """The Normalize that matches mmcv with the opencv named by $MINICLS_MMCV_OPENCV
+    (a version as cv2.__version__ prints it; unset: 5.1)."""
+    text = os.environ.get(OPENCV_VAR, '5.1')
+    match = re.fullmatch(r'\s*(\d+)\.(\d+)(\.\d+)*\s*', text)
+    if not match:
+        raise ValueError(f'{OPENCV_VAR}={text[:40]!r} is not an opencv version; allowed: '
+                         "a version as cv2.__version__ prints it, e.g. '5.1.0' or '5.0'")
+    return MmcvNormalize if (int(match[1]), int(match[2])) >= (5, 1) else Normalize
+
+
+def use_mmcv_normalize(dataset):
+    """Swap data.py's Normalize in the dataset's pipeline for mmcv's arithmetic."""
+    pipeline, cls = getattr(dataset, 'pipeline', None), normalize_class()
+    if getattr(dataset, 'batched', False) or not hasattr(pipeline, 'transforms'):
+        return              # batched transforms are minicls's own (no mmcls counterpart)
+    pipeline.transforms = [cls(t.mean, t.std, t.to_rgb) if type(t) in (Normalize, MmcvNormalize)
+                           else t for t in pipeline.transforms]
 
 
 class MmclsRandomSampler(torch.utils.data.Sampler):
@@ -86,6 +139,7 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
     """data.build_dataloader's arguments, mmcls 0.25's streams: its sampler, its worker seeds
     (only when `seed` is given, as mmcls), no generator of the loader's own."""
     rank, world_size = get_dist_info()
+    use_mmcv_normalize(dataset)
     if dist:
         check_enough_samples(dataset, world_size)
         batch_size, num_workers = samples_per_gpu, workers_per_gpu

@@ -259,7 +259,7 @@ def test_minicls_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, t
                          ('mmcls', "log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook')])")):
         with open(configs[system], 'a') as f:         # a log line per iteration: every loss compared
             f.write(line + '\n')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env = dict(os.environ, OMP_NUM_THREADS='1', MINICLS_MMCV_OPENCV=mmref_opencv())   # its Normalize
     mini = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', configs['minicls'], '--work-dir',
                       tmp_path / 'mini', '--seed', '3', '--cfg-options', 'random_streams=mmcls'],
                      cwd=ROOT, env=env, timeout=600)
@@ -272,3 +272,97 @@ def test_minicls_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, t
     assert a['losses'] == b['losses'] and a['epoch_top1'] == b['epoch_top1'] and len(b['losses'][2]) == 96 // 16
     sa, sb = (torch.load(tmp_path / d / 'epoch_2.pth', weights_only=True)['state_dict'] for d in ('mini', 'mm'))
     assert list(sa) == list(sb) and [k for k in sb if not torch.equal(sa[k], sb[k])] == []
+
+
+# ---- Normalize as mmcv.imnormalize computes it, by opencv version (issue 31) ----------------
+
+class Images(torch.utils.data.Dataset):
+    """Every uint8 value in each channel (a 16x16 BGR image), through a test pipeline."""
+
+    def __init__(self, channels=3):
+        from config import img_norm_cfg
+        img = np.repeat(np.arange(256, dtype=np.uint8).reshape(16, 16, 1), channels, 2)
+        self.img = np.ascontiguousarray(img[..., ::-1] if channels == 3 else img)   # B != R
+        mean, std = img_norm_cfg['mean'][:channels], img_norm_cfg['std'][:channels]
+        norm = dict(type='Normalize', mean=mean, std=std, to_rgb=channels == 3)
+        self.pipeline = data.Compose([norm, dict(type='Collect', keys=['img'])])
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, i):
+        return self.pipeline(dict(img=self.img.copy()))
+
+
+def normalized(opencv, monkeypatch, channels=3):
+    """The image as random_streams='mmcls' normalizes it with $MINICLS_MMCV_OPENCV=opencv."""
+    if opencv is None:
+        monkeypatch.delenv('MINICLS_MMCV_OPENCV', raising=False)
+    else:
+        monkeypatch.setenv('MINICLS_MMCV_OPENCV', opencv)
+    images = Images(channels)
+    return next(iter(build_dataloader(images, 1, 0, shuffle=False)))['img'][0].numpy(), images
+
+
+def test_mmcls_streams_normalize_as_mmcv_does_under_the_opencv_named(monkeypatch):
+    """opencv >= 5.1 (what `pip install mmcv==1.7.2` brings today) multiplies a 3-channel
+    image by float32(1 / std); opencv <= 5.0 (4.x too) gives the float32 quotient, data.py's
+    Normalize, the default streams' (measured against the real mmcv: docs/interop.md)."""
+    from config import img_norm_cfg
+    today, images = normalized(None, monkeypatch)
+    mean, std = (np.array(img_norm_cfg[k], np.float32) for k in ('mean', 'std'))
+    x = images.img[..., ::-1].astype(np.float32)
+    product, quotient = (x - mean) * (1 / std.astype(np.float64)).astype(np.float32), (x - mean) / std
+    assert (today == product).all() and (product != quotient).sum() == 176         # of 768
+    assert (normalized('5.1.0', monkeypatch)[0] == product).all()
+    for old in ('5.0.0', '5.0', '4.14.0'):
+        assert (normalized(old, monkeypatch)[0] == quotient).all()
+    gray, images = normalized('5.1.0', monkeypatch, channels=1)      # one channel: the quotient
+    assert (gray == (images.img.astype(np.float32) - mean[:1]) / std[:1]).all()
+    own = data.build_dataloader(Images(), 1, 0, shuffle=False)         # the default streams
+    assert (next(iter(own))['img'][0].numpy() == quotient).all()
+    with pytest.raises(ValueError, match=r"^MINICLS_MMCV_OPENCV='five' is not an opencv version"):
+        normalized('five', monkeypatch)
+
+
+@needs_mmcv
+@pytest.mark.parametrize('deps', ['deps', 'deps51'])
+def test_mmcls_streams_normalize_is_mmcvs_imnormalize_with_its_opencv(deps):
+    """The real mmcv.imnormalize with the opencv in $MMREF/<deps> (the setup script's 5.0.0.93;
+    deps51: `pip install --target $MMREF/deps51 opencv-python-headless`, 5.1), on all 256
+    values and on images of several shapes; MINICLS_MMCV_OPENCV is that cv2.__version__.
+    opencv 5.1 misreads images of width 1 or 3 (mmcv's result is not normalized): left out."""
+    if not os.path.isdir(f'{MMREF}/{deps}/cv2'):
+        pytest.skip(f'no opencv at {MMREF}/{deps}')
+    script = '''if 1:
+        import json, os, sys, cv2, mmcv, numpy as np
+        os.environ['MINICLS_MMCV_OPENCV'] = cv2.__version__
+        from extras.mmcls_streams import use_mmcv_normalize
+        import data
+        from config import img_norm_cfg
+        mean, std = (np.array(img_norm_cfg[k], np.float32) for k in ('mean', 'std'))
+        rng, differ, values = np.random.default_rng(0), 0, 0
+        shapes = [(16, 16), (32, 32), (37, 23), (2, 2), (1, 4), (224, 224)]
+        imgs = [np.repeat(np.arange(256, dtype=np.uint8).reshape(16, 16, 1), 3, 2)] + [
+            rng.integers(0, 256, s + (3,), dtype=np.uint8) for s in shapes]
+        class D:
+            pipeline = data.Compose([dict(type='Normalize', **img_norm_cfg)])
+        use_mmcv_normalize(D)
+        for img in imgs:
+            ours = D.pipeline(dict(img=img.copy()))['img']
+            theirs = mmcv.imnormalize(img, mean, std, img_norm_cfg['to_rgb'])
+            differ, values = differ + int((ours != theirs).sum()), values + img.size
+        print(json.dumps(dict(opencv=cv2.__version__, differ=differ, values=values)))'''
+    env = dict(os.environ, PYTHONPATH=f'{MMREF}/{deps}:{MMREF}/src:{MMREF}/deps:{ROOT}')
+    r = procs.run([sys.executable, '-W', 'ignore', '-c', script], cwd=ROOT, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got['differ'] == 0 and got['values'] == 768 + 3 * (256 + 1024 + 851 + 4 + 4 + 50176), got
+
+
+def mmref_opencv(deps='deps'):
+    """cv2.__version__ of the opencv in $MMREF/<deps> (mmcv.imnormalize's arithmetic)."""
+    r = procs.run([sys.executable, '-c', 'import cv2; print(cv2.__version__)'], timeout=120,
+                  env=dict(os.environ, PYTHONPATH=f'{MMREF}/{deps}'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout.strip()
