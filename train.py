@@ -38,7 +38,7 @@ from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer, check_names  # noqa: E402
 from extras.cpu_threads import set_cpu_threads  # noqa: E402
 from extras.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
-from extras.logger import setup_logger  # noqa: E402
+from extras.logger import setup_console, setup_logger  # noqa: E402
 from extras.mmcls_config import to_mmcls_text  # noqa: E402
 from extras.trace import trace_steps  # noqa: E402
 from extras.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
@@ -56,14 +56,13 @@ def cli(argv=None):
     config), 1 for the runtime failures of USER_ERRORS, the stop's own status for a
     TrainingStopped, 128+N after signal N. Any other error is a bug: its whole traceback.
     --debug also prints the traceback of a user's error."""
-    for stream in (sys.stdout, sys.stderr):    # a path that is not UTF-8 prints, not fails
-        stream.reconfigure(errors='backslashreplace')
+    setup_console()                    # stdout closed or a path not UTF-8: no failure
     try:
         main(argv)
         return
-    except KeyboardInterrupt as e:     # Ctrl-C before training started, or a second one
-        error, code = e, 130
-        message = 'interrupted (Ctrl-C); nothing was saved after the last checkpoint'
+    except KeyboardInterrupt as e:     # Ctrl-C before training, or a signal sent twice
+        error, code = e, getattr(e, 'exit_code', 130)
+        message = f'interrupted ({str(e) or "Ctrl-C"}); nothing was saved after the last checkpoint'
     except Exception as e:
         error, (code, message) = e, user_error(e)
         if code is None:               # a bug, not the user's input: the whole traceback

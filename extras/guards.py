@@ -25,6 +25,15 @@ class TrainingStopped(Exception):
         self.exit_code = exit_code
 
 
+class SecondSignal(KeyboardInterrupt):
+    """A stop signal sent again: stop at once. train.py's cli names it and exits with
+    128 + its number (a KeyboardInterrupt, so that no `except Exception` swallows it)."""
+
+    def __init__(self, signum):
+        super().__init__(f'{signal.Signals(signum).name} received twice')
+        self.exit_code = 128 + signum
+
+
 class CheckInvalidLossHook(Hook):
     """Stop at a NaN/inf loss before the optimizer steps on it (HIGH, ahead of the
     OptimizerHook) and before any epoch-end checkpoint (mmdet has a hook of this name). A
@@ -79,7 +88,7 @@ class StopSignalHook(Hook):
 
     def on_signal(self, signum, frame):
         if self.signum is not None:           # the second one: stop now
-            raise KeyboardInterrupt
+            raise SecondSignal(signum)
         self.signum = signum
         print(f'{signal.Signals(signum).name} received: finishing this iteration, then saving '
               '(send it again to stop at once)', file=sys.stderr, flush=True)

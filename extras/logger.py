@@ -2,13 +2,26 @@
 console and the work dir's `<timestamp>.log`, both in mmcv's line format. train.py's main
 calls `setup_logger` on every run. Not mmcv's: the log file is never opened through a link
 planted at its name, and a full disk stops the run with the file's name (logging would print
-a traceback and go on without the log).
+a traceback and go on without the log); training does not care where stdout goes (closed,
+or a pipe whose reader left: the console's lines end there, the .log keeps them all).
 """
 import contextlib
+import errno
 import logging
+import os
 import sys
 
 from checkpoint import open_no_follow
+
+
+def setup_console():
+    """stdout and stderr as a run needs them (train.py's cli, first): a path that is not UTF-8
+    prints (backslashreplace); a closed one (`>&-`) becomes /dev/null, which also takes its
+    file descriptor, so that no file opened later is written as stdout."""
+    for name in ('stdout', 'stderr'):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, 'w'))
+        getattr(sys, name).reconfigure(errors='backslashreplace')
 
 
 def setup_logger(logger, log_file, level, rank=0):
@@ -20,7 +33,7 @@ def setup_logger(logger, log_file, level, rank=0):
     logger.handlers.clear()
     logger.propagate = False
     fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
-    handlers = [logging.StreamHandler(sys.stdout)]
+    handlers = [ConsoleHandler(sys.stdout)]
     if rank == 0:
         handlers.append(NoFollowFileHandler(log_file))
     for handler in handlers:
@@ -37,3 +50,18 @@ class NoFollowFileHandler(logging.FileHandler):
         if not isinstance(error, OSError):
             return super().handleError(record)
         raise OSError(error.errno, f'{self.baseFilename} cannot be written: {error.strerror}')
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """The console. A reader that left (`| head -1`: EPIPE) or a closed descriptor (EBADF)
+    ends its lines, not the run: the descriptor is pointed at /dev/null, so this and every
+    later write (print, the flush at exit) succeeds without a word."""
+
+    def handleError(self, record):
+        error = sys.exc_info()[1]
+        if not (isinstance(error, OSError) and error.errno in (errno.EPIPE, errno.EBADF)):
+            return super().handleError(record)
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.stream.fileno())
+            os.close(null)

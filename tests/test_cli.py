@@ -32,3 +32,52 @@ def test_a_bug_keeps_its_traceback(error, monkeypatch):
     with pytest.raises(type(error)) as raised:       # re-raised: Python prints the traceback
         train.cli([])
     assert raised.value is error
+
+
+# ---- Where stdout goes, and a signal sent twice (issue 31, section 5) ----------------------
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+import procs  # noqa: E402
+from extras.guards import StopSignalHook  # noqa: E402
+from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: a tiny run in this process)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize('stdout', ['>&-', '| head -1'])
+def test_training_does_not_care_where_stdout_goes(stdout, config, tmp_path):
+    """stdout closed, or a pipe whose reader left after one line: the run ends 0, stderr
+    holds no traceback and no 'Logging error', the .log holds every line."""
+    first_run(config, tmp_path)                       # the demo data, written once
+    command = (f'{sys.executable} {ROOT}/train.py --config {config} --work-dir w2 --no-validate '
+               f'--cfg-options total_epochs=1 {stdout}; echo "status $?" >&2')
+    if stdout.startswith('|'):
+        command = (f'set -o pipefail; {sys.executable} {ROOT}/train.py --config {config} '
+                   '--work-dir w2 --no-validate --cfg-options total_epochs=1 2>err.txt | head -1 '
+                   '>/dev/null; echo "status ${PIPESTATUS[0]}" >>err.txt; cat err.txt >&2')
+    r = procs.run(['bash', '-c', command], cwd=tmp_path, timeout=300)
+    assert r.stderr.strip() == 'status 0', r.stderr[-3000:]
+    log = next((tmp_path / 'w2').glob('*.log')).read_text()
+    assert 'Epoch [1][4/4]' in log and 'Saving checkpoint at 1 epochs' in log
+
+
+def first_run(config, tmp_path):
+    r = procs.run([sys.executable, f'{ROOT}/train.py', '--config', config, '--no-validate',
+                   '--cfg-options', 'total_epochs=1'], cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_a_signal_sent_twice_is_named_and_exits_with_its_status(cli, monkeypatch):
+    class TwiceAt(StopSignalHook):
+        def after_train_iter(self, runner):
+            if runner.iter == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)      # the second: stop at once
+            super().after_train_iter(runner)
+    monkeypatch.setattr(train, 'StopSignalHook', TwiceAt)
+    code, out, err = cli('--no-validate', '--cfg-options', 'total_epochs=1')
+    assert code == 128 + signal.SIGTERM == 143
+    assert err.strip().splitlines()[-1] == ('error: interrupted (SIGTERM received twice); '
+                                            'nothing was saved after the last checkpoint')
