@@ -38,6 +38,7 @@ class ResNet(ResNet_CIFAR):
         self.conv1 = nn.Conv2d(self.conv1.in_channels, self.conv1.out_channels, 7, stride=2,
                                padding=3, bias=False)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.train()    # mmcls: _freeze_stages() here too, before an optimizer or DDP sees them
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

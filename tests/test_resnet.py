@@ -132,6 +132,9 @@ def test_frozen_stages_keep_weights_and_bn_statistics_as_loaded(stages):
     """frozen_stages=k: the stem and stages 1..k are exactly as loaded after training steps
     (weights and BN running statistics); the rest trains. 0: the stem only; 4: all stages."""
     model = build_classifier(small(frozen_stages=stages))
+    # as mmcls's __init__: no gradient from the start (DDP and the optimizer see it so)
+    assert [k for k, p in model.named_parameters() if not p.requires_grad] == \
+        [k for k in frozen_part(dict(model.named_parameters()), stages)]
     model.load_state_dict(shaken(build_classifier(small())).state_dict(), strict=True)
     before = frozen_part(model.state_dict(), stages)
     rest = {k: v.clone() for k, v in model.state_dict().items() if k not in before}
