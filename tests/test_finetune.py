@@ -106,3 +106,24 @@ def test_train_py_fine_tunes_from_a_1000_class_checkpoint_with_frozen_stages(tmp
     assert not torch.equal(trained['backbone.layer2.0.bn1.running_mean'],
                            source['backbone.layer2.0.bn1.running_mean'])
     assert trained['head.fc.weight'].shape == (10, 8)
+
+
+def test_the_mmcls_tutorial_config_translates_and_a_url_is_refused(tmp_path):
+    from config import ConfigError
+    from extras.mmcls_config import read_mmcls_config, read_mmcls_text, to_mmcls_text
+    tutorial = ROOT / 'tests' / 'fixtures' / 'mmcls' / 'tutorial' / 'resnet50_finetune_cifar.py'
+    cfg = read_mmcls_config(str(tutorial))
+    backbone = cfg.model.backbone
+    assert (backbone.type, backbone.depth, backbone.frozen_stages, cfg.model.head.num_classes) == \
+        ('ResNet', 50, 2, 10)
+    assert backbone.init_cfg == dict(type='Pretrained', checkpoint='checkpoints/resnet50_in1k.pth',
+                                     prefix='backbone')
+    with torch.device('meta'):
+        assert build_classifier(cfg.model).backbone.conv1.kernel_size == (7, 7)
+    assert read_mmcls_text(to_mmcls_text(cfg)).model.backbone == backbone    # in a checkpoint's text
+    url = 'https://download.openmmlab.com/mmclassification/v0/resnet/r50.pth'
+    (tmp_path / 'url.py').write_text(f"_base_ = ['{tutorial}']\n"
+                                     f"model = dict(backbone=dict(init_cfg=dict(checkpoint='{url}')))\n")
+    with pytest.raises(ConfigError, match=r"url.py: model.backbone.init_cfg=.*'https://download"
+                                          r".*\} is out of range; .*a URL: download it first"):
+        read_mmcls_config(str(tmp_path / 'url.py'))
