@@ -46,7 +46,8 @@ def mmcls_to_torchvision(state_dict):
 
 
 def convert(src, dst, to_torchvision=False, trusted=False):
-    """Read `src` (tensors only, unless `trusted`), write the converted bare state_dict to `dst` atomically."""
+    """Read `src` (tensors only, unless `trusted`); write the converted bare state_dict to
+    `dst` atomically."""
     if os.path.lexists(dst):
         raise CheckpointError(f'{dst} exists; it is not overwritten (pick another name)')
     try:
