@@ -109,7 +109,8 @@ class MmclsDistributedSampler(torch.utils.data.Sampler):
 
     def __init__(self, dataset_len, batch_size, num_replicas, rank, shuffle=True, round_up=True,
                  seed=0):
-        self.n, self.batch_size, self.num_replicas, self.rank = dataset_len, batch_size, num_replicas, rank
+        self.n, self.batch_size = dataset_len, batch_size
+        self.num_replicas, self.rank = num_replicas, rank
         self.shuffle, self.round_up, self.seed = shuffle, round_up, seed or 0
         self.num_samples = -(-dataset_len // num_replicas)
         self.total_size = self.num_samples * num_replicas if round_up else dataset_len
@@ -131,7 +132,9 @@ class MmclsDistributedSampler(torch.utils.data.Sampler):
         return iter(mine[start:])
 
     def __len__(self):
-        return self.num_samples if self.round_up else len(range(self.rank, self.n, self.num_replicas))
+        if self.round_up:
+            return self.num_samples
+        return len(range(self.rank, self.n, self.num_replicas))
 
 
 def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False,

@@ -37,8 +37,10 @@ NORM_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.instancen
 def _validate(cfg, base_wd):
     """mmcv: DefaultOptimizerConstructor._validate_cfg."""
     custom_keys = cfg.custom_keys if cfg.custom_keys is not None else {}
-    if not isinstance(custom_keys, dict) or not all(isinstance(v, dict) for v in custom_keys.values()):
-        raise TypeError(f'optimizer.paramwise_cfg.custom_keys must be a dict of dicts, got {custom_keys!r}')
+    if not isinstance(custom_keys, dict) \
+            or not all(isinstance(v, dict) for v in custom_keys.values()):
+        raise TypeError('optimizer.paramwise_cfg.custom_keys must be a dict of dicts, got '
+                        f'{custom_keys!r}')
     decay_mult_set = (any('decay_mult' in v for v in custom_keys.values())
                       or any(m is not None for m in (cfg.bias_decay_mult, cfg.norm_decay_mult,
                                                      cfg.dwconv_decay_mult)))

@@ -156,7 +156,8 @@ def test_dist_sampler_seed_hook_gives_the_sampler_the_epoch_itself(tmp_path):
         runner.register_hook(DistSamplerSeedHook())
         if resume:
             runner.resume(str(tmp_path / resume))
-        runner.run([torch.utils.data.DataLoader(dataset, batch_size=2, sampler=sampler)], [('train', 1)])
+        loader = torch.utils.data.DataLoader(dataset, batch_size=2, sampler=sampler)
+        runner.run([loader], [('train', 1)])
         return sampler.epochs
     assert run(3) == [0, 1, 2]
     assert run(4, resume='epoch_2.pth') == [2, 3]

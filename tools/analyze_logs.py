@@ -87,11 +87,14 @@ def plot_curve(args):
                          f'{sorted({k for m in log.values() for r in m for k in r})}')
             if mode == 'train':          # a global iteration from (epoch, iter within the epoch)
                 per_epoch = max(r['iter'] for r in rows if r['epoch'] == rows[0]['epoch'])
-                xs = [(r['epoch'] - 1) * per_epoch + r['iter'] for r in rows] if args.x == 'iter' else \
-                    [r['epoch'] - 1 + r['iter'] / per_epoch for r in rows]
+                if args.x == 'iter':
+                    xs = [(r['epoch'] - 1) * per_epoch + r['iter'] for r in rows]
+                else:
+                    xs = [r['epoch'] - 1 + r['iter'] / per_epoch for r in rows]
             else:
                 xs = [r['epoch'] for r in rows]
-            ax.plot(xs, [r[key] for r in rows], marker='o' if mode == 'val' else None, label=f'{name} {key}')
+            ax.plot(xs, [r[key] for r in rows], marker='o' if mode == 'val' else None,
+                    label=f'{name} {key}')
         ax.set_xlabel('iteration' if args.x == 'iter' and mode == 'train' else 'epoch')
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
