@@ -65,7 +65,7 @@ class BatchNormalize(Normalize):
             imgs = results[key].transpose(0, 3, 1, 2)
             out = np.ascontiguousarray(imgs[:, ::-1] if self.to_rgb else imgs).astype(np.float32)
             out -= self.mean[:, None, None]
-            out /= self.std[:, None, None]    # float32 division: bit for bit mmcv.imnormalize
+            out /= self.std[:, None, None]    # float32 division: mmcv.imnormalize, opencv <= 5.0
             results[key] = out.transpose(0, 2, 3, 1)
         results['img_norm_cfg'] = self._img_norm_cfg
         return results

@@ -198,12 +198,14 @@ def test_evaluate_thresholds_support_and_per_class():
         dataset.evaluate(scores, metric=['precision'], metric_options={'average_mode': 'micro'})
 
 
-# ---- 13. Normalize: bit for bit mmcv.imnormalize -----------------------------------------------
+# ---- 13. Normalize: bit for bit mmcv.imnormalize with opencv <= 5.0 ---------------------------
 
 @pytest.mark.parametrize('to_rgb', [True, False])
 def test_normalize_is_bit_identical_to_imnormalize(to_rgb):
-    """mmcv: cv2.subtract(img, f64 mean), cv2.multiply(img, 1 / f64(std)) on float32: the product
-    in float64, rounded once (fact sheet 10). Every uint8 value, the article's mean and std."""
+    """mmcv: cv2.subtract(img, f64 mean), cv2.multiply(img, 1 / f64(std)) on float32: with
+    opencv <= 5.0 (4.x too) the product in float64, rounded once (fact sheet 10); opencv 5.1's
+    float32 product is what random_streams='mmcls' computes (test_interop.py). Every uint8
+    value, the article's mean and std."""
     mean, std = np.float32(default_cfg.data.train.pipeline[2]['mean']), np.float32(default_cfg.data.train.pipeline[2]['std'])
     img = np.stack(np.meshgrid(np.arange(256), np.arange(3), indexing='ij'), -1)[..., 0]      # (256, 3)
     img = np.stack([np.roll(img[:, 0], s) for s in range(3)], -1).astype(np.uint8).reshape(16, 16, 3)
