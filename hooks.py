@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from enum import IntEnum
 
 import torch
@@ -607,7 +608,10 @@ class EvalHook(Hook):
         runner.log_buffer.output['eval_iter_num'] = len(self.dataloader)
         runner.log_buffer.output.update(metrics)
         runner.log_buffer.ready = True
-        if self.save_best is not None and metrics:
+        if self.save_best is not None and not metrics:     # mmcv warns and skips too
+            warnings.warn('the evaluation returned no metrics (an empty dict): save_best is '
+                          'skipped this time')
+        elif self.save_best is not None:
             if self.save_best == 'auto':
                 self.save_best = next(iter(metrics))
                 self.rule = self.rule or self._infer_rule(self.save_best)

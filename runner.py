@@ -33,7 +33,9 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         load_checkpoint, load_hook_states, load_optimizer_state,
                         model_weights, read_training_checkpoint, restore_rng_state, unwrap,
                         weights_to_cpu)
-from config import ConfigError, __version__, lookup
+from config import (CheckpointConfig, ConfigError, Fp16Config, GradClipConfig, LogConfig,
+                    LrConfig, MomentumConfig, OptimizerHookConfig, ParamwiseConfig, __version__,
+                    check_fields, check_workflow, lookup)
 from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
                    IterTimerHook, Priority, TextLoggerHook, build_custom_hook,
                    build_optimizer_hook, build_updater_hook, get_priority, updater_class)
@@ -92,23 +94,29 @@ class EpochBasedRunner:
         self.register_custom_hooks(custom_hooks_config)
 
     def register_lr_hook(self, lr_config):
+        lr_config = as_config(lr_config, 'lr_config')
         if lr_config is not None:
             self.register_hook(build_updater_hook(lr_config, LR_POLICIES, 'lr_config'), 'VERY_HIGH')
 
     def register_momentum_hook(self, momentum_config):
+        momentum_config = as_config(momentum_config, 'momentum_config')
         if momentum_config is not None:
             hook = build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config')
             self.register_hook(hook, 'HIGH')
 
     def register_optimizer_hook(self, optimizer_config, fp16_config=None):
+        optimizer_config = as_config(optimizer_config, 'optimizer_config')
+        fp16_config = as_config(fp16_config, 'fp16_config')
         if optimizer_config is not None:
             self.register_hook(build_optimizer_hook(optimizer_config, fp16_config), 'ABOVE_NORMAL')
 
     def register_checkpoint_hook(self, checkpoint_config):
+        checkpoint_config = as_config(checkpoint_config, 'checkpoint_config')
         if checkpoint_config is not None:
             self.register_hook(CheckpointHook(**vars(checkpoint_config)), 'NORMAL')
 
     def register_logger_hooks(self, log_config):
+        log_config = as_config(log_config, 'log_config')
         for hook_cfg in (log_config.hooks if log_config is not None else []):
             args = dict(hook_cfg)
             if args.pop('type', None) != 'TextLoggerHook':
@@ -171,9 +179,9 @@ class EpochBasedRunner:
     def run(self, data_loaders, workflow, max_epochs=None):
         """Run the workflow, e.g. [('train', 1)] or [('train', 2), ('val', 1)], until
         `max_epochs` training epochs are done; one data loader per workflow entry."""
-        check_workflow_modes(data_loaders, workflow)
         if max_epochs is not None:
             self._max_epochs = max_epochs
+        check_run(data_loaders, workflow, self._max_epochs)
         for (mode, _), loader in zip(workflow, data_loaders):
             if mode == 'train':
                 self._max_iters = self._max_epochs * len(loader)
@@ -341,8 +349,34 @@ def check_new_hook(hook):
         raise ValueError(f'{type(hook).__name__} is already registered (once per hook)')
 
 
-def check_workflow_modes(data_loaders, workflow):
-    """One data loader per workflow entry, and modes the runner has (mmcv's messages)."""
+def as_config(value, field):
+    """An mmcv-style dict (lr_config=dict(policy='step', step=[1])) as config.py's dataclass
+    (mmcv's register_*_hook take dicts); a dataclass or None as it is. Checked as a config's."""
+    if not isinstance(value, dict):
+        return value
+    cls = CONFIG_CLASSES[field]
+    if isinstance(value.get('grad_clip'), dict):            # optimizer_config's nested dict
+        value = dict(value, grad_clip=GradClipConfig(**value['grad_clip']))
+    try:
+        config = cls(**value)
+    except TypeError as e:
+        raise TypeError(f'{field}: {e}; valid keys: '
+                        f'{", ".join(f for f in cls.__dataclass_fields__)}') from None
+    check_fields(config, f'{field}.')
+    return config
+
+
+CONFIG_CLASSES = dict(lr_config=LrConfig, momentum_config=MomentumConfig,
+                      optimizer_config=OptimizerHookConfig, fp16_config=Fp16Config,
+                      checkpoint_config=CheckpointConfig, log_config=LogConfig)
+
+
+def check_run(data_loaders, workflow, max_epochs):
+    """max_epochs given; one data loader per workflow entry, modes the runner has (mmcv's
+    messages), and a ('train', n) entry (config.check_workflow: without one, run never ends)."""
+    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool):
+        raise TypeError(f'max_epochs={max_epochs!r}: give the number of epochs, an int, to '
+                        'EpochBasedRunner(max_epochs=...) or to run(..., max_epochs=...)')
     if len(data_loaders) != len(workflow):
         raise ValueError(f'{len(data_loaders)} data loaders for a workflow of '
                          f'{len(workflow)} entries')
@@ -352,6 +386,7 @@ def check_workflow_modes(data_loaders, workflow):
         if mode not in ('train', 'val'):
             raise ValueError(f'runner has no method named "{mode}" to run an epoch; '
                              'valid: train, val')
+    check_workflow(workflow)
 
 
 # ---- The optimizer  (mmcv: runner/optimizer/builder.py) -----------------------------------
@@ -382,13 +417,23 @@ EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups'}
 
 def optimizer_class(optimizer_cfg):
     """The class optimizer.type names: a torch.optim optimizer, or 'module:Class'."""
-    if not hasattr(optimizer_cfg, 'type'):
-        raise TypeError('build_optimizer takes an OptimizerConfig (config.py), not a '
-                        f'{type(optimizer_cfg).__name__}')
+    check_optimizer_cfg(optimizer_cfg)
     valid = {n: c for n, c in vars(torch.optim).items()
              if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
     return lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
                   base=torch.optim.Optimizer)
+
+
+def check_optimizer_cfg(optimizer_cfg):
+    """An OptimizerConfig whose paramwise_cfg is a ParamwiseConfig or None (mmcv: a
+    TypeError for a paramwise_cfg that is not a dict)."""
+    if not hasattr(optimizer_cfg, 'type'):
+        raise TypeError('build_optimizer takes an OptimizerConfig (config.py), not a '
+                        f'{type(optimizer_cfg).__name__}')
+    paramwise = getattr(optimizer_cfg, 'paramwise_cfg', None)
+    if not (paramwise is None or isinstance(paramwise, ParamwiseConfig)):
+        raise TypeError(f'optimizer.paramwise_cfg must be a ParamwiseConfig (config.py) or None, '
+                        f'not a {type(paramwise).__name__} (a dict d: ParamwiseConfig(**d))')
 
 
 def check_names(cfg):

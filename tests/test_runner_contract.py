@@ -206,3 +206,58 @@ def test_set_random_seed_sets_pythonhashseed_as_mmcv(monkeypatch):
         assert os.environ['PYTHONHASHSEED'] == '1234'      # mmcv.runner.set_random_seed does this
     finally:
         torch.set_rng_state(state)
+
+
+# ---- The API refuses what would hang or fail far away, accepts mmcv's dicts (issue 31, 5) --
+from config import ConfigError, ParamwiseConfig  # noqa: E402
+from hooks import OptimizerHook, StepLrUpdaterHook  # noqa: E402
+
+
+@pytest.mark.parametrize('workflow, loaders', [([], []), ([('val', 1)], [loader()])])
+def test_run_without_a_train_entry_is_refused_not_a_hang(workflow, loaders):
+    runner = make_runner(None)
+    with pytest.raises(ConfigError, match=r"has no \('train', epochs\) entry"):
+        runner.run(loaders, workflow)
+
+
+def test_a_runner_without_max_epochs_says_so(tmp_path):
+    model = TinyModel()
+    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), None, quiet_logger())
+    with pytest.raises(TypeError, match=r'max_epochs=None: give the number of epochs'):
+        runner.run([loader()], [('train', 1)])
+    runner.run([loader(n=2)], [('train', 1)], max_epochs=1)          # given to run: it runs
+    assert runner.epoch == 1
+
+
+def test_register_training_hooks_takes_mmcv_style_dicts():
+    model = TinyModel()
+    runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), None, quiet_logger(),
+                              max_epochs=1)
+    runner.register_training_hooks(dict(policy='step', step=[1]),
+                                   dict(grad_clip=dict(max_norm=10, norm_type=2)),
+                                   dict(interval=1), dict(interval=50, hooks=[dict(type='TextLoggerHook')]))
+    lr = next(h for h in runner.hooks if isinstance(h, StepLrUpdaterHook))
+    opt = next(h for h in runner.hooks if isinstance(h, OptimizerHook))
+    assert lr.step == [1] and opt.grad_clip == dict(max_norm=10, norm_type=2)
+    with pytest.raises(TypeError, match=r"lr_config: .*unexpected keyword argument 'stepp'.*valid keys"):
+        runner.register_lr_hook(dict(policy='step', stepp=[1]))
+    with pytest.raises(ConfigError, match=r"lr_config.step='1' has the wrong type"):
+        runner.register_lr_hook(dict(policy='step', step='1'))
+
+
+@pytest.mark.parametrize('paramwise', [[1], 'bias_lr_mult=2', dict(bias_lr_mult=2.0)])
+def test_build_optimizer_refuses_a_paramwise_cfg_that_is_not_a_paramwise_config(paramwise):
+    with pytest.raises(TypeError, match='optimizer.paramwise_cfg must be a ParamwiseConfig'):
+        build_optimizer(TinyModel(), OptimizerConfig(paramwise_cfg=paramwise))
+    assert build_optimizer(TinyModel(), OptimizerConfig(paramwise_cfg=ParamwiseConfig()))
+
+
+def test_an_empty_evaluation_result_skips_save_best_with_mmcvs_warning(tmp_path, monkeypatch):
+    runner = make_runner(tmp_path)
+    hook = EvalHook(loader(), save_best='auto')
+    runner.register_hook(hook, 'LOW')
+    hook.before_run(runner)
+    monkeypatch.setattr(type(hook.dataloader.dataset), 'evaluate', lambda *a, **k: {})
+    with pytest.warns(UserWarning, match='no metrics .*save_best is skipped'):
+        hook._do_evaluate(runner)
+    assert not any(f.startswith('best_') for f in os.listdir(tmp_path))
