@@ -341,3 +341,36 @@ def test_resume_keeps_hook_msgs_so_the_first_evaluation_after_it_is_not_always_b
     assert sorted(f for f in os.listdir(tmp_path) if f.startswith('best_')) == [os.path.basename(best)]
     assert runner.meta['hook_msgs'] == dict(runner.meta['hook_msgs'], best_score=60.0, best_ckpt=best)
     assert torch.load(tmp_path / 'epoch_3.pth', weights_only=True)['meta']['hook_msgs']['best_score'] == 60.0
+
+
+# ---- Resume keeps hook_msgs; the sampler's epoch (issue 31, section 6) ---------------------
+from types import SimpleNamespace  # noqa: E402
+
+from hooks import DistSamplerSeedHook  # noqa: E402
+
+
+def test_resume_keeps_best_score_so_a_worse_epoch_is_not_best(tmp_path, monkeypatch):
+    first = make_runner(tmp_path / 'a', max_epochs=1)
+    first.meta['hook_msgs'] = {'best_score': 90.0, 'best_ckpt': str(tmp_path / 'a' / 'best.pth')}
+    first.save_checkpoint(str(tmp_path / 'a'))
+    runner = make_runner(tmp_path / 'b', max_epochs=2)
+    hook = EvalHook(loader(), save_best='accuracy_top-1')
+    runner.register_hook(hook, 'LOW')
+    runner.resume(str(tmp_path / 'a' / 'epoch_1.pth'))
+    assert runner.meta['hook_msgs']['best_score'] == 90.0
+    monkeypatch.setattr(type(hook.dataloader.dataset), 'evaluate',
+                        lambda *a, **k: {'accuracy_top-1': 50.0})
+    hook.before_run(runner)
+    hook._do_evaluate(runner)                          # 50 < 90: not a new best
+    assert runner.meta['hook_msgs']['best_score'] == 90.0
+    assert not any(f.startswith('best_') for f in os.listdir(tmp_path / 'b'))
+
+
+@pytest.mark.parametrize('epoch', [0, 3])
+def test_dist_sampler_seed_hook_gives_the_sampler_the_epoch_itself(epoch):
+    epochs = []
+    sampler = SimpleNamespace(set_epoch=epochs.append, skip_batches=0)
+    runner = SimpleNamespace(epoch=epoch, mode='train', resume_batches=2,
+                             data_loader=SimpleNamespace(sampler=sampler))
+    DistSamplerSeedHook().before_train_epoch(runner)
+    assert epochs == [epoch] and sampler.skip_batches == 2
