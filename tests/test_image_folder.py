@@ -4,6 +4,7 @@ every BaseDataset, and a folder run resumed equal to the uninterrupted one."""
 import json
 import logging
 import os
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
+import procs
 import train as train_py
 from data import BaseDataset, DatasetError, build_dataloader
 from extras.image_folder import CustomDataset, ImageNet
+from test_interop import interop, mmref_opencv    # benchmarks/interop.py
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -244,3 +247,72 @@ def test_after_a_bad_file_the_next_run_in_the_same_work_dir_trips_over_nothing(t
     assert e.value.code == 1 and len(err) == 1 and "c0/0.jpg' cannot be read" in err[0], err
     Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(tmp_path / 'images' / 'c0' / '0.jpg')
     assert len(train(tmp_path, 'w')) == 4 * 2          # the fixed folder trains to the end
+
+
+MMREF = os.environ.get('MMREF')
+MMCLS_FOLDER_CONFIG = '''model = dict(type='ImageClassifier',
+    backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
+                  base_channels=4, stem_channels=4),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=2, in_channels=32, topk=(1, ),
+              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomCrop', size=8, padding=2),
+    dict(type='RandomFlip', flip_prob=0.5, direction='horizontal'),
+    dict(type='Normalize', **img_norm_cfg), dict(type='ImageToTensor', keys=['img']),
+    dict(type='ToTensor', keys=['gt_label']), dict(type='Collect', keys=['img', 'gt_label'])]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='CenterCrop', crop_size=8),
+    dict(type='Normalize', **img_norm_cfg), dict(type='ImageToTensor', keys=['img']),
+    dict(type='Collect', keys=['img'])]
+data = dict(samples_per_gpu=4, workers_per_gpu={workers},
+    train=dict(type='CustomDataset', data_prefix={data!r}, pipeline=train_pipeline),
+    val=dict(type='CustomDataset', data_prefix={data!r}, ann_file={ann!r}, classes=['a', 'b'],
+             pipeline=test_pipeline),
+    test=dict(type='CustomDataset', data_prefix={data!r}, pipeline=test_pipeline))
+evaluation = dict(interval=1, metric='accuracy', metric_options=dict(topk=(1, )))
+optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
+optimizer_config = dict(grad_clip=None)
+lr_config = dict(policy='step', step=[1])
+runner = dict(type='EpochBasedRunner', max_epochs=2)
+checkpoint_config = dict(interval=2)
+log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook')])
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]
+'''
+
+
+@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
+                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0')
+@pytest.mark.parametrize('workers', [0, 2])
+def test_a_folder_run_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, tmp_path):
+    """One mmcls config of PNG folders (no resize: the same pixels in both), run by mmcls's
+    tools/train.py steps (benchmarks/real_data.py's driver) and by train.py with
+    random_streams='mmcls': the same losses, top-1 and weights."""
+    for i in range(12):
+        shape = (8, 10, 3) if i % 3 else (10, 8, 3)
+        os.makedirs(tmp_path / 'data' / f'c{i % 2}', exist_ok=True)
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, shape, np.uint8)).save(
+            tmp_path / 'data' / f'c{i % 2}' / f'{i}.png')
+    (tmp_path / 'val.txt').write_text(''.join(f'c{i % 2}/{i}.png {i % 2}\n' for i in range(12)))
+    text = MMCLS_FOLDER_CONFIG.format(workers=workers, data=str(tmp_path / 'data'),
+                                      ann=str(tmp_path / 'val.txt'))
+    (tmp_path / 'cfg.py').write_text(text + ('data.update(persistent_workers=False)\n'
+                                             if workers == 0 else ''))  # torch refuses it
+    env = dict(os.environ, OMP_NUM_THREADS='1', MINICLS_MMCV_OPENCV=mmref_opencv())
+    mini = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', 'cfg.py', '--work-dir',
+                      'mini', '--seed', '3', '--cfg-options', 'random_streams=mmcls'],
+                     cwd=tmp_path, env=env, timeout=600)
+    assert mini.returncode == 0, mini.stderr[-3000:]
+    mm = procs.run([sys.executable, '-W', 'ignore', interop.REAL_DATA, '--mmcls-driver', 'cfg.py',
+                    '--work-dir', 'mm', '--seed', '3'], cwd=tmp_path, timeout=600,
+                   env=dict(env, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+    assert mm.returncode == 0, mm.stderr[-3000:]
+    a, b = (interop.read_epochs(str(tmp_path / d)) for d in ('mini', 'mm'))
+    assert a['losses'] == b['losses'] and len(b['losses'][2]) == 3
+    assert a['epoch_top1'] == b['epoch_top1'] and len(b['epoch_top1']) == 2
+    sa, sb = (torch.load(tmp_path / d / 'epoch_2.pth', weights_only=True)['state_dict']
+              for d in ('mini', 'mm'))
+    assert list(sa) == list(sb) and [k for k in sb if not torch.equal(sa[k], sb[k])] == []
