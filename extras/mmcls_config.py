@@ -228,7 +228,8 @@ def to_mmcls_dict(cfg, world_size=1):
     if val:                               # mmcls: the val loader's own options
         d['data']['val_dataloader'] = dict(samples_per_gpu=val)
     opt.update(opt.pop('options'))        # torch's arguments, beside lr
-    for holder in (opt, opt['paramwise_cfg'], d['lr_config'], d['momentum_config']):
+    for holder in (opt, opt['paramwise_cfg'], d['lr_config'], d['momentum_config'],
+                   d['model']['backbone']):   # init_cfg=None would drop mmcls's Kaiming init
         for k in [k for k, v in (holder or {}).items() if v is None]:
             del holder[k]                 # None: not given, as in mmcls's dicts
     if hook is not None:                  # mmcv: OptimizerHook, or GradientCumulativeOptimizerHook

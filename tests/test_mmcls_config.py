@@ -736,3 +736,12 @@ def test_every_split_translates_alike(tmp_path, split):
     refused(tmp_path, f'data = dict({split}=dict(test_mode=5))', f'data.{split}.test_mode=5')
     c = read(tmp_path, f"minicls = {{'data.{split}.num_samples': 8}}")
     assert getattr(c.data, split).num_samples == 8
+
+
+def test_no_init_cfg_none_in_the_text():
+    """mmcls reads init_cfg=None as "no init": minicls's text leaves the key out, so the
+    backbone starts from mmcls's default Kaiming init, as here; a Pretrained one travels."""
+    assert 'init_cfg' not in TEXT
+    cfg = config.replace(config.cfg, model=config.replace(config.cfg.model, backbone=config.replace(
+        config.cfg.model.backbone, type='ResNet', init_cfg=dict(type='Pretrained', checkpoint='r.pth'))))
+    assert "init_cfg=dict(type='Pretrained', checkpoint='r.pth')" in to_mmcls_text(cfg)

@@ -243,7 +243,8 @@ def test_style_moves_the_stride():
 
 @pytest.mark.parametrize('cfg,words', [
     (ModelConfig(type='Classifier'), ["model.type='Classifier'", 'ImageClassifier']),
-    (small_cfg(type='ResNet'), ["model.backbone.type='ResNet'", 'ResNet_CIFAR']),
+    (small_cfg(type='ResNt'), ["model.backbone.type='ResNt'", "did you mean 'ResNet'",
+                               'ResNet_CIFAR, ResNet']),
     (small_cfg(depth=20), ['model.backbone.depth=20', '18, 34, 50, 101, 152']),
     (small_cfg(num_stages=5), ['model.backbone.num_stages=5', '1, 2, 3, 4']),
     (small_cfg(out_indices=(3,)), ['model.backbone.out_indices=(3,)', '0..2']),
