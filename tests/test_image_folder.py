@@ -175,11 +175,12 @@ def weights(tmp_path, work_dir):
 def test_a_folder_run_resumed_equals_the_uninterrupted_one(workers, streams, tmp_path):
     """minicls's streams: stopped after epoch 2 and resumed, the same losses and weights, bit
     for bit. mmcls's streams (which a resume cannot repeat, as in mmcls): two runs alike."""
-    make_folder(tmp_path / 'data', [f'c{i % 2}/{i}.png' for i in range(7)])
+    classes = ('c0', os.fsdecode(b'c\xff'))                   # a class folder not UTF-8 named
+    make_folder(tmp_path / 'data', [f'{classes[i % 2]}/{i}.png' for i in range(7)])
     for i in range(7):                                          # 8 x 10 and 10 x 8 images
         shape = (8, 10, 3) if i % 3 else (10, 8, 3)
         Image.fromarray(np.random.default_rng(i).integers(0, 255, shape, np.uint8)).save(
-            tmp_path / 'data' / f'c{i % 2}' / f'{i}.png')
+            tmp_path / 'data' / classes[i % 2] / f'{i}.png')
     (tmp_path / 'c.py').write_text(CONFIG.format(data=str(tmp_path / 'data'), workers=workers,
                                                  streams=streams))
     straight = train(tmp_path, 'straight')
@@ -190,6 +191,8 @@ def test_a_folder_run_resumed_equals_the_uninterrupted_one(workers, streams, tmp
         train(tmp_path, 'again', '--cfg-options', 'total_epochs=2')
         again = train(tmp_path, 'again', '--resume', 'again/epoch_2.pth')
     assert again == straight
+    meta = torch.load(tmp_path / 'again' / 'epoch_4.pth', weights_only=True)['meta']
+    assert meta['CLASSES'] == list(classes)
     a, b = weights(tmp_path, 'straight'), weights(tmp_path, 'again')
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
