@@ -322,9 +322,6 @@ class BaseDataset(Dataset):
     The loader's contract: a BaseDataset takes (index, batch_seed) from DefaultSampler."""
     CLASSES = None
 
-    def __len__(self):
-        return len(self.data_infos)
-
     def __getitem__(self, idx):
         if isinstance(idx, tuple):             # (index, batch_seed) from DefaultSampler
             idx, batch_seed = idx
@@ -334,6 +331,9 @@ class BaseDataset(Dataset):
         # mmcls deep-copies the info; a shallow copy is enough: no transform writes into it
         info = dict(self.data_infos[idx])
         return info if self.batched else self.pipeline(info)
+
+    def __len__(self):
+        return len(self.data_infos)
 
     def get_gt_labels(self):
         return np.array([info['gt_label'] for info in self.data_infos])
