@@ -15,6 +15,7 @@ from PIL import Image
 
 import procs
 import train as train_py
+from config import ConfigError
 from data import BaseDataset, DatasetError, build_dataloader
 from extras.image_folder import CustomDataset, ImageNet
 from test_interop import interop, mmref_opencv    # benchmarks/interop.py
@@ -319,3 +320,12 @@ def test_a_folder_run_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(worke
     sa, sb = (torch.load(tmp_path / d / 'epoch_2.pth', weights_only=True)['state_dict']
               for d in ('mini', 'mm'))
     assert list(sa) == list(sb) and [k for k in sb if not torch.equal(sa[k], sb[k])] == []
+
+
+def test_options_minicls_does_not_have_are_config_errors(tmp_path):
+    root = make_folder(tmp_path, ['a/x.png'])
+    for kwargs, words in ((dict(batched=True), 'batched=True stacks raw images'),
+                          (dict(file_client_args=dict(backend='petrel')), "backend='disk'"),
+                          (dict(classes=3), 'classes=3 must be a list of names')):
+        with pytest.raises(ConfigError, match=words):
+            CustomDataset(root, [], **kwargs)
