@@ -84,16 +84,6 @@ def open_checkpoint(filename):
     return f
 
 
-def unreadable(filename, error):
-    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file'
-             }.get(type(error), f'cannot be read: {error.strerror}')
-    if isinstance(error, PermissionError):
-        words += ' (is it another user\'s? its permissions must let you read it)'
-    checkpoint_error = CheckpointError(f'checkpoint {filename} {words}')
-    checkpoint_error.errno = error.errno
-    return checkpoint_error
-
-
 def read_error(filename, head, error, trusted):
     """What went wrong reading `filename`, for the user."""
     text = str(error)
@@ -122,13 +112,6 @@ def model_weights(checkpoint):
 
 def strip_module(key):
     return key[len('module.'):] if key.startswith('module.') else key
-
-
-def weight_differences(model, state_dict):
-    own = unwrap(model).state_dict()
-    return ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
-            + [f'{k} is not in the model' for k in state_dict if k not in own]
-            + shape_mismatches(model, state_dict))
 
 
 def load_optimizer_state(optimizer, state, filename):
@@ -189,6 +172,23 @@ def shape_mismatches(model, state_dict):
     own = unwrap(model).state_dict()
     return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
             for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+
+
+def unreadable(filename, error):
+    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file'
+             }.get(type(error), f'cannot be read: {error.strerror}')
+    if isinstance(error, PermissionError):
+        words += ' (is it another user\'s? its permissions must let you read it)'
+    checkpoint_error = CheckpointError(f'checkpoint {filename} {words}')
+    checkpoint_error.errno = error.errno
+    return checkpoint_error
+
+
+def weight_differences(model, state_dict):
+    own = unwrap(model).state_dict()
+    return ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
+            + [f'{k} is not in the model' for k in state_dict if k not in own]
+            + shape_mismatches(model, state_dict))
 
 
 def check_checkpoint_file(f, filename):

@@ -94,29 +94,29 @@ class EpochBasedRunner:
         self.register_custom_hooks(custom_hooks_config)
 
     def register_lr_hook(self, lr_config):
-        lr_config = as_config(lr_config, 'lr_config')
+        lr_config = self.as_config(lr_config, 'lr_config')
         if lr_config is not None:
             self.register_hook(build_updater_hook(lr_config, LR_POLICIES, 'lr_config'), 'VERY_HIGH')
 
     def register_momentum_hook(self, momentum_config):
-        momentum_config = as_config(momentum_config, 'momentum_config')
+        momentum_config = self.as_config(momentum_config, 'momentum_config')
         if momentum_config is not None:
             hook = build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config')
             self.register_hook(hook, 'HIGH')
 
     def register_optimizer_hook(self, optimizer_config, fp16_config=None):
-        optimizer_config = as_config(optimizer_config, 'optimizer_config')
-        fp16_config = as_config(fp16_config, 'fp16_config')
+        optimizer_config = self.as_config(optimizer_config, 'optimizer_config')
+        fp16_config = self.as_config(fp16_config, 'fp16_config')
         if optimizer_config is not None:
             self.register_hook(build_optimizer_hook(optimizer_config, fp16_config), 'ABOVE_NORMAL')
 
     def register_checkpoint_hook(self, checkpoint_config):
-        checkpoint_config = as_config(checkpoint_config, 'checkpoint_config')
+        checkpoint_config = self.as_config(checkpoint_config, 'checkpoint_config')
         if checkpoint_config is not None:
             self.register_hook(CheckpointHook(**vars(checkpoint_config)), 'NORMAL')
 
     def register_logger_hooks(self, log_config):
-        log_config = as_config(log_config, 'log_config')
+        log_config = self.as_config(log_config, 'log_config')
         for hook_cfg in (log_config.hooks if log_config is not None else []):
             args = dict(hook_cfg)
             if args.pop('type', None) != 'TextLoggerHook':
@@ -146,6 +146,16 @@ class EpochBasedRunner:
         # mmcv's "call every hook", minus the empty calls.
         self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
                              for stage in Hook.stages}
+
+    @staticmethod
+    def as_config(value, field):
+        """mmcv's dicts (lr_config=dict(policy='step')) as config.py's dataclass, checked."""
+        if isinstance(value, dict):
+            if isinstance(value.get('grad_clip'), dict):        # optimizer_config's nested dict
+                value = dict(value, grad_clip=GradClipConfig(**value['grad_clip']))
+            value = CONFIG_CLASSES[field](**value)
+            check_fields(value, f'{field}.')
+        return value
 
     # --- resume or load (step 7; the files: checkpoint.py) -------------------------------
 
@@ -347,23 +357,6 @@ def check_new_hook(hook):
         raise TypeError(f'a hook must be a Hook instance, got {type(hook).__name__}')
     if hasattr(hook, 'priority'):
         raise ValueError(f'{type(hook).__name__} is already registered (once per hook)')
-
-
-def as_config(value, field):
-    """An mmcv-style dict (lr_config=dict(policy='step', step=[1])) as config.py's dataclass
-    (mmcv's register_*_hook take dicts); a dataclass or None as it is. Checked as a config's."""
-    if not isinstance(value, dict):
-        return value
-    cls = CONFIG_CLASSES[field]
-    if isinstance(value.get('grad_clip'), dict):            # optimizer_config's nested dict
-        value = dict(value, grad_clip=GradClipConfig(**value['grad_clip']))
-    try:
-        config = cls(**value)
-    except TypeError as e:
-        raise TypeError(f'{field}: {e}; valid keys: '
-                        f'{", ".join(f for f in cls.__dataclass_fields__)}') from None
-    check_fields(config, f'{field}.')
-    return config
 
 
 CONFIG_CLASSES = dict(lr_config=LrConfig, momentum_config=MomentumConfig,
