@@ -6,6 +6,7 @@ CustomDataset (extras/image_folder.py) like any folder of one's own photos:
         train/<class>/<n>.jpg        one subfolder per class: the class names, sorted
         val/<n>.jpg                  one flat folder ...
         meta/val.txt                 ... and an ann_file of `<n>.jpg <label>` lines (ImageNet's)
+        meta/train5.txt, val5.txt    a small set of 5 of the classes, for fine-tuning
         demo_folder.txt              what wrote the files, with which settings
 
 The images are 48x64 (height x width, not square, as photos are): the 32x32 images of the CIFAR
@@ -41,7 +42,7 @@ class DemoFolder(CustomDataset):
 
     @classmethod
     def header(cls):
-        return (f'DemoFolder generator=1 seed={cls.seed} num_train={cls.num_train} '
+        return (f'DemoFolder generator=2 seed={cls.seed} num_train={cls.num_train} '
                 f'num_val={cls.num_val} size={cls.size[0]}x{cls.size[1]}\n')
 
 
@@ -99,5 +100,13 @@ def fill(folder, header):
     os.makedirs(os.path.join(folder, 'meta'))
     with open(os.path.join(folder, 'meta', 'val.txt'), 'w') as f:
         f.writelines(lines)
+    # configs/demo_folder_finetune.py's own small set: the first 5 classes (labels 0-4 stay),
+    # 40 training images of each, listed by ann_file as a teacher would list a class's photos
+    with open(os.path.join(folder, 'meta', 'train5.txt'), 'w') as f:
+        for label, name in enumerate(names[:5]):
+            files = sorted(os.listdir(os.path.join(folder, 'train', name)))[:40]
+            f.writelines(f'{name}/{file} {label}\n' for file in files)
+    with open(os.path.join(folder, 'meta', 'val5.txt'), 'w') as f:
+        f.writelines(line for line in lines if int(line.split()[1]) < 5)
     with open(os.path.join(folder, 'demo_folder.txt'), 'w') as f:   # last: the set is complete
         f.write(header)

@@ -54,3 +54,35 @@ def test_a_folder_of_someone_elses_is_not_touched(tmp_path):
     with pytest.raises(DatasetError, match='did not write'):
         Small(str(tmp_path / 'mine' / 'train'))
     assert (tmp_path / 'mine' / 'notes.txt').read_text() == 'keep me'
+
+
+def test_the_demo_then_its_fine_tuning_through_train_py(tmp_path):
+    """configs/demo_folder.py (shrunk: one epoch of 256 images), then
+    configs/demo_folder_finetune.py from its checkpoint: the 10-class head is skipped and named
+    in one warning line, the frozen stem and stage keep the loaded weights, and the 5-class
+    val set is evaluated."""
+    import torch
+    import procs
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(config, *options):
+        return procs.run([sys.executable, os.path.join(root, 'train.py'), '--config',
+                          os.path.join(root, 'configs', config), '--work-dir', config[:-3],
+                          '--cfg-options', 'total_epochs=1', 'data.workers_per_gpu=0', *options],
+                         cwd=tmp_path, text=True, timeout=600)
+    r = run('demo_folder.py', 'data.train.num_samples=256', 'data.val.num_samples=64')
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run('demo_folder_finetune.py', 'load_from=demo_folder/epoch_1.pth')
+    assert r.returncode == 0, r.stderr[-3000:]
+    warnings = [line for line in r.stdout.splitlines() if 'do not match exactly' in line]
+    assert len(warnings) == 1 and 'head.fc.weight: checkpoint (10, 64) vs model (5, 64)' in \
+        warnings[0] and 'head.fc.bias' in warnings[0] and 'backbone' not in warnings[0]
+    assert 'Epoch(val) [1][9]\taccuracy_top-1: ' in r.stdout      # 265 images of 5 classes
+    before = torch.load(tmp_path / 'demo_folder' / 'epoch_1.pth', weights_only=True)['state_dict']
+    after = torch.load(tmp_path / 'demo_folder_finetune' / 'epoch_1.pth',
+                       weights_only=True)['state_dict']
+    frozen = [k for k in after if k.startswith(('backbone.conv1', 'backbone.bn1',
+                                                'backbone.layer1.'))]
+    assert len(frozen) == 30 and all(torch.equal(before[k], after[k]) for k in frozen)
+    assert not torch.equal(before['backbone.layer2.0.conv1.weight'],
+                           after['backbone.layer2.0.conv1.weight'])
