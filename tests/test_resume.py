@@ -197,7 +197,7 @@ def test_resume_restores_python_numpy_and_torch_random_states(tmp_path):
 
 # ---- A stop at any iteration of an epoch resumes to the bit (issue 31, section 1) ----------
 from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: 4 iterations an epoch, 3 epochs)
-import train  # noqa: E402
+import train as train_py  # noqa: E402  (train() above runs it as a process)
 from extras.guards import StopSignalHook  # noqa: E402
 
 
@@ -208,7 +208,7 @@ def straight(config, tmp_path_factory):
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        train.cli(['--config', config, '--no-validate', '--cfg-options', 'num_threads=1'])
+        train_py.cli(['--config', config, '--no-validate', '--cfg-options', 'num_threads=1'])
     finally:
         os.chdir(cwd)
         torch.set_num_threads(threads)
@@ -227,7 +227,7 @@ def test_a_stop_at_any_iteration_resumes_bit_identical(stop_at, straight, cli, t
             super().after_train_iter(runner)
 
     threads = torch.get_num_threads()
-    monkeypatch.setattr(train, 'StopSignalHook', SignalAt)
+    monkeypatch.setattr(train_py, 'StopSignalHook', SignalAt)
     args = ['--no-validate', '--cfg-options', 'num_threads=1']
     try:
         code, out, err = cli(*args)
@@ -235,7 +235,7 @@ def test_a_stop_at_any_iteration_resumes_bit_identical(stop_at, straight, cli, t
         assert (tmp_path / 'w' / 'last_checkpoint').read_text() == f'iter_{stop_at + 1}.pth'
         meta = torch.load(tmp_path / 'w' / f'iter_{stop_at + 1}.pth', weights_only=True)['meta']
         assert (meta['epoch'], meta['batches_done']) == (stop_at // 4, stop_at % 4 + 1)
-        monkeypatch.setattr(train, 'StopSignalHook', StopSignalHook)
+        monkeypatch.setattr(train_py, 'StopSignalHook', StopSignalHook)
         code, out, err = cli('--resume', 'auto', *args)
     finally:
         torch.set_num_threads(threads)
