@@ -85,8 +85,9 @@ USER_ERRORS = (DatasetError, CheckpointError, OSError, MemoryError)
 def user_error(error):
     """(exit status, one line) for an error the user can cause; (None, None) for a bug."""
     text = str(error).strip() or type(error).__name__
-    if 'Original Traceback' in text:   # raised in a DataLoader worker: keep its last line
-        text = text.splitlines()[-1] + ' (in a DataLoader worker; --debug shows where)'
+    if 'Original Traceback' in text:   # raised in a worker: its last line's message, no type
+        text = text.splitlines()[-1].split(': ', 1)[-1]
+        text += ' (in a DataLoader worker; --debug shows where)'
     if isinstance(error, TrainingStopped):
         return error.exit_code, text
     if isinstance(error, ConfigError):
@@ -151,7 +152,7 @@ def main(argv=None):
             train_like = dict(pipeline=cfg.data.train.pipeline, batched=cfg.data.train.batched)
             datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
         check_num_classes(cfg, datasets[0])
-        model.CLASSES = list(datasets[0].CLASSES)   # save_checkpoint puts them in meta
+        model.CLASSES = None if datasets[0].CLASSES is None else list(datasets[0].CLASSES)
         with trace_steps(globals()) if args.trace else contextlib.nullcontext():   # --trace
             train_model(model, datasets, cfg, distributed=distributed,
                         validate=not args.no_validate, timestamp=timestamp, meta=meta,

@@ -12,7 +12,6 @@ import train
 from extras import work_dir
 from test_work_dir import CONFIG
 from test_image_folder import bad_folder_config
-from test_image_folder import bad_folder_config
 
 OPTIMIZER_DICT = CONFIG + "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"
 OTHER_CONFIG_PY = '''import importlib.util, sys
@@ -125,19 +124,8 @@ CASES = [
     # image files (issue 29, item 7): one line naming the file, exit 1; ann_file lines before training
     *[(f'image: {kind}', {'img.py': f'IMAGES:{kind}'}, ['--config', 'img.py'], 1, words) for kind, words in [
         ('truncated', ["LoadImageFromFile: '", "c0/0.jpg' cannot be read or decoded"]),
-        ('truncated in a worker', ["c0/0.jpg' cannot be read or decoded", 'in a DataLoader worker']),
-        ('not an image', ["c0/0.jpg' is not an image PIL can read"]),
-        ('empty', ["c0/0.jpg' is empty (0 bytes)"]),
-        ('bomb', ["c0/0.jpg' is a decompression bomb"]),
-        ('not UTF-8 name', [r"c0/\udcff\udcfe.jpg'", 'is empty (0 bytes)']),
-        ('symlink loop', ["c1/up/c1' is '", "' again: a symlink loop"]),
-        ('missing file', ["ann.txt' line 2: 'c0/nope.jpg' is not a file in"]),
-        ('label out of range', ["ann.txt' line 1: label 7 is out of range 0..1"]),
-        ('blank line', ["ann.txt' line 2 is blank"])]],
-    # image files (issue 29, item 7): one line naming the file, exit 1; ann_file lines before training
-    *[(f'image: {kind}', {'img.py': f'IMAGES:{kind}'}, ['--config', 'img.py'], 1, words) for kind, words in [
-        ('truncated', ["LoadImageFromFile: '", "c0/0.jpg' cannot be read or decoded"]),
-        ('truncated in a worker', ["c0/0.jpg' cannot be read or decoded", 'in a DataLoader worker']),
+        ('truncated in a worker', ["error: LoadImageFromFile: '", "c0/0.jpg' cannot be read or decoded",
+                                   'in a DataLoader worker']),     # the message, not its type
         ('not an image', ["c0/0.jpg' is not an image PIL can read"]),
         ('empty', ["c0/0.jpg' is empty (0 bytes)"]),
         ('bomb', ["c0/0.jpg' is a decompression bomb"]),
@@ -200,8 +188,6 @@ def test_bad_input_gets_one_clear_line(name, files, args, status, words, tmp_pat
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'tiny.py').write_text(CONFIG.format(data=data))
     for file, text in files.items():
-        if text.startswith('IMAGES:'):    # a folder of images with one bad (test_image_folder.py)
-            text = bad_folder_config(tmp_path, text[len('IMAGES:'):])
         if text.startswith('IMAGES:'):    # a folder of images with one bad (test_image_folder.py)
             text = bad_folder_config(tmp_path, text[len('IMAGES:'):])
         if text == 'COPY':

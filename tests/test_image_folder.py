@@ -329,3 +329,17 @@ def test_options_minicls_does_not_have_are_config_errors(tmp_path):
                           (dict(classes=3), 'classes=3 must be a list of names')):
         with pytest.raises(ConfigError, match=words):
             CustomDataset(root, [], **kwargs)
+
+
+def test_an_ann_file_without_classes_trains_with_no_class_names(tmp_path):
+    """mmcls: CustomDataset with an ann_file and no `classes` has CLASSES None; it trains,
+    and the checkpoint's meta has no CLASSES, as mmcv's save_checkpoint leaves out None (not a
+    traceback on list(None))."""
+    make_folder(tmp_path / 'data', [f'c{i % 2}/{i}.png' for i in range(6)])
+    (tmp_path / 'ann.txt').write_text(''.join(f'c{i % 2}/{i}.png {i % 2}\n' for i in range(6)))
+    (tmp_path / 'c.py').write_text(CONFIG.format(data=str(tmp_path / 'data'), workers=0,
+                                                 streams='minicls')
+                                   + f"cfg.data.train.ann_file = {str(tmp_path / 'ann.txt')!r}\n"
+                                   + 'cfg = replace(cfg, total_epochs=1)\n')
+    assert len(train(tmp_path, 'w')) == 2                       # 6 images, batch 3
+    assert 'CLASSES' not in torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)['meta']
