@@ -233,10 +233,7 @@ import io  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 
-try:                                   # the restricted unpickler of CIFAR files
-    from data import _CifarUnpickler  # noqa: E402
-except ImportError:                    # pragma: no cover - should it move with the checkpoint code
-    from checkpoint import _CifarUnpickler  # noqa: E402
+from extras.cifar_files import _CifarUnpickler  # noqa: E402  (CIFAR files' restricted unpickler)
 
 ALLOWED = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
            ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
