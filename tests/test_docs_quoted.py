@@ -17,6 +17,7 @@ program prints today.
     (ALSO_QUOTED) too.
 """
 import importlib.util
+import io
 import os
 import pickle
 import re
@@ -125,6 +126,12 @@ class Case:
         self.setup, self.stream = setup, stream
 
 
+def saved(obj):                            # torch.save's bytes
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def good(folder):                          # a real checkpoint of the shrunk demo, copied in
     return (folder.parent / 'good' / 'w' / 'epoch_1.pth').read_bytes()
 
@@ -182,7 +189,7 @@ ROWS = {
     '`--cfg-options data.train.type=CIFAR1000`': [Case(options=['data.train.type=CIFAR1000'])],
     "a pipeline `dict(type='RandomCrop', sise=32)`": [
         Case(options=["data.train.pipeline=[{'type': 'RandomCrop', 'sise': 32}]"])],
-    "a pipeline `dict(type='Resize')`": [Case(options=["data.train.pipeline=[{'type': 'Resize'}]"])],
+    "a pipeline `dict(type='Resise')`": [Case(options=["data.train.pipeline=[{'type': 'Resise'}]"])],
     '`--resume nope.pth`': [Case('--resume', 'nope.pth')],
     '`--resume junk.pth` (truncated / not a checkpoint)': [
         Case('--resume', 'junk.pth', files={'junk.pth': lambda folder: good(folder)[:100]})],
@@ -190,7 +197,13 @@ ROWS = {
         Case('--load-from', 'pickle.pth', files={'pickle.pth': pickle.dumps({'state_dict': {}, 'meta': object()})})],
     '`--resume` with a checkpoint of another model': [Case('--resume', 'good.pth', options=WIDER,
                                                            files={'good.pth': good})],
-    '`--load-from` with other shapes': [Case('--load-from', 'good.pth', options=WIDER, files={'good.pth': good})],
+    '`--load-from` with other shapes (a head of another number of classes)': [
+        Case('--load-from', 'good.pth', '--no-validate', options=[*WIDER, 'total_epochs=1'],
+             files={'good.pth': good}, stream='out')],
+    '`--load-from` a file with no key of the model': [Case('--load-from', 'other.pth', files={
+        'other.pth': lambda folder: saved({'state_dict': {'fc.weight': torch.zeros(3, 4)}})})],
+    '`--config epoch_1.pth` (a checkpoint where a config goes)': [
+        Case('--config', 'epoch_1.pth', files={'epoch_1.pth': good})],
     'a work dir that cannot be written': [Case('--work-dir', 'nocfg.py/x', files={'nocfg.py': 'x = 1\n'})],
     'a fresh run in a work dir with checkpoints': [Case('--work-dir', 'w', files={'w/epoch_1.pth': good})],
     'a NaN loss': [Case('--no-validate', options=['optimizer.lr=1e30'])],
@@ -235,6 +248,30 @@ NOT_RUN = {
     'no CIFAR-10 on disk, no network': 'it needs a machine without network: with one, the run downloads 170 MB',
     'a truncated or md5-mismatched batch file': 'the row describes the message and quotes none (tests/test_data.py)',
     'a full disk while saving': 'it needs a full disk (tests/test_work_dir.py fakes one and checks the words)',
+    # the messages below are checked, word by word, where each is made
+    'SIGTERM (or SIGHUP, Ctrl-C) sent twice': 'two real signals (tests/test_cli.py)',
+    'a `.pth` whose zip directory declares 2 GB for 108 floats (a deflate bomb)':
+        'tests/test_checkpoint.py patches a real zip',
+    '`--resume fifo.pth`, a FIFO named `epoch_9.pth` in the work dir':
+        'FIFOs (tests/test_checkpoint.py, tests/test_work_dir.py)',
+    'a FIFO named `.lock` in the work dir': 'a FIFO (tests/test_work_dir.py)',
+    '`--resume auto` among checkpoints this user may not read':
+        "another user's files (tests/test_work_dir.py simulates the denial)",
+    'API: `runner.run` with an empty or val-only workflow; `EpochBasedRunner` without `max_epochs`':
+        'the API, not train.py (tests/test_runner_contract.py)',
+    "API: `register_training_hooks(dict(policy='step', step=[1]), ...)`; `build_optimizer` with "
+    '`paramwise_cfg=[1]`': 'the API, not train.py (tests/test_runner_contract.py)',
+    'an evaluation that returns no metrics with `save_best` set':
+        'a warning from the API (tests/test_runner_contract.py)',
+    'an mmcls config with `optimizer = dict(momentun=0.9)`, or `TensorboardLoggerHook` in `log_config`':
+        'mmcls files with _base_ (tests/test_bad_input.py: mmcls optimizer typo, mmcls logger hook)',
+    'an mmcls config or checkpoint text with a size past what a model can be (`num_stages=5e6`), nested '
+    '200,000 deep, a 5,000-digit int, a list where a dict goes':
+        'mmcls files and text (tests/test_bad_input.py: mmcls num_stages; tests/test_mmcls_config.py)',
+    'an image file that is truncated, no image, empty (0 bytes), a decompression bomb, unreadable; a '
+    'symlink loop in the folder': 'image folders (tests/test_bad_input.py: image: <kind>)',
+    'an ann_file line that is blank, names a missing file, or a label out of range':
+        'image folders (tests/test_bad_input.py: image: <kind>; tests/test_image_folder.py)',
 }
 
 
