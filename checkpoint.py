@@ -1,7 +1,8 @@
 """Checkpoint files (mmcv 1.x: runner/checkpoint.py): reading them, checked, for a resume or
 for weights only, and writing them atomically in a thread.
 
-    runner.resume          -> read_training_checkpoint     every check, in one call; then
+    runner.resume          -> read_training_checkpoint     every check, in one call
+                                                           (extras/checkpoint_checks.py); then
                               load_optimizer_state, restore_rng_state, load_hook_states
     runner.load_checkpoint -> load_checkpoint              weights only (load_from)
     runner.save_checkpoint -> CheckpointWriter.write       a thread; atomic_write
@@ -25,16 +26,14 @@ import contextlib
 import io
 import os
 import random
-import stat
 import threading
 import warnings
-import zipfile
 from collections import OrderedDict
 
 import numpy as np
 import torch
 
-from config import ConfigError
+from config import ConfigError, lookup
 
 
 class CheckpointError(RuntimeError):
@@ -46,18 +45,25 @@ TEMP_SUFFIX = '.minicls.tmp'     # only this project's temp files end so
 
 # ---- Reading a checkpoint to resume from  (runner.resume: step 7) ------------------------
 
-def read_training_checkpoint(filename, model, trusted=False):
+# A checkpoint file is untrusted input: its checks (a FIFO, a zip bomb, damaged meta, another
+# model's weights or another optimizer's state) are an extra's, run on every read (mmcv: none)
+CHECKS = {name: f'extras.checkpoint_checks:{name}' for name in (
+    'open_checkpoint', 'read_error', 'check_training_checkpoint')}
+
+
+def read_training_checkpoint(filename, model, trusted=False, optimizer=None):
     """The checkpoint a resume continues from, after every check a resume needs
     (check_training_checkpoint). Damage is a CheckpointError naming the file and the field."""
     checkpoint = read_checkpoint(filename, trusted)
-    check_training_checkpoint(checkpoint, filename, model)
+    check_training_checkpoint = lookup(CHECKS, 'check_training_checkpoint', 'checkpoint')
+    check_training_checkpoint(checkpoint, filename, model, optimizer)
     return checkpoint
 
 
 def read_checkpoint(filename, trusted=False):
     """Load a checkpoint onto the CPU. `trusted=True` allows arbitrary unpickling (it can
     run code: only for files from a source you trust)."""
-    with open_checkpoint(filename) as f:
+    with lookup(CHECKS, 'open_checkpoint', 'checkpoint')(filename) as f:   # checked, no FIFO
         head = f.read(4)
         f.seek(0)
         try:
@@ -65,36 +71,8 @@ def read_checkpoint(filename, trusted=False):
                 warnings.simplefilter('ignore')
                 return torch.load(f, map_location='cpu', weights_only=not trusted)
         except Exception as e:    # truncated, not a checkpoint, or needs arbitrary unpickling
+            read_error = lookup(CHECKS, 'read_error', 'checkpoint')
             raise CheckpointError(read_error(filename, head, e, trusted)) from None
-
-
-def open_checkpoint(filename):
-    """`filename` opened for reading, once check_checkpoint_file found it may be read: opened
-    without blocking (a FIFO planted at a checkpoint's name must not hang the run), then
-    checked. An error is a CheckpointError whose `errno` is the OSError's, if any."""
-    try:
-        f = os.fdopen(os.open(filename, os.O_RDONLY | os.O_NONBLOCK), 'rb')
-    except OSError as e:
-        raise unreadable(filename, e) from None
-    try:
-        check_checkpoint_file(f, filename)
-    except BaseException:
-        f.close()
-        raise
-    return f
-
-
-def read_error(filename, head, error, trusted):
-    """What went wrong reading `filename`, for the user."""
-    text = str(error)
-    if 'GLOBAL' in text or 'Unsupported global' in text or (head[:1] == b'\x80' and not trusted):
-        return (f'{filename} holds pickled Python objects, not only tensors and plain values; '
-                'loading it could run code, so it is refused. If you trust its source, pass '
-                '--trust-checkpoint to load it anyway.')
-    if head != b'PK\x03\x04' and head[:1] != b'\x80':
-        return f'{filename} is not a checkpoint (not a file that torch.save wrote)'
-    reason = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return f'cannot read checkpoint {filename} (truncated or not a checkpoint): {reason}'
 
 
 def model_weights(checkpoint):
@@ -115,34 +93,14 @@ def strip_module(key):
 
 
 def load_optimizer_state(optimizer, state, filename):
-    """optimizer.load_state_dict, refusing another optimizer's state (its param groups
-    have other settings: an Adam state in SGD fails later, at the first step)."""
-    groups = state.get('param_groups') if isinstance(state, dict) else None
-    saved = settings(groups[0]) if isinstance(groups, list) and groups \
-        and isinstance(groups[0], dict) else set()
-    own = settings(optimizer.param_groups[0])
-    try:
-        if saved != own:
-            raise ValueError(f'expected the settings {", ".join(sorted(own))}')
+    """optimizer.load_state_dict (check_training_checkpoint compared the settings first)."""
+    with does_not_fit(filename, f'its optimizer state does not fit {type(optimizer).__name__}'):
         optimizer.load_state_dict(state)
-    except (KeyError, ValueError, TypeError, IndexError) as e:
-        raise CheckpointError(
-            f'{filename}: its optimizer state does not fit {type(optimizer).__name__} (its '
-            f'param groups have {", ".join(sorted(saved)) or "no settings"}: was it saved '
-            f'with another optimizer? Use --load-from to load the weights only): {e}') from None
-
-
-def settings(group):
-    """A param group's setting names (lr, momentum, ...), less what the runner adds."""
-    return set(group) - {'params', 'initial_lr', 'param_names'}
 
 
 def restore_rng_state(state, filename):
-    try:
+    with does_not_fit(filename, 'its random states (rng) are malformed'):
         set_rng_state(state)
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
-        raise CheckpointError(f'{filename}: its random states (rng) are malformed: '
-                              f'{type(e).__name__}: {e}') from None
 
 
 def set_rng_state(state):
@@ -159,88 +117,25 @@ def load_hook_states(hooks, states, filename):
     """Each hook's own state (EMA weights, early-stopping counters), by class name."""
     for hook in hooks:
         state = states.get(type(hook).__name__)
-        if state is None or not hasattr(hook, 'load_state_dict'):
-            continue
-        try:
-            hook.load_state_dict(state)
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
-            raise CheckpointError(f'{filename}: hook_states[{type(hook).__name__!r}] does not '
-                                  f'fit this run: {type(e).__name__}: {e}') from None
+        if state is not None and hasattr(hook, 'load_state_dict'):
+            with does_not_fit(filename, f'hook_states[{type(hook).__name__!r}] does not fit '
+                                        'this run'):
+                hook.load_state_dict(state)
+
+
+@contextlib.contextmanager
+def does_not_fit(filename, what):
+    """A state from the file that its loader refuses, as a CheckpointError naming the file."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
+        raise CheckpointError(f'{filename}: {what}: {type(e).__name__}: {e}') from None
 
 
 def shape_mismatches(model, state_dict):
     own = unwrap(model).state_dict()
     return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
             for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
-
-
-def unreadable(filename, error):
-    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file'
-             }.get(type(error), f'cannot be read: {error.strerror}')
-    if isinstance(error, PermissionError):
-        words += ' (is it another user\'s? its permissions must let you read it)'
-    checkpoint_error = CheckpointError(f'checkpoint {filename} {words}')
-    checkpoint_error.errno = error.errno
-    return checkpoint_error
-
-
-def weight_differences(model, state_dict):
-    own = unwrap(model).state_dict()
-    return ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
-            + [f'{k} is not in the model' for k in state_dict if k not in own]
-            + shape_mismatches(model, state_dict))
-
-
-def check_checkpoint_file(f, filename):
-    """A regular file, and, when it is a zip (torch.save's format), one whose directory
-    declares no more bytes than the file holds: torch.save stores its members uncompressed,
-    so more is a damaged file or a decompression bomb, which would allocate what it declares."""
-    mode = os.fstat(f.fileno()).st_mode
-    if stat.S_ISDIR(mode):
-        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
-    if not stat.S_ISREG(mode):
-        raise CheckpointError(f'checkpoint {filename} is not a regular file (a FIFO, socket or '
-                              'device); a checkpoint is a file torch.save wrote')
-    size = os.fstat(f.fileno()).st_size
-    try:
-        members = zipfile.ZipFile(f).infolist() if f.read(4) == b'PK\x03\x04' else []
-    except (zipfile.BadZipFile, ValueError, OSError):
-        members = []                   # not a readable zip: torch.load says what is wrong
-    f.seek(0)
-    declared = sum(m.file_size for m in members)
-    if declared > size:
-        big = max(members, key=lambda m: m.file_size)
-        raise CheckpointError(f'{filename}: its zip directory declares {declared} bytes '
-                              f'({big.filename[-60:]!r}: {big.file_size}) in a file of {size} '
-                              'bytes: damaged, or a decompression bomb; refused before reading')
-
-
-def check_training_checkpoint(checkpoint, filename, model):
-    """A training checkpoint (meta and state_dict), its meta counters ints >= 0, its hook
-    states, hook messages and optimizer state dicts, its weights those of `model` key for key
-    and shape for shape."""
-    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
-            or 'state_dict' not in checkpoint:
-        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
-                              'state_dict); use --load-from to load weights only')
-    meta = checkpoint['meta']
-    if not isinstance(meta, dict):
-        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
-                              'this one is damaged or not a minicls checkpoint')
-    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
-        value = meta.get(key, 0 if key == 'batches_done' else None)
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
-                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
-    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
-        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
-        if not isinstance(value, kind):
-            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
-                                  f'not a {kind.__name__}; this one is damaged')
-    differences = weight_differences(model, model_weights(checkpoint))
-    if differences:
-        raise CheckpointError(f'{filename} does not match the model of this config: '
-                              f'{differences[0]}')
 
 
 def check_resume_point(cfg, epoch, batches_done, epoch_length):

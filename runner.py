@@ -162,7 +162,8 @@ class EpochBasedRunner:
     def resume(self, filename, resume_optimizer=True, trusted=False):
         """Restore weights, optimizer, epoch, iter, hook messages and state, and the
         random states (mmcv's resume restores no random state)."""
-        checkpoint = read_training_checkpoint(filename, self.model, trusted)
+        checkpoint = read_training_checkpoint(filename, self.model, trusted,
+                                              self.optimizer if resume_optimizer else None)
         meta = checkpoint['meta']
         unwrap(self.model).load_state_dict(model_weights(checkpoint))
         self._epoch, self._iter = meta['epoch'], meta['iter']

@@ -23,9 +23,9 @@ import warnings
 
 import torch
 
-from checkpoint import (TEMP_SUFFIX, CheckpointError, atomic_write, checkpoint_dirs,
-                        open_checkpoint)
+from checkpoint import TEMP_SUFFIX, CheckpointError, atomic_write, checkpoint_dirs
 from config import ConfigError
+from extras.checkpoint_checks import open_checkpoint
 
 CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
 

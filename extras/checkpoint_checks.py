@@ -1,0 +1,133 @@
+"""The checks of a checkpoint file, which is untrusted input (mmcv checks none: torch.load,
+then load_state_dict's own errors). checkpoint.py reaches them through its CHECKS table on
+every read, so a resume or a load_from never skips them:
+
+    read_checkpoint          -> open_checkpoint             a regular file (a FIFO would hang),
+                                                            no zip bomb; read_error: what went wrong
+    read_training_checkpoint -> check_training_checkpoint   meta, counters, weights, optimizer
+"""
+import os
+import stat
+import zipfile
+
+from checkpoint import CheckpointError, model_weights, shape_mismatches, unwrap
+
+
+def open_checkpoint(filename):
+    """`filename` opened for reading, once check_checkpoint_file found it may be read: opened
+    without blocking (a FIFO planted at a checkpoint's name must not hang the run), then
+    checked. An error is a CheckpointError whose `errno` is the OSError's, if any."""
+    try:
+        f = os.fdopen(os.open(filename, os.O_RDONLY | os.O_NONBLOCK), 'rb')
+    except OSError as e:
+        raise unreadable(filename, e) from None
+    try:
+        check_checkpoint_file(f, filename)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def unreadable(filename, error):
+    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file'
+             }.get(type(error), f'cannot be read: {error.strerror}')
+    if isinstance(error, PermissionError):
+        words += ' (is it another user\'s? its permissions must let you read it)'
+    checkpoint_error = CheckpointError(f'checkpoint {filename} {words}')
+    checkpoint_error.errno = error.errno
+    return checkpoint_error
+
+
+def check_checkpoint_file(f, filename):
+    """A regular file, and, when it is a zip (torch.save's format), one whose directory
+    declares no more bytes than the file holds: torch.save stores its members uncompressed,
+    so more is a damaged file or a decompression bomb, which would allocate what it declares."""
+    mode = os.fstat(f.fileno()).st_mode
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f'checkpoint {filename} is not a regular file (a FIFO, socket or '
+                              'device); a checkpoint is a file torch.save wrote')
+    size = os.fstat(f.fileno()).st_size
+    try:
+        members = zipfile.ZipFile(f).infolist() if f.read(4) == b'PK\x03\x04' else []
+    except (zipfile.BadZipFile, ValueError, OSError):
+        members = []                   # not a readable zip: torch.load says what is wrong
+    f.seek(0)
+    declared = sum(m.file_size for m in members)
+    if declared > size:
+        big = max(members, key=lambda m: m.file_size)
+        raise CheckpointError(f'{filename}: its zip directory declares {declared} bytes '
+                              f'({big.filename[-60:]!r}: {big.file_size}) in a file of {size} '
+                              'bytes: damaged, or a decompression bomb; refused before reading')
+
+
+def read_error(filename, head, error, trusted):
+    """What went wrong reading `filename` (`head`: its first 4 bytes), for the user."""
+    text = str(error)
+    if 'GLOBAL' in text or 'Unsupported global' in text or (head[:1] == b'\x80' and not trusted):
+        return (f'{filename} holds pickled Python objects, not only tensors and plain values; '
+                'loading it could run code, so it is refused. If you trust its source, pass '
+                '--trust-checkpoint to load it anyway.')
+    if head != b'PK\x03\x04' and head[:1] != b'\x80':
+        return f'{filename} is not a checkpoint (not a file that torch.save wrote)'
+    reason = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f'cannot read checkpoint {filename} (truncated or not a checkpoint): {reason}'
+
+
+def check_training_checkpoint(checkpoint, filename, model, optimizer=None):
+    """A training checkpoint (meta and state_dict), its meta counters ints >= 0, its hook
+    states, hook messages and optimizer state dicts, its weights those of `model` key for key
+    and shape for shape, and (given `optimizer`) an optimizer state with its settings."""
+    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
+            or 'state_dict' not in checkpoint:
+        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
+                              'state_dict); use --load-from to load weights only')
+    meta = checkpoint['meta']
+    if not isinstance(meta, dict):
+        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
+                              'this one is damaged or not a minicls checkpoint')
+    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
+        value = meta.get(key, 0 if key == 'batches_done' else None)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
+                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
+    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
+        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
+        if not isinstance(value, kind):
+            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
+                                  f'not a {kind.__name__}; this one is damaged')
+    differences = weight_differences(model, model_weights(checkpoint))
+    if differences:
+        raise CheckpointError(f'{filename} does not match the model of this config: '
+                              f'{differences[0]}')
+    if optimizer is not None and 'optimizer' in checkpoint:
+        check_optimizer_settings(optimizer, checkpoint['optimizer'], filename)
+
+
+def weight_differences(model, state_dict):
+    own = unwrap(model).state_dict()
+    return ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
+            + [f'{k} is not in the model' for k in state_dict if k not in own]
+            + shape_mismatches(model, state_dict))
+
+
+def check_optimizer_settings(optimizer, state, filename):
+    """The saved param groups have the settings of `optimizer`'s (an Adam state in SGD
+    would fail later, at the first step)."""
+    groups = state.get('param_groups')
+    saved = settings(groups[0]) if isinstance(groups, list) and groups \
+        and isinstance(groups[0], dict) else set()
+    own = settings(optimizer.param_groups[0])
+    if saved != own:
+        raise CheckpointError(
+            f'{filename}: its optimizer state does not fit {type(optimizer).__name__} (its '
+            f'param groups have {", ".join(sorted(saved)) or "no settings"}: was it saved '
+            f'with another optimizer? Use --load-from to load the weights only): expected '
+            f'the settings {", ".join(sorted(own))}')
+
+
+def settings(group):
+    """A param group's setting names (lr, momentum, ...), less what the runner adds."""
+    return set(group) - {'params', 'initial_lr', 'param_names'}
