@@ -33,4 +33,7 @@ rm -rf "$DEST/src/mmcv" "$DEST/src/mmcls" && cp -r "$DEST/download/mmcv-1.7.2/mm
 "$PYTHON" -m pip install -q --no-deps --target "$DEST/deps" addict==2.4.0 yapf==0.43.0 platformdirs==4.14.8 \
     packaging==26.4 pyyaml==6.0.4 opencv-python-headless==5.0.0.93 matplotlib==3.11.2 pyparsing==3.3.3 \
     cycler==0.12.1 kiwisolver==1.5.1 fonttools==4.68.0 python-dateutil==4.0.0 six==1.17.0 contourpy==1.3.3
+# The opencv that `pip install mmcv==1.7.2` brings today (its imnormalize multiplies by 1/std;
+# docs/interop.md): first on PYTHONPATH ($DEST/deps51:$DEST/src:$DEST/deps) to compare with it.
+"$PYTHON" -m pip install -q --no-deps --target "$DEST/deps51" opencv-python-headless==5.1.0.95
 PYTHONPATH="$DEST/src:$DEST/deps" "$PYTHON" -W ignore -c "import mmcv, mmcls; print('mmcv', mmcv.__version__, 'mmcls', mmcls.__version__)"
