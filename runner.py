@@ -33,9 +33,7 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         load_checkpoint, load_hook_states, load_optimizer_state,
                         model_weights, read_training_checkpoint, restore_rng_state, unwrap,
                         weights_to_cpu)
-from config import (CheckpointConfig, ConfigError, Fp16Config, GradClipConfig, LogConfig,
-                    LrConfig, MomentumConfig, OptimizerHookConfig, ParamwiseConfig, __version__,
-                    check_fields, check_workflow, lookup)
+from config import ConfigError, __version__, lookup
 from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
                    IterTimerHook, Priority, TextLoggerHook, build_custom_hook,
                    build_optimizer_hook, build_updater_hook, get_priority, updater_class)
@@ -132,7 +130,7 @@ class EpochBasedRunner:
     def register_hook(self, hook, priority='NORMAL'):
         """Insert after every hook whose priority is <= this one (mmcv's rule), so equal
         priorities keep registration order."""
-        check_new_hook(hook)
+        lookup(EXTRAS, 'check_new_hook', 'hook')(hook)       # a Hook, registered once
         hook.priority = get_priority(priority)
         inserted = False
         for i in range(len(self._hooks) - 1, -1, -1):
@@ -149,13 +147,10 @@ class EpochBasedRunner:
 
     @staticmethod
     def as_config(value, field):
-        """mmcv's dicts (lr_config=dict(policy='step')) as config.py's dataclass, checked."""
-        if isinstance(value, dict):
-            if isinstance(value.get('grad_clip'), dict):        # optimizer_config's nested dict
-                value = dict(value, grad_clip=GradClipConfig(**value['grad_clip']))
-            value = CONFIG_CLASSES[field](**value)
-            check_fields(value, f'{field}.')
-        return value
+        """mmcv's dicts (lr_config=dict(policy='step')) as config.py's dataclass, checked
+        (extras/api_checks.py); a dataclass or None as it is."""
+        as_config = lookup(EXTRAS, 'as_config', field) if isinstance(value, dict) else None
+        return value if as_config is None else as_config(value, field)
 
     # --- resume or load (step 7; the files: checkpoint.py) -------------------------------
 
@@ -192,7 +187,7 @@ class EpochBasedRunner:
         `max_epochs` training epochs are done; one data loader per workflow entry."""
         if max_epochs is not None:
             self._max_epochs = max_epochs
-        check_run(data_loaders, workflow, self._max_epochs)
+        lookup(EXTRAS, 'check_run', 'run')(data_loaders, workflow, self._max_epochs)
         for (mode, _), loader in zip(workflow, data_loaders):
             if mode == 'train':
                 self._max_iters = self._max_epochs * len(loader)
@@ -353,36 +348,6 @@ class EpochBasedRunner:
         return list(self._stage_hooks[stage])
 
 
-def check_new_hook(hook):
-    if not isinstance(hook, Hook):
-        raise TypeError(f'a hook must be a Hook instance, got {type(hook).__name__}')
-    if hasattr(hook, 'priority'):
-        raise ValueError(f'{type(hook).__name__} is already registered (once per hook)')
-
-
-CONFIG_CLASSES = dict(lr_config=LrConfig, momentum_config=MomentumConfig,
-                      optimizer_config=OptimizerHookConfig, fp16_config=Fp16Config,
-                      checkpoint_config=CheckpointConfig, log_config=LogConfig)
-
-
-def check_run(data_loaders, workflow, max_epochs):
-    """max_epochs given; one data loader per workflow entry, modes the runner has (mmcv's
-    messages), and a ('train', n) entry (config.check_workflow: without one, run never ends)."""
-    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool):
-        raise TypeError(f'max_epochs={max_epochs!r}: give the number of epochs, an int, to '
-                        'EpochBasedRunner(max_epochs=...) or to run(..., max_epochs=...)')
-    if len(data_loaders) != len(workflow):
-        raise ValueError(f'{len(data_loaders)} data loaders for a workflow of '
-                         f'{len(workflow)} entries')
-    for mode, _ in workflow:
-        if not isinstance(mode, str):
-            raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
-        if mode not in ('train', 'val'):
-            raise ValueError(f'runner has no method named "{mode}" to run an epoch; '
-                             'valid: train, val')
-    check_workflow(workflow)
-
-
 # ---- The optimizer  (mmcv: runner/optimizer/builder.py) -----------------------------------
 
 
@@ -406,28 +371,20 @@ def build_optimizer(model, optimizer_cfg):
                           f'arguments ({", ".join(args)}): {e}') from None
 
 
-EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups'}
+# The extras this file reaches, by name: paramwise options, and the checks of the API for
+# code that calls the runner directly (a config is checked by config.py)
+EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups',
+          **{name: f'extras.api_checks:{name}' for name in (
+              'as_config', 'check_new_hook', 'check_run', 'check_optimizer_cfg')}}
 
 
 def optimizer_class(optimizer_cfg):
     """The class optimizer.type names: a torch.optim optimizer, or 'module:Class'."""
-    check_optimizer_cfg(optimizer_cfg)
+    lookup(EXTRAS, 'check_optimizer_cfg', 'optimizer')(optimizer_cfg)
     valid = {n: c for n, c in vars(torch.optim).items()
              if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
     return lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
                   base=torch.optim.Optimizer)
-
-
-def check_optimizer_cfg(optimizer_cfg):
-    """An OptimizerConfig whose paramwise_cfg is a ParamwiseConfig or None (mmcv: a
-    TypeError for a paramwise_cfg that is not a dict)."""
-    if not hasattr(optimizer_cfg, 'type'):
-        raise TypeError('build_optimizer takes an OptimizerConfig (config.py), not a '
-                        f'{type(optimizer_cfg).__name__}')
-    paramwise = getattr(optimizer_cfg, 'paramwise_cfg', None)
-    if not (paramwise is None or isinstance(paramwise, ParamwiseConfig)):
-        raise TypeError(f'optimizer.paramwise_cfg must be a ParamwiseConfig (config.py) or None, '
-                        f'not a {type(paramwise).__name__} (a dict d: ParamwiseConfig(**d))')
 
 
 def check_names(cfg):
