@@ -132,6 +132,21 @@ def does_not_fit(filename, what):
         raise CheckpointError(f'{filename}: {what}: {type(e).__name__}: {e}') from None
 
 
+def unwrap(model):
+    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
+    return model.module if hasattr(model, 'module') else model
+
+
+def checkpoint_dirs(work_dir, out_dir=None):
+    """Where a run writes checkpoints: the work dir, and out_dir/<work dir's name> when
+    out_dir is set (mmcv's CheckpointHook rule)."""
+    dirs = [work_dir]
+    if out_dir and os.path.abspath(out_dir) != os.path.abspath(work_dir):
+        name = os.path.basename(os.path.abspath(work_dir))
+        dirs.append(os.path.join(out_dir, name))
+    return dirs
+
+
 def shape_mismatches(model, state_dict):
     own = unwrap(model).state_dict()
     return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
@@ -306,22 +321,7 @@ def get_rng_state():
     return state
 
 
-# ---- Where files go, and how the logs are opened -----------------------------------------
-
-def checkpoint_dirs(work_dir, out_dir=None):
-    """Where a run writes checkpoints: the work dir, and out_dir/<work dir's name> when
-    out_dir is set (mmcv's CheckpointHook rule)."""
-    dirs = [work_dir]
-    if out_dir and os.path.abspath(out_dir) != os.path.abspath(work_dir):
-        name = os.path.basename(os.path.abspath(work_dir))
-        dirs.append(os.path.join(out_dir, name))
-    return dirs
-
-
-def unwrap(model):
-    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
-    return model.module if hasattr(model, 'module') else model
-
+# ---- How the logs are opened  (hooks.py: TextLoggerHook; extras/logger.py) -------------------
 
 def open_no_follow(path):
     """`path` opened for appending text; a link planted at its name is not followed

@@ -33,7 +33,7 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         load_checkpoint, load_hook_states, load_optimizer_state,
                         model_weights, read_training_checkpoint, restore_rng_state, unwrap,
                         weights_to_cpu)
-from config import ConfigError, __version__, lookup
+from config import ConfigError, __version__, check_workflow, lookup
 from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
                    IterTimerHook, Priority, TextLoggerHook, build_custom_hook,
                    build_optimizer_hook, build_updater_hook, get_priority, updater_class)
@@ -187,7 +187,7 @@ class EpochBasedRunner:
         `max_epochs` training epochs are done; one data loader per workflow entry."""
         if max_epochs is not None:
             self._max_epochs = max_epochs
-        lookup(EXTRAS, 'check_run', 'run')(data_loaders, workflow, self._max_epochs)
+        check_run(data_loaders, workflow, self._max_epochs)     # mmcv: run's asserts
         for (mode, _), loader in zip(workflow, data_loaders):
             if mode == 'train':
                 self._max_iters = self._max_epochs * len(loader)
@@ -348,6 +348,24 @@ class EpochBasedRunner:
         return list(self._stage_hooks[stage])
 
 
+def check_run(data_loaders, workflow, max_epochs):
+    """max_epochs given; one data loader per workflow entry, modes the runner has (mmcv's
+    messages), and a ('train', n) entry (config.check_workflow: without one, run never ends)."""
+    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool):
+        raise TypeError(f'max_epochs={max_epochs!r}: give the number of epochs, an int, to '
+                        'EpochBasedRunner(max_epochs=...) or to run(..., max_epochs=...)')
+    if len(data_loaders) != len(workflow):
+        raise ValueError(f'{len(data_loaders)} data loaders for a workflow of '
+                         f'{len(workflow)} entries')
+    for mode, _ in workflow:
+        if not isinstance(mode, str):
+            raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
+        if mode not in ('train', 'val'):
+            raise ValueError(f'runner has no method named "{mode}" to run an epoch; '
+                             'valid: train, val')
+    check_workflow(workflow)
+
+
 # ---- The optimizer  (mmcv: runner/optimizer/builder.py) -----------------------------------
 
 
@@ -375,7 +393,7 @@ def build_optimizer(model, optimizer_cfg):
 # code that calls the runner directly (a config is checked by config.py)
 EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups',
           **{name: f'extras.api_checks:{name}' for name in (
-              'as_config', 'check_new_hook', 'check_run', 'check_optimizer_cfg')}}
+              'as_config', 'check_new_hook', 'check_optimizer_cfg')}}
 
 
 def optimizer_class(optimizer_cfg):

@@ -4,12 +4,11 @@ call, so the loop and the builders read as mmcv's.
 
     EpochBasedRunner.register_*_hook  -> as_config            mmcv's dicts as config.py's
     EpochBasedRunner.register_hook    -> check_new_hook       a Hook, registered once
-    EpochBasedRunner.run              -> check_run            max_epochs, loaders, workflow
     build_optimizer                   -> check_optimizer_cfg  an OptimizerConfig
 """
 from config import (CheckpointConfig, Fp16Config, GradClipConfig, LogConfig,
                     LrConfig, MomentumConfig, OptimizerHookConfig, ParamwiseConfig,
-                    check_fields, check_workflow)
+                    check_fields)
 from hooks import Hook
 
 CONFIG_CLASSES = dict(lr_config=LrConfig, momentum_config=MomentumConfig,
@@ -32,24 +31,6 @@ def check_new_hook(hook):
         raise TypeError(f'a hook must be a Hook instance, got {type(hook).__name__}')
     if hasattr(hook, 'priority'):
         raise ValueError(f'{type(hook).__name__} is already registered (once per hook)')
-
-
-def check_run(data_loaders, workflow, max_epochs):
-    """max_epochs given; one data loader per workflow entry, modes the runner has (mmcv's
-    messages), and a ('train', n) entry (config.check_workflow: without one, run never ends)."""
-    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool):
-        raise TypeError(f'max_epochs={max_epochs!r}: give the number of epochs, an int, to '
-                        'EpochBasedRunner(max_epochs=...) or to run(..., max_epochs=...)')
-    if len(data_loaders) != len(workflow):
-        raise ValueError(f'{len(data_loaders)} data loaders for a workflow of '
-                         f'{len(workflow)} entries')
-    for mode, _ in workflow:
-        if not isinstance(mode, str):
-            raise TypeError(f'mode in workflow must be a str, but got {type(mode).__name__}')
-        if mode not in ('train', 'val'):
-            raise ValueError(f'runner has no method named "{mode}" to run an epoch; '
-                             'valid: train, val')
-    check_workflow(workflow)
 
 
 def check_optimizer_cfg(optimizer_cfg):

@@ -70,6 +70,7 @@ def test_guards_are_matched_with_their_class():
     assert 'model.py: ResNet_CIFAR.train' not in guards           # not EpochBasedRunner.train
     assert 'runner.py: EpochBasedRunner.train' in guards
     assert default_path.guard_lines(ast.parse('check_x(a)\nif a:\n    raise E\n')) == 3
+    assert default_path.guard_lines(ast.parse("lookup(EXTRAS, 'check_x', 'f')(a)\n")) == 1
 
 
 def test_each_step_of_the_flow_reads_in_one_sitting_in_few_passages():

@@ -16,7 +16,8 @@ column: they hold the errors, not the flow. A passage is a run of lines read str
 through: two spans of one file are one passage when no other function starts between them.
 
 Guard lines (--guards): an `if` whose body only raises, an `except` that only raises, a
-`raise`, and a statement that only calls a `check_*` helper; over every function on the
+`raise`, and a statement that only calls a `check_*` helper (an extra's too, called as
+`lookup(TABLE, 'check_x', ...)(...)`); over every function on the
 reading list (a class entry: all its methods), each matched with its class.
 
 Lines entered (no option): the line span of every function of this repository that
@@ -250,9 +251,11 @@ def guard_lines(node):
     def only_raises(body):
         return all(isinstance(s, ast.Raise) for s in body)
 
-    def check_call(n):
-        return isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) \
-            and is_check(getattr(n.value.func, 'id', getattr(n.value.func, 'attr', '')))
+    def check_call(n):           # check_x(...), or an extra's: lookup(TABLE, 'check_x', ...)(...)
+        f = n.value.func if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) else None
+        if isinstance(f, ast.Call) and len(f.args) > 1 and isinstance(f.args[1], ast.Constant):
+            return is_check(str(f.args[1].value))
+        return f is not None and is_check(getattr(f, 'id', getattr(f, 'attr', '')))
     lines = set()
     for n in ast.walk(node):
         if isinstance(n, ast.If) and only_raises(n.body) and not n.orelse \
