@@ -13,6 +13,8 @@ An item is the pipeline's output for one image: the transforms run one after the
 results dict, as in mmcls. The demo's dataset (SyntheticCIFAR10), folders of image files
 (CustomDataset, ImageNet, LoadImageFromFile, ...) and the batched transforms are extras,
 reached through the tables DATASETS, PIPELINES and EXTRAS, imported when a config asks.
+The file reads top-down: the builders, the datasets, the transforms, each above what it
+calls; the checks of arguments stand after the code they check.
 """
 import inspect
 import os
@@ -25,207 +27,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from config import METRICS, lookup
+from config import METRICS, ConfigError, lookup
 from model import accuracy
+
 
 class DatasetError(RuntimeError):
     """A dataset file is missing, cannot be downloaded, or is corrupt."""
 
-
-def get_dist_info():
-    """(rank, world_size); (0, 1) when not distributed. mmcv: get_dist_info."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-# ---- Transforms  (mmcls: datasets/pipelines/transforms.py, formatting.py, compose.py) ------
-# Like mmcls's, they draw from `random` (RandomCrop) and `np.random` (RandomFlip), seeded
-# per batch by DefaultSampler below.
-
-class RandomCrop:
-    """Pad, then crop a `size` window at a random place. mmcls: RandomCrop.
-    padding: int, (left/right, top/bottom) or (left, top, right, bottom), filled with pad_val;
-    pad_if_needed pads a too small image on both sides. Here padding_mode ('constant', 'edge',
-    'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only."""
-
-    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0,
-                 padding_mode='constant'):
-        if padding_mode not in ('constant', 'edge', 'reflect', 'symmetric'):
-            raise ValueError(f'RandomCrop: padding_mode {padding_mode!r} is not one of '
-                             'constant, edge, reflect, symmetric')
-        self.size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
-        self.padding, self.pad_if_needed, self.pad_val = padding, pad_if_needed, pad_val
-        self.padding_mode = padding_mode
-        pad = padding or 0  # as (left, top, right, bottom):
-        self._pad = (pad,) * 4 if isinstance(pad, int) else tuple(pad) * (4 // len(pad))
-        if len(self._pad) != 4:
-            raise ValueError(f'RandomCrop: padding {padding!r} is not an int, nor 2 or 4 of them')
-
-    def __call__(self, results):
-        img, (th, tw) = results['img'], self.size
-        left, top, right, bottom = self._pad
-        if self.pad_if_needed:
-            extra_h = max(th - img.shape[0] - top - bottom, 0)
-            extra_w = max(tw - img.shape[1] - left - right, 0)
-            left, right = left + extra_w, right + extra_w
-            top, bottom = top + extra_h, bottom + extra_h
-        h, w = img.shape[0] + top + bottom, img.shape[1] + left + right  # the padded size
-        if h < th or w < tw:
-            raise ValueError(f'RandomCrop: the padded image ({h}x{w}) is smaller '
-                             f'than size {self.size}')
-        # `random`, as mmcls's RandomCrop
-        ymin = random.randint(0, h - th) if (h, w) != (th, tw) else 0
-        xmin = random.randint(0, w - tw) if (h, w) != (th, tw) else 0
-        if self.padding_mode != 'constant':
-            pad = ((top, bottom), (left, right)) + ((0, 0),) * (img.ndim - 2)
-            padded = np.pad(img, pad, self.padding_mode)
-            results['img'] = padded[ymin:ymin + th, xmin:xmin + tw]
-            return results
-        # Fill the window with pad_val and copy in the part of the image that falls inside it:
-        # the same pixels as padding the whole image, with no padded copy made.
-        out = np.full((th, tw) + img.shape[2:], self.pad_val, img.dtype)
-        y0, y1 = max(ymin, top), min(ymin + th, top + img.shape[0])
-        x0, x1 = max(xmin, left), min(xmin + tw, left + img.shape[1])
-        if y1 > y0 and x1 > x0:
-            out[y0 - ymin:y1 - ymin, x0 - xmin:x1 - xmin] = \
-                img[y0 - top:y1 - top, x0 - left:x1 - left]
-        results['img'] = out
-        return results
-
-    def __repr__(self):
-        return f'RandomCrop(size={self.size}, padding={self.padding})'
-
-
-class RandomFlip:
-    """With probability flip_prob, flip every image of results['img_fields'] (default
-    ['img']), 'horizontal' or 'vertical'. mmcls: RandomFlip."""
-
-    def __init__(self, flip_prob=0.5, direction='horizontal'):
-        if not 0 <= flip_prob <= 1:
-            raise ValueError(f'RandomFlip: flip_prob {flip_prob} is not in [0, 1]')
-        if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"RandomFlip: direction {direction!r} is not "
-                             "'horizontal' or 'vertical'")
-        self.flip_prob, self.direction = flip_prob, direction
-
-    def __call__(self, results):
-        results['flip'] = bool(np.random.rand() < self.flip_prob)
-        results['flip_direction'] = self.direction
-        if results['flip']:  # views, no copies: Normalize or ImageToTensor copies anyway
-            for key in results.get('img_fields', ['img']):
-                img = results[key]
-                results[key] = img[:, ::-1] if self.direction == 'horizontal' else img[::-1]
-        return results
-
-    def __repr__(self):
-        return f'RandomFlip(flip_prob={self.flip_prob}, direction={self.direction!r})'
-
-
-class Normalize:
-    """(img - mean) / std, float32, for every image of results['img_fields'] (default ['img']);
-    to_rgb reverses the channels first. mmcls: Normalize (mmcv.imnormalize)."""
-
-    def __init__(self, mean, std, to_rgb=True):
-        self.mean = np.array(mean, np.float32)
-        self.std = np.array(std, np.float32)
-        self.to_rgb = to_rgb
-        for name, value in (('mean', self.mean), ('std', self.std)):
-            if value.shape not in ((1,), (3,)):
-                raise ValueError(f'Normalize: {name}={value.tolist()} must have 3 values '
-                                 '(one per channel) or 1')
-        if not (self.std > 0).all():
-            raise ValueError(f'Normalize: std={self.std.tolist()} must be > 0 '
-                             '(it divides the image)')
-        self._img_norm_cfg = dict(mean=self.mean, std=self.std, to_rgb=to_rgb)
-        self._full = (None, None, None)  # (image shape, mean and std expanded to it)
-
-    def __call__(self, results):
-        for key in results.get('img_fields', ['img']):
-            img = results[key][..., ::-1] if self.to_rgb else results[key]
-            if self._full[0] != img.shape:
-                # numpy is slow to broadcast 3 values over an HWC image (its inner loop is 3
-                # long), so mean and std are expanded to the image's shape, once per shape.
-                self._full = (img.shape, np.broadcast_to(self.mean, img.shape).copy(),
-                              np.broadcast_to(self.std, img.shape).copy())
-            out = img.astype(np.float32)  # a new array
-            out -= self._full[1]
-            # A float32 division: bit for bit mmcv.imnormalize, which multiplies by 1 / std in
-            # float64 and rounds once. A float32 `* (1 / std)` is 1 ulp off on many values.
-            out /= self._full[2]
-            results[key] = out
-        results['img_norm_cfg'] = self._img_norm_cfg
-        return results
-
-    def __repr__(self):
-        mean = np.round(self.mean.astype(float), 4).tolist()
-        std = np.round(self.std.astype(float), 4).tolist()
-        return f'Normalize(mean={mean}, std={std}, to_rgb={self.to_rgb})'
-
-
-def to_tensor(data):
-    """A tensor from a tensor, array (sharing memory), list, int or float. mmcls: to_tensor."""
-    if isinstance(data, torch.Tensor):
-        return data
-    if isinstance(data, np.ndarray):
-        return torch.from_numpy(data)
-    if isinstance(data, (list, tuple)):
-        return torch.tensor(data)
-    if isinstance(data, int):
-        return torch.LongTensor([data])
-    if isinstance(data, float):
-        return torch.FloatTensor([data])
-    raise TypeError(f'{type(data).__name__} cannot be converted to a tensor')
-
-
-class ToTensor:
-    """mmcls: ToTensor."""
-
-    def __init__(self, keys):
-        self.keys = keys
-
-    def __call__(self, results):
-        for key in self.keys:
-            results[key] = to_tensor(results[key])
-        return results
-
-    def __repr__(self):
-        return f'{type(self).__name__}(keys={self.keys})'
-
-
-class ImageToTensor(ToTensor):
-    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared). mmcls: same name."""
-
-    def __call__(self, results):
-        for key in self.keys:
-            img = results[key] if results[key].ndim == 3 else results[key][..., None]
-            results[key] = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        return results
-
-
-class Collect:
-    """Keep only `keys`. mmcls: Collect. mmcls also gathers `meta_keys` (file name, flip,
-    img_norm_cfg, ...) into 'img_metas', an mmcv DataContainer that collate leaves alone. The
-    classifier never reads them, so the default here gathers none; meta_keys that are given
-    go into a plain dict 'img_metas'."""
-
-    def __init__(self, keys, meta_keys=()):
-        self.keys, self.meta_keys = keys, meta_keys
-
-    def __call__(self, results):
-        data = {key: results[key] for key in self.keys}
-        if self.meta_keys:
-            data['img_metas'] = {key: results[key] for key in self.meta_keys if key in results}
-        return data
-
-    def __repr__(self):
-        return f'Collect(keys={self.keys}, meta_keys={self.meta_keys})'
-
-
-PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor,
-                                     ToTensor, Collect)}
-PIPELINES.update({name: f'extras.image_pipeline:{name}' for name in (   # image files
-    'LoadImageFromFile', 'RandomResizedCrop', 'Resize', 'CenterCrop')})
 
 # The extras this file reaches, by name; `lookup` imports one when it is asked for.
 EXTRAS = {'BATCH_PIPELINES': 'extras.batched_transforms:BATCH_PIPELINES',  # batched=True
@@ -235,48 +43,167 @@ EXTRAS = {'BATCH_PIPELINES': 'extras.batched_transforms:BATCH_PIPELINES',  # bat
               'md5', 'read_cifar_pickle', 'check_cifar_batch')}}
 
 
-def check_pipeline(transforms, allow_empty=False):
-    """A list of transforms, each a callable or a dict(type=..., ...); empty if allowed."""
-    if not isinstance(transforms, (list, tuple)) or not (transforms or allow_empty):
-        raise ValueError(f'pipeline={transforms!r} must be a non-empty list of '
-                         'dict(type=<transform>, ...)')
-    for i, t in enumerate(transforms):
-        if not (callable(t) or isinstance(t, dict)):
-            example = t if isinstance(t, str) else '<name>'
-            raise ValueError(f'pipeline item {i} ({t!r}) is not a transform: '
-                             f"write dict(type='{example}', ...)")
+# ---- Builders  (mmcls: datasets/builder.py, samplers/distributed_sampler.py; mmcv: collate) --
+
+def build_dataset(cfg):
+    """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode; ann_file and
+    classes when given). mmcls: build_dataset."""
+    dataset_cls = lookup(DATASETS, cfg.type, 'dataset type', base=Dataset)
+    check_dataset_config(cfg)
+    named = {k: getattr(cfg, k) for k in ('ann_file', 'classes') if getattr(cfg, k) is not None}
+    dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline,
+                          test_mode=cfg.test_mode, batched=cfg.batched, **named)
+    if cfg.num_samples is not None:
+        dataset.data_infos = dataset.data_infos[:cfg.num_samples]
+    return dataset
 
 
-class Compose:
-    """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32).
-    mmcls: Compose. With `batched`, the same names build extras/batched_transforms.py's."""
+def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False,
+                     shuffle=True, round_up=True, seed=None, **kwargs):
+    """A DataLoader, mmcls's way (mmcls: build_dataloader): not distributed, one loader feeds
+    all num_gpus; distributed, each process loads its own share. kwargs go to the DataLoader."""
+    rank, world_size = get_dist_info()
+    if dist:
+        check_enough_samples(dataset, world_size)
+    else:  # one loader feeds all num_gpus
+        rank, world_size = 0, 1
+        samples_per_gpu = num_gpus * samples_per_gpu
+        workers_per_gpu = num_gpus * workers_per_gpu
+    batch_size, num_workers = samples_per_gpu, workers_per_gpu
+    # Batch seeds go to BaseDatasets (they take (index, seed): BaseDataset.__getitem__).
+    sampler = DefaultSampler(len(dataset), batch_size, shuffle, seed or 0, world_size, rank,
+                             round_up, batch_seeds=isinstance(dataset, BaseDataset))
+    init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed or 0)
+    # The loader draws its workers' base seed from this generator, not torch's global one.
+    kwargs.setdefault('generator', torch.Generator().manual_seed(seed or 0))
+    if num_workers > 0:
+        # mmcls's default: workers live across epochs (no start-up cost each epoch). The
+        # batch seeds above make the augmentation independent of the workers' own streams.
+        kwargs.setdefault('persistent_workers', True)
+    if getattr(dataset, 'batched', False):
+        collate_fn = partial(collate, pipeline=dataset.pipeline)
+    else:
+        collate_fn = collate
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      collate_fn=collate_fn, worker_init_fn=init_fn, **kwargs)
 
-    def __init__(self, transforms, batched=False, allow_empty=False):
-        check_pipeline(transforms, allow_empty)
-        table = lookup(EXTRAS, 'BATCH_PIPELINES', 'batched') if batched else PIPELINES
-        self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
 
-    @staticmethod
-    def _build(cfg, table):
-        args = dict(cfg)
-        name = args.pop('type', None)
-        transform = lookup(table, name, 'pipeline transform type', base=object)  # or 'module:Class'
-        signature = inspect.signature(transform)     # bad arguments named here, not in __init__
-        unknown = [arg for arg in args if arg not in signature.parameters]
-        missing = [p.name for p in signature.parameters.values()
-                   if p.default is p.empty and p.name not in args]
-        if unknown or missing:
-            raise ValueError(f'pipeline transform {name}: unknown arguments {unknown}, '
-                             f'missing arguments {missing}; it takes {signature}')
-        return transform(**args)
+def get_dist_info():
+    """(rank, world_size); (0, 1) when not distributed. mmcv: get_dist_info."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
 
-    def __call__(self, results):
-        for t in self.transforms:
-            results = t(results)
-        return results
 
-    def __repr__(self):
-        return 'Compose(\n' + ''.join(f'    {t}\n' for t in self.transforms) + ')'
+class DefaultSampler(torch.utils.data.Sampler):
+    """Which samples, in which order, and the seed of every batch (mmengine: DefaultSampler;
+    mmcls: DistributedSampler). Epoch e's order is a permutation from a generator seeded from
+    the pair (seed, e) (`epoch_seed`; `set_epoch` picks e), the same on every rank: it does not
+    depend on what ran before, and no two runs share an epoch's stream (with seed + e, seeds
+    s and s + 1 would share all but one). Each rank takes every num_replicas-th index;
+    `round_up` repeats the first ones so that every rank gets as many. Elements are
+    `(index, batch_seed)`: the first sample of each batch carries a seed from the generator
+    (None for the others), with which the dataset seeds `random` and `np.random`. A batch's
+    augmentation is then a function of (seed, epoch, batch), whichever worker makes it: a
+    resumed run sees the same batches, to the bit."""
+
+    def __init__(self, dataset_len, batch_size, shuffle=True, seed=0, num_replicas=1,
+                 rank=0, round_up=True, batch_seeds=True):
+        self.n, self.batch_size, self.shuffle, self.seed = dataset_len, batch_size, shuffle, seed
+        self.batch_seeds = batch_seeds         # False: plain indices (datasets that take ints)
+        self.num_replicas, self.rank, self.round_up = num_replicas, rank, round_up
+        self.num_samples = (-(-dataset_len // num_replicas) if round_up
+                            else len(range(rank, dataset_len, num_replicas)))
+        self.epoch = 0
+        self.skip_batches = 0                  # set by a mid-epoch resume, for one epoch
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=g).tolist()
+        else:
+            order = list(range(self.n))
+        if self.round_up:                      # pad to num_samples per rank, as mmcls does
+            total = self.num_samples * self.num_replicas
+            order = (order * (total // max(self.n, 1) + 1))[:total]
+        mine = order[self.rank::self.num_replicas][:self.num_samples]
+        num_batches = -(-len(mine) // self.batch_size)
+        seeds = torch.randint(0, 2 ** 31, (self.num_replicas, num_batches), generator=g)
+        seeds = seeds[self.rank].tolist()
+        start, self.skip_batches = self.skip_batches * self.batch_size, 0
+        for pos in range(start, len(mine)):
+            if self.batch_seeds:
+                first = pos % self.batch_size == 0
+                yield mine[pos], (seeds[pos // self.batch_size] if first else None)
+            else:
+                yield mine[pos]
+
+    def __len__(self):
+        return self.num_samples
+
+
+def epoch_seed(seed, epoch):
+    """The seed of epoch `epoch`'s order and batch seeds: numpy's SeedSequence hash of the pair
+    (seed, epoch), so that distinct pairs get unrelated streams (a negative seed, which torch
+    accepts, is taken modulo 2 ** 64)."""
+    return int(np.random.SeedSequence([seed % 2 ** 64, epoch]).generate_state(1, np.uint64)[0])
+
+
+def collate(batch, pipeline=None):
+    """Samples -> one batch, recursively. mmcv: collate, minus DataContainer. Dicts -> dicts,
+    tuples and lists -> lists (zipped), the rest -> torch's default_collate (tensors stacked);
+    'img_metas' stays a list of dicts, as mmcv's DataContainer(cpu_only=True) leaves it.
+    With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are
+    stacked ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole
+    batch. It runs right after the batch's samples were fetched, in the same process, so it
+    draws from the generators the batch seed has just seeded."""
+    if pipeline is not None:
+        return pipeline({key: np.stack([s[key] for s in batch]) for key in batch[0]})
+    check_batch(batch)
+    if isinstance(batch[0], Mapping):
+        return {key: [s[key] for s in batch] if key == 'img_metas'
+                else collate([s[key] for s in batch])
+                for key in batch[0]}
+    if isinstance(batch[0], Sequence) and not isinstance(batch[0], (str, bytes)):
+        return [collate(list(samples)) for samples in zip(*batch)]
+    if isinstance(batch[0], torch.Tensor):     # the default path: one stack, no checks
+        return torch.stack(batch)
+    return default_collate(batch)
+
+
+def worker_init_fn(worker_id, num_workers, rank, seed):
+    """Seed each worker of each rank differently, the same way in every run. mmcls: same name."""
+    # Ctrl-C and a closed terminal's SIGHUP reach every process of the job; let the main
+    # process handle them (it finishes the iteration and saves), not die under its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    worker_seed = num_workers * rank + worker_id + seed
+    np.random.seed(worker_seed % 2 ** 32)           # numpy takes seeds below 2**32 only
+    random.seed(worker_seed)
+    torch.manual_seed(worker_seed)
+
+
+def check_dataset_config(cfg):
+    """Before any data is read: a non-empty pipeline (the dataset's Compose then names a
+    bad transform, also before reading) and num_samples >= 1 or None."""
+    check_pipeline(cfg.pipeline)
+    if cfg.num_samples is not None and cfg.num_samples < 1:
+        raise ConfigError(f'num_samples={cfg.num_samples} must be >= 1')
+
+
+def check_enough_samples(dataset, world_size):
+    """Distributed: every process needs at least one sample."""
+    if world_size > len(dataset):
+        raise ValueError(f'{world_size} processes but only {len(dataset)} samples in '
+                         f'{type(dataset).__name__}: every process needs at least one')
+
+
+def check_batch(batch):
+    if not isinstance(batch, Sequence):
+        raise TypeError(f'collate: a batch is a list of samples, not a {type(batch).__name__}')
 
 
 # ---- Datasets  (mmcls: datasets/base_dataset.py, datasets/cifar.py) ------------------------
@@ -311,12 +238,10 @@ class BaseDataset(Dataset):
         one key per threshold); average_mode ('macro' or 'none'). indices: the samples
         `results` belong to. logger is accepted for mmcv's EvalHook and not used."""
         metrics = [metric] if isinstance(metric, str) else list(metric)
-        check_metrics(metrics)
         options = {'topk': (1, 5)} if metric_options is None else metric_options
         scores, gt = np.vstack(results), self.get_gt_labels()
         gt = gt if indices is None else gt[indices]
-        if len(scores) != len(gt):
-            raise ValueError(f'{len(scores)} results for {len(gt)} images')
+        check_metrics(metrics, len(scores), len(gt))
         thrs = options.get('thrs')
         if (metrics != ['accuracy'] or isinstance(thrs, (tuple, list))
                 or options.get('average_mode', 'macro') != 'macro'):
@@ -429,12 +354,6 @@ class CIFAR10(BaseDataset):
         return [{'img': img, 'gt_label': np.array(label, dtype=np.int64)}
                 for img, label in zip(imgs, labels)]
 
-def check_metrics(metrics):
-    """The names evaluate knows (config.py's METRICS), for callers that skip the config."""
-    for name in metrics:
-        if name not in METRICS:
-            raise ValueError(f'metric {name!r} is not supported; valid: {", ".join(METRICS)}')
-
 
 class CIFAR100(CIFAR10):
     """CIFAR-100 with its 100 fine labels, from `<data_prefix>/cifar-100-python`."""
@@ -458,7 +377,6 @@ class CIFAR100(CIFAR10):
                'wardrobe whale willow_tree wolf woman worm').split()
 
 
-# ---- Builders  (mmcls: datasets/builder.py, samplers/distributed_sampler.py; mmcv: collate) --
 
 # data.<split>.type -> the dataset class, or 'module:Class' of an extra (imported when
 # asked for) or of your own code (e.g. a CIFAR10 subclass defined in a config file)
@@ -468,155 +386,262 @@ DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100,
             **{name: f'extras.image_folder:{name}' for name in ('CustomDataset', 'ImageNet')}}
 
 
-def check_dataset_config(cfg):
-    """Before any data is read: a non-empty pipeline (the dataset's Compose then names a
-    bad transform, also before reading) and num_samples >= 1 or None."""
-    check_pipeline(cfg.pipeline)
-    if cfg.num_samples is not None and cfg.num_samples < 1:
-        raise ValueError(f'num_samples={cfg.num_samples} must be >= 1')
+def check_metrics(metrics, num_results, num_images):
+    """The names evaluate knows (config.py's METRICS), for callers that skip the config;
+    one result per image."""
+    for name in metrics:
+        if name not in METRICS:
+            raise ConfigError(f'metric {name!r} is not supported; valid: {", ".join(METRICS)}')
+    if num_results != num_images:
+        raise ValueError(f'{num_results} results for {num_images} images')
 
 
-def build_dataset(cfg):
-    """A dataset from a DatasetConfig (type, data_prefix, pipeline, test_mode; ann_file and
-    classes when given). mmcls: build_dataset."""
-    dataset_cls = lookup(DATASETS, cfg.type, 'dataset type', base=Dataset)
-    check_dataset_config(cfg)
-    named = {k: getattr(cfg, k) for k in ('ann_file', 'classes') if getattr(cfg, k) is not None}
-    dataset = dataset_cls(data_prefix=cfg.data_prefix, pipeline=cfg.pipeline,
-                          test_mode=cfg.test_mode, batched=cfg.batched, **named)
-    if cfg.num_samples is not None:
-        dataset.data_infos = dataset.data_infos[:cfg.num_samples]
-    return dataset
+# ---- Transforms  (mmcls: datasets/pipelines/transforms.py, formatting.py, compose.py) ------
+# Like mmcls's, they draw from `random` (RandomCrop) and `np.random` (RandomFlip), seeded
+# per batch by DefaultSampler (above).
+
+class Compose:
+    """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32).
+    mmcls: Compose. With `batched`, the same names build extras/batched_transforms.py's."""
+
+    def __init__(self, transforms, batched=False, allow_empty=False):
+        check_pipeline(transforms, allow_empty)
+        table = lookup(EXTRAS, 'BATCH_PIPELINES', 'batched') if batched else PIPELINES
+        self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
+
+    @staticmethod
+    def _build(cfg, table):
+        args = dict(cfg)
+        name = args.pop('type', None)
+        transform = lookup(table, name, 'pipeline transform type', base=object)  # or 'module:Class'
+        check_transform_args(name, inspect.signature(transform), args)   # here, not in __init__
+        return transform(**args)
+
+    def __call__(self, results):
+        for t in self.transforms:
+            results = t(results)
+        return results
+
+    def __repr__(self):
+        return 'Compose(\n' + ''.join(f'    {t}\n' for t in self.transforms) + ')'
 
 
-def collate(batch, pipeline=None):
-    """Samples -> one batch, recursively. mmcv: collate, minus DataContainer. Dicts -> dicts,
-    tuples and lists -> lists (zipped), the rest -> torch's default_collate (tensors stacked);
-    'img_metas' stays a list of dicts, as mmcv's DataContainer(cpu_only=True) leaves it.
-    With `pipeline` (a batched dataset's), the samples are raw infos: their arrays are
-    stacked ((N, H, W, C) images, (N,) labels) and the pipeline runs once on the whole
-    batch. It runs right after the batch's samples were fetched, in the same process, so it
-    draws from the generators the batch seed has just seeded."""
-    if pipeline is not None:
-        return pipeline({key: np.stack([s[key] for s in batch]) for key in batch[0]})
-    check_batch(batch)
-    if isinstance(batch[0], Mapping):
-        return {key: [s[key] for s in batch] if key == 'img_metas'
-                else collate([s[key] for s in batch])
-                for key in batch[0]}
-    if isinstance(batch[0], Sequence) and not isinstance(batch[0], (str, bytes)):
-        return [collate(list(samples)) for samples in zip(*batch)]
-    if isinstance(batch[0], torch.Tensor):     # the default path: one stack, no checks
-        return torch.stack(batch)
-    return default_collate(batch)
+class RandomCrop:
+    """Pad, then crop a `size` window at a random place. mmcls: RandomCrop.
+    padding: int, (left/right, top/bottom) or (left, top, right, bottom), filled with pad_val;
+    pad_if_needed pads a too small image on both sides. Here padding_mode ('constant', 'edge',
+    'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only."""
+
+    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0,
+                 padding_mode='constant'):
+        check_random_crop(padding, padding_mode)
+        self.size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+        self.padding, self.pad_if_needed, self.pad_val = padding, pad_if_needed, pad_val
+        self.padding_mode = padding_mode
+        pad = padding or 0  # as (left, top, right, bottom):
+        self._pad = (pad,) * 4 if isinstance(pad, int) else tuple(pad) * (4 // len(pad))
+
+    def __call__(self, results):
+        img, (th, tw) = results['img'], self.size
+        left, top, right, bottom = self._pad
+        if self.pad_if_needed:
+            extra_h = max(th - img.shape[0] - top - bottom, 0)
+            extra_w = max(tw - img.shape[1] - left - right, 0)
+            left, right = left + extra_w, right + extra_w
+            top, bottom = top + extra_h, bottom + extra_h
+        h, w = img.shape[0] + top + bottom, img.shape[1] + left + right  # the padded size
+        check_crop_fits(h, w, self.size)
+        # `random`, as mmcls's RandomCrop
+        ymin = random.randint(0, h - th) if (h, w) != (th, tw) else 0
+        xmin = random.randint(0, w - tw) if (h, w) != (th, tw) else 0
+        if self.padding_mode != 'constant':
+            pad = ((top, bottom), (left, right)) + ((0, 0),) * (img.ndim - 2)
+            padded = np.pad(img, pad, self.padding_mode)
+            results['img'] = padded[ymin:ymin + th, xmin:xmin + tw]
+            return results
+        # Fill the window with pad_val and copy in the part of the image that falls inside it:
+        # the same pixels as padding the whole image, with no padded copy made.
+        out = np.full((th, tw) + img.shape[2:], self.pad_val, img.dtype)
+        y0, y1 = max(ymin, top), min(ymin + th, top + img.shape[0])
+        x0, x1 = max(xmin, left), min(xmin + tw, left + img.shape[1])
+        if y1 > y0 and x1 > x0:
+            out[y0 - ymin:y1 - ymin, x0 - xmin:x1 - xmin] = \
+                img[y0 - top:y1 - top, x0 - left:x1 - left]
+        results['img'] = out
+        return results
+
+    def __repr__(self):
+        return f'RandomCrop(size={self.size}, padding={self.padding})'
 
 
-def check_batch(batch):
-    if not isinstance(batch, Sequence):
-        raise TypeError(f'collate: a batch is a list of samples, not a {type(batch).__name__}')
+class RandomFlip:
+    """With probability flip_prob, flip every image of results['img_fields'] (default
+    ['img']), 'horizontal' or 'vertical'. mmcls: RandomFlip."""
+
+    def __init__(self, flip_prob=0.5, direction='horizontal'):
+        check_random_flip(flip_prob, direction)
+        self.flip_prob, self.direction = flip_prob, direction
+
+    def __call__(self, results):
+        results['flip'] = bool(np.random.rand() < self.flip_prob)
+        results['flip_direction'] = self.direction
+        if results['flip']:  # views, no copies: Normalize or ImageToTensor copies anyway
+            for key in results.get('img_fields', ['img']):
+                img = results[key]
+                results[key] = img[:, ::-1] if self.direction == 'horizontal' else img[::-1]
+        return results
+
+    def __repr__(self):
+        return f'RandomFlip(flip_prob={self.flip_prob}, direction={self.direction!r})'
 
 
-def worker_init_fn(worker_id, num_workers, rank, seed):
-    """Seed each worker of each rank differently, the same way in every run. mmcls: same name."""
-    # Ctrl-C and a closed terminal's SIGHUP reach every process of the job; let the main
-    # process handle them (it finishes the iteration and saves), not die under its workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    worker_seed = num_workers * rank + worker_id + seed
-    np.random.seed(worker_seed)
-    random.seed(worker_seed)
-    torch.manual_seed(worker_seed)
+class Normalize:
+    """(img - mean) / std, float32, for every image of results['img_fields'] (default ['img']);
+    to_rgb reverses the channels first. mmcls: Normalize (mmcv.imnormalize)."""
+
+    def __init__(self, mean, std, to_rgb=True):
+        self.mean = np.array(mean, np.float32)
+        self.std = np.array(std, np.float32)
+        self.to_rgb = to_rgb
+        check_normalize(self.mean, self.std)
+        self._img_norm_cfg = dict(mean=self.mean, std=self.std, to_rgb=to_rgb)
+        self._full = (None, None, None)  # (image shape, mean and std expanded to it)
+
+    def __call__(self, results):
+        for key in results.get('img_fields', ['img']):
+            img = results[key][..., ::-1] if self.to_rgb else results[key]
+            if self._full[0] != img.shape:
+                # numpy is slow to broadcast 3 values over an HWC image (its inner loop is 3
+                # long), so mean and std are expanded to the image's shape, once per shape.
+                self._full = (img.shape, np.broadcast_to(self.mean, img.shape).copy(),
+                              np.broadcast_to(self.std, img.shape).copy())
+            out = img.astype(np.float32)  # a new array
+            out -= self._full[1]
+            # A float32 division: bit for bit mmcv.imnormalize with opencv <= 5.0, which
+            # multiplies by 1 / std in float64 and rounds once. opencv 5.1's multiplies by a
+            # float32 1 / std, 1 ulp off on many values (extras/mmcls_streams.py: MmcvNormalize).
+            out /= self._full[2]
+            results[key] = out
+        results['img_norm_cfg'] = self._img_norm_cfg
+        return results
+
+    def __repr__(self):
+        mean = np.round(self.mean.astype(float), 4).tolist()
+        std = np.round(self.std.astype(float), 4).tolist()
+        return f'Normalize(mean={mean}, std={std}, to_rgb={self.to_rgb})'
 
 
-def epoch_seed(seed, epoch):
-    """The seed of epoch `epoch`'s order and batch seeds: numpy's SeedSequence hash of the pair
-    (seed, epoch), so that distinct pairs get unrelated streams (a negative seed, which torch
-    accepts, is taken modulo 2 ** 64)."""
-    return int(np.random.SeedSequence([seed % 2 ** 64, epoch]).generate_state(1, np.uint64)[0])
+def to_tensor(data):
+    """A tensor from a tensor, array (sharing memory), list, int or float. mmcls: to_tensor."""
+    if isinstance(data, torch.Tensor):
+        return data
+    if isinstance(data, np.ndarray):
+        return torch.from_numpy(data)
+    if isinstance(data, (list, tuple)):
+        return torch.tensor(data)
+    if isinstance(data, int):
+        return torch.LongTensor([data])
+    if isinstance(data, float):
+        return torch.FloatTensor([data])
+    raise TypeError(f'{type(data).__name__} cannot be converted to a tensor')
 
 
-class DefaultSampler(torch.utils.data.Sampler):
-    """Which samples, in which order, and the seed of every batch (mmengine: DefaultSampler;
-    mmcls: DistributedSampler). Epoch e's order is a permutation from a generator seeded from
-    the pair (seed, e) (`epoch_seed`; `set_epoch` picks e), the same on every rank: it does not
-    depend on what ran before, and no two runs share an epoch's stream (with seed + e, seeds
-    s and s + 1 would share all but one). Each rank takes every num_replicas-th index;
-    `round_up` repeats the first ones so that every rank gets as many. Elements are
-    `(index, batch_seed)`: the first sample of each batch carries a seed from the generator
-    (None for the others), with which the dataset seeds `random` and `np.random`. A batch's
-    augmentation is then a function of (seed, epoch, batch), whichever worker makes it: a
-    resumed run sees the same batches, to the bit."""
+class ToTensor:
+    """mmcls: ToTensor."""
 
-    def __init__(self, dataset_len, batch_size, shuffle=True, seed=0, num_replicas=1,
-                 rank=0, round_up=True, batch_seeds=True):
-        self.n, self.batch_size, self.shuffle, self.seed = dataset_len, batch_size, shuffle, seed
-        self.batch_seeds = batch_seeds         # False: plain indices (datasets that take ints)
-        self.num_replicas, self.rank, self.round_up = num_replicas, rank, round_up
-        self.num_samples = (-(-dataset_len // num_replicas) if round_up
-                            else len(range(rank, dataset_len, num_replicas)))
-        self.epoch = 0
-        self.skip_batches = 0                  # set by a mid-epoch resume, for one epoch
+    def __init__(self, keys):
+        self.keys = keys
 
-    def set_epoch(self, epoch):
-        self.epoch = epoch
+    def __call__(self, results):
+        for key in self.keys:
+            results[key] = to_tensor(results[key])
+        return results
 
-    def __iter__(self):
-        g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
-        if self.shuffle:
-            order = torch.randperm(self.n, generator=g).tolist()
-        else:
-            order = list(range(self.n))
-        if self.round_up:                      # pad to num_samples per rank, as mmcls does
-            total = self.num_samples * self.num_replicas
-            order = (order * (total // max(self.n, 1) + 1))[:total]
-        mine = order[self.rank::self.num_replicas][:self.num_samples]
-        num_batches = -(-len(mine) // self.batch_size)
-        seeds = torch.randint(0, 2 ** 31, (self.num_replicas, num_batches), generator=g)
-        seeds = seeds[self.rank].tolist()
-        start, self.skip_batches = self.skip_batches * self.batch_size, 0
-        for pos in range(start, len(mine)):
-            if self.batch_seeds:
-                first = pos % self.batch_size == 0
-                yield mine[pos], (seeds[pos // self.batch_size] if first else None)
-            else:
-                yield mine[pos]
-
-    def __len__(self):
-        return self.num_samples
+    def __repr__(self):
+        return f'{type(self).__name__}(keys={self.keys})'
 
 
-def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False,
-                     shuffle=True, round_up=True, seed=None, **kwargs):
-    """A DataLoader, mmcls's way (mmcls: build_dataloader): not distributed, one loader feeds
-    all num_gpus; distributed, each process loads its own share. kwargs go to the DataLoader."""
-    rank, world_size = get_dist_info()
-    if dist:
-        check_enough_samples(dataset, world_size)
-    else:  # one loader feeds all num_gpus
-        rank, world_size = 0, 1
-        samples_per_gpu = num_gpus * samples_per_gpu
-        workers_per_gpu = num_gpus * workers_per_gpu
-    batch_size, num_workers = samples_per_gpu, workers_per_gpu
-    # Batch seeds go to BaseDatasets (they take (index, seed): BaseDataset.__getitem__).
-    sampler = DefaultSampler(len(dataset), batch_size, shuffle, seed or 0, world_size, rank,
-                             round_up, batch_seeds=isinstance(dataset, BaseDataset))
-    init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed or 0)
-    # The loader draws its workers' base seed from this generator, not torch's global one.
-    kwargs.setdefault('generator', torch.Generator().manual_seed(seed or 0))
-    if num_workers > 0:
-        # mmcls's default: workers live across epochs (no start-up cost each epoch). The
-        # batch seeds above make the augmentation independent of the workers' own streams.
-        kwargs.setdefault('persistent_workers', True)
-    if getattr(dataset, 'batched', False):
-        collate_fn = partial(collate, pipeline=dataset.pipeline)
-    else:
-        collate_fn = collate
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      collate_fn=collate_fn, worker_init_fn=init_fn, **kwargs)
+class ImageToTensor(ToTensor):
+    """HWC array -> contiguous CHW tensor (a flipped view cannot be shared). mmcls: same name."""
+
+    def __call__(self, results):
+        for key in self.keys:
+            img = results[key] if results[key].ndim == 3 else results[key][..., None]
+            results[key] = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        return results
 
 
-def check_enough_samples(dataset, world_size):
-    """Distributed: every process needs at least one sample."""
-    if world_size > len(dataset):
-        raise ValueError(f'{world_size} processes but only {len(dataset)} samples in '
-                         f'{type(dataset).__name__}: every process needs at least one')
+class Collect:
+    """Keep only `keys`. mmcls: Collect. mmcls also gathers `meta_keys` (file name, flip,
+    img_norm_cfg, ...) into 'img_metas', an mmcv DataContainer that collate leaves alone. The
+    classifier never reads them, so the default here gathers none; meta_keys that are given
+    go into a plain dict 'img_metas'."""
+
+    def __init__(self, keys, meta_keys=()):
+        self.keys, self.meta_keys = keys, meta_keys
+
+    def __call__(self, results):
+        data = {key: results[key] for key in self.keys}
+        if self.meta_keys:
+            data['img_metas'] = {key: results[key] for key in self.meta_keys if key in results}
+        return data
+
+    def __repr__(self):
+        return f'Collect(keys={self.keys}, meta_keys={self.meta_keys})'
+
+
+PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor,
+                                     ToTensor, Collect)}
+PIPELINES.update({name: f'extras.image_pipeline:{name}' for name in (   # image files
+    'LoadImageFromFile', 'RandomResizedCrop', 'Resize', 'CenterCrop')})
+
+
+def check_pipeline(transforms, allow_empty=False):
+    """A list of transforms, each a callable or a dict(type=..., ...); empty if allowed."""
+    if not isinstance(transforms, (list, tuple)) or not (transforms or allow_empty):
+        raise ConfigError(f'pipeline={transforms!r} must be a non-empty list of '
+                          'dict(type=<transform>, ...)')
+    for i, t in enumerate(transforms):
+        if not (callable(t) or isinstance(t, dict)):
+            example = t if isinstance(t, str) else '<name>'
+            raise ConfigError(f'pipeline item {i} ({t!r}) is not a transform: '
+                              f"write dict(type='{example}', ...)")
+
+
+def check_transform_args(name, signature, args):
+    """The transform takes every argument given, and every one it needs is given."""
+    unknown = [arg for arg in args if arg not in signature.parameters]
+    missing = [p.name for p in signature.parameters.values()
+               if p.default is p.empty and p.name not in args]
+    if unknown or missing:
+        raise ConfigError(f'pipeline transform {name}: unknown arguments {unknown}, '
+                          f'missing arguments {missing}; it takes {signature}')
+
+
+def check_random_crop(padding, padding_mode):
+    if padding_mode not in ('constant', 'edge', 'reflect', 'symmetric'):
+        raise ConfigError(f'RandomCrop: padding_mode {padding_mode!r} is not one of '
+                          'constant, edge, reflect, symmetric')
+    if not (padding is None or isinstance(padding, int) or len(padding) in (1, 2, 4)):
+        raise ConfigError(f'RandomCrop: padding {padding!r} is not an int, nor 2 or 4 of them')
+
+
+def check_crop_fits(h, w, size):
+    if h < size[0] or w < size[1]:
+        raise ConfigError(f'RandomCrop: the padded image ({h}x{w}) is smaller than size {size}')
+
+
+def check_random_flip(flip_prob, direction):
+    if not 0 <= flip_prob <= 1:
+        raise ConfigError(f'RandomFlip: flip_prob {flip_prob} is not in [0, 1]')
+    if direction not in ('horizontal', 'vertical'):
+        raise ConfigError(f"RandomFlip: direction {direction!r} is not 'horizontal' or 'vertical'")
+
+
+def check_normalize(mean, std):
+    for name, value in (('mean', mean), ('std', std)):
+        if value.shape not in ((1,), (3,)):
+            raise ConfigError(f'Normalize: {name}={value.tolist()} must have 3 values '
+                              '(one per channel) or 1')
+    if not (std > 0).all():
+        raise ConfigError(f'Normalize: std={std.tolist()} must be > 0 (it divides the image)')

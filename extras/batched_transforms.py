@@ -9,6 +9,7 @@ Compose picks this table when asked for `batched`.
 import numpy as np
 import torch
 
+from config import ConfigError
 from data import Collect, Normalize, RandomCrop, RandomFlip, ToTensor
 
 class BatchRandomCrop(RandomCrop):
@@ -17,8 +18,9 @@ class BatchRandomCrop(RandomCrop):
     def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0, padding_mode='constant'):
         super().__init__(size, padding, pad_if_needed, pad_val, padding_mode)
         if pad_if_needed or padding_mode != 'constant':
-            raise ValueError(f'RandomCrop: a batched pipeline takes padding and pad_val only, not '
-                             f'pad_if_needed={pad_if_needed} or padding_mode={padding_mode!r}; use batched=False')
+            raise ConfigError(f'RandomCrop: a batched pipeline takes padding and pad_val only, '
+                              f'not pad_if_needed={pad_if_needed} or padding_mode={padding_mode!r}; '
+                              'use batched=False')
 
     def __call__(self, results):
         imgs, (th, tw) = results['img'], self.size
@@ -26,7 +28,8 @@ class BatchRandomCrop(RandomCrop):
         n, h, w = imgs.shape[:3]
         ph, pw = h + top + bottom, w + left + right            # the padded size
         if ph < th or pw < tw:
-            raise ValueError(f'RandomCrop: the padded image ({ph}x{pw}) is smaller than size {self.size}')
+            raise ConfigError(f'RandomCrop: the padded image ({ph}x{pw}) is smaller than '
+                              f'size {self.size}')
         padded = np.full((n, ph, pw) + imgs.shape[3:], self.pad_val, imgs.dtype)
         padded[:, top:top + h, left:left + w] = imgs
         ys = np.random.randint(0, ph - th + 1, n)

@@ -349,6 +349,12 @@ def test_shuffle_order_follows_the_seed():
     assert order(data.build_dataloader(Indices(), 8, 0, shuffle=False)) == list(range(50))
 
 
+def test_a_seed_near_2_to_the_32_works_with_loader_workers():
+    # worker seed = seed + worker_id (+ rank): np.random.seed takes only seeds < 2**32
+    loader = data.build_dataloader(Indices(), 8, 2, seed=2 ** 32 - 1)   # worker 1: 2**32
+    assert sorted(order(loader)) == list(range(50))
+
+
 def test_worker_seeding_makes_augmentations_reproducible(small_synthetic):
     dataset = SmallSynthetic(small_synthetic, train_pipeline)
 
