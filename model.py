@@ -19,10 +19,191 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from config import lookup
+from config import ConfigError, lookup
+
+# ---- Builder: ModelConfig (config.py) -> ImageClassifier ------------------------------
+
+def build_classifier(model_cfg):
+    """ModelConfig (read by attribute) -> ImageClassifier. Then call `model.init_weights()`."""
+    check_model_config(model_cfg)
+    backbone, head = model_cfg.backbone, model_cfg.head
+    out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
+    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type')
+    init_cfg = {} if backbone.init_cfg is None else {'init_cfg': backbone.init_cfg}
+    return ImageClassifier(
+        backbone=backbone_cls(depth=backbone.depth, num_stages=backbone.num_stages,
+                              out_indices=out_indices, style=backbone.style,
+                              base_channels=backbone.base_channels,
+                              stem_channels=backbone.stem_channels,
+                              zero_init_residual=backbone.zero_init_residual,
+                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval,
+                              **init_cfg),
+        neck=GlobalAveragePooling(),
+        head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
+                           loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
+                           topk=head.topk, cal_acc=head.cal_acc))
+
+
+# ---- Classifier  (mmcls: classifiers/image.py and classifiers/base.py) ----------------
+
+class ImageClassifier(nn.Module):
+    """backbone -> neck -> head, with the train_step/val_step the runner calls. mmcls: same name."""
+
+    def __init__(self, backbone, neck, head):
+        super().__init__()
+        self.backbone = backbone
+        self.neck = neck
+        self.head = head
+
+    def init_weights(self):
+        """mmcls's init. Neither __init__ nor the builder calls it; train.py does, as mmcls's."""
+        self.backbone.init_weights()
+        self.head.init_weights()  # the neck has no weights
+
+    def train_step(self, data, optimizer=None):
+        """One iteration's forward pass -> dict(loss, log_vars, num_samples). mmcls: same name."""
+        # backward() and step() are the OptimizerHook's job; `optimizer` only keeps mmcv's
+        # signature. The logger weights log_vars by num_samples when it averages them.
+        loss, log_vars = self._parse_losses(self(**data))
+        return dict(loss=loss, log_vars=log_vars, num_samples=data['img'].shape[0])
+
+    def _parse_losses(self, losses):
+        """Sum the losses to backpropagate and collect the values to log. mmcls: same name."""
+        check_losses(losses)
+        log_vars = OrderedDict()
+        for name, value in losses.items():
+            if isinstance(value, dict):
+                # mmcls: a dict's items are logged under their own keys; accuracy: (1,) -> ()
+                log_vars.update((k, v.reshape(())) for k, v in value.items())
+            else:                            # a scalar is its own mean
+                log_vars[name] = value if value.dim() == 0 else value.mean()
+        # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
+        loss = None
+        for key, value in log_vars.items():
+            if 'loss' in key:                # not sum(...): that adds a 0 first, one more op
+                loss = value if loss is None else loss + value
+        log_vars['loss'] = loss
+        # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
+        # so the CPU cannot queue the next iteration's work: we log detached tensors, and
+        # the log buffer copies them to the CPU only when it averages (every log interval).
+        for key, value in log_vars.items():
+            log_vars[key] = value.detach()
+        return loss, log_vars
+
+    def forward(self, img, return_loss=True, **kwargs):
+        # mmcls: BaseClassifier.forward. The runner calls `model(**batch)`, so the batch's keys
+        # arrive as keywords. (mmcls's test branch also takes a list of augmented batches.)
+        if return_loss:
+            return self.forward_train(img, **kwargs)
+        return self.simple_test(img, **kwargs)
+
+    def forward_train(self, img, gt_label, **kwargs):
+        """Dict of losses (and the training accuracy); other batch keys are unused."""
+        return self.head.forward_train(self.extract_feat(img), gt_label)
+
+    def extract_feat(self, img):
+        return self.neck(self.backbone(img))
+
+    def val_step(self, data, optimizer=None):
+        # Same as train_step in mmcls; the runner's val() wraps it in torch.no_grad().
+        return self.train_step(data, optimizer)
+
+    def simple_test(self, img, img_metas=None, softmax=True, post_process=True, **kwargs):
+        """Per-sample softmax scores (see LinearClsHead.simple_test); the other batch keys
+        (img_metas, gt_label) are unused, as in mmcls."""
+        return self.head.simple_test(self.extract_feat(img), softmax=softmax,
+                                     post_process=post_process)
+
+    with_neck = property(lambda self: self.neck is not None)
+    with_head = property(lambda self: self.head is not None)
+
+
+# ---- Head, loss, neck  (mmcls: heads/linear_head.py, cls_head.py, losses/, necks/gap.py) --
+
+class LinearClsHead(nn.Module):
+    """One fully connected layer from features to class scores. mmcls: LinearClsHead."""
+
+    def forward_train(self, x, gt_label):
+        return self.loss(self.fc(self.pre_logits(x)), gt_label)
+
+    def pre_logits(self, x):
+        # With several backbone outputs the head classifies from the last (deepest) one.
+        return x[-1] if isinstance(x, tuple) else x
+
+    def loss(self, cls_score, gt_label):
+        # mmcls: ClsHead.loss. With cal_acc the training accuracy goes in as a dict;
+        # ImageClassifier._parse_losses logs its items under their own names ('top-1', 'top-5').
+        losses = {}
+        if self.cal_acc:
+            with torch.no_grad():
+                acc = accuracy(cls_score, gt_label, self.topk)
+            losses['accuracy'] = {f'top-{k}': a for k, a in zip(self.topk, acc)}
+        losses['loss'] = self.compute_loss(cls_score, gt_label)
+        return losses
+
+    def simple_test(self, x, softmax=True, post_process=True):
+        """Scores: softmax (or the logits, with softmax=False), as a list with one (num_classes,)
+        numpy array per sample (or the (N, num_classes) tensor, with post_process=False). In
+        float32 also under autocast (numpy has no bfloat16; CUDA autocast does the same)."""
+        cls_score = self.fc(self.pre_logits(x))
+        pred = F.softmax(cls_score, dim=1, dtype=torch.float32) if softmax else cls_score.float()
+        return list(pred.detach().cpu().numpy()) if post_process else pred
+
+    def init_weights(self):
+        # mmcls: init_cfg=dict(type='Normal', layer='Linear', std=0.01); mmcv's bias default is 0
+        nn.init.normal_(self.fc.weight, mean=0, std=0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def __init__(self, num_classes, in_channels, loss=None, topk=(1,), cal_acc=False):
+        # last in the class: build_classifier's reading goes on with CrossEntropyLoss's
+        super().__init__()
+        self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
+        self.cal_acc = cal_acc
+        self.compute_loss = CrossEntropyLoss() if loss is None else loss
+        self.fc = nn.Linear(in_channels, num_classes)
+
+
+class CrossEntropyLoss(nn.Module):
+    """Softmax cross-entropy, averaged over the batch, times `loss_weight`. mmcls: same name."""
+
+    def __init__(self, loss_weight=1.0):
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, cls_score, label):
+        # mmcls: cross_entropy(reduction='none'), then weight_reduce_loss with avg_factor = the
+        # batch size (ClsHead.loss): sum / N, which is not always F.cross_entropy's mean to the bit
+        loss = F.cross_entropy(cls_score, label, reduction='none')
+        return self.loss_weight * (loss.sum() / len(cls_score))
+
+
+def accuracy(pred, target, topk=(1,), thrs=0.0):
+    """Top-k accuracies in percent, one (1,)-shaped float32 tensor per k (mmcls:
+    losses/accuracy.py accuracy_torch); the head's and the datasets' (data.py) accuracy.
+
+    A top-k hit counts only where its score is above `thrs` (mmcls's default 0.0, also on
+    raw logits: a correct class with logit <= 0 is a miss). A k above the number of classes
+    gives the top-all accuracy (mmcls raises: torch's topk cannot pick it).
+    """
+    maxk = min(max(topk), pred.size(1))
+    pred_score, pred_label = pred.float().topk(maxk, dim=1)   # (N, maxk), best first
+    correct = pred_label.t().eq(target.view(1, -1)) & (pred_score.t() > thrs)
+    return [correct[:k].reshape(-1).float().sum(0, keepdim=True) * (100.0 / pred.size(0))
+            for k in topk]
+
+
+class GlobalAveragePooling(nn.Module):
+    """(N, C, H, W) -> (N, C), each channel's mean; a tuple maps item by item. mmcls: same name."""
+
+    def forward(self, inputs):
+        # mmcls pools with nn.AdaptiveAvgPool2d(1) and reshapes; a mean over H and W is the same.
+        if isinstance(inputs, tuple):
+            return tuple(x.mean(dim=(2, 3)) for x in inputs)
+        return inputs.mean(dim=(2, 3))
+
 
 # ---- Backbone  (mmcls: backbones/resnet.py and backbones/resnet_cifar.py) -------------
-
+# The blocks come first: ResNet_CIFAR's arch_settings names them when the class is made.
 
 class BasicBlock(nn.Module):
     """Two 3x3 convs and a shortcut (ResNet-18/34). mmcls: BasicBlock."""
@@ -165,184 +346,8 @@ class ResNet_CIFAR(nn.Module):
                 outs.append(x)
         return tuple(outs)
 
-# ---- Neck, loss, head  (mmcls: necks/gap.py, losses/, heads/linear_head.py, cls_head.py)
 
-
-class GlobalAveragePooling(nn.Module):
-    """(N, C, H, W) -> (N, C), each channel's mean; a tuple maps item by item. mmcls: same name."""
-
-    def forward(self, inputs):
-        # mmcls pools with nn.AdaptiveAvgPool2d(1) and reshapes; a mean over H and W is the same.
-        if isinstance(inputs, tuple):
-            return tuple(x.mean(dim=(2, 3)) for x in inputs)
-        return inputs.mean(dim=(2, 3))
-
-
-class CrossEntropyLoss(nn.Module):
-    """Softmax cross-entropy, averaged over the batch, times `loss_weight`. mmcls: same name."""
-
-    def __init__(self, loss_weight=1.0):
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self, cls_score, label):
-        # mmcls: cross_entropy(reduction='none'), then weight_reduce_loss with avg_factor = the
-        # batch size (ClsHead.loss): sum / N, which is not always F.cross_entropy's mean to the bit
-        loss = F.cross_entropy(cls_score, label, reduction='none')
-        return self.loss_weight * (loss.sum() / len(cls_score))
-
-
-def accuracy(pred, target, topk=(1,), thrs=0.0):
-    """Top-k accuracies in percent, one (1,)-shaped float32 tensor per k (mmcls:
-    losses/accuracy.py accuracy_torch); the head's and the datasets' (data.py) accuracy.
-
-    A top-k hit counts only where its score is above `thrs` (mmcls's default 0.0, also on
-    raw logits: a correct class with logit <= 0 is a miss). A k above the number of classes
-    gives the top-all accuracy (mmcls raises: torch's topk cannot pick it).
-    """
-    maxk = min(max(topk), pred.size(1))
-    pred_score, pred_label = pred.float().topk(maxk, dim=1)   # (N, maxk), best first
-    correct = pred_label.t().eq(target.view(1, -1)) & (pred_score.t() > thrs)
-    return [correct[:k].reshape(-1).float().sum(0, keepdim=True) * (100.0 / pred.size(0))
-            for k in topk]
-
-
-class LinearClsHead(nn.Module):
-    """One fully connected layer from features to class scores. mmcls: LinearClsHead."""
-
-    def __init__(self, num_classes, in_channels, loss=None, topk=(1,), cal_acc=False):
-        super().__init__()
-        self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
-        self.cal_acc = cal_acc
-        self.compute_loss = CrossEntropyLoss() if loss is None else loss
-        self.fc = nn.Linear(in_channels, num_classes)
-
-    def init_weights(self):
-        # mmcls: init_cfg=dict(type='Normal', layer='Linear', std=0.01); mmcv's bias default is 0
-        nn.init.normal_(self.fc.weight, mean=0, std=0.01)
-        nn.init.zeros_(self.fc.bias)
-
-    def pre_logits(self, x):
-        # With several backbone outputs the head classifies from the last (deepest) one.
-        return x[-1] if isinstance(x, tuple) else x
-
-    def loss(self, cls_score, gt_label):
-        # mmcls: ClsHead.loss. With cal_acc the training accuracy goes in as a dict;
-        # _parse_losses below logs its items under their own names ('top-1', 'top-5').
-        losses = {}
-        if self.cal_acc:
-            with torch.no_grad():
-                acc = accuracy(cls_score, gt_label, self.topk)
-            losses['accuracy'] = {f'top-{k}': a for k, a in zip(self.topk, acc)}
-        losses['loss'] = self.compute_loss(cls_score, gt_label)
-        return losses
-
-    def forward_train(self, x, gt_label):
-        return self.loss(self.fc(self.pre_logits(x)), gt_label)
-
-    def simple_test(self, x, softmax=True, post_process=True):
-        """Scores: softmax (or the logits, with softmax=False), as a list with one (num_classes,)
-        numpy array per sample (or the (N, num_classes) tensor, with post_process=False). In
-        float32 also under autocast (numpy has no bfloat16; CUDA autocast does the same)."""
-        cls_score = self.fc(self.pre_logits(x))
-        pred = F.softmax(cls_score, dim=1, dtype=torch.float32) if softmax else cls_score.float()
-        return list(pred.detach().cpu().numpy()) if post_process else pred
-
-# ---- Classifier  (mmcls: classifiers/image.py and classifiers/base.py) ----------------
-
-
-class ImageClassifier(nn.Module):
-    """backbone -> neck -> head, with the train_step/val_step the runner calls. mmcls: same name."""
-
-    def __init__(self, backbone, neck, head):
-        super().__init__()
-        self.backbone = backbone
-        self.neck = neck
-        self.head = head
-
-    def init_weights(self):
-        """mmcls's init. Neither __init__ nor the builder calls it; train.py does, as mmcls's."""
-        self.backbone.init_weights()
-        self.head.init_weights()  # the neck has no weights
-
-    def extract_feat(self, img):
-        return self.neck(self.backbone(img))
-
-    def forward_train(self, img, gt_label, **kwargs):
-        """Dict of losses (and the training accuracy); other batch keys are unused."""
-        return self.head.forward_train(self.extract_feat(img), gt_label)
-
-    with_neck = property(lambda self: self.neck is not None)
-    with_head = property(lambda self: self.head is not None)
-
-    def simple_test(self, img, img_metas=None, softmax=True, post_process=True, **kwargs):
-        """Per-sample softmax scores (see LinearClsHead.simple_test); the other batch keys
-        (img_metas, gt_label) are unused, as in mmcls."""
-        return self.head.simple_test(self.extract_feat(img), softmax=softmax,
-                                     post_process=post_process)
-
-    def forward(self, img, return_loss=True, **kwargs):
-        # mmcls: BaseClassifier.forward. The runner calls `model(**batch)`, so the batch's keys
-        # arrive as keywords. (mmcls's test branch also takes a list of augmented batches.)
-        if return_loss:
-            return self.forward_train(img, **kwargs)
-        return self.simple_test(img, **kwargs)
-
-    def _parse_losses(self, losses):
-        """Sum the losses to backpropagate and collect the values to log. mmcls: same name."""
-        check_losses(losses)
-        log_vars = OrderedDict()
-        for name, value in losses.items():
-            if isinstance(value, dict):
-                # mmcls: a dict's items are logged under their own keys; accuracy: (1,) -> ()
-                log_vars.update((k, v.reshape(())) for k, v in value.items())
-            else:                            # a scalar is its own mean
-                log_vars[name] = value if value.dim() == 0 else value.mean()
-        # Every entry whose key contains 'loss' is part of the total; the rest is only logged.
-        loss = None
-        for key, value in log_vars.items():
-            if 'loss' in key:                # not sum(...): that adds a 0 first, one more op
-                loss = value if loss is None else loss + value
-        log_vars['loss'] = loss
-        # mmcls calls .item() on each value here. Each .item() waits for the GPU to finish,
-        # so the CPU cannot queue the next iteration's work: we log detached tensors, and
-        # the log buffer copies them to the CPU only when it averages (every log interval).
-        for key, value in log_vars.items():
-            log_vars[key] = value.detach()
-        return loss, log_vars
-
-    def train_step(self, data, optimizer=None):
-        """One iteration's forward pass -> dict(loss, log_vars, num_samples). mmcls: same name."""
-        # backward() and step() are the OptimizerHook's job; `optimizer` only keeps mmcv's
-        # signature. The logger weights log_vars by num_samples when it averages them.
-        loss, log_vars = self._parse_losses(self(**data))
-        return dict(loss=loss, log_vars=log_vars, num_samples=data['img'].shape[0])
-
-    def val_step(self, data, optimizer=None):
-        # Same as train_step in mmcls; the runner's val() wraps it in torch.no_grad().
-        return self.train_step(data, optimizer)
-
-
-def check_losses(losses):
-    """The head's losses: tensors or dicts of tensors, and at least one name (a dict's own
-    keys count) that contains 'loss', so that there is something to backpropagate."""
-    names = []
-    for name, value in losses.items():
-        if not isinstance(value, (torch.Tensor, dict)):
-            raise TypeError(f'{name} is not a tensor or a dict of tensors')
-        names += list(value) if isinstance(value, dict) else [name]
-    if not any('loss' in name for name in names):
-        raise ValueError(f"the head's losses ({', '.join(losses)}) have no entry whose name "
-                         "contains 'loss': nothing to backpropagate")
-
-# ---- Builder: ModelConfig (config.py) -> ImageClassifier ------------------------------
-
-
-def check_choice(field, value, valid):
-    """Raise a ValueError naming the config field, its bad value and the valid choices."""
-    if value not in valid:
-        raise ValueError(f'{field}={value!r} is not valid; valid: {", ".join(map(str, valid))}')
-
+# ---- The checks: a model config, the head's losses ------------------------------------
 
 # The backbones, by name; `lookup` imports an extra's only when a config asks for it.
 BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': 'extras.resnet:ResNet'}
@@ -357,43 +362,48 @@ def check_model_config(model_cfg):
     check_choice('model.backbone.num_stages', backbone.num_stages, [1, 2, 3, 4])
     out_indices = tuple(backbone.out_indices)
     if not out_indices or not all(0 <= i < backbone.num_stages for i in out_indices):
-        raise ValueError(f'model.backbone.out_indices={out_indices!r} is not valid; valid: '
-                         f'stage indices 0..{backbone.num_stages - 1} '
-                         f'(num_stages={backbone.num_stages})')
+        raise ConfigError(f'model.backbone.out_indices={out_indices!r} is not valid; valid: '
+                          f'stage indices 0..{backbone.num_stages - 1} '
+                          f'(num_stages={backbone.num_stages})')
     check_choice('model.backbone.style', backbone.style, ['pytorch', 'caffe'])
     check_choice('model.neck.type', neck.type, ['GlobalAveragePooling'])
     check_choice('model.head.type', head.type, ['LinearClsHead'])
     check_choice('model.head.loss.type', head.loss.type, ['CrossEntropyLoss'])
-    if not (isinstance(head.num_classes, int) and head.num_classes > 0):
-        raise ValueError(f'model.head.num_classes={head.num_classes!r} is not valid; '
-                         'valid: an int >= 1')
+    for field, value, ok, allowed in (    # sizes: nothing is allocated by a value not meant
+            ('backbone.base_channels', backbone.base_channels,
+             1 <= backbone.base_channels <= 1024, '1..1024'),
+            ('backbone.stem_channels', backbone.stem_channels,
+             1 <= backbone.stem_channels <= 1024, '1..1024'),
+            ('head.num_classes', head.num_classes, isinstance(head.num_classes, int)
+             and 1 <= head.num_classes <= 100_000, 'an int >= 1 and <= 100000')):
+        if not ok:
+            raise ConfigError(f'model.{field}={value!r} is out of range; allowed: {allowed}')
     # The head reads the last output: stage i is base_channels * expansion * 2**i wide.
     expansion = backbone_cls.arch_settings[backbone.depth][0].expansion
     last = max(out_indices)
     width = backbone.base_channels * expansion * 2 ** last
     if head.in_channels != width:
-        raise ValueError(f'model.head.in_channels={head.in_channels!r} does not fit the '
-                         f'backbone; expected {width} (base_channels='
-                         f'{backbone.base_channels} x {expansion} x 2**{last}, '
-                         f'the width of stage {last}, the deepest in out_indices)')
+        raise ConfigError(f'model.head.in_channels={head.in_channels!r} does not fit the '
+                          f'backbone; expected {width} (base_channels='
+                          f'{backbone.base_channels} x {expansion} x 2**{last}, '
+                          f'the width of stage {last}, the deepest in out_indices)')
 
 
-def build_classifier(model_cfg):
-    """ModelConfig (read by attribute) -> ImageClassifier. Then call `model.init_weights()`."""
-    check_model_config(model_cfg)
-    backbone, head = model_cfg.backbone, model_cfg.head
-    out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
-    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type')
-    init_cfg = {} if backbone.init_cfg is None else {'init_cfg': backbone.init_cfg}
-    return ImageClassifier(
-        backbone=backbone_cls(depth=backbone.depth, num_stages=backbone.num_stages,
-                              out_indices=out_indices, style=backbone.style,
-                              base_channels=backbone.base_channels,
-                              stem_channels=backbone.stem_channels,
-                              zero_init_residual=backbone.zero_init_residual,
-                              frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval,
-                              **init_cfg),
-        neck=GlobalAveragePooling(),
-        head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
-                           loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
-                           topk=head.topk, cal_acc=head.cal_acc))
+def check_choice(field, value, valid):
+    """Raise a ConfigError naming the config field, its bad value and the valid choices."""
+    if value not in valid:
+        raise ConfigError(f'{field}={value!r} is not valid; valid: {", ".join(map(str, valid))}')
+
+
+def check_losses(losses):
+    """The head's losses: tensors or dicts of tensors, and at least one name (a dict's own
+    keys count) that contains 'loss', so that there is something to backpropagate."""
+    names = []
+    for name, value in losses.items():
+        if not isinstance(value, (torch.Tensor, dict)):
+            raise TypeError(f'{name} is not a tensor or a dict of tensors')
+        names += list(value) if isinstance(value, dict) else [name]
+    if not any('loss' in name for name in names):
+        raise ValueError(f"the head's losses ({', '.join(losses)}) have no entry whose name "
+                         "contains 'loss': nothing to backpropagate")
+

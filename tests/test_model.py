@@ -10,7 +10,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import BackboneConfig, HeadConfig, LossConfig, ModelConfig, NeckConfig  # noqa: E402
+from config import ConfigError, BackboneConfig, HeadConfig, LossConfig, ModelConfig, NeckConfig  # noqa: E402
 from model import (Bottleneck, CrossEntropyLoss, GlobalAveragePooling,  # noqa: E402
                    ImageClassifier, LinearClsHead, ResNet_CIFAR, accuracy, build_classifier)
 
@@ -256,10 +256,19 @@ def test_style_moves_the_stride():
      ["model.head.loss.type='FocalLoss'", 'CrossEntropyLoss']),
 ])
 def test_builder_names_the_bad_field(cfg, words):
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ConfigError) as err:          # exit 2, one line, as a config's error
         build_classifier(cfg)
     for word in words:
         assert word in str(err.value)
+
+
+@pytest.mark.parametrize('field, value', [('base_channels', 0), ('base_channels', 1025),
+                                          ('stem_channels', 0), ('stem_channels', 4096)])
+def test_backbone_widths_are_bounded_before_anything_is_built(field, value):
+    # issue 31: a width from a file must not allocate what it asks for (1..1024, as mmcls_checks)
+    with pytest.raises(ConfigError, match=f'model.backbone.{field}={value} is out of range; '
+                                          'allowed: 1..1024'):
+        build_classifier(small_cfg(**{field: value}))
 
 
 def test_builder_accepts_lists_from_json():
@@ -272,6 +281,7 @@ def test_builder_accepts_lists_from_json():
 @pytest.mark.parametrize('head, words', [
     (HeadConfig(num_classes=0, in_channels=64), ['model.head.num_classes=0', 'int >= 1']),
     (HeadConfig(num_classes=-3, in_channels=64), ['model.head.num_classes=-3', 'int >= 1']),
+    (HeadConfig(num_classes=100_001, in_channels=64), ['model.head.num_classes=100001', '100000']),
     (HeadConfig(num_classes=10, in_channels=128), ['model.head.in_channels=128', 'expected 64']),
 ])
 def test_head_that_does_not_fit_is_named_at_build_time(head, words):
