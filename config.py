@@ -319,7 +319,7 @@ class Config:
 
 
 # The article's config, value for value (ResNet-50 on CIFAR-10, batch 128, SGD 0.1,
-# steps at 100 and 150, 200 epochs). Every default above was chosen to be its value.
+# steps at 100 and 150, 200 epochs), every value written out: not every one is its default.
 cfg = Config(
     model=ModelConfig(
         backbone=BackboneConfig(type='ResNet_CIFAR', depth=50, num_stages=4, out_indices=(3,),
@@ -350,7 +350,8 @@ cfg = Config(
 
 # ---------------------------------------------------------------------------------------
 # Reading and checking a config  (mmcv: Config.fromfile)
-# Every field is checked here, once, before anything is built: its type (check_fields), its
+# Every field is checked here before anything is built (builders that code calls directly
+# check their own arguments again, e.g. StepLrUpdaterHook): its type (check_fields), its
 # range (check_ranges). Names that pick a class (a policy, a transform, a hook type) are
 # checked by `lookup` when the builder asks for the class.
 # ---------------------------------------------------------------------------------------
@@ -378,21 +379,10 @@ def load_config(path, notes=None):
     return namespace['cfg']
 
 
-def check_config_file(path):
-    if os.path.isdir(path):
-        raise ConfigError(f'--config: {path!r} is a directory; give a Python file that defines cfg')
-    if not os.path.isfile(path):
-        raise ConfigError(f'--config: file {path!r} does not exist')
-
-
 def run_config_file(path):
     """The file's names. Only a .py file is run (runpy would run a zip's __main__.py: a .pth
-    is one). Anything that escapes from it (an error, sys.exit) is a config error naming
-    the file, its message escaped and cut short; Ctrl-C stays Ctrl-C."""
-    if not path.endswith('.py'):
-        raise ConfigError(f'--config: {path!r} is not a .py file; a config is a Python file (the '
-                          "config in a checkpoint: python tools/convert_config.py "
-                          f'--from-checkpoint {path})')
+    is one: check_config_file). Anything that escapes from it (an error, sys.exit) is a
+    config error naming the file, its message escaped and cut short; Ctrl-C stays Ctrl-C."""
     try:
         return runpy.run_path(path)
     except KeyboardInterrupt:
@@ -401,16 +391,6 @@ def run_config_file(path):
         text = f'{type(e).__name__}: {e}'[:300]
         text = ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
         raise ConfigError(f'--config: {path} failed to run: {text[:200]}') from None
-
-
-def check_is_config(value, path):
-    if type(value).__name__ == 'Config' and not isinstance(value, Config):
-        raise ConfigError(f'--config: {path} defines cfg with the Config of another copy of '
-                          f'config.py (module {type(value).__module__!r}); import it from this '
-                          f"project's {__file__}")
-    if not isinstance(value, Config):
-        raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
-                          f'found {type(value).__name__}')
 
 
 def lookup(table, name, field, base=None):
@@ -435,6 +415,29 @@ def lookup(table, name, field, base=None):
         raise ConfigError(f'{field}={name!r} names {entry!r}, which is not a subclass of '
                           f'{base.__name__}')
     return entry
+
+
+def check_config_file(path):
+    """A .py file that exists: run_config_file runs nothing else (runpy would run a zip's
+    __main__.py, and a checkpoint is a zip)."""
+    if os.path.isdir(path):
+        raise ConfigError(f'--config: {path!r} is a directory; give a Python file that defines cfg')
+    if not os.path.isfile(path):
+        raise ConfigError(f'--config: file {path!r} does not exist')
+    if not path.endswith('.py'):
+        raise ConfigError(f'--config: {path!r} is not a .py file; a config is a Python file (the '
+                          "config in a checkpoint: python tools/convert_config.py "
+                          f'--from-checkpoint {path})')
+
+
+def check_is_config(value, path):
+    if type(value).__name__ == 'Config' and not isinstance(value, Config):
+        raise ConfigError(f'--config: {path} defines cfg with the Config of another copy of '
+                          f'config.py (module {type(value).__module__!r}); import it from this '
+                          f"project's {__file__}")
+    if not isinstance(value, Config):
+        raise ConfigError(f'--config: {path} must define `cfg = Config(...)` (from config.py), '
+                          f'found {type(value).__name__}')
 
 
 def check_config(cfg):
@@ -524,17 +527,15 @@ def check_ranges(cfg):
     data, ev, lr, opt = cfg.data, cfg.evaluation, cfg.lr_config, cfg.optimizer
     mom = cfg.momentum_config or MomentumConfig()
     clip = cfg.optimizer_config.grad_clip if cfg.optimizer_config is not None else None
-    metrics = [ev.metric] if isinstance(ev.metric, str) else ev.metric
-    topk = ev.metric_options.get('topk', (1, 5))
-    topk = [topk] if isinstance(topk, int) else topk
     backbone, init = cfg.model.backbone, cfg.model.backbone.init_cfg
     rows = [  # field, its value, in range?, what is allowed
         ('total_epochs', cfg.total_epochs, cfg.total_epochs >= 1, '>= 1'),
         ('optimizer.lr', cfg.optimizer.lr, cfg.optimizer.lr >= 0, '>= 0'),
-        ('data.samples_per_gpu', data.samples_per_gpu, data.samples_per_gpu >= 1, '>= 1'),
+        ('data.samples_per_gpu', data.samples_per_gpu, 1 <= data.samples_per_gpu <= 65536,
+         '1..65536'),
         ('data.val_samples_per_gpu', data.val_samples_per_gpu,
          data.val_samples_per_gpu is None or data.val_samples_per_gpu >= 1, '>= 1 or None'),
-        ('data.workers_per_gpu', data.workers_per_gpu, data.workers_per_gpu >= 0, '>= 0'),
+        ('data.workers_per_gpu', data.workers_per_gpu, 0 <= data.workers_per_gpu <= 256, '0..256'),
         ('log_config.interval', cfg.log_config and cfg.log_config.interval,
          cfg.log_config is None or cfg.log_config.interval >= 1, '>= 1'),
         ('optimizer.momentum', opt.momentum, opt.momentum is None or opt.momentum >= 0, '>= 0'),
@@ -551,10 +552,6 @@ def check_ranges(cfg):
          mom.warmup is None or (mom.warmup_iters or 0) > 0, '> 0 when warmup is set'),
         ('momentum_config.warmup_ratio', mom.warmup_ratio,
          mom.warmup_ratio is None or 0 < mom.warmup_ratio <= 1, 'in (0, 1]'),
-        ('evaluation.interval', ev.interval, ev.interval > 0, '> 0'),
-        ('evaluation.start', ev.start, ev.start is None or ev.start >= 0, '>= 0 or None'),
-        ('evaluation.rule', ev.rule, ev.rule in (None, 'greater', 'less'),
-         "'greater', 'less' or None"),
         ('optimizer_config.grad_clip.max_norm', clip and clip.max_norm,
          clip is None or clip.max_norm > 0, '> 0'),
         ('model.head.loss.loss_weight', cfg.model.head.loss.loss_weight,
@@ -566,11 +563,6 @@ def check_ranges(cfg):
             and isinstance(init.get('prefix') or '', str)),
          "None, or with type='ResNet' dict(type='Pretrained', checkpoint='a local file' (a URL: "
          "download it first), prefix='backbone')"),
-        ('evaluation.metric', ev.metric, all(m in METRICS for m in metrics),
-         f'one or a list of {", ".join(METRICS)}'),
-        ('evaluation.metric_options', ev.metric_options,
-         all(isinstance(k, int) and k >= 1 for k in topk),
-         "{'topk': an int >= 1 or a tuple of them, ...}"),
         ('log_level', cfg.log_level, cfg.log_level in LOG_LEVELS, ', '.join(LOG_LEVELS)),
         ('device', cfg.device, cfg.device in DEVICES, "one of 'auto', 'cpu', 'cuda'"),
         ('random_streams', cfg.random_streams, cfg.random_streams in RANDOM_STREAMS,
@@ -584,6 +576,32 @@ def check_ranges(cfg):
     for split in ('train', 'val', 'test'):
         n = getattr(data, split).num_samples
         rows.append((f'data.{split}.num_samples', n, n is None or n >= 1, '>= 1 or None'))
+    check_rows(rows)
+    check_evaluation(**vars(cfg.evaluation))
+
+
+def check_evaluation(interval=1, start=None, rule=None, save_best=None, metric='accuracy',
+                     metric_options=None, **_):
+    """evaluation's fields, from a config (check_ranges) or as hooks.EvalHook's arguments:
+    code that builds the hook gets the checks a config gets."""
+    metrics = [metric] if isinstance(metric, str) else metric
+    topk = (metric_options or {}).get('topk', (1, 5))
+    topk = [topk] if isinstance(topk, int) else topk
+    check_rows([
+        ('evaluation.interval', interval, interval > 0, '> 0'),
+        ('evaluation.start', start, start is None or start >= 0, '>= 0 or None'),
+        ('evaluation.rule', rule, rule in (None, 'greater', 'less'), "'greater', 'less' or None"),
+        ('evaluation.save_best', save_best, save_best is None or isinstance(save_best, str),
+         "a metric name, 'auto' or None"),
+        ('evaluation.metric', metric, all(m in METRICS for m in metrics),
+         f'one or a list of {", ".join(METRICS)}'),
+        ('evaluation.metric_options', metric_options,
+         all(isinstance(k, int) and k >= 1 for k in topk),
+         "{'topk': an int >= 1 or a tuple of them, ...}")])
+
+
+def check_rows(rows):
+    """(field, its value, in range?, what is allowed): the first one out of range is the error."""
     for name, value, ok, allowed in rows:
         if not ok:
             raise ConfigError(f'{name}={value!r} is out of range; allowed: {allowed}')

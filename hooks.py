@@ -35,7 +35,7 @@ from enum import IntEnum
 import torch
 
 from checkpoint import checkpoint_dirs, open_no_follow, unwrap
-from config import ConfigError, lookup
+from config import ConfigError, check_evaluation, lookup
 
 
 # ---- Building the hooks a config names  (mmcv: Runner.register_*_hook) -------------------
@@ -547,9 +547,8 @@ class EvalHook(Hook):
 
     def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None,
                  rule=None, **eval_kwargs):
-        if not (save_best is None or isinstance(save_best, str)):      # mmcv asserts it
-            raise TypeError(f"save_best={save_best!r} is not valid; valid: a metric name, 'auto' "
-                            'or None')
+        check_evaluation(interval=interval, start=start, rule=rule, save_best=save_best,
+                         **eval_kwargs)                  # a config's checks (mmcv asserts)
         self.dataloader, self.start = dataloader, start
         self.interval, self.by_epoch = interval, by_epoch
         self.save_best, self.rule = save_best, rule

@@ -260,6 +260,17 @@ def test_a_bool_is_not_an_int_and_every_seed_the_message_allows_is_taken():
             check_config(replace(cfg, seed=seed))
 
 
+@pytest.mark.parametrize('field, value, allowed', [
+    ('samples_per_gpu', 65537, '1..65536'), ('samples_per_gpu', 0, '1..65536'),
+    ('workers_per_gpu', 257, '0..256')])
+def test_loader_sizes_are_bounded_as_the_mmcls_bridge_bounds_them(field, value, allowed):
+    """Issue 31: a size nobody means (the bridge's extras/mmcls_checks.py bounds these too)."""
+    from config import ConfigError, cfg, check_config, replace
+    with pytest.raises(ConfigError, match=f'^data.{field}={value} is out of range; allowed: {allowed}$'):
+        check_config(replace(cfg, data=replace(cfg.data, **{field: value})))
+    check_config(replace(cfg, data=replace(cfg.data, samples_per_gpu=65536, workers_per_gpu=256)))
+
+
 def test_meta_epoch_true_in_a_checkpoint_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
     checkpoint, data = good_checkpoint
     monkeypatch.chdir(tmp_path)

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import procs
-from config import LogConfig
+from config import ConfigError, LogConfig, cfg, check_config, replace
 from hooks import CheckpointHook, EvalHook, TextLoggerHook, single_gpu_test
 from test_hooks import make_runner
 from test_resume import SMALL, losses
@@ -42,10 +42,25 @@ def test_the_evaluation_loop_passes_every_batch_key_to_the_model(tmp_path):
 
 @pytest.mark.parametrize('save_best', [True, 1, ['accuracy_top-1']])
 def test_save_best_must_be_a_metric_name_auto_or_none(save_best):
-    with pytest.raises(TypeError) as e:
+    # config.check_evaluation: the check a config's evaluation gets (issue 31)
+    with pytest.raises(ConfigError) as e:
         EvalHook(loader(), save_best=save_best)
-    assert str(e.value) == f"save_best={save_best!r} is not valid; valid: a metric name, 'auto' or None"
+    assert str(e.value) == (f"evaluation.save_best={save_best!r} is out of range; allowed: "
+                            "a metric name, 'auto' or None")
     assert EvalHook(loader(), save_best='auto').save_best == 'auto'
+
+
+@pytest.mark.parametrize('args, words', [
+    (dict(rule='unsupport'), "evaluation.rule='unsupport' is out of range"),
+    (dict(interval=0), 'evaluation.interval=0 is out of range'),
+    (dict(metric='mAP'), "evaluation.metric='mAP' is out of range"),
+    (dict(metric_options=dict(topk=0)), 'evaluation.metric_options=')])
+def test_an_eval_hook_built_directly_gets_a_configs_checks(args, words):
+    """issue 31: EvalHook(rule='unsupport') was accepted; the API and a config share one check."""
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        EvalHook(loader(), **args)
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        check_config(replace(cfg, evaluation=replace(cfg.evaluation, **args)))
 
 
 def test_a_json_log_that_cannot_be_written_is_named(tmp_path):
