@@ -745,3 +745,65 @@ def test_no_init_cfg_none_in_the_text():
     cfg = config.replace(config.cfg, model=config.replace(config.cfg.model, backbone=config.replace(
         config.cfg.model.backbone, type='ResNet', init_cfg=dict(type='Pretrained', checkpoint='r.pth'))))
     assert "init_cfg=dict(type='Pretrained', checkpoint='r.pth')" in to_mmcls_text(cfg)
+
+
+FOLDER_MMCLS = ROOT / 'configs' / 'demo_folder_mmcls.py'
+
+
+def test_the_folder_demo_as_an_mmcls_file_is_configs_demo_folder_run(tmp_path, monkeypatch):
+    """configs/demo_folder_mmcls.py, mmcls 0.25's format (benchmarks/folder_accuracy.py trains
+    it in both systems), is configs/demo_folder.py's run read by CustomDataset: the same
+    pipelines, ResNet and schedule. Translated from a folder without data: nothing is read."""
+    monkeypatch.chdir(tmp_path)
+    notes = []
+    c = load_config(str(FOLDER_MMCLS), notes)
+    assert [n.split(':')[0] for n in notes] == [f'skipped {k}' for k in (
+        'dataset_type', 'img_norm_cfg', 'train_pipeline', 'test_pipeline')]
+    demo = load_config(str(ROOT / 'configs' / 'demo_folder.py'))
+    assert config_changes(c, demo) == [      # mmcls's defaults; DemoFolder writes the folder
+        'data.pin_memory: True',
+        *(f"data.{s}.type: 'CustomDataset'" for s in ('train', 'val', 'test')),
+        "work_dir: 'work_dirs/demo_folder_mmcls'", 'seed: None', 'channels_last: False',
+        "dist_params: {'backend': 'nccl'}"]
+    assert (c.data.train.data_prefix, c.data.train.ann_file) == ('data/demo_folder/train', None)
+    for split in (c.data.val, c.data.test):
+        assert (split.data_prefix, split.ann_file, split.test_mode) == (
+            'data/demo_folder/val', 'data/demo_folder/meta/val.txt', True)
+    assert [t['type'] for t in c.data.train.pipeline] == [
+        'LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'Normalize', 'ImageToTensor',
+        'ToTensor', 'Collect']
+    assert c.data.val.pipeline[1:3] == [dict(type='Resize', size=(36, -1)),
+                                        dict(type='CenterCrop', crop_size=32)]
+    b = c.model.backbone
+    assert (b.type, b.depth, b.num_stages, b.out_indices, b.base_channels, b.stem_channels) == (
+        'ResNet', 18, 3, (2,), 16, 16)
+    assert (c.total_epochs, c.lr_config.step, c.optimizer.lr, c.data.samples_per_gpu) == (
+        5, [4], 0.1, 64)
+
+
+@pytest.mark.skipif(not os.path.isdir(f"{os.environ.get('MMREF')}/src/mmcls"),
+                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0')
+def test_the_folder_demo_mmcls_file_is_what_mmcls_reads_and_builds():
+    """mmcv's Config.fromfile of the same file: the same datasets and pipelines, and mmcls's
+    classifier built from it has minicls's state_dict keys and shapes."""
+    import model
+    mmref = os.environ['MMREF']
+    script = '''if 1:
+        import json, sys, warnings
+        warnings.simplefilter('ignore')
+        from mmcv import Config
+        from mmcls.models import build_classifier
+        cfg = Config.fromfile(sys.argv[1])
+        sd = build_classifier(cfg.model).state_dict()
+        print(json.dumps(dict(data={s: cfg.data[s] for s in ('train', 'val', 'test')},
+                              keys=[[k, list(v.shape)] for k, v in sd.items()])))'''
+    r = procs.run([sys.executable, '-c', script, str(FOLDER_MMCLS)], timeout=120,
+                  env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout.splitlines()[-1])
+    c = load_config(str(FOLDER_MMCLS))
+    for s in ('train', 'val', 'test'):
+        mine = {k: v for k, v in vars(getattr(c.data, s)).items() if k in got['data'][s]}
+        assert json.loads(json.dumps(mine)) == got['data'][s]
+    sd = model.build_classifier(c.model).state_dict()
+    assert got['keys'] == [[k, list(v.shape)] for k, v in sd.items()]
