@@ -55,14 +55,8 @@ class Priority(IntEnum):
 
 def get_priority(priority):
     """An int 0..100, a Priority or a Priority name ('LOW') -> int."""
-    if isinstance(priority, str):
-        if priority.upper() not in Priority.__members__:
-            raise ConfigError(f'priority {priority!r} is not known; '
-                              f'valid: {", ".join(Priority.__members__)}')
-        return Priority[priority.upper()].value
-    if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
-        return int(priority)
-    raise ConfigError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
+    check_priority(priority)
+    return Priority[priority.upper()].value if isinstance(priority, str) else int(priority)
 
 
 def build_updater_hook(config, policies, field):
@@ -109,6 +103,15 @@ def build_custom_hook(item):
         return hook_cls(**args), priority
     except TypeError as e:
         raise ConfigError(f'custom_hooks: {kind}: {e}') from None
+
+
+def check_priority(priority):
+    if isinstance(priority, str) and priority.upper() not in Priority.__members__:
+        raise ConfigError(f'priority {priority!r} is not known; '
+                          f'valid: {", ".join(Priority.__members__)}')
+    if not (isinstance(priority, str) or isinstance(priority, int)
+            and not isinstance(priority, bool) and 0 <= priority <= 100):
+        raise ConfigError(f'priority must be an int in 0..100 or a Priority name, got {priority!r}')
 
 
 def check_policy_args(hook_cls, args, policy, field):
@@ -679,5 +682,7 @@ OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
                    'GradientCumulativeFp16OptimizerHook':
                        'extras.mixed_precision:GradientCumulativeFp16OptimizerHook'}
 # custom_hooks=[dict(type=..., priority=..., **arguments)]: the optional hooks, by name
+LOGGER_HOOKS = {'TextLoggerHook': TextLoggerHook}    # log_config.hooks: type
+
 CUSTOM_HOOKS = {'EMAHook': 'extras.ema:EMAHook',
                 'EarlyStoppingHook': 'extras.early_stopping:EarlyStoppingHook'}

@@ -35,7 +35,7 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         weights_to_cpu)
 from config import ConfigError, __version__, check_workflow, lookup
 from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
-                   IterTimerHook, Priority, TextLoggerHook, build_custom_hook,
+                   IterTimerHook, LOGGER_HOOKS, LoggerHook, Priority, build_custom_hook,
                    build_optimizer_hook, build_updater_hook, get_priority, updater_class)
 
 __all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint',
@@ -117,10 +117,9 @@ class EpochBasedRunner:
         log_config = self.as_config(log_config, 'log_config')
         for hook_cfg in (log_config.hooks if log_config is not None else []):
             args = dict(hook_cfg)
-            if args.pop('type', None) != 'TextLoggerHook':
-                raise ConfigError(f"log_config.hooks: type={hook_cfg.get('type')!r} is not known; "
-                                  "valid: 'TextLoggerHook'")
-            self.register_hook(TextLoggerHook(interval=log_config.interval, **args), 'VERY_LOW')
+            hook_cls = lookup(LOGGER_HOOKS, args.pop('type', None), 'log_config.hooks: type',
+                              LoggerHook)
+            self.register_hook(hook_cls(interval=log_config.interval, **args), 'VERY_LOW')
 
     def register_custom_hooks(self, custom_hooks_config):
         """[dict(type='EMAHook', priority='ABOVE_NORMAL', momentum=...), ...]"""
