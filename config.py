@@ -385,9 +385,7 @@ def run_config_file(path):
     config error naming the file, its message escaped and cut short; Ctrl-C stays Ctrl-C."""
     try:
         return runpy.run_path(path)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as e:           # SystemExit too: a config file does not end the run
+    except (Exception, SystemExit) as e:   # a config file does not end the run; Ctrl-C does
         text = f'{type(e).__name__}: {e}'[:300]
         text = ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
         raise ConfigError(f'--config: {path} failed to run: {text[:200]}') from None

@@ -99,10 +99,18 @@ def build_custom_hook(item):
     args = dict(item)
     kind, priority = args.pop('type', None), args.pop('priority', 'NORMAL')
     hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type', Hook)
+    check_args(hook_cls, args, f'custom_hooks: {kind}')
+    return hook_cls(**args), priority
+
+
+def check_args(cls, args, where, *positional):
+    """`cls` takes these arguments (a custom hook's, an optimizer's), checked before the call,
+    so that a TypeError raised inside it is a bug's, with its traceback."""
     try:
-        return hook_cls(**args), priority
+        inspect.signature(cls).bind(*positional, **args)
     except TypeError as e:
-        raise ConfigError(f'custom_hooks: {kind}: {e}') from None
+        raise ConfigError(f'{where} does not accept these arguments ({", ".join(args)}): '
+                          f'{e}') from None
 
 
 def check_priority(priority):
@@ -194,8 +202,7 @@ class LrUpdaterHook(Hook):
 
     def __init__(self, by_epoch=True, warmup=None, warmup_iters=0, warmup_ratio=0.1,
                  warmup_by_epoch=False):
-        if warmup not in (None, 'constant', 'linear', 'exp'):
-            raise ConfigError(f"warmup={warmup!r} is not known; valid: 'constant', 'linear', 'exp'")
+        check_warmup(warmup)
         self.by_epoch, self.warmup, self.warmup_ratio = by_epoch, warmup, warmup_ratio
         # warmup_by_epoch: warmup_iters counts epochs, turned into iterations at the first epoch
         self.warmup_epochs = warmup_iters if warmup_by_epoch else None
@@ -255,9 +262,7 @@ class StepLrUpdaterHook(LrUpdaterHook):
     milestones, in epochs (or iterations when by_epoch=False)."""
 
     def __init__(self, step, gamma=0.1, min_lr=None, **kwargs):
-        steps = step if isinstance(step, (list, tuple)) else [step]
-        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
-            raise ConfigError(f'lr_config.step={step!r} is not valid; valid: positive ints')
+        check_steps(step)
         self.step = list(step) if isinstance(step, (list, tuple)) else step
         self.gamma, self.min_lr = gamma, min_lr
         super().__init__(**kwargs)
@@ -266,6 +271,17 @@ class StepLrUpdaterHook(LrUpdaterHook):
         progress = runner.epoch if self.by_epoch else runner.iter
         lr = base_lr * self.gamma ** steps_passed(self.step, progress)
         return lr if self.min_lr is None else max(lr, self.min_lr)
+
+
+def check_warmup(warmup):
+    if warmup not in (None, 'constant', 'linear', 'exp'):
+        raise ConfigError(f"warmup={warmup!r} is not known; valid: 'constant', 'linear', 'exp'")
+
+
+def check_steps(step):
+    steps = step if isinstance(step, (list, tuple)) else [step]
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in steps):
+        raise ConfigError(f'lr_config.step={step!r} is not valid; valid: positive ints')
 
 
 def steps_passed(step, progress):

@@ -33,10 +33,11 @@ from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_
                         load_checkpoint, load_hook_states, load_optimizer_state,
                         model_weights, read_training_checkpoint, restore_rng_state, unwrap,
                         weights_to_cpu)
-from config import ConfigError, __version__, check_workflow, lookup
-from hooks import (CUSTOM_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
-                   IterTimerHook, LOGGER_HOOKS, LoggerHook, Priority, build_custom_hook,
-                   build_optimizer_hook, build_updater_hook, get_priority, updater_class)
+from config import __version__, check_workflow, lookup
+from hooks import (CUSTOM_HOOKS, LOGGER_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook,
+                   Hook, IterTimerHook, LoggerHook, Priority, build_custom_hook,
+                   build_optimizer_hook, build_updater_hook, check_args, get_priority,
+                   updater_class)
 
 __all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint',
            'CheckpointError']
@@ -381,11 +382,8 @@ def build_optimizer(model, optimizer_cfg):
     if optimizer_cfg.paramwise_cfg is not None:
         paramwise_groups = lookup(EXTRAS, 'paramwise', 'optimizer.paramwise_cfg')
         params = paramwise_groups(unwrap(model), optimizer_cfg.paramwise_cfg, args)
-    try:
-        return opt_cls(params, **args)
-    except TypeError as e:
-        raise ConfigError(f'optimizer.type={optimizer_cfg.type!r} does not accept these '
-                          f'arguments ({", ".join(args)}): {e}') from None
+    check_args(opt_cls, args, f'optimizer.type={optimizer_cfg.type!r}', params)   # all taken?
+    return opt_cls(params, **args)
 
 
 # The extras this file reaches, by name: paramwise options, and the checks of the API for
