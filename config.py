@@ -363,8 +363,7 @@ CONFIG_READERS = {'mmcls': 'extras.mmcls_config:read_mmcls_config'}
 def load_config(path, notes=None):
     """Run a config file and return its `cfg`. A file with mmcls's `model = dict(...)` or
     `_base_` instead is translated (what it skipped goes to `notes`)."""
-    check_config_file(path)
-    if os.path.samefile(path, __file__):
+    if os.path.realpath(path) == os.path.realpath(__file__):
         return cfg                       # config.py itself: already imported
     # `from config import ...` works, and `policy='my_policy:MyLrUpdaterHook'` beside the file;
     # appended, so that a secrets.py beside it does not shadow the standard library's
@@ -383,6 +382,7 @@ def run_config_file(path):
     """The file's names. Only a .py file is run (runpy would run a zip's __main__.py: a .pth
     is one: check_config_file). Anything that escapes from it (an error, sys.exit) is a
     config error naming the file, its message escaped and cut short; Ctrl-C stays Ctrl-C."""
+    check_config_file(path)
     try:
         return runpy.run_path(path)
     except (Exception, SystemExit) as e:   # a config file does not end the run; Ctrl-C does
