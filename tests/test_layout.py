@@ -22,14 +22,13 @@ ALLOWED = {'config.py': set(), 'model.py': {'config'}, 'data.py': {'config', 'mo
            'runner.py': {'config', 'checkpoint', 'hooks'},
            'train.py': {'config', 'checkpoint', 'hooks', 'runner', 'data', 'model', 'extras'}}
 PROJECT = {f[:-3] for f in CORE} | {'extras'}
-# rows over the passage target until config.py, data.py and model.py are ordered top-down
-# (issue 30: those files were being edited by other sessions); empty this as they are
-WAITING_FOR_ORDER = {'0a the config': 'config.py', '0b the model and the train dataset':
-                     'model.py, data.py', '8i the item pipeline': 'data.py'}
-# issue 30 asks for <= 3,500 core lines and <= 60 guard lines over the reading list; both
-# are not met yet (docs/default_path.md says where the lines are): these ceilings keep them
-# from growing
-CORE_CEILING, GUARDS_CEILING = 3600, 135
+# Rows over the passage target, at their measured count. 0b reads config.lookup, which no
+# row names, so it is counted here as a one-level callee (a third file); model.py cannot
+# hold build_classifier, ImageClassifier.__init__/init_weights, LinearClsHead.__init__ and
+# CrossEntropyLoss.__init__ in one run (each class's other methods stand between). Naming
+# `config.py: lookup` in row 0a of docs/flow.md (where load_config calls it first) reads it
+# once there, and every row is then <= 3 passages.
+OVER_PASSAGES = {'0b the model and the train dataset': 4}
 
 
 def lines(path):
@@ -50,7 +49,7 @@ def imported(path):
 
 def test_the_seven_core_files_keep_their_line_targets():
     counts = {f: len(lines(f)) for f in CORE}
-    assert sum(counts.values()) <= CORE_CEILING, counts
+    assert sum(counts.values()) <= T['core_lines'], counts
     assert all(n <= T['file_lines'] for n in counts.values()), counts
     assert counts['train.py'] <= T['train_lines']
     long = [f'{f}:{i + 1}' for f in CORE for i, line in enumerate(lines(f))
@@ -62,7 +61,7 @@ def test_the_reading_list_holds_few_guard_lines():
     guards = default_path.guards()
     assert all(f in guards for f in default_path.FLOW)      # every flow function is found
     assert max(guards[f] for f in default_path.FLOW) <= T['flow_guards'], guards
-    assert sum(guards.values()) <= GUARDS_CEILING
+    assert sum(guards.values()) <= T['guards'], guards
 
 
 def test_guards_are_matched_with_their_class():
@@ -81,9 +80,9 @@ def test_each_step_of_the_flow_reads_in_one_sitting_in_few_passages():
     for i, (step, entries) in enumerate(rows):
         row = default_path.read_row(entries, rows)
         assert row['lines'] <= (T['first_row'] if i == 0 else T['row']), step
-        if len(row['passages']) > T['passages']:
+        if len(row['passages']) > OVER_PASSAGES.get(step, T['passages']):
             over.append(step)
-    assert set(over) <= set(WAITING_FOR_ORDER), over
+    assert over == [], over
 
 
 def test_a_row_counts_the_core_functions_it_calls_one_level_down():
