@@ -51,9 +51,7 @@ class ImageClassifier(nn.Module):
 
     def __init__(self, backbone, neck, head):
         super().__init__()
-        self.backbone = backbone
-        self.neck = neck
-        self.head = head
+        self.backbone, self.neck, self.head = backbone, neck, head
 
     def init_weights(self):
         """mmcls's init. Neither __init__ nor the builder calls it; train.py does, as mmcls's."""
@@ -293,10 +291,7 @@ class ResNet_CIFAR(nn.Module):
         # gradients); norm_eval: every BN layer keeps its running statistics. Both as mmcls.
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.zero_init_residual = zero_init_residual  # mmcls's ResNet default is True
-        # The stem's width is `stem_channels`, not `base_channels`, as in mmcls.
-        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(stem_channels)
-        self.relu = nn.ReLU(inplace=True)
+        self._make_stem_layer(in_channels, stem_channels)   # before the stages, as in mmcls
         self.res_layers = []
         _in, _out = stem_channels, base_channels * block.expansion
         for i, num_blocks in enumerate(stage_blocks[:num_stages]):
@@ -305,6 +300,12 @@ class ResNet_CIFAR(nn.Module):
             self.add_module(f'layer{i + 1}', layer)
             self.res_layers.append(f'layer{i + 1}')
             _in, _out = _out, _out * 2
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        """mmcls: ResNet_CIFAR._make_stem_layer: a 3x3 stride-1 conv (`stem_channels` wide)."""
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.relu = nn.ReLU(inplace=True)
 
     def init_weights(self):
         """mmcls: ResNet's init_cfg (Kaiming convs, BN weight 1), then zero_init_residual."""

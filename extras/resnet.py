@@ -34,11 +34,15 @@ class ResNet(ResNet_CIFAR):
     def __init__(self, depth, init_cfg=None, **kwargs):
         super().__init__(depth, **kwargs)
         self.init_cfg = init_cfg          # None: mmcls's default (Kaiming convs, BN weight 1)
-        # mmcls: _make_stem_layer. The new conv1 takes the 3x3 one's place (and key).
-        self.conv1 = nn.Conv2d(self.conv1.in_channels, self.conv1.out_channels, 7, stride=2,
-                               padding=3, bias=False)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.train()    # mmcls: _freeze_stages() here too, before an optimizer or DDP sees them
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        """mmcls: ResNet._make_stem_layer, built where ResNet_CIFAR builds its own, so the
+        random draws of the init are mmcls's (random_streams='mmcls')."""
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -84,6 +84,45 @@ def test_an_mmcls_checkpoint_loads_strictly_and_gives_mmcls_logits(tmp_path):
         assert result['logits_max_abs'] > 1e-3, result       # not a trivially zero output
 
 
+MMCLS_INIT = """
+import sys, torch
+from mmcls.models.backbones import ResNet
+torch.manual_seed(0)
+net = ResNet(18, num_stages=2, out_indices=(1,), base_channels=8, stem_channels=8, strides=(1, 2),
+             dilations=(1, 1))
+net.init_weights()
+torch.save(dict(state=net.state_dict(), next=torch.randn(4)), sys.argv[1])
+"""
+
+
+@needs_mmcls
+def test_built_and_initialised_from_a_seed_as_mmcls_builds_it(tmp_path):
+    """random_streams='mmcls': the same seed gives the same initial weights as mmcls's, and
+    leaves torch's generator where mmcls leaves it (the stem built before the stages)."""
+    env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps')
+    r = procs.run([sys.executable, '-W', 'ignore', '-c', MMCLS_INIT, str(tmp_path / 'm.pt')],
+                  cwd=ROOT, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    theirs = torch.load(tmp_path / 'm.pt', weights_only=True)
+    torch.manual_seed(0)
+    net = ResNet(18, num_stages=2, out_indices=(1,), base_channels=8, stem_channels=8)
+    net.init_weights()
+    ours = net.state_dict()
+    assert list(ours) == list(theirs['state'])
+    assert all(torch.equal(ours[k], theirs['state'][k]) for k in ours)
+    assert torch.equal(torch.randn(4), theirs['next'])
+
+
+def test_the_stem_is_built_first_as_in_mmcls():
+    """mmcls's ResNet builds its 7x7 stem before the stages: its default init takes the first
+    random numbers (no 3x3 conv of ResNet_CIFAR built and thrown away first)."""
+    torch.manual_seed(0)
+    net = ResNet(18, num_stages=2, out_indices=(1,), base_channels=8, stem_channels=8)
+    torch.manual_seed(0)
+    first = torch.nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)
+    assert torch.equal(net.conv1.weight, first.weight)
+
+
 # ---- The network ----------------------------------------------------------------------------
 
 def test_imagenet_stem_and_out_indices_on_a_non_square_image():
