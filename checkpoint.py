@@ -169,8 +169,7 @@ def check_resume_point(cfg, epoch, batches_done, epoch_length):
 
 # ---- Weights only  (mmcv: load_checkpoint; runner.load_checkpoint, load_from) ------------
 
-def load_checkpoint(model, filename, map_location=None, strict=False, logger=None,
-                    trusted=False):
+def load_checkpoint(model, filename, map_location=None, strict=False, logger=None, trusted=False):
     """Load weights into a model; return the checkpoint (mmcv: load_checkpoint). Takes
     minicls and mmcls checkpoints, with or without a `state_dict` wrapper or a `module.`
     prefix. As mmcv's load_state_dict: with strict=False what does not fit (another shape,
@@ -327,5 +326,4 @@ def open_no_follow(path):
     """`path` opened for appending text; a link planted at its name is not followed
     (O_NOFOLLOW). The logs are written through it."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-    return os.fdopen(os.open(path, flags, 0o666), 'a', encoding='utf-8',
-                     errors='backslashreplace')
+    return os.fdopen(os.open(path, flags, 0o666), 'a', encoding='utf-8', errors='backslashreplace')

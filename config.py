@@ -43,7 +43,6 @@ class ConfigError(ValueError):
 
 # ---- Model  (mmcls: configs/_base_/models/resnet50_cifar.py) ------------------------------
 
-
 @dataclass
 class LossConfig:
     type: str = 'CrossEntropyLoss'
@@ -146,7 +145,6 @@ class DataConfig:
 
 
 # ---- Schedule  (mmcls: configs/_base_/schedules/cifar10_bs128.py) -------------------------
-
 
 @dataclass
 class ParamwiseConfig:
@@ -253,7 +251,6 @@ class MomentumConfig:
 
 # ---- Runtime  (mmcls: configs/_base_/default_runtime.py) ----------------------------------
 
-
 @dataclass
 class CheckpointConfig:
     interval: int = 1                    # save every `interval` epochs (or iterations)
@@ -336,15 +333,12 @@ cfg = Config(
                            test_mode=True)),
     optimizer=OptimizerConfig(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0001),
     optimizer_config=OptimizerHookConfig(grad_clip=None),
-    lr_config=LrConfig(policy='step', step=[100, 150]),
-    total_epochs=200,
+    lr_config=LrConfig(policy='step', step=[100, 150]), total_epochs=200,
     checkpoint_config=CheckpointConfig(interval=1),
     log_config=LogConfig(interval=100, hooks=[dict(type='TextLoggerHook')]),
     workflow=[('train', 1)],
     work_dir='work_dirs',
-    load_from=None,
-    resume_from=None,
-    seed=None,
+    load_from=None, resume_from=None, seed=None,
 )
 
 
@@ -444,10 +438,13 @@ def check_config(cfg):
     check_fields(cfg)
     check_ranges(cfg)
     check_workflow(cfg.workflow)
-    for i, item in enumerate(cfg.custom_hooks):
-        if not (isinstance(item, dict) and isinstance(item.get('type'), str)):
-            raise ConfigError(f'custom_hooks[{i}]={item!r} is not valid; '
-                              "expected dict(type='EMAHook', ...)")
+    hooks = [('custom_hooks', cfg.custom_hooks, 'EMAHook'),
+             ('log_config.hooks', cfg.log_config.hooks if cfg.log_config else [], 'TextLoggerHook')]
+    for field_name, items, example in hooks:
+        for i, item in enumerate(items):
+            if not (isinstance(item, dict) and isinstance(item.get('type'), str)):
+                raise ConfigError(f'{field_name}[{i}]={item!r} is not valid; '
+                                  f'expected dict(type={example!r}, ...)')
 
 
 MAX_INT = 2 ** 31 - 1      # a count past this cannot be meant (and overflows torch's C ints)

@@ -3,8 +3,7 @@
     from config import cfg
     dataset = build_dataset(cfg.data.train)   # CIFAR10: 50000 infos
                                               # {'img': HWC uint8, 'gt_label'}
-    loader = build_dataloader(dataset, cfg.data.samples_per_gpu,
-                              cfg.data.workers_per_gpu, seed=0)
+    loader = build_dataloader(dataset, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, seed=0)
     batch = next(iter(loader))    # {'img': float32 (128, 3, 32, 32),
                                   #  'gt_label': int64 (128,)}
     dataset.evaluate(scores)      # (N, 10) -> {'accuracy_top-1': ..}
@@ -229,8 +228,7 @@ class BaseDataset(Dataset):
     def get_gt_labels(self):
         return np.array([info['gt_label'] for info in self.data_infos])
 
-    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None,
-                 logger=None):
+    def evaluate(self, results, metric='accuracy', metric_options=None, indices=None, logger=None):
         """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
         mmcls: BaseDataset.evaluate. metric: 'accuracy' (here) or also 'precision', 'recall',
         'f1_score', 'support' (extras/metrics.py). metric_options: topk (int or tuple, default
@@ -432,8 +430,7 @@ class RandomCrop:
     pad_if_needed pads a too small image on both sides. Here padding_mode ('constant', 'edge',
     'reflect', 'symmetric') applies to all padding; mmcls applies it to pad_if_needed's only."""
 
-    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0,
-                 padding_mode='constant'):
+    def __init__(self, size, padding=None, pad_if_needed=False, pad_val=0, padding_mode='constant'):
         check_random_crop(padding, padding_mode)
         self.size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
         self.padding, self.pad_if_needed, self.pad_val = padding, pad_if_needed, pad_val

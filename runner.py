@@ -39,8 +39,7 @@ from hooks import (CUSTOM_HOOKS, LOGGER_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, C
                    build_optimizer_hook, build_updater_hook, check_args, get_priority,
                    updater_class)
 
-__all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint',
-           'CheckpointError']
+__all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint', 'CheckpointError']
 
 
 class EpochBasedRunner:
@@ -368,21 +367,15 @@ def check_run(data_loaders, workflow, max_epochs):
 
 # ---- The optimizer  (mmcv: runner/optimizer/builder.py) -----------------------------------
 
-
 def build_optimizer(model, optimizer_cfg):
     """Any torch.optim class by name (or your own, as 'module:Class'), over one param
     group of all parameters; with `paramwise_cfg`, per-parameter lr / weight_decay
     multipliers (extras/paramwise.py)."""
-    opt_cls = optimizer_class(optimizer_cfg)
-    args = dict(lr=optimizer_cfg.lr, **optimizer_cfg.options)
-    for name in ('momentum', 'weight_decay'):      # None: the optimizer's own default
-        if getattr(optimizer_cfg, name) is not None:
-            args[name] = getattr(optimizer_cfg, name)
+    opt_cls, args = optimizer_class(optimizer_cfg), optimizer_args(optimizer_cfg)
     params = unwrap(model).parameters()
     if optimizer_cfg.paramwise_cfg is not None:
         paramwise_groups = lookup(EXTRAS, 'paramwise', 'optimizer.paramwise_cfg')
         params = paramwise_groups(unwrap(model), optimizer_cfg.paramwise_cfg, args)
-    check_args(opt_cls, args, f'optimizer.type={optimizer_cfg.type!r}', params)   # all taken?
     return opt_cls(params, **args)
 
 
@@ -394,18 +387,33 @@ EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups',
 
 
 def optimizer_class(optimizer_cfg):
-    """The class optimizer.type names: a torch.optim optimizer, or 'module:Class'."""
+    """The class optimizer.type names (a torch.optim optimizer, or 'module:Class'), which
+    must take the config's arguments: checked here, before any data is read."""
     lookup(EXTRAS, 'check_optimizer_cfg', 'optimizer')(optimizer_cfg)
     valid = {n: c for n, c in vars(torch.optim).items()
              if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
-    return lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
-                  base=torch.optim.Optimizer)
+    opt_cls = lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
+                     base=torch.optim.Optimizer)
+    check_args(opt_cls, optimizer_args(optimizer_cfg), f'optimizer.type={optimizer_cfg.type!r}', [])
+    return opt_cls
+
+
+def optimizer_args(optimizer_cfg):
+    """lr and the options; momentum and weight_decay unless None (the optimizer's default)."""
+    args = dict(lr=optimizer_cfg.lr, **optimizer_cfg.options)
+    for name in ('momentum', 'weight_decay'):
+        if getattr(optimizer_cfg, name) is not None:
+            args[name] = getattr(optimizer_cfg, name)
+    return args
 
 
 def check_names(cfg):
     """The classes a config names, looked up (not built) before any data is read: a typo
-    in the optimizer, a policy or a custom hook's type fails in a second."""
+    in the optimizer or its arguments, a policy, a custom hook's or a logger's type fails in a
+    second."""
     optimizer_class(cfg.optimizer)
+    for item in cfg.log_config.hooks if cfg.log_config is not None else []:
+        lookup(LOGGER_HOOKS, item.get('type'), 'log_config.hooks: type', Hook)
     for config, policies, field in ((cfg.lr_config, LR_POLICIES, 'lr_config'),
                                     (cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')):
         if config is not None:
@@ -415,7 +423,6 @@ def check_names(cfg):
 
 
 # ---- The log buffer  (mmcv: runner/log_buffer.py) -----------------------------------------
-
 
 class LogBuffer:
     """Per-iteration values (loss, time, ...) and their averages, weighted by the number of

@@ -29,6 +29,14 @@ NAN_LR = CONFIG + "cfg = replace(cfg, optimizer=replace(cfg.optimizer, lr=float(
 # (name, extra files to write {name: text}, args, exit status, words in the message)
 CASES = [
     ('metric unknown', {}, ['--cfg-options', 'evaluation.metric="mAP"'], 2, ['evaluation.metric', 'accuracy']),
+    # refused before any data is read: config.py's CIFAR-10 is not in the test's folder
+    ('optimizer option typo', {}, ['--config', CONFIG_PY, '--cfg-options', "optimizer.options={'nesterovv': 1}"],
+     2, ["optimizer.type='SGD' does not accept", "'nesterovv'"]),
+    ('logger hook unknown', {}, ['--config', CONFIG_PY, '--cfg-options',
+                                 "log_config.hooks=[{'type': 'TensorboardLoggerHook'}]"], 2,
+     ["log_config.hooks: type='TensorboardLoggerHook' is not known", 'TextLoggerHook']),
+    ('logger hook not a dict', {}, ['--config', CONFIG_PY, '--cfg-options', "log_config.hooks=['x']"], 2,
+     ["log_config.hooks[0]='x' is not valid", "dict(type='TextLoggerHook', ...)"]),
     ('topk not int', {}, ['--cfg-options', "evaluation.metric_options={'topk': 'a'}"], 2,
      ['evaluation.metric_options', 'topk']),
     ('val-only workflow', {}, ['--cfg-options', "workflow=[('val', 1)]"], 2, ['workflow', "('train', epochs)"]),
