@@ -60,19 +60,20 @@ def start(cwd, work_dir, workers, epochs, *extra):
 
 @pytest.mark.parametrize('workers', [0, 2])
 def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(workers, tmp_path):
-    train(tmp_path, 'straight', workers, 4)
-    train(tmp_path, 'interrupted', workers, 2)
-    train(tmp_path, 'interrupted', workers, 4, '--resume', 'interrupted/epoch_2.pth')
+    few = 'data.train.num_samples=1536'                 # 12 batches an epoch
+    train(tmp_path, 'straight', workers, 4, few)
+    train(tmp_path, 'interrupted', workers, 2, few)
+    train(tmp_path, 'interrupted', workers, 4, few, '--resume', 'interrupted/epoch_2.pth')
     straight, interrupted = losses(tmp_path / 'straight'), losses(tmp_path / 'interrupted')
-    assert len(straight) == 4 * 40 and straight == interrupted
+    assert len(straight) == 4 * 12 and straight == interrupted
     assert_same_checkpoint(tmp_path / 'straight' / 'epoch_4.pth', tmp_path / 'interrupted' / 'epoch_4.pth')
 
     # SIGTERM in the middle of epoch 3, then --resume auto
-    proc = start(tmp_path, 'stopped', workers, 4)
+    proc = start(tmp_path, 'stopped', workers, 4, few)
     try:
         deadline = time.time() + 600
-        while time.time() < deadline and proc.poll() is None:       # wait for iteration 10 of epoch 3
-            if any(e == 3 and i >= 10 for e, i, _ in losses(tmp_path / 'stopped')):
+        while time.time() < deadline and proc.poll() is None:       # wait for iteration 6 of epoch 3
+            if any(e == 3 and i >= 6 for e, i, _ in losses(tmp_path / 'stopped')):
                 proc.send_signal(signal.SIGTERM)
                 break
             time.sleep(0.02)
@@ -84,8 +85,8 @@ def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(wor
     stopped_at = (tmp_path / 'stopped' / 'last_checkpoint').read_text()
     assert stopped_at.startswith('iter_')
     meta = torch.load(tmp_path / 'stopped' / stopped_at, weights_only=True)['meta']
-    assert meta['epoch'] == 2 and 10 <= meta['batches_done'] < 40                   # inside epoch 3
-    r = train(tmp_path, 'stopped', workers, 4, '--resume', 'auto')
+    assert meta['epoch'] == 2 and 6 <= meta['batches_done'] < 12                    # inside epoch 3
+    r = train(tmp_path, 'stopped', workers, 4, few, '--resume', 'auto')
     assert f'resuming from stopped/{stopped_at}' in r.stdout
     assert losses(tmp_path / 'straight') == losses(tmp_path / 'stopped')
     assert_same_checkpoint(tmp_path / 'straight' / 'epoch_4.pth', tmp_path / 'stopped' / 'epoch_4.pth')
