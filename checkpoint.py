@@ -2,7 +2,7 @@
 for weights only, and writing them atomically in a thread.
 
     runner.resume          -> read_training_checkpoint     every check, in one call
-                                                           (extras/checkpoint_checks.py); then
+                                                           (extras/checks/checkpoint_checks.py); then
                               load_optimizer_state, restore_rng_state, load_hook_states
     runner.load_checkpoint -> load_checkpoint              weights only (load_from)
     runner.save_checkpoint -> CheckpointWriter.write       a thread; atomic_write
@@ -20,7 +20,7 @@ with torch.load(weights_only=True), tensors and plain values only (mmcv unpickle
 anything, and unpickling can run code); the random states are saved, so a resume is
 exact; `last_checkpoint`, a text file, names the newest checkpoint (mmcv: a `latest.pth`
 symlink). The work dir itself (one run at a time, --resume auto, nothing overwritten) is
-extras/work_dir.py's. The file reads top-down, each function above what it calls.
+extras/run/work_dir.py's. The file reads top-down, each function above what it calls.
 """
 import contextlib
 import io
@@ -47,7 +47,7 @@ TEMP_SUFFIX = '.minicls.tmp'     # only this project's temp files end so
 
 # A checkpoint file is untrusted input: its checks (a FIFO, a zip bomb, damaged meta, another
 # model's weights or another optimizer's state) are an extra's, run on every read (mmcv: none)
-CHECKS = {name: f'extras.checkpoint_checks:{name}' for name in (
+CHECKS = {name: f'extras.checks.checkpoint_checks:{name}' for name in (
     'open_checkpoint', 'read_error', 'check_training_checkpoint')}
 
 
@@ -320,7 +320,7 @@ def get_rng_state():
     return state
 
 
-# ---- How the logs are opened  (hooks.py: TextLoggerHook; extras/logger.py) -------------------
+# ---- How the logs are opened  (hooks.py: TextLoggerHook; extras/run/logger.py) -------------------
 
 def open_no_follow(path):
     """`path` opened for appending text; a link planted at its name is not followed

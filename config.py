@@ -17,7 +17,7 @@ weight_decay=0.0001)`, and `--cfg-options optimizer.lr=0.05` reaches the same fi
 
 A config file is any Python file that defines `cfg`, usually by importing this module
 and deriving with `dataclasses.replace` (see configs/resnet18_cifar10.py); an mmcls 0.x
-config file (module-level dicts, `_base_`) is translated by extras/mmcls_config.py:
+config file (module-level dicts, `_base_`) is translated by extras/bridge/mmcls_config.py:
 
     python train.py --config config.py --resume work_dirs/epoch_20.pth
 """
@@ -51,7 +51,7 @@ class LossConfig:
 
 @dataclass
 class BackboneConfig:
-    type: str = 'ResNet_CIFAR'           # or 'ResNet', mmcls's ImageNet stem (extras/resnet.py)
+    type: str = 'ResNet_CIFAR'           # or 'ResNet', mmcls's ImageNet stem (extras/models/resnet.py)
     depth: int = 50                      # 18, 34, 50, 101 or 152
     num_stages: int = 4
     out_indices: tuple = (3,)
@@ -124,7 +124,7 @@ class DatasetConfig:
     pipeline: list = field(default_factory=list)
     test_mode: bool = False              # False: the training batches; True: the test batch
     num_samples: Optional[int] = None    # only the first N samples (--debug, classroom runs)
-    batched: bool = False                # `pipeline` once per batch: extras/batched_transforms.py
+    batched: bool = False                # `pipeline` once per batch: extras/options/batched_transforms.py
     ann_file: Optional[str] = None       # CustomDataset/ImageNet: `relative/path label` lines
     classes: Optional[Union[str, list]] = None   # class names: a list, a file of them, or None
 
@@ -300,14 +300,14 @@ class Config:
     seed: Optional[int] = None
     deterministic: bool = False
     # 'minicls': each epoch's order and each batch's augmentation from (seed, epoch, batch),
-    # so a resume is exact; 'mmcls': drawn as mmcls 0.25 draws them (extras/mmcls_streams.py)
+    # so a resume is exact; 'mmcls': drawn as mmcls 0.25 draws them (extras/bridge/mmcls_streams.py)
     random_streams: str = 'minicls'
     device: str = 'auto'                 # 'cpu', 'cuda' or 'auto' (cuda when available)
     # Fast paths, off by default (mixed precision is `fp16` above):
     cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
     channels_last: bool = False          # NHWC memory layout for the model and its input
     compile: bool = False                # torch.compile the model in place
-    num_threads: Optional[int] = None    # CPU: torch's threads; None: extras/cpu_threads.py
+    num_threads: Optional[int] = None    # CPU: torch's threads; None: extras/run/cpu_threads.py
     log_level: str = 'INFO'
     # Distributed (torchrun ... train.py --launcher pytorch). The article's config says
     # dist_params=dict(backend='nccl'); empty here means nccl on GPUs, gloo on CPUs.
@@ -351,7 +351,7 @@ cfg = Config(
 # ---------------------------------------------------------------------------------------
 
 # mmcls config files (module-level dicts, no `cfg`) are read by an extra
-CONFIG_READERS = {'mmcls': 'extras.mmcls_config:read_mmcls_config'}
+CONFIG_READERS = {'mmcls': 'extras.bridge.mmcls_config:read_mmcls_config'}
 
 
 def load_config(path, notes=None):

@@ -35,10 +35,10 @@ class DatasetError(RuntimeError):
 
 
 # The extras this file reaches, by name; `lookup` imports one when it is asked for.
-EXTRAS = {'BATCH_PIPELINES': 'extras.batched_transforms:BATCH_PIPELINES',  # batched=True
-          'evaluate_metrics': 'extras.metrics:evaluate_metrics',   # metrics beyond accuracy
+EXTRAS = {'BATCH_PIPELINES': 'extras.options.batched_transforms:BATCH_PIPELINES',  # batched=True
+          'evaluate_metrics': 'extras.options.metrics:evaluate_metrics',   # metrics beyond accuracy
           # CIFAR files are untrusted input: read and checked (mmcls: pickle.load)
-          **{name: f'extras.cifar_files:{name}' for name in (
+          **{name: f'extras.checks.cifar_files:{name}' for name in (
               'md5', 'read_cifar_pickle', 'check_cifar_batch')}}
 
 
@@ -231,7 +231,7 @@ class BaseDataset(Dataset):
     def evaluate(self, results, metric='accuracy', metric_options=None, indices=None, logger=None):
         """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
         mmcls: BaseDataset.evaluate. metric: 'accuracy' (here) or also 'precision', 'recall',
-        'f1_score', 'support' (extras/metrics.py). metric_options: topk (int or tuple, default
+        'f1_score', 'support' (extras/options/metrics.py). metric_options: topk (int or tuple, default
         (1, 5)); thrs (default 0: a prediction counts only with a score above it; a tuple gives
         one key per threshold); average_mode ('macro' or 'none'). indices: the samples
         `results` belong to. logger is accepted for mmcv's EvalHook and not used."""
@@ -316,7 +316,7 @@ class CIFAR10(BaseDataset):
 
     def _read(self, name):
         """Unpickle one file of the dataset after checking its md5 (None: no check, as mmcls's
-        check_integrity), with a restricted unpickler (extras/cifar_files.py; mmcls's
+        check_integrity), with a restricted unpickler (extras/checks/cifar_files.py; mmcls's
         pickle.load runs any code planted in the file). -> a dict with str keys."""
         path, md5 = os.path.join(self.folder, name), self.expected_md5s().get(name)
         where = f'{type(self).__name__}: {path!r}'
@@ -379,9 +379,9 @@ class CIFAR100(CIFAR10):
 # data.<split>.type -> the dataset class, or 'module:Class' of an extra (imported when
 # asked for) or of your own code (e.g. a CIFAR10 subclass defined in a config file)
 DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100,
-            'SyntheticCIFAR10': 'extras.demo_data:SyntheticCIFAR10',
-            'DemoFolder': 'extras.demo_folder:DemoFolder',      # the folder demo's
-            **{name: f'extras.image_folder:{name}' for name in ('CustomDataset', 'ImageNet')}}
+            'SyntheticCIFAR10': 'extras.demos.demo_data:SyntheticCIFAR10',
+            'DemoFolder': 'extras.demos.demo_folder:DemoFolder',      # the folder demo's
+            **{name: f'extras.images.image_folder:{name}' for name in ('CustomDataset', 'ImageNet')}}
 
 
 def check_metrics(metrics, num_results, num_images):
@@ -400,7 +400,7 @@ def check_metrics(metrics, num_results, num_images):
 
 class Compose:
     """Chain transforms, given as callables or as dicts: dict(type='RandomCrop', size=32).
-    mmcls: Compose. With `batched`, the same names build extras/batched_transforms.py's."""
+    mmcls: Compose. With `batched`, the same names build extras/options/batched_transforms.py's."""
 
     def __init__(self, transforms, batched=False, allow_empty=False):
         check_pipeline(transforms, allow_empty)
@@ -516,7 +516,7 @@ class Normalize:
             out -= self._full[1]
             # A float32 division: bit for bit mmcv.imnormalize with opencv <= 5.0, which
             # multiplies by 1 / std in float64 and rounds once. opencv 5.1's multiplies by a
-            # float32 1 / std, 1 ulp off on many values (extras/mmcls_streams.py: MmcvNormalize).
+            # float32 1 / std, 1 ulp off on many values (extras/bridge/mmcls_streams.py: MmcvNormalize).
             out /= self._full[2]
             results[key] = out
         results['img_norm_cfg'] = self._img_norm_cfg
@@ -589,7 +589,7 @@ class Collect:
 
 PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToTensor,
                                      ToTensor, Collect)}
-PIPELINES.update({name: f'extras.image_pipeline:{name}' for name in (   # image files
+PIPELINES.update({name: f'extras.images.image_pipeline:{name}' for name in (   # image files
     'LoadImageFromFile', 'RandomResizedCrop', 'Resize', 'CenterCrop')})
 
 

@@ -17,7 +17,7 @@ runs first; equal priorities keep registration order; every run prints it, get_h
     TextLoggerHook        VERY_LOW      b/a_run, b_*_epoch, a_train_iter,       logger/text.py
                                         a_*_epoch
 
-train.py also registers the two guards of extras/guards.py: CheckInvalidLossHook (HIGH)
+train.py also registers the two guards of extras/run/guards.py: CheckInvalidLossHook (HIGH)
 and StopSignalHook (LOWEST). A hook reads what it needs from the runner it receives (epoch,
 iter, optimizer, outputs, log_buffer); this file never imports runner.py. The optional hooks
 live in extras/, imported through the name tables at its end only when a config names them.
@@ -680,25 +680,25 @@ class EvalHook(Hook):
 
 # lr_config.policy -> the hook; the policies beyond Fixed and Step are extras
 LR_POLICIES = {'Fixed': FixedLrUpdaterHook, 'Step': StepLrUpdaterHook,
-               **{name: f'extras.lr_policies:{name}LrUpdaterHook'
+               **{name: f'extras.options.lr_policies:{name}LrUpdaterHook'
                   for name in ('Exp', 'Poly', 'Inv', 'CosineAnnealing', 'FlatCosineAnnealing',
                                'CosineRestart', 'LinearAnnealing', 'Cyclic', 'OneCycle',
                                'CosineAnnealingCooldown')}}
-MOMENTUM_POLICIES = {name: f'extras.momentum:{name}MomentumUpdaterHook'
+MOMENTUM_POLICIES = {name: f'extras.options.momentum:{name}MomentumUpdaterHook'
                      for name in ('Step', 'CosineAnnealing', 'LinearAnnealing', 'Cyclic',
                                   'OneCycle')}
 # what each field's policy must be a subclass of (mmcv: LrUpdaterHook, MomentumUpdaterHook)
 UPDATER_BASES = {'lr_config': LrUpdaterHook,
-                 'momentum_config': 'extras.momentum:MomentumUpdaterHook'}
+                 'momentum_config': 'extras.options.momentum:MomentumUpdaterHook'}
 # the hooks build_optimizer_hook picks from; all but OptimizerHook are extras
 OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
-                   'Fp16OptimizerHook': 'extras.mixed_precision:Fp16OptimizerHook',
+                   'Fp16OptimizerHook': 'extras.options.mixed_precision:Fp16OptimizerHook',
                    'GradientCumulativeOptimizerHook':
-                       'extras.grad_accumulation:GradientCumulativeOptimizerHook',
+                       'extras.options.grad_accumulation:GradientCumulativeOptimizerHook',
                    'GradientCumulativeFp16OptimizerHook':
-                       'extras.mixed_precision:GradientCumulativeFp16OptimizerHook'}
+                       'extras.options.mixed_precision:GradientCumulativeFp16OptimizerHook'}
 # custom_hooks=[dict(type=..., priority=..., **arguments)]: the optional hooks, by name
 LOGGER_HOOKS = {'TextLoggerHook': TextLoggerHook}    # log_config.hooks: type
 
-CUSTOM_HOOKS = {'EMAHook': 'extras.ema:EMAHook',
-                'EarlyStoppingHook': 'extras.early_stopping:EarlyStoppingHook'}
+CUSTOM_HOOKS = {'EMAHook': 'extras.options.ema:EMAHook',
+                'EarlyStoppingHook': 'extras.options.early_stopping:EarlyStoppingHook'}

@@ -351,10 +351,10 @@ class ResNet_CIFAR(nn.Module):
 # ---- The name tables, and the check of the head's losses --------------------------------
 
 # The backbones, by name; `lookup` imports an extra's only when a config asks for it.
-BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': 'extras.resnet:ResNet'}
+BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': 'extras.models.resnet:ResNet'}
 # The check of a ModelConfig (the types and sizes build_classifier can build), run by every
 # build_classifier before anything is built
-EXTRAS = {'check_model_config': 'extras.model_checks:check_model_config'}
+EXTRAS = {'check_model_config': 'extras.checks.model_checks:check_model_config'}
 
 
 def check_losses(losses):

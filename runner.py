@@ -147,7 +147,7 @@ class EpochBasedRunner:
     @staticmethod
     def as_config(value, field):
         """mmcv's dicts (lr_config=dict(policy='step')) as config.py's dataclass, checked
-        (extras/api_checks.py); a dataclass or None as it is."""
+        (extras/checks/api_checks.py); a dataclass or None as it is."""
         as_config = lookup(EXTRAS, 'as_config', field) if isinstance(value, dict) else None
         return value if as_config is None else as_config(value, field)
 
@@ -163,7 +163,7 @@ class EpochBasedRunner:
         self._epoch, self._iter = meta['epoch'], meta['iter']
         self.resume_batches = meta.get('batches_done', 0)
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))
-        if 'fp16' in meta:                     # the loss scale (extras/mixed_precision.py)
+        if 'fp16' in meta:                     # the loss scale (extras/options/mixed_precision.py)
             self.meta['fp16'] = meta['fp16']
         if resume_optimizer and 'optimizer' in checkpoint:
             load_optimizer_state(self.optimizer, checkpoint['optimizer'], filename)
@@ -370,7 +370,7 @@ def check_run(data_loaders, workflow, max_epochs):
 def build_optimizer(model, optimizer_cfg):
     """Any torch.optim class by name (or your own, as 'module:Class'), over one param
     group of all parameters; with `paramwise_cfg`, per-parameter lr / weight_decay
-    multipliers (extras/paramwise.py)."""
+    multipliers (extras/options/paramwise.py)."""
     opt_cls, args = optimizer_class(optimizer_cfg), optimizer_args(optimizer_cfg)
     params = unwrap(model).parameters()
     if optimizer_cfg.paramwise_cfg is not None:
@@ -381,8 +381,8 @@ def build_optimizer(model, optimizer_cfg):
 
 # The extras this file reaches, by name: paramwise options, and the checks of the API for
 # code that calls the runner directly (a config is checked by config.py)
-EXTRAS = {'paramwise': 'extras.paramwise:paramwise_groups',
-          **{name: f'extras.api_checks:{name}' for name in (
+EXTRAS = {'paramwise': 'extras.options.paramwise:paramwise_groups',
+          **{name: f'extras.checks.api_checks:{name}' for name in (
               'as_config', 'check_new_hook', 'check_optimizer_cfg')}}
 
 

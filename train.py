@@ -36,17 +36,17 @@ from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
 from hooks import DistSamplerSeedHook, EvalHook  # noqa: E402
 from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer, check_names  # noqa: E402
-from extras.cpu_threads import set_cpu_threads  # noqa: E402
-from extras.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
-from extras.logger import setup_console, setup_logger  # noqa: E402
-from extras.mmcls_config import to_mmcls_text  # noqa: E402
-from extras.trace import trace_steps  # noqa: E402
-from extras.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
+from extras.run.cpu_threads import set_cpu_threads  # noqa: E402
+from extras.run.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
+from extras.run.logger import setup_console, setup_logger  # noqa: E402
+from extras.bridge.mmcls_config import to_mmcls_text  # noqa: E402
+from extras.run.trace import trace_steps  # noqa: E402
+from extras.run.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
                              lock_work_dir, move_later_checkpoints_aside, remove_temp_files,
                              resolve_work_dir, unique_timestamp)
 
 logger = logging.getLogger('minicls')
-STREAMS = {'minicls': build_dataloader, 'mmcls': 'extras.mmcls_streams:build_dataloader'}
+STREAMS = {'minicls': build_dataloader, 'mmcls': 'extras.bridge.mmcls_streams:build_dataloader'}
 
 
 # ---- cli: the errors a user can cause, as one line and an exit status ---------------------
@@ -109,7 +109,7 @@ def main(argv=None):
     cfg = build_cfg(args, timestamp, config_notes)
     device, distributed, rank = select_device(cfg, args.launcher)
     threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu) if device == 'cpu' else ''
-    # the work dir (extras/work_dir.py): one run at a time, nothing in it lost or overwritten
+    # the work dir (extras/run/work_dir.py): one run at a time, nothing in it lost or overwritten
     with lock_work_dir(cfg, rank, distributed):
         notes = remove_temp_files(cfg, rank)
         if cfg.resume_from == 'auto':
@@ -194,7 +194,7 @@ def select_device(cfg, launcher):
                           'use --device cpu')
     if launcher != 'pytorch':
         return device, False, 0
-    from extras.distributed import init_dist
+    from extras.options.distributed import init_dist
     rank, device = init_dist(cfg.dist_params.get('backend'), device)
     return device, True, rank
 
@@ -237,7 +237,7 @@ def build_cfg(args, timestamp, notes):
     check_flags(args)
     cfg = load_config(args.config, notes)
     if args.cfg_options:
-        from extras.cfg_options import apply_cfg_options
+        from extras.options.cfg_options import apply_cfg_options
         cfg = apply_cfg_options(cfg, args.cfg_options)
     flags = dict(work_dir=args.work_dir, resume_from=args.resume_from,
                  load_from=args.load_from, seed=args.seed, device=args.device,
@@ -299,7 +299,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
                                  seed=cfg.seed, **loader_args)
                     for ds in datasets]
     if distributed:                    # one model per process; DDP averages the gradients
-        from extras.distributed import wrap_model
+        from extras.options.distributed import wrap_model
         model = wrap_model(model, cfg.sync_bn)
     # 2. optimizer
     optimizer = build_optimizer(model, cfg.optimizer)
@@ -309,14 +309,14 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     runner.timestamp = timestamp       # <timestamp>.log and <timestamp>.log.json share a name
     if cfg.channels_last:
         runner.memory_format = torch.channels_last
-    # 4. the standard hooks, and the guards (extras/guards.py, not in mmcv): a NaN/inf loss
+    # 4. the standard hooks, and the guards (extras/run/guards.py, not in mmcv): a NaN/inf loss
     #    stops before the optimizer steps on it; Ctrl-C / SIGTERM / SIGHUP saves iter_N.pth
     runner.register_training_hooks(cfg.lr_config, cfg.optimizer_config,
                                    cfg.checkpoint_config, cfg.log_config,
                                    cfg.momentum_config, cfg.fp16, cfg.custom_hooks)
     runner.register_hook(CheckInvalidLossHook(), 'HIGH')
     if distributed:                    # the processes agree on a stop, or they would wait
-        from extras.distributed import DistStopSignalHook
+        from extras.options.distributed import DistStopSignalHook
         runner.register_hook(DistStopSignalHook(), 'LOWEST')
     else:
         runner.register_hook(StopSignalHook(), 'LOWEST')
@@ -330,7 +330,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
                                   data.workers_per_gpu, dist=distributed, shuffle=False,
                                   round_up=True, **loader_args)
         if distributed:
-            from extras.distributed import DistEvalHook as eval_hook
+            from extras.options.distributed import DistEvalHook as eval_hook
         else:
             eval_hook = EvalHook
         runner.register_hook(eval_hook(val_loader, **dataclasses.asdict(cfg.evaluation)),

@@ -18,7 +18,7 @@ import torch
 from common import median, report
 from config import train_pipeline
 from data import build_dataloader, collate
-from extras.demo_data import SyntheticCIFAR10
+from extras.demos.demo_data import SyntheticCIFAR10
 
 
 def per_process(dataset, batch=128):

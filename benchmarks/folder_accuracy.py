@@ -12,7 +12,7 @@ run as it is, per seed S, each run one process under `nice -n 19` with OMP_NUM_T
    mmcls:   `real_data.py --mmcls-driver configs/demo_folder_mmcls.py --work-dir <run> --seed S`
             (mmcls's tools/train.py steps, then mmcls.apis.train_model; benchmarks/real_data.py)
 both from the repository root (the file's data paths are relative to it), with interop.py's
-`train`. The folder is written first if absent (extras/demo_folder.py: write_demo_folder).
+`train`. The folder is written first if absent (extras/demos/demo_folder.py: write_demo_folder).
 Each run's final top-1 (%) on the 500 validation images is the last `"mode": "val"` line of its
 <timestamp>.log.json. Printed: top-1 per seed and epoch, mean +- sd (n - 1) per system, and the
 difference of the means with Welch's standard error; saved as JSON (--out).
@@ -36,7 +36,7 @@ SYSTEMS = ('minicls', 'mmcls')
 def prepare_folder():
     """data/demo_folder, as configs/demo_folder.py's first run writes it; what wrote it."""
     sys.path.insert(0, REPO)
-    from extras.demo_folder import DemoFolder, write_demo_folder
+    from extras.demos.demo_folder import DemoFolder, write_demo_folder
     root = os.path.join(REPO, 'data', 'demo_folder')
     write_demo_folder(root, DemoFolder.header())
     return DemoFolder.header().strip()

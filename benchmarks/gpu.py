@@ -161,7 +161,7 @@ def compute_rows(budget):
 
 END_TO_END = '''
 import sys; sys.path.insert(0, {root!r}); sys.argv = ['train.py'] + {args!r}
-from extras import demo_data
+from extras.demos import demo_data
 demo_data.SyntheticCIFAR10.batch_size = {size}     # 5 x 10,000 train + 10,000 test: CIFAR-10's size
 demo_data.SyntheticCIFAR10.num_test = {size}
 import train; train.cli()

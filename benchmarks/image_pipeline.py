@@ -64,7 +64,7 @@ def build(side, pipeline, folder):
     if side == 'mmcls':
         from mmcls.datasets import build_dataset
         return build_dataset(dict(type='CustomDataset', data_prefix=folder, pipeline=pipeline))
-    from extras.image_folder import CustomDataset
+    from extras.images.image_folder import CustomDataset
     return CustomDataset(folder, pipeline)
 
 
@@ -148,7 +148,7 @@ def decode_ms(decoder, reps=200):
         import cv2
         decode = lambda p: cv2.imdecode(np.frombuffer(read(p), np.uint8), cv2.IMREAD_COLOR)  # noqa
     elif decoder == 'pil':
-        from extras.image_pipeline import imread as decode
+        from extras.images.image_pipeline import imread as decode
     else:
         from torchvision.io import decode_jpeg
         decode = lambda p: decode_jpeg(torch.frombuffer(read(p), dtype=torch.uint8))  # noqa
@@ -173,7 +173,7 @@ def loader_speed(workers, n):
 
 
 def memory_per_file(count=100_000):
-    from extras.image_folder import CustomDataset
+    from extras.images.image_folder import CustomDataset
     ann = os.path.join(DATA, 'many.txt')
     first = os.path.join('class_0', '0000.jpg')
     with open(ann, 'w') as f:
@@ -208,7 +208,7 @@ def main():
     print(f'train pipeline, one process, images per CPU second (best of {args.reps}): '
           f'minicls {mine:.0f}, mmcls {theirs:.0f} ({mine / theirs:.2f}x)')
     print(f'decode one 375x500 JPEG, ms of CPU: cv2.imdecode {ref["cv2_decode_ms"]:.2f}, '
-          f'PIL (extras/image_pipeline.imread) {decode_ms("pil"):.2f}, '
+          f'PIL (extras/images/image_pipeline.imread) {decode_ms("pil"):.2f}, '
           f'torchvision.io.decode_jpeg {decode_ms("torchvision"):.2f}')
     for name, (diff, ms) in first['resize'].items():
         print(f'resize {name} -> 224x224: |x - cv2| mean {diff:.3f} grey levels, {ms:.3f} ms')

@@ -33,7 +33,7 @@ import torch
 
 from common import median, quiet_logger, report
 from config import train_pipeline
-from extras.demo_data import SyntheticCIFAR10
+from extras.demos.demo_data import SyntheticCIFAR10
 from data_pipeline import per_process
 from runner_overhead import SIZES, NoBackbone, bare_loop, make, runner_loop
 

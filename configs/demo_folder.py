@@ -1,7 +1,7 @@
 """The folder demo: a small ImageNet-style ResNet (7x7 stem, max pool) trained on a folder of
 JPEG files with mmcls's ImageNet pipeline, no download.
 
-DemoFolder (extras/demo_folder.py) writes data/demo_folder the first time: 2,000 training
+DemoFolder (extras/demos/demo_folder.py) writes data/demo_folder the first time: 2,000 training
 images in one subfolder per class, and 500 validation images in one folder with an ann_file,
 the two layouts of mmcls's CustomDataset, then reads them as CustomDataset does.
 

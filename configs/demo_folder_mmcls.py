@@ -1,6 +1,6 @@
 """The folder demo as an mmcls 0.25 config file: configs/demo_folder.py's run (the same data,
 pipelines, model and schedule), written the way mmcls's own configs are, so one file trains
-unchanged in both systems (extras/mmcls_config.py translates it here):
+unchanged in both systems (extras/bridge/mmcls_config.py translates it here):
 
     python train.py --config configs/demo_folder.py          # once: writes data/demo_folder
     python train.py --config configs/demo_folder_mmcls.py    # minicls
@@ -8,7 +8,7 @@ unchanged in both systems (extras/mmcls_config.py translates it here):
 
 This file does not write the folder: CustomDataset only reads it. Run configs/demo_folder.py
 once first (its DemoFolder dataset writes data/demo_folder), or call
-extras.demo_folder.write_demo_folder('data/demo_folder', DemoFolder.header()).
+extras.demos.demo_folder.write_demo_folder('data/demo_folder', DemoFolder.header()).
 benchmarks/folder_accuracy.py runs this file in both systems over seeds (docs/interop.md).
 """
 # model: mmcls's ResNet-18 layout at a quarter of the width, three stages (16-32-64 channels);

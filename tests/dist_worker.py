@@ -12,9 +12,9 @@ import torch
 
 import tiny
 import data
-from extras import demo_data
+from extras.demos import demo_data
 from config import BackboneConfig, HeadConfig, ModelConfig, OptimizerConfig, test_pipeline
-from extras.distributed import DistEvalHook, MMDistributedDataParallel
+from extras.options.distributed import DistEvalHook, MMDistributedDataParallel
 from hooks import Hook
 from model import build_classifier
 from runner import build_optimizer

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import train
-from extras import work_dir
+from extras.run import work_dir
 from test_work_dir import CONFIG
 from test_image_folder import bad_folder_config
 
@@ -272,7 +272,7 @@ def test_a_bool_is_not_an_int_and_every_seed_the_message_allows_is_taken():
     ('samples_per_gpu', 65537, '1..65536'), ('samples_per_gpu', 0, '1..65536'),
     ('workers_per_gpu', 257, '0..256')])
 def test_loader_sizes_are_bounded_as_the_mmcls_bridge_bounds_them(field, value, allowed):
-    """Issue 31: a size nobody means (the bridge's extras/mmcls_checks.py bounds these too)."""
+    """Issue 31: a size nobody means (the bridge's extras/bridge/mmcls_checks.py bounds these too)."""
     from config import ConfigError, cfg, check_config, replace
     with pytest.raises(ConfigError, match=f'^data.{field}={value} is out of range; allowed: {allowed}$'):
         check_config(replace(cfg, data=replace(cfg.data, **{field: value})))

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_runner(tmp_path, model=None):
     model = model or TinyModel()
     return EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), str(tmp_path),
-                            logging.getLogger('minicls.ckpt'), max_epochs=1)
+                            logging.getLogger('ckpt_test'), max_epochs=1)
 
 
 def test_load_from_takes_mmcls_layout_and_reports_keys(tmp_path, caplog):
@@ -31,7 +31,7 @@ def test_load_from_takes_mmcls_layout_and_reports_keys(tmp_path, caplog):
                                           ('module.head.extra', torch.zeros(1))])}
     torch.save(wrapped, tmp_path / 'mmcls.pth')
     runner = make_runner(tmp_path)
-    with caplog.at_level('WARNING', logger='minicls.ckpt'):
+    with caplog.at_level('WARNING', logger='ckpt_test'):
         runner.load_checkpoint(str(tmp_path / 'mmcls.pth'))
     assert torch.equal(runner.model.fc.weight, source['fc.weight'])
     assert 'missing keys in source state_dict: fc.bias' in caplog.text

@@ -7,7 +7,7 @@ import train
 from checkpoint import CheckpointError
 from config import ConfigError
 from data import DatasetError
-from extras.guards import TrainingStopped
+from extras.run.guards import TrainingStopped
 
 
 @pytest.mark.parametrize('error, status', [(ConfigError('optimizer.lr=-1 is out of range'), 2),
@@ -40,7 +40,7 @@ import signal  # noqa: E402
 import sys  # noqa: E402
 
 import procs  # noqa: E402
-from extras.guards import StopSignalHook  # noqa: E402
+from extras.run.guards import StopSignalHook  # noqa: E402
 from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: a tiny run in this process)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

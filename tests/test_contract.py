@@ -18,8 +18,8 @@ from tiny import TinyModel, loader, quiet_logger
 import data
 from config import (BackboneConfig, CheckpointConfig, DatasetConfig, HeadConfig, LrConfig, ModelConfig,
                     OptimizerConfig, OptimizerHookConfig, ParamwiseConfig, cfg as default_cfg, test_pipeline)
-from extras import batched_transforms
-from extras.grad_accumulation import GradientCumulativeOptimizerHook
+from extras.options import batched_transforms
+from extras.options.grad_accumulation import GradientCumulativeOptimizerHook
 from model import accuracy, build_classifier
 from runner import EpochBasedRunner, build_optimizer
 

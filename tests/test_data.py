@@ -13,7 +13,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
-from extras import batched_transforms, demo_data  # noqa: E402
+from extras.options import batched_transforms  # noqa: E402
+from extras.demos import demo_data  # noqa: E402
 import data as transforms  # noqa: E402  (the per-image transforms live in data.py)
 from config import DatasetConfig, test_pipeline, train_pipeline  # noqa: E402
 

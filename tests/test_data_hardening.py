@@ -11,7 +11,7 @@ import pytest
 
 import data
 from config import DatasetConfig, test_pipeline
-from extras import demo_data
+from extras.demos import demo_data
 
 
 def write(path, obj, protocol=2):
@@ -233,7 +233,7 @@ import io  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 
-from extras.cifar_files import _CifarUnpickler  # noqa: E402  (CIFAR files' restricted unpickler)
+from extras.checks.cifar_files import _CifarUnpickler  # noqa: E402  (CIFAR files' restricted unpickler)
 
 ALLOWED = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
            ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),

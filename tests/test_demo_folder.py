@@ -1,4 +1,4 @@
-"""The folder demo's data (extras/demo_folder.py): both of CustomDataset's layouts, the labels
+"""The folder demo's data (extras/demos/demo_folder.py): both of CustomDataset's layouts, the labels
 the generator meant, written once, and never over a folder the demo did not write."""
 import os
 import sys
@@ -9,8 +9,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data import DatasetError  # noqa: E402
-from extras import demo_data  # noqa: E402
-from extras.demo_folder import DemoFolder  # noqa: E402
+from extras.demos import demo_data  # noqa: E402
+from extras.demos.demo_folder import DemoFolder  # noqa: E402
 
 
 class Small(DemoFolder):

@@ -153,7 +153,7 @@ def adam_state(checkpoint):
 
 
 def hold_lock(folder, monkeypatch):        # another run holding the work dir; returns the release
-    from extras import work_dir
+    from extras.run import work_dir
     fd = work_dir.lock(str(folder / 'w'))
     return lambda: os.close(fd)
 

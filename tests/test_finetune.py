@@ -110,7 +110,7 @@ def test_train_py_fine_tunes_from_a_1000_class_checkpoint_with_frozen_stages(tmp
 
 def test_the_mmcls_tutorial_config_translates_and_a_url_is_refused(tmp_path):
     from config import ConfigError
-    from extras.mmcls_config import read_mmcls_config, read_mmcls_text, to_mmcls_text
+    from extras.bridge.mmcls_config import read_mmcls_config, read_mmcls_text, to_mmcls_text
     tutorial = ROOT / 'tests' / 'fixtures' / 'mmcls' / 'tutorial' / 'resnet50_finetune_cifar.py'
     cfg = read_mmcls_config(str(tutorial))
     backbone = cfg.model.backbone

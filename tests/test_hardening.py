@@ -14,7 +14,7 @@ import torch
 import checkpoint
 import procs
 import train
-from extras import logger
+from extras.run import logger
 from config import config_to_json
 from runner import EpochBasedRunner, build_optimizer
 from test_work_dir import cli, config  # noqa: F401  (fixtures)
@@ -198,7 +198,7 @@ def test_a_checkpoint_in_mmcls_layout_resumes_here(cli, tmp_path):
 
 
 def test_a_checkpoints_config_is_mmcls_text_and_minicls_json(cli, tmp_path):
-    from extras.mmcls_config import read_mmcls_text
+    from extras.bridge.mmcls_config import read_mmcls_text
     assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
     meta = torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)['meta']
     ast.parse(meta['config'])                                   # Python, as mmcv reads it
@@ -207,7 +207,7 @@ def test_a_checkpoints_config_is_mmcls_text_and_minicls_json(cli, tmp_path):
     assert mine['total_epochs'] == 1 and mine['seed'] == 0
     back = read_mmcls_text(meta['config'], 'epoch_1.pth', [])
     assert json.loads(config_to_json(back)) == mine
-    from extras.demo_data import SyntheticCIFAR10
+    from extras.demos.demo_data import SyntheticCIFAR10
     assert meta['CLASSES'] == list(SyntheticCIFAR10.CLASSES)   # the model's, as mmcv saves them
 
 

@@ -1,4 +1,4 @@
-"""extras/image_folder.py: mmcls 0.25's CustomDataset and ImageNet from a folder or an ann_file,
+"""extras/images/image_folder.py: mmcls 0.25's CustomDataset and ImageNet from a folder or an ann_file,
 their checks (each bad input one DatasetError naming the file), the loader's batch seeds for
 every BaseDataset, and a folder run resumed equal to the uninterrupted one."""
 import json
@@ -17,7 +17,7 @@ import procs
 import train as train_py
 from config import ConfigError
 from data import BaseDataset, DatasetError, build_dataloader
-from extras.image_folder import CustomDataset, ImageNet
+from extras.images.image_folder import CustomDataset, ImageNet
 from test_interop import interop, mmref_opencv    # benchmarks/interop.py
 
 ROOT = Path(__file__).resolve().parent.parent

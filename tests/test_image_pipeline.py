@@ -1,4 +1,4 @@
-"""extras/image_pipeline.py: LoadImageFromFile as mmcv's imread(flag='color') (3 channels, BGR,
+"""extras/images/image_pipeline.py: LoadImageFromFile as mmcv's imread(flag='color') (3 channels, BGR,
 EXIF orientation), cv2's bilinear resize (no antialias), RandomResizedCrop's draws and
 fallback, Resize's (h, -1) form, CenterCrop; hand-computed expectations. With $MMREF (a real
 mmcv 1.7.2 + mmcls 0.25.0, benchmarks/mmcv_reference_setup.sh): pixel parity with mmcls."""
@@ -15,8 +15,8 @@ from PIL import Image
 
 from config import ConfigError
 from data import Compose, DatasetError
-from extras import image_pipeline
-from extras.image_pipeline import (CenterCrop, LoadImageFromFile, RandomResizedCrop, Resize,
+from extras.images import image_pipeline
+from extras.images.image_pipeline import (CenterCrop, LoadImageFromFile, RandomResizedCrop, Resize,
                                    imread, imresize)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -169,7 +169,7 @@ def test_pixel_parity_with_the_real_mmcls(tmp_path):
             build = lambda p: build_dataset(dict(type='CustomDataset', data_prefix=sys.argv[4],
                                                  pipeline=p))
         else:
-            from extras.image_folder import CustomDataset
+            from extras.images.image_folder import CustomDataset
             build = lambda p: CustomDataset(sys.argv[4], p)
         out = {}
         for name, p in pipelines.items():

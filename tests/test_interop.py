@@ -1,4 +1,4 @@
-"""Issue 23, items 4 and 6: `random_streams='mmcls'` (config.py's field, extras/mmcls_streams.py)
+"""Issue 23, items 4 and 6: `random_streams='mmcls'` (config.py's field, extras/bridge/mmcls_streams.py)
 draws as mmcls 0.25 does, and a minicls checkpoint goes to mmcv. The tests that need mmcv 1.7.2 /
 mmcls 0.25.0 run where $MMREF (default /tmp/mmref; benchmarks/mmcv_reference_setup.sh) holds
 them, and are skipped elsewhere (CI); the others take a few seconds."""
@@ -18,9 +18,9 @@ import data
 import procs
 import train
 from config import ConfigError, cfg, check_config, load_config
-from extras.cfg_options import apply_cfg_options
-from extras.mmcls_config import read_mmcls_text, to_mmcls_text
-from extras.mmcls_streams import MmclsDistributedSampler, MmclsRandomSampler, build_dataloader
+from extras.options.cfg_options import apply_cfg_options
+from extras.bridge.mmcls_config import read_mmcls_text, to_mmcls_text
+from extras.bridge.mmcls_streams import MmclsDistributedSampler, MmclsRandomSampler, build_dataloader
 from model import build_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,7 +337,7 @@ def test_mmcls_streams_normalize_is_mmcvs_imnormalize_with_its_opencv(deps):
     script = '''if 1:
         import json, os, sys, cv2, mmcv, numpy as np
         os.environ['MINICLS_MMCV_OPENCV'] = cv2.__version__
-        from extras.mmcls_streams import use_mmcv_normalize
+        from extras.bridge.mmcls_streams import use_mmcv_normalize
         import data
         from config import img_norm_cfg
         mean, std = (np.array(img_norm_cfg[k], np.float32) for k in ('mean', 'std'))

@@ -2,6 +2,7 @@
 their line targets, no long lines, the flow apart from its guards, each step of docs/flow.md
 readable in one sitting and in few passages, the page of figures current, and imports that
 go one way."""
+import glob
 import ast
 import os
 import sys
@@ -123,6 +124,6 @@ def test_imports_go_one_way(path):
 
 
 def test_no_extra_imports_train_py_and_no_core_file_but_train_py_imports_an_extra():
-    extras = [f'extras/{f}' for f in os.listdir(os.path.join(ROOT, 'extras')) if f.endswith('.py')]
+    extras = glob.glob('extras/**/*.py', root_dir=ROOT, recursive=True)
     assert [f for f in extras if 'train' in imported(f)] == []
     assert [f for f in CORE if f != 'train.py' and 'extras' in imported(f)] == []

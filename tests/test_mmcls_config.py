@@ -1,4 +1,4 @@
-"""mmcls 0.x configs here (extras/mmcls_config.py, tools/convert_config.py): the fixtures written
+"""mmcls 0.x configs here (extras/bridge/mmcls_config.py, tools/convert_config.py): the fixtures written
 in mmcls 0.25's own format against config.py and configs/resnet18_cifar10.py, every translation
 rule and refusal, `_base_` merging as mmcv merges, a checkpoint's config text read as data only,
 the round trips, the converter, and train.py running an mmcls file."""
@@ -17,7 +17,7 @@ import tiny  # noqa: F401  (puts the repository on sys.path)
 import config
 import procs
 from config import ConfigError, config_changes, load_config, replace
-from extras.mmcls_config import SKIPPED, read_mmcls_config, read_mmcls_text, to_mmcls_text
+from extras.bridge.mmcls_config import SKIPPED, read_mmcls_config, read_mmcls_text, to_mmcls_text
 
 ROOT = Path(__file__).resolve().parent.parent
 MMCLS = ROOT / 'tests' / 'fixtures' / 'mmcls'
@@ -301,7 +301,7 @@ def test_the_same_resolution_and_text_as_the_real_mmcv(tmp_path):
         warnings.simplefilter('ignore')
         sys.path.insert(0, {str(ROOT)!r})
         from mmcv import Config
-        from extras.mmcls_config import resolve_file
+        from extras.bridge.mmcls_config import resolve_file
         for f in {[str(R18), str(SEED), str(TINY), str(MMCLS / 'resnet' / 'resnet18_b16x8_cifar10.py')]!r}:
             mmcv = Config.fromfile(f)._cfg_dict.to_dict()
             assert json.dumps(resolve_file(f, [], dict())[0], default=str) == json.dumps(mmcv, default=str), f
@@ -333,7 +333,7 @@ TEXT = to_mmcls_text(config.cfg)
     ("custom_hooks = [dict(type='os:system', priority='NORMAL')]",
      ["type='os:system' names code to import"]),
     ("lr_config = dict(policy='my_policy:MyLrUpdaterHook')", ['policy=', 'names code to import']),
-    ("data = dict(train=dict(type='extras.demo_data:SyntheticCIFAR10'))", ['names code to import']),
+    ("data = dict(train=dict(type='extras.demos.demo_data:SyntheticCIFAR10'))", ['names code to import']),
     ("_base_ = ['../x.py']", ['_base_']),
     ('model = dict(', ['never closed']),
 ])

@@ -199,7 +199,7 @@ def test_resume_restores_python_numpy_and_torch_random_states(tmp_path):
 # ---- A stop at any iteration of an epoch resumes to the bit (issue 31, section 1) ----------
 from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: 4 iterations an epoch, 3 epochs)
 import train as train_py  # noqa: E402  (train() above runs it as a process)
-from extras.guards import StopSignalHook  # noqa: E402
+from extras.run.guards import StopSignalHook  # noqa: E402
 
 
 @pytest.fixture(scope='module')

@@ -11,13 +11,13 @@ import torch
 
 import checkpoint
 from config import CheckpointConfig, LogConfig, LrConfig, OptimizerConfig, OptimizerHookConfig
-from extras.guards import CheckInvalidLossHook, TrainingStopped
+from extras.run.guards import CheckInvalidLossHook, TrainingStopped
 from hooks import EvalHook, Hook
 from runner import EpochBasedRunner, build_optimizer, load_checkpoint
 from tiny import TinyModel, loader, quiet_logger
 
 import train
-from extras import cpu_threads
+from extras.run import cpu_threads
 
 
 def make_runner(work_dir, model=None, max_epochs=2, **hooks):

@@ -11,7 +11,7 @@ import torch
 import tiny  # noqa: F401  (puts the repository on sys.path)
 import config
 from config import ConfigError
-from extras.cfg_options import apply_cfg_options
+from extras.options.cfg_options import apply_cfg_options
 from config import check_config, config_to_json, load_config
 import procs
 

@@ -10,8 +10,8 @@ import torch
 
 import runner
 import train
-from extras import work_dir
-from extras import cpu_threads
+from extras.run import work_dir
+from extras.run import cpu_threads
 
 CONFIG = '''from config import *
 cfg = replace(cfg,

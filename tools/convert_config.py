@@ -4,7 +4,7 @@ where the two differ, so that you migrate once and then edit dataclasses.
     python tools/convert_config.py configs/resnet/resnet18_8xb16_cifar10.py > configs/r18_zoo.py
     python tools/convert_config.py --from-checkpoint work_dirs/r18/epoch_10.pth > configs/r18.py
 
-The mmcls file is read as `python train.py --config X.py` reads it (extras/mmcls_config.py:
+The mmcls file is read as `python train.py --config X.py` reads it (extras/bridge/mmcls_config.py:
 `_base_` files merged, every key translated or refused), so the printed file gives the same
 Config. --from-checkpoint reads the config text that mmcls keeps in a checkpoint's
 meta['config'] (parsed as data, never run). Keys that mean nothing here become comments on top.
@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import config  # noqa: E402
 from config import ConfigError  # noqa: E402
-from extras.mmcls_checks import one_line  # noqa: E402
-from extras.mmcls_config import read_mmcls_config, read_mmcls_text, render  # noqa: E402
+from extras.bridge.mmcls_checks import one_line  # noqa: E402
+from extras.bridge.mmcls_config import read_mmcls_config, read_mmcls_text, render  # noqa: E402
 
 
 def expression(value, base, base_expr, names, indent=0):

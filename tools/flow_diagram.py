@@ -24,7 +24,7 @@ SETUP = ('config, work dir, log, seed, model, datasets', 'train.py: main')
 # The eight steps of train_model (docs/flow.md, section 1): (what, file: function).
 STEPS = [
     ('data loaders, one per workflow entry', 'data.py: build_dataloader'),
-    ('the optimizer (paramwise_cfg: extras/paramwise.py)', 'runner.py: build_optimizer'),
+    ('the optimizer (paramwise_cfg: extras/options/paramwise.py)', 'runner.py: build_optimizer'),
     ('the runner; runner.timestamp names the logs', 'runner.py: EpochBasedRunner.__init__'),
     ('LR, optimizer, checkpoint, timer, logger hooks', 'runner.py: EpochBasedRunner.register_training_hooks'),
     ('a sampler-seed hook: each epoch shuffles anew', 'hooks.py: DistSamplerSeedHook'),

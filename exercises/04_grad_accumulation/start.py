@@ -6,7 +6,7 @@ momentum and weight decay; the number of iterations is a multiple of cumulative_
 here). Hints: the loss is a mean over the batch; backward() adds to .grad; when must
 zero_grad() happen, and how many optimizer steps does the batch-2 run make?
 
-Read first: hooks.py (OptimizerHook), extras/grad_accumulation.py (the full version, with
+Read first: hooks.py (OptimizerHook), extras/options/grad_accumulation.py (the full version, with
 the tail of a run and resume). Check: python -m pytest -q exercises/04_grad_accumulation
 """
 from hooks import OptimizerHook

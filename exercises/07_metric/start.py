@@ -7,7 +7,7 @@ mmcls's metrics. `scores` is an (N, C) array (one row per sample, as the EvalHoo
 results stacked), `labels` an (N,) int array. Classes absent from `labels` are left out
 of the mean (mmcls's 'recall' with average_mode='macro' counts them as 0 instead).
 
-Read first: data.py (BaseDataset.evaluate), extras/metrics.py (precision_recall_f1).
+Read first: data.py (BaseDataset.evaluate), extras/options/metrics.py (precision_recall_f1).
 Check: python -m pytest -q exercises/07_metric
 """
 import numpy as np  # noqa: F401

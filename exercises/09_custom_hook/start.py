@@ -20,7 +20,7 @@ hooks.CUSTOM_HOOKS or as 'module:Class' (this file is the module ex09_custom_hoo
 cfg = replace(cfg, custom_hooks=CUSTOM_HOOKS).
 
 Read first: hooks.py (Priority, Hook, OptimizerHook, CUSTOM_HOOKS, build_custom_hook),
-runner.py (register_training_hooks, register_hook, train), extras/ema.py (a custom hook).
+runner.py (register_training_hooks, register_hook, train), extras/options/ema.py (a custom hook).
 Check: python -m pytest -q exercises/09_custom_hook
 """
 import torch  # noqa: F401

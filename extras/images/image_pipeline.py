@@ -1,6 +1,6 @@
 """Transforms for images read from files, mmcls 0.25's names and arguments: LoadImageFromFile,
 RandomResizedCrop, Resize, CenterCrop (mmcls: datasets/pipelines/loading.py, transforms.py).
-data.py's PIPELINES names them as 'extras.image_pipeline:<name>'; config.lookup imports this
+data.py's PIPELINES names them as 'extras.images.image_pipeline:<name>'; config.lookup imports this
 file when a pipeline asks for one of them.
 
 Decoding is PIL's (it comes with torchvision): it reads every format mmcls's CustomDataset lists

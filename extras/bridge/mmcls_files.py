@@ -1,6 +1,6 @@
-"""mmcls 0.x config sources read as mmcv reads them, for extras/mmcls_config.py: a config file
+"""mmcls 0.x config sources read as mmcv reads them, for extras/bridge/mmcls_config.py: a config file
 run with its `_base_` files (mmcv: Config._file2dict, _merge_a_into_b), and a checkpoint's config
-text parsed as data, never run. Values are checked (extras/mmcls_checks.py) before anything walks
+text parsed as data, never run. Values are checked (extras/bridge/mmcls_checks.py) before anything walks
 them by recursion."""
 import ast
 import os
@@ -8,7 +8,7 @@ import types
 
 import config
 from config import ConfigError
-from extras.mmcls_checks import MAX_TEXT, check_plain, quote
+from extras.bridge.mmcls_checks import MAX_TEXT, check_plain, quote
 
 def parse_text(text, source):
     if len(text) > MAX_TEXT:

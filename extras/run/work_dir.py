@@ -25,7 +25,7 @@ import torch
 
 from checkpoint import TEMP_SUFFIX, CheckpointError, atomic_write, checkpoint_dirs
 from config import ConfigError
-from extras.checkpoint_checks import open_checkpoint
+from extras.checks.checkpoint_checks import open_checkpoint
 
 CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
 

@@ -13,7 +13,7 @@ The same machinery as the LR's (hooks.py: LrUpdaterHook), on each param group's 
 Warmup divides the scheduled momentum instead of multiplying it: a higher momentum at the
 start is the gentle one for momentum, as a lower LR is for the LR.
 """
-from extras.lr_policies import _Cyclic, _anneal_func, _progress, _target, annealing_cos, annealing_linear
+from extras.options.lr_policies import _Cyclic, _anneal_func, _progress, _target, annealing_cos, annealing_linear
 from hooks import LrUpdaterHook, steps_passed
 
 class MomentumUpdaterHook(LrUpdaterHook):

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import torch
 
 from checkpoint import unwrap
-from extras.guards import StopSignalHook
+from extras.run.guards import StopSignalHook
 from hooks import EvalHook, single_gpu_test
 
 

@@ -4,7 +4,7 @@
     StopSignalHook         LOWEST   Ctrl-C, SIGTERM, SIGHUP: save iter_N.pth, then stop
 
 Both stop by raising TrainingStopped, which train.py's cli turns into one line and its exit
-status. They are hooks, so the loop stays mmcv's (extras/distributed.py: DistStopSignalHook,
+status. They are hooks, so the loop stays mmcv's (extras/options/distributed.py: DistStopSignalHook,
 the same stop agreed between processes).
 """
 import math

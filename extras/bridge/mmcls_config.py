@@ -22,9 +22,9 @@ import typing
 
 import config
 from config import ConfigError
-from extras.mmcls_checks import (check_logger_hooks, check_optimizer, check_sizes, one_line,
+from extras.bridge.mmcls_checks import (check_logger_hooks, check_optimizer, check_sizes, one_line,
                                  quote)
-from extras.mmcls_files import dotted, parse_text, resolve_file
+from extras.bridge.mmcls_files import dotted, parse_text, resolve_file
 
 logger = logging.getLogger('minicls')
 
@@ -243,7 +243,7 @@ def to_mmcls_dict(cfg, world_size=1):
 
 def to_mmcls_text(cfg, world_size=1):
     """The Config as mmcls 0.x config text (what mmcls stores in meta['config'])."""
-    return ('# mmcls 0.x config, written by minicls (extras/mmcls_config.py: to_mmcls_text)\n'
+    return ('# mmcls 0.x config, written by minicls (extras/bridge/mmcls_config.py: to_mmcls_text)\n'
             + ''.join(f'{k} = {render(v)}\n' for k, v in to_mmcls_dict(cfg, world_size).items()))
 
 

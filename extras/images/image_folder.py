@@ -9,7 +9,7 @@ From a folder the class names are the sorted subfolders (a hidden one too, as mm
 and each class's files are walked recursively, hidden files skipped, sorted by their path
 inside the class folder, kept when the extension (any case) is one of `extensions`. The
 data_infos are mmcls's: {'img_prefix', 'img_info': {'filename'}, 'gt_label': int64 array},
-file names only: the images are read by LoadImageFromFile (extras/image_pipeline.py) when
+file names only: the images are read by LoadImageFromFile (extras/images/image_pipeline.py) when
 an item is asked for. Checked before the first iteration, where mmcls is silent or fails
 later: a symlink loop (mmcv walks it ~40 times over), an ann_file line that is blank, not
 `path label`, outside data_prefix, names a missing file or a label out of range.
@@ -187,7 +187,7 @@ def imagenet_classes():
 
 class ImageNet(CustomDataset):
     """ImageNet (mmcls: ImageNet): CustomDataset with ImageNet-1k's 1000 class names
-    (extras/imagenet_classes.txt, mmcls's list) unless `classes` is given."""
+    (extras/images/imagenet_classes.txt, mmcls's list) unless `classes` is given."""
 
     def __init__(self, data_prefix, pipeline=(), classes=None, ann_file=None, test_mode=False,
                  file_client_args=None, batched=False):

@@ -1,6 +1,6 @@
-"""The folder demo's dataset, DemoFolder: the demo's ten shapes (extras/demo_data.py) as JPEG
+"""The folder demo's dataset, DemoFolder: the demo's ten shapes (extras/demos/demo_data.py) as JPEG
 files in the two layouts mmcls reads, written the first time it is used, then read by
-CustomDataset (extras/image_folder.py) like any folder of one's own photos:
+CustomDataset (extras/images/image_folder.py) like any folder of one's own photos:
 
     data/demo_folder/
         train/<class>/<n>.jpg        one subfolder per class: the class names, sorted
@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from data import DatasetError
-from extras.demo_data import CLASSES, synthesize
-from extras.image_folder import CustomDataset
+from extras.demos.demo_data import CLASSES, synthesize
+from extras.images.image_folder import CustomDataset
 
 
 class DemoFolder(CustomDataset):

@@ -8,7 +8,7 @@ needs none.
 """
 import torch
 
-from extras.grad_accumulation import GradientCumulativeOptimizerHook
+from extras.options.grad_accumulation import GradientCumulativeOptimizerHook
 from hooks import OptimizerHook
 
 

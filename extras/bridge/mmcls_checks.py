@@ -1,4 +1,4 @@
-"""What extras/mmcls_config.py checks in an mmcls 0.x config's values before it translates or
+"""What extras/bridge/mmcls_config.py checks in an mmcls 0.x config's values before it translates or
 builds anything by them: a file's data never costs more than reading it, and every message that
 quotes a file's content is one short line (escaped as repr escapes, cut short).
 
