@@ -23,6 +23,7 @@ iter, optimizer, outputs, log_buffer); this file never imports runner.py. The op
 live in extras/, imported through the name tables at its end only when a config names them.
 The file reads top-down: the builders first, then the hooks, each above what it calls.
 """
+import contextlib
 import datetime
 import inspect
 import json
@@ -539,16 +540,22 @@ class TextLoggerHook(LoggerHook):
 
 # ---- Evaluation  (mmcv: EvalHook; mmcls: apis/test.py single_gpu_test) -------------------
 
-def single_gpu_test(runner, data_loader):
-    """The model's scores for every sample of a loader, one array each. With mixed precision
-    the forward runs under the training's autocast, as mmcv's fp16 does."""
-    model = unwrap(runner.model)             # not through DDP: no sync needed
+def single_gpu_test(model, data_loader, to_device=None, autocast=None, progress=True):
+    """The model's scores for every sample of a loader, one (C,) array each, in the loader's
+    order (mmcls: apis/test.py single_gpu_test; its pictures are not drawn here). EvalHook
+    passes the runner's `batch_to_device` and `autocast()` (with mixed precision, the
+    evaluation runs under the training's autocast, as mmcv's fp16) and the bar on rank 0 only;
+    tools/test.py the defaults: the batch's tensors go to the model's device."""
+    model = unwrap(model)                    # not through DDP: no sync needed
     model.eval()
+    device = next(model.parameters()).device
     results = []
-    show = sys.stderr.isatty() and runner.rank == 0
-    with torch.no_grad(), runner.autocast():
+    show = progress and sys.stderr.isatty()  # a bar on a terminal, not in a log file
+    with torch.no_grad(), autocast or contextlib.nullcontext():
         for i, batch in enumerate(data_loader):
-            results.extend(model(return_loss=False, **runner.batch_to_device(batch)))
+            batch = to_device(batch) if to_device is not None else {
+                k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            results.extend(model(return_loss=False, **batch))
             if show:
                 bar = '#' * int(30 * (i + 1) / len(data_loader))
                 sys.stderr.write(f'\r[{bar:<30}] {i + 1}/{len(data_loader)}')
@@ -614,7 +621,8 @@ class EvalHook(Hook):
         return current + 1 >= self.start and (current + 1 - self.start) % self.interval == 0
 
     def test(self, runner):
-        return single_gpu_test(runner, self.dataloader)
+        return single_gpu_test(runner.model, self.dataloader, runner.batch_to_device,
+                               runner.autocast(), progress=runner.rank == 0)
 
     def _do_evaluate(self, runner):
         results = self.test(runner)

@@ -106,7 +106,7 @@ def test_distributed_eval_equals_single_process_on_101_images(tmp_path):
     dataset = Small(str(tmp_path / 'd'), test_pipeline, test_mode=True)
     runner = EpochBasedRunner(model, build_optimizer(model, OptimizerConfig()), str(tmp_path / 'w1'),
                               logging.getLogger('single'))
-    results = single_gpu_test(runner, data.build_dataloader(dataset, 16, 0, shuffle=False))
+    results = single_gpu_test(runner.model, data.build_dataloader(dataset, 16, 0, shuffle=False))
     assert got['n'] == len(results) == 101                  # padding duplicates dropped
     assert got['metrics'] == dataset.evaluate(results)
     want = [v for r in results[:5] for v in r.tolist()]

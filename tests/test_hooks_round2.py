@@ -34,7 +34,7 @@ def test_the_evaluation_loop_passes_every_batch_key_to_the_model(tmp_path):
     runner = make_runner(tmp_path, model=NeedsExtra(), checkpoint=None)
     batches = [{'img': torch.ones(2, 4), 'extra': torch.full((2, 4), 2.0),
                 'gt_label': torch.tensor([0, 1])}]
-    scores = single_gpu_test(runner, batches)
+    scores = single_gpu_test(runner.model, batches)
     expected = torch.softmax(runner.model.fc(torch.full((2, 4), 3.0)), 1).detach().numpy()
     assert len(scores) == 2 and all(torch.allclose(torch.from_numpy(s), torch.from_numpy(e))
                                     for s, e in zip(scores, expected))

@@ -17,7 +17,7 @@ import torch
 
 from checkpoint import unwrap
 from extras.run.guards import StopSignalHook
-from hooks import EvalHook, single_gpu_test
+from hooks import EvalHook
 
 
 def init_dist(backend, device):
@@ -97,7 +97,7 @@ class DistEvalHook(EvalHook):
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 torch.distributed.broadcast(module.running_var, 0)
                 torch.distributed.broadcast(module.running_mean, 0)
-        results = collect_results(single_gpu_test(runner, self.dataloader), len(self.dataloader.dataset))
+        results = collect_results(super().test(runner), len(self.dataloader.dataset))
         return results if runner.rank == 0 else None
 
 
