@@ -7,18 +7,18 @@ every read, so a resume or a load_from never skips them:
     read_training_checkpoint -> check_training_checkpoint   meta, counters, weights, optimizer
 """
 import os
-import stat
 import zipfile
 
 from checkpoint import CheckpointError, model_weights, shape_mismatches, unwrap
+from extras.checks.regular_file import NotRegularFile, open_regular
 
 
 def open_checkpoint(filename):
-    """`filename` opened for reading, once check_checkpoint_file found it may be read: opened
-    without blocking (a FIFO planted at a checkpoint's name must not hang the run), then
-    checked. An error is a CheckpointError whose `errno` is the OSError's, if any."""
+    """`filename` opened for reading if it is a regular file (open_regular: a FIFO planted at
+    a checkpoint's name must not hang the run), then checked. An error is a CheckpointError
+    whose `errno` is the OSError's, if any."""
     try:
-        f = os.fdopen(os.open(filename, os.O_RDONLY | os.O_NONBLOCK), 'rb')
+        f = open_regular(filename)
     except OSError as e:
         raise unreadable(filename, e) from None
     try:
@@ -30,7 +30,8 @@ def open_checkpoint(filename):
 
 
 def unreadable(filename, error):
-    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file'
+    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file',
+             NotRegularFile: f'is {error.strerror}; a checkpoint is a file torch.save wrote',
              }.get(type(error), f'cannot be read: {error.strerror}')
     if isinstance(error, PermissionError):
         words += ' (is it another user\'s? its permissions must let you read it)'
@@ -40,15 +41,9 @@ def unreadable(filename, error):
 
 
 def check_checkpoint_file(f, filename):
-    """A regular file, and, when it is a zip (torch.save's format), one whose directory
-    declares no more bytes than the file holds: torch.save stores its members uncompressed,
-    so more is a damaged file or a decompression bomb, which would allocate what it declares."""
-    mode = os.fstat(f.fileno()).st_mode
-    if stat.S_ISDIR(mode):
-        raise CheckpointError(f'checkpoint {filename} is a directory, not a file')
-    if not stat.S_ISREG(mode):
-        raise CheckpointError(f'checkpoint {filename} is not a regular file (a FIFO, socket or '
-                              'device); a checkpoint is a file torch.save wrote')
+    """When it is a zip (torch.save's format), one whose directory declares no more bytes
+    than the file holds: torch.save stores its members uncompressed, so more is a damaged
+    file or a decompression bomb, which would allocate what it declares."""
     size = os.fstat(f.fileno()).st_size
     try:
         members = zipfile.ZipFile(f).infolist() if f.read(4) == b'PK\x03\x04' else []
