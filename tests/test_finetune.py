@@ -43,8 +43,8 @@ def test_load_from_another_head_loads_the_rest_and_names_the_skipped_keys(tmp_pa
     model = classifier(10)
     model.init_weights()
     head = model.head.fc.weight.clone()
-    with caplog.at_level('INFO', logger='minicls.ft'):
-        load_checkpoint(model, str(tmp_path / 'in1k.pth'), logger=logging.getLogger('minicls.ft'))
+    with caplog.at_level('INFO', logger='finetune_test'):
+        load_checkpoint(model, str(tmp_path / 'in1k.pth'), logger=logging.getLogger('finetune_test'))
     state = model.state_dict()
     assert all(torch.equal(state[k], v) for k, v in source.items() if not k.startswith('head.'))
     assert torch.equal(model.head.fc.weight, head)           # the 10-class head keeps its init
@@ -63,8 +63,8 @@ def test_missing_and_unexpected_keys_go_in_the_same_line(tmp_path, caplog):
     del edited['backbone.layer2.1.bn2.bias'], edited['backbone.bn1.num_batches_tracked']
     edited['neck.extra'] = torch.zeros(1)                # (mmcv does not name missing counters)
     torch.save({'state_dict': edited}, tmp_path / 'edited.pth')
-    with caplog.at_level('WARNING', logger='minicls.ft'):
-        load_checkpoint(classifier(10), str(tmp_path / 'edited.pth'), logger=logging.getLogger('minicls.ft'))
+    with caplog.at_level('WARNING', logger='finetune_test'):
+        load_checkpoint(classifier(10), str(tmp_path / 'edited.pth'), logger=logging.getLogger('finetune_test'))
     (line,) = [r.getMessage() for r in caplog.records]
     assert line.endswith('head.fc.bias: checkpoint (1000,) vs model (10,); unexpected keys in source '
                          'state_dict: neck.extra; missing keys in source state_dict: '

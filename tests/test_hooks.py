@@ -163,9 +163,9 @@ def test_checkpoint_hook_interval_keep_and_pointer(tmp_path):
 
 def test_text_logger_line_format_and_json(tmp_path, caplog):
     runner = make_runner(tmp_path, max_epochs=2, checkpoint=None, log=LogConfig(interval=2))
-    runner.logger = __import__('logging').getLogger('minicls.fmt')
+    runner.logger = __import__('logging').getLogger('format_test')
     runner.meta = {'seed': 7, 'exp_name': 'x.py'}
-    with caplog.at_level('INFO', logger='minicls.fmt'):
+    with caplog.at_level('INFO', logger='format_test'):
         runner.run([loader(n=5)], [('train', 1)])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith('Epoch')]
     assert len(lines) == 4          # iterations 2 and 4 of each epoch; the short last window is ignored
