@@ -12,7 +12,6 @@ with a non-zero exit status; any other exception is a bug and keeps its tracebac
 """
 import io
 import json
-import logging
 import os
 import sys
 
@@ -77,25 +76,38 @@ def load_model(cfg, checkpoint):
     return model.to(device_for(cfg)).eval()
 
 
-def build_test_set(cfg, pipeline=None):
-    """data.test (mmcls: the test set of tools/test.py), with `pipeline` instead of its own
-    if given ([]: the raw infos)."""
-    test = cfg.data.test
-    if pipeline is not None:
-        import dataclasses
-        test = dataclasses.replace(test, pipeline=pipeline)
-    return build_dataset(test)
+def build_test_set(cfg):
+    """data.test, the set tools/test.py evaluates (mmcls: build_dataset(cfg.data.test))."""
+    return build_dataset(cfg.data.test)
+
+
+def source_image(dataset, index):
+    """(the image of sample `index` as stored, is it BGR?) without the pipeline: a CIFAR
+    array (RGB), or a file read as LoadImageFromFile reads it (BGR, as mmcv)."""
+    info = dataset.data_infos[index]
+    if 'img' in info:
+        return info['img'], False
+    from extras.images.image_pipeline import imread
+    return imread(source_name(info)), True
+
+
+def source_name(info):
+    """The file of a sample (mmcls's analyze_results: img_prefix joined to the filename);
+    None for a CIFAR array."""
+    if 'img_info' not in info:
+        return None
+    prefix = info.get('img_prefix')
+    name = info['img_info']['filename']
+    return os.path.join(prefix, name) if prefix is not None else name
 
 
 def predict_scores(cfg, model, dataset):
     """(N, C) softmax scores of `model` over `dataset`, in order (mmcls: single_gpu_test)."""
     from hooks import single_gpu_test
-    from runner import EpochBasedRunner
     batch = cfg.data.val_samples_per_gpu or cfg.data.samples_per_gpu
     loader = build_dataloader(dataset, batch, cfg.data.workers_per_gpu, shuffle=False,
                               round_up=False, persistent_workers=False)
-    runner = EpochBasedRunner(model, logger=logging.getLogger('minicls.after_training'))
-    return torch.from_numpy(np.vstack(single_gpu_test(runner, loader)))
+    return torch.from_numpy(np.vstack(single_gpu_test(model, loader)))
 
 
 # ---- The result file of tools/test.py --out (mmcls 0.25's layout) -------------------------
@@ -158,7 +170,7 @@ def save_png(image, path):
 
 
 def save_json(data, path):
-    atomic_write(path, (json.dumps(data, indent=1) + '\n').encode())
+    atomic_write(path, (json.dumps(data) + '\n').encode())
 
 
 def make_dir(path):
