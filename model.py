@@ -20,16 +20,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from config import lookup
+from extras.checks.model_checks import check_model_config
 
 # ---- Builder: ModelConfig (config.py) -> ImageClassifier ------------------------------
 
 def build_classifier(model_cfg):
     """ModelConfig (read by attribute) -> ImageClassifier. Then call `model.init_weights()`."""
-    lookup(EXTRAS, 'check_model_config', 'model')(model_cfg)   # types and sizes
     backbone, head = model_cfg.backbone, model_cfg.head
+    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type', base=ResNet)
+    check_model_config(model_cfg, backbone_cls)   # the types and sizes, before anything is built
     out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
-    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type')
-    init_cfg = {} if backbone.init_cfg is None else {'init_cfg': backbone.init_cfg}
     return ImageClassifier(
         backbone=backbone_cls(depth=backbone.depth, num_stages=backbone.num_stages,
                               out_indices=out_indices, style=backbone.style,
@@ -37,7 +37,7 @@ def build_classifier(model_cfg):
                               stem_channels=backbone.stem_channels,
                               zero_init_residual=backbone.zero_init_residual,
                               frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval,
-                              **init_cfg),
+                              init_cfg=backbone.init_cfg),
         neck=GlobalAveragePooling(),
         head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
                            loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
@@ -116,10 +116,23 @@ class ImageClassifier(nn.Module):
     with_head = property(lambda self: self.head is not None)
 
 
+def unwrap(model):
+    """The bare model inside a DataParallel / DistributedDataParallel wrapper (mmcv:
+    is_module_wrapper, then `.module`)."""
+    return model.module if hasattr(model, 'module') else model
+
+
 # ---- Head, loss, neck  (mmcls: heads/linear_head.py, cls_head.py, losses/, necks/gap.py) --
 
 class LinearClsHead(nn.Module):
     """One fully connected layer from features to class scores. mmcls: LinearClsHead."""
+
+    def __init__(self, num_classes, in_channels, loss=None, topk=(1,), cal_acc=False):
+        super().__init__()
+        self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
+        self.cal_acc = cal_acc
+        self.compute_loss = CrossEntropyLoss() if loss is None else loss
+        self.fc = nn.Linear(in_channels, num_classes)
 
     def forward_train(self, x, gt_label):
         return self.loss(self.fc(self.pre_logits(x)), gt_label)
@@ -151,14 +164,6 @@ class LinearClsHead(nn.Module):
         # mmcls: init_cfg=dict(type='Normal', layer='Linear', std=0.01); mmcv's bias default is 0
         nn.init.normal_(self.fc.weight, mean=0, std=0.01)
         nn.init.zeros_(self.fc.bias)
-
-    def __init__(self, num_classes, in_channels, loss=None, topk=(1,), cal_acc=False):
-        # last in the class: build_classifier's reading goes on with CrossEntropyLoss's
-        super().__init__()
-        self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
-        self.cal_acc = cal_acc
-        self.compute_loss = CrossEntropyLoss() if loss is None else loss
-        self.fc = nn.Linear(in_channels, num_classes)
 
 
 class CrossEntropyLoss(nn.Module):
@@ -201,7 +206,7 @@ class GlobalAveragePooling(nn.Module):
 
 
 # ---- Backbone  (mmcls: backbones/resnet.py and backbones/resnet_cifar.py) -------------
-# The blocks come first: ResNet_CIFAR's arch_settings names them when the class is made.
+# The blocks come first: ResNet's arch_settings names them when the class is made.
 
 class BasicBlock(nn.Module):
     """Two 3x3 convs and a shortcut (ResNet-18/34). mmcls: BasicBlock."""
@@ -266,11 +271,14 @@ def make_res_layer(block, num_blocks, in_channels, out_channels, stride, style):
     return nn.Sequential(*layers)
 
 
-class ResNet_CIFAR(nn.Module):
-    """ResNet for 32x32 images; returns a tuple, one feature map per stage in `out_indices`.
+class ResNet(nn.Module):
+    """ResNet for ImageNet-sized images; returns a tuple, one feature map per stage in
+    `out_indices`. mmcls: ResNet (backbones/resnet.py), for depths 18 to 152.
 
-    ImageNet's ResNet shrinks the image 4x in its stem (7x7 stride-2 conv, max-pool); a
-    32x32 image cannot spare that, so here the stem is one 3x3 stride-1 conv. mmcls: ResNet_CIFAR.
+    The stem (a 7x7 stride-2 conv, BN, ReLU and a 3x3 stride-2 max pool) makes the image 4x
+    smaller before the first stage (224 -> 56). ResNet_CIFAR, below, changes only the stem.
+    mmcls's options that are not here (its defaults only): deep_stem and avg_down (its
+    ResNetV1c, ResNetV1d), strides, dilations, with_cp, drop_path_rate, norm_cfg.
     """
     # depth -> (block, number of blocks in each of the four stages)
     arch_settings = {
@@ -283,7 +291,7 @@ class ResNet_CIFAR(nn.Module):
 
     def __init__(self, depth, num_stages=4, out_indices=(3,), style='pytorch',
                  base_channels=64, zero_init_residual=True, in_channels=3,
-                 stem_channels=64, frozen_stages=-1, norm_eval=False):
+                 stem_channels=64, frozen_stages=-1, norm_eval=False, init_cfg=None):
         super().__init__()
         block, stage_blocks = self.arch_settings[depth]
         self.out_indices = tuple(out_indices)
@@ -291,7 +299,11 @@ class ResNet_CIFAR(nn.Module):
         # gradients); norm_eval: every BN layer keeps its running statistics. Both as mmcls.
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.zero_init_residual = zero_init_residual  # mmcls's ResNet default is True
-        self._make_stem_layer(in_channels, stem_channels)   # before the stages, as in mmcls
+        # None: mmcls's default init (init_weights); dict(type='Pretrained', checkpoint=...,
+        # prefix=...): a checkpoint's weights instead (mmcv: BaseModule's init_cfg)
+        self.init_cfg = init_cfg
+        # the stem before the stages, as in mmcls: a seed gives mmcls's initial weights
+        self._make_stem_layer(in_channels, stem_channels)
         self.res_layers = []
         _in, _out = stem_channels, base_channels * block.expansion
         for i, num_blocks in enumerate(stage_blocks[:num_stages]):
@@ -300,15 +312,27 @@ class ResNet_CIFAR(nn.Module):
             self.add_module(f'layer{i + 1}', layer)
             self.res_layers.append(f'layer{i + 1}')
             _in, _out = _out, _out * 2
+        self._freeze_stages()         # before an optimizer or DDP sees the parameters
 
     def _make_stem_layer(self, in_channels, stem_channels):
-        """mmcls: ResNet_CIFAR._make_stem_layer: a 3x3 stride-1 conv (`stem_channels` wide)."""
-        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, stride=1, padding=1, bias=False)
+        """mmcls: ResNet._make_stem_layer. The max pool has no weights: the state_dict keys
+        are ResNet_CIFAR's, and mmcls's."""
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
     def init_weights(self):
-        """mmcls: ResNet's init_cfg (Kaiming convs, BN weight 1), then zero_init_residual."""
+        """mmcls: ResNet's init_cfg (Kaiming convs, BN weight 1), then zero_init_residual.
+        With a Pretrained init_cfg only the checkpoint's weights are loaded: mmcv's
+        BaseModule returns after PretrainedInit (no Kaiming init before it, no
+        zero_init_residual after it); what the checkpoint lacks keeps torch's default init."""
+        if self.init_cfg is not None:
+            args = dict(self.init_cfg)
+            initializer = lookup(INITIALIZERS, args.pop('type', None),
+                                 'model.backbone.init_cfg: type')
+            initializer(**args)(self)
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 # fan_out keeps the gradients' variance steady going backwards (He et al. 2015)
@@ -324,22 +348,11 @@ class ResNet_CIFAR(nn.Module):
                 elif isinstance(m, BasicBlock):
                     nn.init.zeros_(m.bn2.weight)
 
-    def train(self, mode=True):
-        super().train(mode)
-        frozen = [self.conv1, self.bn1] + [
-            getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
-        for module in frozen if self.frozen_stages >= 0 else []:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
-        return self
-
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self._stages(x)
+
+    def _stages(self, x):
         outs = []
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)
@@ -347,14 +360,48 @@ class ResNet_CIFAR(nn.Module):
                 outs.append(x)
         return tuple(outs)
 
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    def _freeze_stages(self):
+        """mmcls: ResNet._freeze_stages: the stem and the first `frozen_stages` stages in eval
+        mode, without gradients."""
+        frozen = [self.conv1, self.bn1] + [
+            getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
+        for module in frozen if self.frozen_stages >= 0 else []:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+
+class ResNet_CIFAR(ResNet):
+    """ResNet for 32x32 images. mmcls: ResNet_CIFAR, a subclass of ResNet that changes only
+    the stem: ImageNet's shrinks the image 4x (7x7 stride-2 conv, max pool); a 32x32 image
+    cannot spare that, so here the stem is one 3x3 stride-1 conv and there is no max pool."""
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        """mmcls: ResNet_CIFAR._make_stem_layer: a 3x3 stride-1 conv (`stem_channels` wide)."""
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        return self._stages(self.relu(self.bn1(self.conv1(x))))
+
 
 # ---- The name tables, and the check of the head's losses --------------------------------
 
-# The backbones, by name; `lookup` imports an extra's only when a config asks for it.
-BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': 'extras.models.resnet:ResNet'}
-# The check of a ModelConfig (the types and sizes build_classifier can build), run by every
-# build_classifier before anything is built
-EXTRAS = {'check_model_config': 'extras.checks.model_checks:check_model_config'}
+# model.backbone.type -> the backbone (or 'module:Class', your own ResNet subclass)
+BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': ResNet}
+# model.backbone.init_cfg's type -> the initializer, an extra imported when a config names it
+# (mmcv: the INITIALIZERS registry)
+INITIALIZERS = {'Pretrained': 'extras.models.pretrained:PretrainedInit'}
 
 
 def check_losses(losses):

@@ -1,4 +1,4 @@
-"""mmcls 0.25's ImageNet ResNet beside extras/models/resnet.py, in one process: run with the real mmcv
+"""mmcls 0.25's ImageNet ResNet beside model.py's ResNet, in one process: run with the real mmcv
 1.7.2 / mmcls 0.25.0 on the path (benchmarks/mmcv_reference_setup.sh makes them):
 
     PYTHONPATH=/tmp/mmref/src:/tmp/mmref/deps python tests/mmcls_resnet_ref.py --work /tmp/r

@@ -1,5 +1,5 @@
 """Issue 29, item 4: tools/convert_torchvision.py. torchvision's resnet18 (random init, no
-download) -> mmcls's keys -> extras/models/resnet.py's ResNet gives torchvision's logits; and back."""
+download) -> mmcls's keys -> model.py's ResNet gives torchvision's logits; and back."""
 import sys
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """The command outputs quoted in README.md, docs/ and exercises/README.md are what the
-program prints today.
+program prints today, and the tests they name exist.
 
 - Marked blocks (`<!-- output: command -->` above a fenced block) and docs/hook_timeline.txt
   equal a fresh run of their command (tools/quoted_outputs.py --check, its documented
@@ -11,10 +11,12 @@ program prints today.
     fields, in order, of a real log line of the demo (the values are one run's);
   - docs/lab.md's "It must end with a line `Logs are in ...`" is the last line of `--debug`,
     and the `--debug` folder's timestamp is its log's;
-  - README's "Bad input" table: each message is what train.py prints for that input (run
+  - docs/bad_input.md's table: each message is what train.py prints for that input (run
     in this process, as tests/test_bad_input.py does), and every row is either run here
     (ROWS) or named in NOT_RUN with the reason; the same messages quoted in the docs
     (ALSO_QUOTED) too.
+- Every test a doc names (`test_x.py: test_name`, `test_name_*` for a family) is defined
+  in that file.
 """
 import importlib.util
 import io
@@ -79,7 +81,7 @@ def log_fields(line):
 
 def quoted_log_lines():
     found = []
-    for doc in ['README.md', 'docs/walkthrough.md', 'docs/lab.md', 'exercises/README.md']:
+    for doc in tool.DOCS:
         text = (ROOT / doc).read_text()
         found += [(doc, q) for q in re.findall(r'`(Epoch(?:\(val\))? \[\d+\]\[[^`]*)`', text)]
     return found
@@ -113,7 +115,7 @@ def test_the_lab_quotes_the_last_line_of_a_debug_run(runs):
     assert folder == log, last
 
 
-# --- README's "Bad input" table -----------------------------------------------------------
+# --- docs/bad_input.md's table ------------------------------------------------------------
 
 class Case:
     """One input of a row: train.py's arguments (the shrunk demo unless they name --config),
@@ -239,6 +241,9 @@ ROWS = {
     'a fresh run into a shared `checkpoint_config.out_dir` that holds checkpoints': [
         Case('--work-dir', 'w', options=['checkpoint_config.out_dir=ckpts'], files={'ckpts/w/epoch_1.pth': good})],
     'Ctrl-C during start-up': [Case(setup=interrupt_start_up)],
+    '`--resume auto` in a work dir whose run is finished (not an error)': [
+        Case('--work-dir', 'w', '--resume', 'auto', options=['total_epochs=1'],
+             files={'w/epoch_1.pth': good}, stream='out')],
 }
 # The same messages quoted elsewhere: row -> [(doc, a regex whose group 1 is the quote)]
 ALSO_QUOTED = {
@@ -275,9 +280,12 @@ NOT_RUN = {
 }
 
 
+BAD_INPUT = ROOT / 'docs' / 'bad_input.md'
+
+
 def table_rows():
-    """README's Bad input table: [(input cell, [quoted messages])]."""
-    section = (ROOT / 'README.md').read_text().split('\n## Bad input', 1)[1].split('\n## ', 1)[0]
+    """docs/bad_input.md's table: [(input cell, [quoted messages])]."""
+    section = BAD_INPUT.read_text().split('\n## The messages', 1)[1].split('\n## ', 1)[0]
     rows = []
     for line in section.splitlines():
         if not line.startswith('| ') or line.startswith('| input') or set(line) <= set('|- '):
@@ -343,7 +351,8 @@ def test_every_row_of_the_bad_input_table_is_run_or_says_why_not():
     assert len(cells) >= 40, cells
     missing = [cell for cell in cells if cell not in ROWS and cell not in NOT_RUN]
     gone = [cell for cell in list(ROWS) + list(NOT_RUN) if cell not in cells]
-    assert not missing and not gone, f'README rows not run here: {missing}; rows gone from README: {gone}'
+    assert not missing and not gone, (f'docs/bad_input.md rows not run here: {missing}; '
+                                      f'rows gone from docs/bad_input.md: {gone}')
 
 
 def test_the_bad_input_messages_are_what_train_py_prints(shared, monkeypatch, capsys):
@@ -364,9 +373,36 @@ def test_the_bad_input_messages_are_what_train_py_prints(shared, monkeypatch, ca
             else:
                 ok = tool.matches(quote, printed, whole=True)
             if not ok:
-                wrong.append(f'{cell}\n    README:  {quote}\n    printed: {printed.strip()[-600:]}')
+                wrong.append(f'{cell}\n    doc:     {quote}\n    printed: {printed.strip()[-600:]}')
             for doc, pattern in ALSO_QUOTED.get(cell, []):
                 other = re.search(pattern, (ROOT / doc).read_text()).group(1)
                 if not tool.matches(other, printed, whole=True):
                     wrong.append(f'{cell}\n    {doc}: {other}\n    printed: {printed.strip()[-600:]}')
-    assert not wrong, 'README.md quotes messages train.py does not print:\n' + '\n'.join(wrong)
+    assert not wrong, 'docs/bad_input.md quotes messages train.py does not print:\n' + '\n'.join(wrong)
+
+
+# --- the tests the docs name ----------------------------------------------------------------
+
+NAMED_TEST = re.compile(r'`(?:tests/)?(test_\w+\.py): (test_\w+?)(\*?)`')
+
+
+def named_tests():
+    """[(doc, file, name, is_prefix)] for every `test_x.py: test_name` quoted in the docs;
+    a name in a table cell may follow others after `;` or `,` inside the same backticks."""
+    found = []
+    for doc in tool.DOCS:
+        for m in NAMED_TEST.finditer((ROOT / doc).read_text()):
+            found.append((doc, m.group(1), m.group(2), bool(m.group(3))))
+    return found
+
+
+def test_every_test_the_docs_name_exists():
+    named = named_tests()
+    assert len(named) >= 15, named
+    missing = []
+    for doc, file, name, prefix in named:
+        source = (ROOT / 'tests' / file).read_text() if (ROOT / 'tests' / file).exists() else ''
+        pattern = rf'^def {name}' + ('' if prefix else r'\(')
+        if not re.search(pattern, source, re.M):
+            missing.append(f'{doc}: {file}: {name}{"*" if prefix else ""}')
+    assert not missing, 'the docs name tests that do not exist:\n' + '\n'.join(missing)

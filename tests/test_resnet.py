@@ -1,4 +1,4 @@
-"""Issue 29, item 3: mmcls's ImageNet ResNet (extras/models/resnet.py): its state_dict against the real
+"""mmcls's ImageNet ResNet (model.py's ResNet, which ResNet_CIFAR changes): its state_dict against the real
 mmcls 0.25 (a golden list recorded from it; and, where $MMREF holds mmcls, the same logits from an
 mmcls checkpoint), the stem, out_indices, frozen_stages, norm_eval, and init_cfg Pretrained."""
 import dataclasses
@@ -18,8 +18,7 @@ import procs
 from checkpoint import CheckpointError
 from config import (BackboneConfig, ConfigError, HeadConfig, ModelConfig, OptimizerConfig,
                     check_config, cfg as base_cfg)
-from extras.models.resnet import ResNet
-from model import BasicBlock, Bottleneck, build_classifier
+from model import BasicBlock, Bottleneck, ResNet, build_classifier
 from runner import build_optimizer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -41,6 +41,7 @@ them), a number without decimals for that integer only.
 """
 import argparse
 import difflib
+import glob
 import os
 import re
 import signal
@@ -50,8 +51,11 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The documents whose marked blocks this tool keeps, relative to the repository root.
-DOCS = ['README.md', 'docs/walkthrough.md', 'docs/lab.md', 'docs/flow.md', 'exercises/README.md']
+# The documents whose marked blocks this tool keeps, relative to the repository root: the
+# README, every page of docs/ and the exercises' README.
+DOCS = ['README.md', *sorted('docs/' + os.path.basename(path)
+                             for path in glob.glob(os.path.join(ROOT, 'docs', '*.md'))),
+        'exercises/README.md']
 
 # Files that are one command's output as a whole: path -> command.
 # docs/hook_timeline.txt is the trace of the demo's 5 epochs x 40 iterations; 2 images a batch

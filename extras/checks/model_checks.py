@@ -1,17 +1,16 @@
 """The check of a ModelConfig, before anything is built: the types build_classifier knows,
 the sizes that must fit together, and sizes bounded so that a value from a file never
-allocates what nobody means (issue 31). model.py's build_classifier runs it on every build,
-through its EXTRAS table (mmcls's registry builds whatever the dict says, and fails inside).
+allocates what nobody means. model.py's build_classifier calls it on every build (mmcls's
+registry builds whatever the dict says, and fails inside).
 """
-from config import ConfigError, lookup
-from model import BACKBONES, ResNet_CIFAR
+from config import ConfigError
 
 
-def check_model_config(model_cfg):
-    """The types build_classifier knows, and the sizes that must fit together."""
+def check_model_config(model_cfg, backbone_cls):
+    """The types build_classifier knows, and the sizes that must fit together; `backbone_cls`
+    is the class model.backbone.type names (a ResNet: its arch_settings give the depths)."""
     backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
     check_choice('model.type', model_cfg.type, ['ImageClassifier'])
-    backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type', base=ResNet_CIFAR)
     check_choice('model.backbone.depth', backbone.depth, list(backbone_cls.arch_settings))
     check_choice('model.backbone.num_stages', backbone.num_stages, [1, 2, 3, 4])
     out_indices = tuple(backbone.out_indices)
