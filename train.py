@@ -268,7 +268,10 @@ def check_num_classes(cfg, dataset):
     if len(labels) and labels.max() >= num_classes:
         raise ConfigError(f'model.head.num_classes={num_classes}, but {cfg.data.train.type} '
                           f'at {cfg.data.train.data_prefix!r} has labels up to {labels.max()}; '
-                          f'set num_classes to {labels.max() + 1} or more')
+                          f'set num_classes to {labels.max() + 1} or more'
+                          + (f' (or remove the class folders that hold no image: '   # as mmcls,
+                             f'{", ".join(map(repr, dataset.empty_classes))})'     # classes too
+                             if getattr(dataset, 'empty_classes', None) else ''))
 
 
 # ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------

@@ -48,7 +48,7 @@ def test_a_folder_reads_as_mmcls_lists_it(tmp_path, caplog):
     info = ds.data_infos[0]
     assert info['img_prefix'] == root and info['gt_label'].dtype == np.int64
     assert info['gt_label'].shape == () and ds.get_gt_labels().tolist() == [0, 1, 2, 2, 2]
-    assert ['Found no valid file in the folder empty. Supported extensions are: .jpg, .jpeg, '
+    assert ["Found no valid file in the folder 'empty'. Supported extensions are: .jpg, .jpeg, "
             '.png, .ppm, .bmp, .pgm, .tif'] == [r.getMessage() for r in caplog.records]
     assert ds.class_to_idx['dog'] == 2 and ds.get_cat_ids(4) == [2]
 
@@ -87,7 +87,9 @@ def test_an_ann_file_with_classes_as_a_list_or_a_file(tmp_path):
     ('a/x.png 0\nb/y.png\n', None, ['line 2', "'b/y.png'", 'is not `relative/path label`']),
     ('a/x.png zero\n', None, ['line 1', "'a/x.png zero'", 'integer label']),
     ('a/x.png 0\nb/y.png 2\n', ['p', 'q'], ['line 2', 'label 2 is out of range 0..1']),
-    ('a/x.png -1\n', None, ['line 1', 'label -1 is out of range >= 0']),
+    ('a/x.png -1\n', None, ['line 1', 'label -1 is out of range 0..99999']),
+    ('a/x.png 1111111111111111111111\n', None,            # int64 would overflow: no traceback
+     ['line 1', 'label 1111111111111111111111 is out of range 0..99999']),
     ('a/x.png 0\na/gone.png 0\nb/gone.png 1\n', None,
      ['line 2', "'a/gone.png' is not a file in", 'and 1 more lines']),
     ('../d/a/x.png 0\n', None, ['line 1', "'../d/a/x.png' is outside data_prefix"]),
@@ -99,6 +101,83 @@ def test_every_bad_ann_file_line_is_named_before_any_image_is_read(lines, classe
     with pytest.raises(DatasetError) as e:
         CustomDataset(root, [], classes=classes, ann_file=str(tmp_path / 'ann.txt'))
     assert all(w in str(e.value) for w in words) and '\n' not in str(e.value), e.value
+
+
+def test_a_folder_whose_name_starts_with_two_dots_is_inside_data_prefix(tmp_path):
+    """Path components, not a string prefix: '..old/x.png' is in data_prefix/..old."""
+    root = make_folder(tmp_path / 'd', ['..old/x.png', 'b/y.png'])
+    (tmp_path / 'ann.txt').write_text('..old/x.png 0\nb/y.png 1\nb/../b/y.png 1\n')
+    ds = CustomDataset(root, [], ann_file=str(tmp_path / 'ann.txt'))
+    assert [i['img_info']['filename'] for i in ds.data_infos] == ['..old/x.png', 'b/y.png',
+                                                                  'b/../b/y.png']
+
+
+def test_folder_names_reach_the_log_escaped(tmp_path, caplog):
+    """A newline in a folder name would forge a log line, an escape sequence recolour the
+    terminal: the empty-folder warning quotes names as repr does."""
+    root = make_folder(tmp_path, ['cat/1.png'])
+    os.makedirs(tmp_path / 'x\nINFO - forged\x1b[31m')
+    with caplog.at_level(logging.WARNING, 'minicls'):
+        CustomDataset(root, [])
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith("Found no valid file in the folder 'x\\nINFO - forged\\x1b[31m'."), \
+        message
+
+
+def test_tool_leftovers_stay_classes_as_in_mmcls_and_the_num_classes_error_names_them(tmp_path,
+                                                                                       capsys):
+    """__MACOSX (its AppleDouble files are hidden), .ipynb_checkpoints and an empty folder are
+    classes, as in mmcls; train.py's num_classes error names them instead of only saying
+    'set num_classes to 5'."""
+    make_folder(tmp_path / 'data', ['cat/1.png', 'cat/2.png', 'dog/3.png', 'dog/4.png',
+                                    '__MACOSX/cat/._1.png', '.ipynb_checkpoints/x.txt'])
+    os.makedirs(tmp_path / 'data' / 'empty')
+    ds = CustomDataset(str(tmp_path / 'data'), [])
+    assert ds.CLASSES == ['.ipynb_checkpoints', '__MACOSX', 'cat', 'dog', 'empty']
+    assert ds.empty_classes == ['.ipynb_checkpoints', '__MACOSX', 'empty']
+    (tmp_path / 'c.py').write_text(CONFIG.format(data=str(tmp_path / 'data'), workers=0,
+                                                 streams='minicls'))
+    with pytest.raises(SystemExit) as e:
+        train(tmp_path, 'w')
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1, err
+    assert "'.ipynb_checkpoints', '__MACOSX', 'empty'" in err[0] and 'no image' in err[0], err
+
+
+@pytest.mark.parametrize('text, words', [
+    ('cat\n\ndog\n', ["names.txt' line 2 is blank", 'one class name a line']),
+    ('cat\ndog\n \n', ["names.txt' line 3 is blank"])])
+def test_a_blank_line_in_a_classes_file_is_named_with_its_line(text, words, tmp_path):
+    root = make_folder(tmp_path / 'd', ['a/x.png', 'b/y.png'])
+    (tmp_path / 'names.txt').write_text(text)
+    with pytest.raises(DatasetError) as e:
+        CustomDataset(root, [], classes=str(tmp_path / 'names.txt'))
+    assert all(w in str(e.value) for w in words), e.value
+
+
+def test_classes_are_kept_as_given_and_imagenet_has_its_names_on_the_class(tmp_path):
+    """mmcls's own unit tests (test_common.py): a tuple stays a tuple, ImageNet.CLASSES is the
+    1000 names before any instance, and a `classes` given to ImageNet is used."""
+    root = make_folder(tmp_path / 'd', ['a/x.png', 'b/y.png'])
+    assert CustomDataset(root, [], classes=('bus', 'car')).CLASSES == ('bus', 'car')
+    assert len(ImageNet.CLASSES) == 1000 and ImageNet.CLASSES[-1].startswith('toilet tissue')
+    assert ImageNet(root, [], classes=['cat', 'dog']).CLASSES == ['cat', 'dog']
+
+
+def test_a_file_that_is_no_regular_file_is_refused_not_waited_for(tmp_path):
+    """An ann_file or classes file that is a FIFO: plain open() waits for a writer forever.
+    train.py as a process: one line naming the file, exit 1, within the timeout."""
+    make_folder(tmp_path / 'data', ['c0/0.png', 'c1/1.png'])
+    os.mkfifo(tmp_path / 'fifo.txt')
+    for field in ('ann_file', 'classes'):
+        (tmp_path / 'c.py').write_text(
+            CONFIG.format(data=str(tmp_path / 'data'), workers=0, streams='minicls')
+            + f"cfg.data.train.{field} = {str(tmp_path / 'fifo.txt')!r}\n")
+        r = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', 'c.py',
+                       '--work-dir', 'w'], cwd=tmp_path, timeout=120)
+        err = r.stderr.strip().splitlines()
+        assert r.returncode == 1 and len(err) == 1 and 'Traceback' not in r.stderr, r.stderr
+        assert "fifo.txt' cannot be read (not a regular file (a FIFO" in err[0], err
 
 
 def test_bad_folders_are_one_error_naming_them(tmp_path):
@@ -326,7 +405,9 @@ def test_options_minicls_does_not_have_are_config_errors(tmp_path):
     root = make_folder(tmp_path, ['a/x.png'])
     for kwargs, words in ((dict(batched=True), 'batched=True stacks raw images'),
                           (dict(file_client_args=dict(backend='petrel')), "backend='disk'"),
-                          (dict(classes=3), 'classes=3 must be a list of names')):
+                          (dict(classes=3), 'classes=3 must be a list of names'),
+                          (dict(ann_file=['ann.txt']), r"ann_file=\['ann.txt'\] must be a file "
+                                                       r'name \(a str\) or None')):
         with pytest.raises(ConfigError, match=words):
             CustomDataset(root, [], **kwargs)
 

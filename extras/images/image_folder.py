@@ -21,22 +21,21 @@ import numpy as np
 
 from config import ConfigError
 from data import BaseDataset, Compose, DatasetError
+from extras.checks.regular_file import open_regular
 
 logger = logging.getLogger('minicls')
 IMAGENET_CLASSES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 'imagenet_classes.txt')
-
-
-def shown(name):
-    """A path for a message or the log, with bytes that are not UTF-8 as \\x escapes."""
-    return os.fsencode(name).decode('utf-8', 'backslashreplace')
+MAX_CLASSES = 100_000          # config.py's bound on model.head.num_classes
 
 
 def read_lines(path, what):
-    """The lines of a text file (mmcv: list_from_file); a name that is not UTF-8 stays the
-    bytes it was (surrogate escapes), so it still opens."""
+    """The lines of a text file (mmcv: list_from_file), from a regular file only (a FIFO
+    would hang the run); a name that is not UTF-8 stays the bytes it was (surrogate escapes),
+    so it still opens."""
     try:
-        with open(path, encoding='utf-8', errors='surrogateescape', newline='') as f:
+        with open_regular(path, 'r', encoding='utf-8', errors='surrogateescape',
+                          newline='') as f:
             return [line.rstrip('\n\r') for line in f]
     except OSError as e:
         raise DatasetError(f'{what} {path!r} cannot be read ({e.strerror or e})') from None
@@ -87,6 +86,9 @@ class CustomDataset(BaseDataset):
                              "only None or dict(backend='disk') is supported")
         self.extensions = tuple(dict.fromkeys(e.lower() for e in extensions))
         self.data_prefix = os.path.expanduser(str(data_prefix))
+        if not (ann_file is None or isinstance(ann_file, str)):    # mmcls: a TypeError
+            raise ConfigError(f'{type(self).__name__}: ann_file={ann_file!r} must be a file name '
+                              '(a str) or None')
         self.pipeline = Compose(pipeline, allow_empty=True)
         self.CLASSES = self.get_classes(classes)
         self.ann_file = os.path.expanduser(ann_file) if ann_file is not None else None
@@ -95,13 +97,20 @@ class CustomDataset(BaseDataset):
 
     @classmethod
     def get_classes(cls, classes=None):
-        """mmcls: BaseDataset.get_classes."""
+        """mmcls: BaseDataset.get_classes; a list or tuple is kept as given (as mmcls), a
+        file's blank line is an error (mmcls would make it a class named '')."""
         if classes is None:
             return cls.CLASSES
         if isinstance(classes, str):
-            return read_lines(os.path.expanduser(classes), f'{cls.__name__}: classes file')
+            path = os.path.expanduser(classes)
+            names = read_lines(path, f'{cls.__name__}: classes file')
+            blank = next((i for i, name in enumerate(names, 1) if not name.strip()), None)
+            if blank is not None:
+                raise DatasetError(f'{cls.__name__}: classes file {path!r} line {blank} is blank; '
+                                   'the file holds one class name a line')
+            return names
         if isinstance(classes, (tuple, list)):
-            return list(classes)
+            return classes
         raise ConfigError(f'{cls.__name__}: classes={classes!r} must be a list of names, '
                          'a file of names or None')
 
@@ -142,10 +151,11 @@ class CustomDataset(BaseDataset):
                                f'classes are given ({type(self).__name__}.CLASSES or classes)')
         if self.CLASSES is None:
             self.CLASSES = folders
-        if empty:   # mmcls warns (warnings.warn); here it goes to the log
-            logger.warning(f'Found no valid file in the folder {", ".join(map(shown, empty))}. '
+        if empty:   # mmcls warns (warnings.warn); here it goes to the log, names escaped
+            logger.warning(f'Found no valid file in the folder {", ".join(map(repr, empty))}. '
                            f'Supported extensions are: {", ".join(self.extensions)}')
         self.folder_to_idx = {folder: i for i, folder in enumerate(folders)}
+        self.empty_classes = empty       # classes all the same (as mmcls); train.py names them
         return samples
 
     def _read_ann_file(self):
@@ -164,11 +174,11 @@ class CustomDataset(BaseDataset):
             if label is None:
                 raise DatasetError(f'{where} ({line[:80]!r}) is not `relative/path label` '
                                    '(an integer label after the last space)')
-            if os.path.isabs(path) or os.path.normpath(path).startswith(os.pardir):
+            if os.path.isabs(path) or os.path.normpath(path).split(os.sep)[0] == os.pardir:
                 raise DatasetError(f'{where}: {path!r} is outside data_prefix; paths are '
                                    f'relative to {self.data_prefix!r}')
-            if not 0 <= label < (num_classes or label + 1):
-                allowed = f'0..{num_classes - 1}' if num_classes else '>= 0'
+            if not 0 <= label < (num_classes or MAX_CLASSES):
+                allowed = f'0..{(num_classes or MAX_CLASSES) - 1}'
                 raise DatasetError(f'{where}: label {label} is out of range {allowed}')
             if not os.path.isfile(os.path.join(self.data_prefix, path)):
                 missing.append((number, path))
@@ -181,16 +191,12 @@ class CustomDataset(BaseDataset):
         return samples
 
 
-def imagenet_classes():
-    return read_lines(IMAGENET_CLASSES, 'ImageNet classes file')
-
-
 class ImageNet(CustomDataset):
     """ImageNet (mmcls: ImageNet): CustomDataset with ImageNet-1k's 1000 class names
     (extras/images/imagenet_classes.txt, mmcls's list) unless `classes` is given."""
+    CLASSES = read_lines(IMAGENET_CLASSES, 'ImageNet classes file')
 
     def __init__(self, data_prefix, pipeline=(), classes=None, ann_file=None, test_mode=False,
                  file_client_args=None, batched=False):
-        super().__init__(data_prefix, pipeline, classes if classes is not None else
-                         imagenet_classes(), ann_file, self.EXTENSIONS, test_mode,
+        super().__init__(data_prefix, pipeline, classes, ann_file, self.EXTENSIONS, test_mode,
                          file_client_args, batched)
