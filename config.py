@@ -302,7 +302,7 @@ class Config:
     # 'minicls': each epoch's order and each batch's augmentation from (seed, epoch, batch),
     # so a resume is exact; 'mmcls': drawn as mmcls 0.25 draws them (extras/bridge/mmcls_streams.py)
     random_streams: str = 'minicls'
-    device: str = 'auto'                 # 'cpu', 'cuda' or 'auto' (cuda when available)
+    device: str = 'auto'                 # 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (cuda if any)
     # Fast paths, off by default (mixed precision is `fp16` above):
     cudnn_benchmark: bool = False        # let cuDNN time its algorithms for each input shape
     channels_last: bool = False          # NHWC memory layout for the model and its input
@@ -511,7 +511,7 @@ def check_fields(obj, prefix=''):
 
 METRICS = ('accuracy', 'precision', 'recall', 'f1_score', 'support')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
-DEVICES = ('auto', 'cpu', 'cuda')
+DEVICES = ('auto', 'cpu', 'cuda', 'mps')    # and 'cuda:N'
 RANDOM_STREAMS = ('minicls', 'mmcls')
 WARMUPS = (None, 'constant', 'linear', 'exp')
 
@@ -559,7 +559,9 @@ def check_ranges(cfg):
          "None, or with type='ResNet' dict(type='Pretrained', checkpoint='a local file' (a URL: "
          "download it first), prefix='backbone')"),
         ('log_level', cfg.log_level, cfg.log_level in LOG_LEVELS, ', '.join(LOG_LEVELS)),
-        ('device', cfg.device, cfg.device in DEVICES, "one of 'auto', 'cpu', 'cuda'"),
+        ('device', cfg.device, cfg.device in DEVICES or (cfg.device.startswith('cuda:')
+                                                         and cfg.device[5:].isdigit()),
+         "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"),
         ('random_streams', cfg.random_streams, cfg.random_streams in RANDOM_STREAMS,
          "'minicls' (exact resume) or 'mmcls' (mmcls 0.25's)"),
         ('work_dir', cfg.work_dir, cfg.work_dir.strip() != '', 'a folder name (not empty)'),

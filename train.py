@@ -37,6 +37,7 @@ from hooks import DistSamplerSeedHook, EvalHook  # noqa: E402
 from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer, check_names  # noqa: E402
 from extras.run.cpu_threads import set_cpu_threads  # noqa: E402
+from extras.run.device import resolve_device  # noqa: E402
 from extras.run.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
 from extras.run.logger import setup_console, setup_logger  # noqa: E402
 from extras.bridge.mmcls_config import to_mmcls_text  # noqa: E402
@@ -171,7 +172,7 @@ def parse_args(argv=None):
     p.add_argument('--no-validate', action='store_true', help='do not evaluate during training')
     p.add_argument('--seed', type=int, help='random seed (default: cfg.seed, else drawn)')
     p.add_argument('--deterministic', action='store_true', help='deterministic cuDNN algorithms')
-    p.add_argument('--device', choices=['auto', 'cpu', 'cuda'], help='default: cfg.device')
+    p.add_argument('--device', help="auto, cpu, cuda, cuda:N or mps (default: cfg.device)")
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='override config fields, e.g. optimizer.lr=0.05 total_epochs=4')
     p.add_argument('--trust-checkpoint', action='store_true',
@@ -186,16 +187,13 @@ def parse_args(argv=None):
 
 
 def select_device(cfg, launcher):
-    """(device, distributed, rank): 'auto' is cuda when torch sees one."""
-    cuda = torch.cuda.is_available()
-    device = ('cuda' if cuda else 'cpu') if cfg.device == 'auto' else cfg.device
-    if device == 'cuda' and not cuda:
-        raise ConfigError('device=cuda was asked for, but torch sees no CUDA device; '
-                          'use --device cpu')
+    """(device, distributed, rank): 'auto' is cuda when torch sees one; a device this
+    machine lacks is an error naming those it has (extras/run/device.py)."""
+    device = resolve_device(cfg.device)
     if launcher != 'pytorch':
         return device, False, 0
-    from extras.options.distributed import init_dist
-    rank, device = init_dist(cfg.dist_params.get('backend'), device)
+    from extras.options.distributed import init_dist    # one process per device: cuda:<local rank>
+    rank, device = init_dist(cfg.dist_params.get('backend'), device.split(':')[0])
     return device, True, rank
 
 
