@@ -156,17 +156,26 @@ def read_results(path, num_samples=None):
 # ---- Writing: a PNG, never through a link -------------------------------------------------
 
 def save_png(image, path):
-    """A PIL image or a matplotlib figure to `path` as PNG, written atomically (a link
-    planted at `path` is replaced, not followed)."""
-    buffer = io.BytesIO()
-    if hasattr(image, 'savefig'):
-        image.savefig(buffer, format='png', dpi=image.dpi)
-    else:
-        image.save(buffer, format='PNG', optimize=True)
+    """A PIL image or a matplotlib figure (closed then) to `path` as PNG, written atomically
+    (a link planted at `path` is replaced, not followed)."""
+    data = png_bytes(image)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ToolError(f'{path!r}: the folder {folder!r} does not exist')
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, data)
+
+
+def png_bytes(image):
+    """A PIL image or a matplotlib figure as PNG bytes; the figure is closed (pyplot keeps
+    every open figure)."""
+    buffer = io.BytesIO()
+    if hasattr(image, 'savefig'):
+        image.savefig(buffer, format='png', dpi=image.dpi)
+        import matplotlib.pyplot as plt
+        plt.close(image)
+    else:
+        image.save(buffer, format='PNG', optimize=True)
+    return buffer.getvalue()
 
 
 def save_json(data, path):

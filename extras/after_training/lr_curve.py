@@ -91,9 +91,15 @@ def simulate(cfg, dataset_size=None, ngpus=1):
 
 
 def plot_curve(curve, save_path, title, momentum=True):
+    """plot_figure's picture, saved as a PNG."""
+    from extras.after_training.common import save_png
+    save_png(plot_figure(curve, title, momentum), save_path)
+
+
+def plot_figure(curve, title, momentum=True):
     """The LR per iteration (one line per param group), with a second axis in epochs as mmcls's;
     with `momentum`, a second panel for the momentum."""
-    from extras.after_training.common import pyplot, save_png
+    from extras.after_training.common import pyplot
     plt = pyplot()
     panels = [('lr', 'Learning Rate')] + ([('momentum', 'Momentum')] if momentum else [])
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels) + 0.6),
@@ -114,8 +120,7 @@ def plot_curve(curve, save_path, title, momentum=True):
             ax.legend(fontsize=8)
     axes[0, 0].set_title(title, fontsize=10)
     fig.tight_layout()
-    save_png(fig, save_path)
-    plt.close(fig)
+    return fig
 
 
 def default_title(config_path):
