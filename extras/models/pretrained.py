@@ -30,10 +30,11 @@ class PretrainedInit:
 
 
 def load_pretrained(module, filename, prefix=None):
-    """What PretrainedInit does (mmcv: PretrainedInit.__call__). Read `filename` as every checkpoint is read here (tensors and plain
-    values only: checkpoint.py's read_checkpoint), keep the keys under `prefix` without it
-    (mmcv: _load_checkpoint_with_prefix; 'backbone' takes a classifier's backbone), and load
-    them with strict=False: the keys that do not fit are named in one warning line."""
+    """What PretrainedInit does (mmcv: PretrainedInit.__call__). Read `filename` as every
+    checkpoint is read here (tensors and plain values only: checkpoint.py's read_checkpoint),
+    keep the keys under `prefix` without it (mmcv: _load_checkpoint_with_prefix; 'backbone'
+    takes a classifier's backbone), and load them with strict=False: the keys that do not fit
+    are named in one warning line."""
     what = f'{prefix} in model' if prefix else 'model'
     logger.info(f'load {what} from: {filename}')       # mmcv's words
     try:
