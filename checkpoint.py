@@ -4,7 +4,8 @@ for weights only, and writing them atomically in a thread.
     runner.resume          -> read_training_checkpoint     every check, in one call
                                                            (extras/checks/checkpoint_checks.py); then
                               load_optimizer_state, restore_rng_state, load_hook_states
-    runner.load_checkpoint -> load_checkpoint              weights only (load_from)
+    runner.load_checkpoint -> load_checkpoint              weights only (load_from):
+                              load_weights                 what fits, the rest named
     runner.save_checkpoint -> CheckpointWriter.write       a thread; atomic_write
 
 A checkpoint is a dict:
@@ -78,6 +79,8 @@ def read_checkpoint(filename, trusted=False):
 def model_weights(checkpoint):
     """The state_dict of a minicls or mmcls checkpoint (or a bare state_dict), without a
     DDP 'module.' prefix, with its `_metadata` (module versions), as mmcv keeps it."""
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f'it holds a {type(checkpoint).__name__}, not a dict of weights')
     state_dict = checkpoint.get('state_dict', checkpoint)
     if not isinstance(state_dict, dict) or not all(torch.is_tensor(v) for v in state_dict.values()):
         raise CheckpointError('no model weights (state_dict) in this file')
@@ -148,9 +151,17 @@ def checkpoint_dirs(work_dir, out_dir=None):
 
 
 def shape_mismatches(model, state_dict):
+    """What of `state_dict` cannot go into `model`: another shape, or an int tensor for a
+    float one (load_state_dict would round nothing and train on, from integer weights)."""
     own = unwrap(model).state_dict()
     return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-            for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+            if v.shape != own[k].shape else
+            f'{k}: checkpoint {v.dtype} vs model {own[k].dtype} (not floating point)'
+            for k, v in state_dict.items() if k in own and not fits(v, own[k])]
+
+
+def fits(tensor, own):
+    return tensor.shape == own.shape and (tensor.is_floating_point() or not own.is_floating_point())
 
 
 def check_resume_point(cfg, epoch, batches_done, epoch_length):
@@ -172,47 +183,57 @@ def check_resume_point(cfg, epoch, batches_done, epoch_length):
 def load_checkpoint(model, filename, map_location=None, strict=False, logger=None, trusted=False):
     """Load weights into a model; return the checkpoint (mmcv: load_checkpoint). Takes
     minicls and mmcls checkpoints, with or without a `state_dict` wrapper or a `module.`
-    prefix. As mmcv's load_state_dict: with strict=False what does not fit (another shape,
-    as a head with another number of classes; missing or unexpected keys) is skipped and
-    named in one warning line; with strict=True it is an error. Better than mmcv: a file
-    none of whose weights fit is an error (mmcv would train on from the random init)."""
+    prefix; what does not fit is load_weights's to name."""
     checkpoint = read_checkpoint(filename, trusted)
-    state_dict = weights_that_fit(model, checkpoint, filename)
-    weights = model_weights(checkpoint)
-    mismatched = shape_mismatches(model, weights)
-    if (strict and mismatched) or not set(state_dict) & set(unwrap(model).state_dict()):
-        raise CheckpointError(f'{filename}: ' + ('shape mismatch for ' + '; '.join(mismatched)
-                              if mismatched else 'none of its keys is a key of the model'))
+    try:
+        weights = model_weights(checkpoint)
+    except CheckpointError as e:
+        raise CheckpointError(f'{filename}: {e}') from None
     if map_location is not None:
-        metadata = state_dict._metadata if hasattr(state_dict, '_metadata') else None
-        state_dict = OrderedDict((k, v.to(map_location)) for k, v in state_dict.items())
-        state_dict._metadata = metadata
-    result = unwrap(model).load_state_dict(state_dict, strict=strict)
-    missing = [k for k in result.missing_keys if k not in weights   # not the mismatched
-               and not k.endswith('num_batches_tracked')]               # mmcv: nor these
-    skipped = [f'{kind} {", ".join(keys)}' for kind, keys in (
-        ('size mismatch for', mismatched), ('unexpected keys in source state_dict:',
-        result.unexpected_keys), ('missing keys in source state_dict:', missing)) if keys]
+        metadata = getattr(weights, '_metadata', None)
+        weights = OrderedDict((k, v.to(map_location)) for k, v in weights.items())
+        weights._metadata = metadata
     if logger is not None:
         logger.info(f'load checkpoint from {filename}')
-        if skipped:
-            logger.warning('The model and loaded state dict do not match exactly (not loaded): '
-                           + '; '.join(skipped))
+    load_weights(unwrap(model), weights, filename, strict, logger)
     return checkpoint
 
 
-def weights_that_fit(model, checkpoint, filename):
-    """The checkpoint's weights whose shapes fit `model` (keys may differ); mmcv's
-    load_state_dict skips the others too."""
-    try:
-        state_dict = model_weights(checkpoint)
-    except CheckpointError as e:
-        raise CheckpointError(f'{filename}: {e}') from None
-    own = unwrap(model).state_dict()
-    fit = OrderedDict((k, v) for k, v in state_dict.items()
-                      if k not in own or v.shape == own[k].shape)
-    fit._metadata = getattr(state_dict, '_metadata', None)
-    return fit
+def load_weights(module, weights, filename, strict=False, logger=None):
+    """module.load_state_dict(weights) as mmcv's load_state_dict: with strict=False what
+    does not fit (another shape, as a head with another number of classes; missing or
+    unexpected keys) is skipped and named in one warning line, the first few keys of each
+    kind; with strict=True it is an error. Better than mmcv: a file none of whose real
+    weights fit is an error (mmcv would train on from the random init); BatchNorm's
+    num_batches_tracked counters, scalars that fit any model, do not count."""
+    own = module.state_dict()
+    mismatched = shape_mismatches(module, weights)
+    fit = OrderedDict((k, v) for k, v in weights.items() if k not in own or fits(v, own[k]))
+    fit._metadata = getattr(weights, '_metadata', None)
+    if not any(k in own for k in fit if not k.endswith('num_batches_tracked')):
+        raise CheckpointError(f'{filename}: ' + (
+            f'none of its {len(weights)} weights fits this model: {shown(mismatched)}'
+            if mismatched else f'none of its keys is a key of the model (its keys: '
+            f'{shown(list(weights), repr)}; the model\'s: {shown(list(own), repr)})'))
+    if strict and mismatched:
+        raise CheckpointError(f'{filename}: shape mismatch for {shown(mismatched, sep="; ")}')
+    result = module.load_state_dict(fit, strict=strict)
+    missing = [k for k in result.missing_keys if k not in weights   # not the mismatched
+               and not k.endswith('num_batches_tracked')]               # mmcv: nor these
+    skipped = [f'{kind} {shown(keys)}' for kind, keys in (
+        ('size mismatch for', mismatched), ('unexpected keys in source state_dict:',
+        result.unexpected_keys), ('missing keys in source state_dict:', missing)) if keys]
+    if logger is not None and skipped:
+        logger.warning('The model and loaded state dict do not match exactly (not loaded): '
+                       + '; '.join(skipped))
+
+
+def shown(items, form=str, sep=', ', limit=5):
+    """The first `limit` items for a message, escaped (keys come from a file), and how many
+    more: a list of 300 keys is a line no one reads."""
+    text = sep.join(form(x) if form is repr or str(x).isprintable() else repr(x)
+                    for x in items[:limit])
+    return text + (f'{sep}... ({len(items)} in all)' if len(items) > limit else '')
 
 
 # ---- Writing a checkpoint  (runner.save_checkpoint: step 8) ------------------------------

@@ -592,8 +592,8 @@ def check_evaluation(interval=1, start=None, rule=None, save_best=None, metric='
          "a metric name, 'auto' or None"),
         ('evaluation.metric', metric, all(m in METRICS for m in metrics),
          f'one or a list of {", ".join(METRICS)}'),
-        ('evaluation.metric_options', metric_options,
-         all(isinstance(k, int) and k >= 1 for k in topk),
+        ('evaluation.metric_options', metric_options, isinstance(topk, (list, tuple))
+         and all(isinstance(k, int) and k >= 1 for k in topk),
          "{'topk': an int >= 1 or a tuple of them, ...}")])
 
 

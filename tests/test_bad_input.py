@@ -1,6 +1,7 @@
 """Every bad input ends with one line on stderr that names the field or the file, a non-zero
 exit status, no traceback, and nothing written: config fields are checked before any data
 is read. One parametrised table: the input, the exit status, words the message must hold."""
+import copy
 import os
 import pickle
 import shutil
@@ -141,7 +142,51 @@ CASES = [
         ('symlink loop', ["c1/up/c1' is '", "' again: a symlink loop"]),
         ('missing file', ["ann.txt' line 2: 'c0/nope.jpg' is not a file in"]),
         ('label out of range', ["ann.txt' line 1: label 7 is out of range 0..1"]),
-        ('blank line', ["ann.txt' line 2 is blank"])]],
+        ('blank line', ["ann.txt' line 2 is blank"]),
+        ('label of 22 digits', ["ann.txt' line 1: label 9999999999999999999999 is out of range 0..1"]),
+        ('thin bomb', ["Resize: '", "c0/0.jpg' is 1x100000 and would become 256x25600000",
+                       'MAX_IMAGE_PIXELS']),
+        ('thin to a 0 side', ["c0/0.jpg' is 1x100 and would become 0x8"]),
+        ('smaller than CenterCrop', ["CenterCrop: '", "c0/0.jpg' is 8x7, smaller than crop_size=(8, 10)"])]],
+    # image transforms' arguments: refused when the pipeline is built, before any image is read
+    *[(f'transform: {name}', {}, ['--cfg-options', f'data.train.pipeline={pipeline}'], 2, words) for name, pipeline, words in [
+        ('scale negative', "[{'type': 'RandomResizedCrop', 'size': 8, 'scale': (-1, 1)}]",
+         ['RandomResizedCrop: scale=(-1, 1) is not valid', '0 < min <= max <= 1']),
+        ('scale inf', "[{'type': 'RandomResizedCrop', 'size': 8, 'scale': (0.5, 1e999)}]",
+         ['RandomResizedCrop: scale=(0.5, inf) is not valid', 'finite']),
+        ('ratio 3 values', "[{'type': 'RandomResizedCrop', 'size': 8, 'ratio': (0.5, 1, 2)}]",
+         ['RandomResizedCrop: ratio=(0.5, 1, 2) is not valid', '0 < min <= max']),
+        ('size too big', "[{'type': 'Resize', 'size': (100000, 100000)}]",
+         ['Resize: size=(100000, 100000) is not valid', 'at most PIL.Image.MAX_IMAGE_PIXELS']),
+        ('file_client_args None', "[{'type': 'LoadImageFromFile', 'file_client_args': None}]",
+         ['LoadImageFromFile: file_client_args=None', "dict(backend='disk')"])]],
+    ('frozen_stages past num_stages', {}, ['--cfg-options', 'model.backbone.frozen_stages=5'], 2,
+     ['model.backbone.frozen_stages=5 is out of range', '-1..1 (num_stages=1)']),
+    # checkpoints that trained on silently wrong, or ended in a traceback from torch
+    ('classes renamed', {'m.pth': 'CLASSES_RENAMED'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', 'other classes', r"'\x1b[2J\x1b[31mtruck\n'", "now ['h_stripes',"]),
+    ('load-from a list', {'m.pth': 'A_LIST'}, ['--load-from', 'm.pth'], 1, ['m.pth', 'a list, not']),
+    ('load-from a tensor', {'m.pth': 'A_TENSOR'}, ['--load-from', 'm.pth'], 1, ['m.pth', 'a Tensor, not']),
+    ('load-from: no weight fits', {'m.pth': 'NO_SHAPE_FITS'}, ['--load-from', 'm.pth'], 1,
+     ['m.pth: none of its', 'weights fits this model']),
+    ('load-from: another prefix', {'m.pth': 'OTHER_PREFIX'}, ['--load-from', 'm.pth'], 1,
+     ['m.pth: none of its', "'foo.backbone.conv1.weight'"]),
+    ('int64 weights: resume', {'m.pth': 'INT64_WEIGHTS'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', 'torch.int64', 'floating point']),
+    ('int64 weights: load-from', {'m.pth': 'INT64_WEIGHTS'}, ['--load-from', 'm.pth'], 1,
+     ['m.pth', 'torch.int64', 'floating point']),
+    ('momentum buffer of another shape', {'m.pth': 'MOMENTUM_SHAPE'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', "optimizer state[0]['momentum_buffer']", '(5,)', '(4, 3, 3, 3)']),
+    ('initial_lr a str', {'m.pth': 'INITIAL_LR'}, ['--resume', 'm.pth'], 1,
+     ['m.pth', "param_groups[0]['initial_lr']='abc'"]),
+    ('fp16 dtype', {'fp.py': CONFIG + "cfg = replace(cfg, fp16=Fp16Config(dtype='int8'))\n"},
+     ['--config', 'fp.py'], 2, ["fp16.dtype='int8' is not known"]),
+    ('topk None', {}, ['--cfg-options', "evaluation.metric_options={'topk': None}"], 2,
+     ["evaluation.metric_options={'topk': None} is out of range"]),
+    ('mmcls topk None', {'mm.py': MMCLS_R18 + 'evaluation = dict(metric_options=dict(topk=None))\n'},
+     ['--config', 'mm.py'], 2, ['mm.py: evaluation.metric_options', 'topk']),
+    ('mmcls minicls None', {'mm.py': MMCLS_R18 + 'minicls = None\n'}, ['--config', 'mm.py'], 2,
+     ['mm.py: minicls=None is not a dict']),
 ]
 
 
@@ -185,6 +230,23 @@ def planted(kind, checkpoint):
         meta['hook_msgs'] = [1]
     elif kind == 'BAD_HOOK_STATE':
         ckpt['hook_states'] = {'EMAHook': {'x': 1}}
+    elif kind == 'CLASSES_RENAMED':       # the folders renamed: the same count, another order
+        meta['CLASSES'] = ['\x1b[2J\x1b[31mtruck\n'] + list(reversed(meta['CLASSES']))[1:]
+    elif kind in ('A_LIST', 'A_TENSOR'):
+        return [ckpt['state_dict']] if kind == 'A_LIST' else torch.zeros(3)
+    elif kind == 'NO_SHAPE_FITS':         # num_batches_tracked (a scalar) would fit
+        ckpt['state_dict'] = {k: v if k.endswith('num_batches_tracked') else torch.zeros(7)
+                              for k, v in ckpt['state_dict'].items()}
+    elif kind == 'OTHER_PREFIX':
+        ckpt['state_dict'] = {'foo.' + k: v for k, v in ckpt['state_dict'].items()}
+    elif kind == 'INT64_WEIGHTS':
+        ckpt['state_dict'] = {k: v.long() for k, v in ckpt['state_dict'].items()}
+    elif kind in ('MOMENTUM_SHAPE', 'INITIAL_LR'):
+        ckpt['optimizer'] = optimizer = copy.deepcopy(ckpt['optimizer'])
+        if kind == 'MOMENTUM_SHAPE':
+            optimizer['state'][0]['momentum_buffer'] = torch.zeros(5)
+        else:
+            optimizer['param_groups'][0]['initial_lr'] = 'abc'
     ckpt['meta'] = meta
     return ckpt
 

@@ -228,17 +228,22 @@ def test_init_cfg_pretrained_names_what_it_could_not_load(tmp_path, caplog):
     save_classifier(tmp_path / 'in1k.pth')
     bare = torch.load(tmp_path / 'in1k.pth')['state_dict']
     bare['backbone.extra'] = torch.zeros(2)
+    bare['backbone.conv1.weight'] = torch.zeros(8, 3, 3, 3)
     del bare['backbone.layer4.1.bn2.bias']
     torch.save(bare, tmp_path / 'edited.pth')
-    wider = small(width=16, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'edited.pth'),
-                                          prefix='backbone.'))
-    model = build_classifier(wider)
+    init = dict(type='Pretrained', checkpoint=str(tmp_path / 'edited.pth'), prefix='backbone.')
+    model = build_classifier(small(init_cfg=init))
     with caplog.at_level('WARNING', logger='minicls'):
         model.init_weights()
     lines = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING']
-    assert len(lines) == 1 and 'conv1.weight: checkpoint (8, 3, 7, 7) vs model (16, 3, 7, 7)' in lines[0]
+    assert len(lines) == 1 and 'conv1.weight: checkpoint (8, 3, 3, 3) vs model (8, 3, 7, 7)' in lines[0]
     assert 'unexpected keys in source state_dict: extra' in lines[0]
     assert 'missing keys in source state_dict: layer4.1.bn2.bias' in lines[0]
+    # a wider model: no weight of the file fits (mmcv would train on from the random init)
+    with pytest.raises(CheckpointError, match=r"model.backbone.init_cfg: .*edited.pth: none of its 120 "
+                                              r"weights fits this model: conv1.weight: checkpoint "
+                                              r"\(8, 3, 3, 3\) vs model \(16, 3, 7, 7\), .*\(99 in all\)$"):
+        build_classifier(small(width=16, init_cfg=init)).init_weights()
     with pytest.raises(CheckpointError, match=r"model.backbone.init_cfg: no key of .*edited.pth "
                                               r"starts with 'neck.' \(prefix='neck'\)"):
         build_classifier(small(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'edited.pth'),

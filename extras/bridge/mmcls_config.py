@@ -169,8 +169,9 @@ def translate(values, origins, work_dir, notes=None, uses=None, found=()):
     for key in MINICLS_ONLY[1:] + ('data.val_samples_per_gpu', 'optimizer.options'):
         if key in dotted(d):              # not 'device' (first): mmcls overwrites it; SKIPPED
             raise t.error(key, f" is minicls's own field; write minicls = {{'{key}': ...}}")
-    for key in ('runner', 'minicls', 'data.val_dataloader'):
-        if not isinstance(lookup(d, key), (dict, type(None))):
+    for key in ('runner', 'minicls', 'data.val_dataloader'):   # None: mmcls's "not set"
+        kinds = dict if key == 'minicls' and key in d else (dict, type(None))   # ours: a dict
+        if not isinstance(lookup(d, key), kinds):
             raise t.error(key, f'={quote(lookup(d, key))} is not a dict')
     if uses is not None and d.get('seed') is not None:   # mmcls 0.25's tools/train.py: --seed
         t.notes.append(f"skipped seed={quote(d.pop('seed'))}: mmcls's tools/train.py ignores a "

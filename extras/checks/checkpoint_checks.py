@@ -9,6 +9,8 @@ every read, so a resume or a load_from never skips them:
 import os
 import zipfile
 
+import torch
+
 from checkpoint import CheckpointError, model_weights, shape_mismatches, unwrap
 from extras.checks.regular_file import NotRegularFile, open_regular
 
@@ -74,7 +76,8 @@ def read_error(filename, head, error, trusted):
 def check_training_checkpoint(checkpoint, filename, model, optimizer=None):
     """A training checkpoint (meta and state_dict), its meta counters ints >= 0, its hook
     states, hook messages and optimizer state dicts, its weights those of `model` key for key
-    and shape for shape, and (given `optimizer`) an optimizer state with its settings."""
+    and shape for shape, its classes the run's, and (given `optimizer`) an optimizer state
+    with its settings, their types and its parameters' shapes."""
     if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
             or 'state_dict' not in checkpoint:
         raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
@@ -97,8 +100,10 @@ def check_training_checkpoint(checkpoint, filename, model, optimizer=None):
     if differences:
         raise CheckpointError(f'{filename} does not match the model of this config: '
                               f'{differences[0]}')
+    check_classes(meta.get('CLASSES'), getattr(unwrap(model), 'CLASSES', None), filename)
     if optimizer is not None and 'optimizer' in checkpoint:
         check_optimizer_settings(optimizer, checkpoint['optimizer'], filename)
+        check_optimizer_state(optimizer, checkpoint['optimizer'], filename)
 
 
 def weight_differences(model, state_dict):
@@ -126,3 +131,62 @@ def check_optimizer_settings(optimizer, state, filename):
 def settings(group):
     """A param group's setting names (lr, momentum, ...), less what the runner adds."""
     return set(group) - {'params', 'initial_lr', 'param_names'}
+
+
+def check_classes(saved, own, filename):
+    """The classes the checkpoint was trained on are this run's, in this order (mmcv saves
+    meta['CLASSES'] and never compares them: class folders renamed or added since would
+    train on under permuted labels). None on either side: nothing to compare."""
+    if saved is None or own is None or (isinstance(saved, (list, tuple))
+                                        and list(saved) == list(own)):
+        return
+    count = f' ({len(saved)})' if isinstance(saved, (list, tuple)) else ''
+    raise CheckpointError(f'{filename} was trained on other classes than this run\'s data: saved '
+                          f'{quote(saved)}{count}, now {quote(own)} ({len(own)}); a resume '
+                          'would train on under other labels (class folders renamed or added?); '
+                          'to start a new run from its weights, use --load-from')
+
+
+def check_optimizer_state(optimizer, state, filename):
+    """What torch's load_state_dict takes and a step or the LR hook then fails on, inside
+    torch: a param group's value of another type than `optimizer`'s (initial_lr, which the
+    LR hook keeps, a number), a state tensor of another shape than its parameter (0-d: a
+    step count). The number of groups and parameters torch checks itself."""
+    groups, states = state.get('param_groups'), state.get('state', {})
+    if not isinstance(groups, list) or not isinstance(states, dict):
+        return                         # load_optimizer_state names what torch refuses
+    for i, (group, own) in enumerate(zip(groups, optimizer.param_groups)):
+        for key, value in group.items() if isinstance(group, dict) else ():
+            expected = own.get(key, 0.0 if key == 'initial_lr' else None)
+            if key not in ('params', 'param_names') and not same_kind(value, expected):
+                raise CheckpointError(
+                    f'{filename}: its optimizer param_groups[{i}][{key!r}]={quote(value)} is '
+                    f'not valid; expected a {type(expected).__name__} (damaged?)')
+        for index, param in zip(group.get('params', ()), own['params']):
+            saved = states.get(index, {})
+            for key, value in saved.items() if isinstance(saved, dict) else ():
+                if torch.is_tensor(value) and value.ndim and value.shape != param.shape:
+                    raise CheckpointError(
+                        f'{filename}: its optimizer state[{index!r}][{key!r}] has the shape '
+                        f'{tuple(value.shape)}, its parameter {tuple(param.shape)} (damaged?)')
+
+
+def same_kind(value, expected):
+    """A value of the kind `expected` is: a number (not a bool), a bool, a string, a tuple of
+    as many numbers; None expects anything (foreach, fused: torch picks)."""
+    if expected is None:
+        return True
+    if isinstance(expected, (bool, str)):
+        return isinstance(value, type(expected))
+    if isinstance(expected, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(expected, tuple):
+        return isinstance(value, (tuple, list)) and len(value) == len(expected) \
+            and all(same_kind(v, e) for v, e in zip(value, expected))
+    return True
+
+
+def quote(value, limit=100):
+    """repr(value) for a message (a file's content: escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'

@@ -8,6 +8,7 @@ needs none.
 """
 import torch
 
+from config import ConfigError
 from extras.options.grad_accumulation import GradientCumulativeOptimizerHook
 from hooks import OptimizerHook
 
@@ -20,7 +21,7 @@ class Fp16OptimizerHook(OptimizerHook):
     def __init__(self, grad_clip=None, loss_scale='dynamic', dtype='float16'):
         super().__init__(grad_clip)
         if dtype not in ('float16', 'bfloat16'):
-            raise ValueError(f"fp16.dtype={dtype!r} is not known; valid: 'float16', 'bfloat16'")
+            raise ConfigError(f"fp16.dtype={dtype!r} is not known; valid: 'float16', 'bfloat16'")
         self.dtype = getattr(torch, dtype)
         self.fixed_scale = None               # a number: set the scale back to it after every step
         if loss_scale == 'dynamic':
@@ -30,7 +31,7 @@ class Fp16OptimizerHook(OptimizerHook):
         elif isinstance(loss_scale, dict):
             self.scaler_args = loss_scale
         else:
-            raise ValueError(f"fp16.loss_scale={loss_scale!r} must be 'dynamic', a positive number or a dict")
+            raise ConfigError(f"fp16.loss_scale={loss_scale!r} must be 'dynamic', a positive number or a dict")
 
     def before_run(self, runner):
         runner.autocast_dtype = self.dtype
@@ -57,7 +58,7 @@ class GradientCumulativeFp16OptimizerHook(GradientCumulativeOptimizerHook, Fp16O
     def __init__(self, cumulative_iters=1, grad_clip=None, loss_scale='dynamic', dtype='float16'):
         Fp16OptimizerHook.__init__(self, grad_clip, loss_scale, dtype)
         if not (isinstance(cumulative_iters, int) and cumulative_iters > 0):
-            raise ValueError(f'optimizer_config.cumulative_iters must be a positive int, got {cumulative_iters!r}')
+            raise ConfigError(f'optimizer_config.cumulative_iters must be a positive int, got {cumulative_iters!r}')
         self.cumulative_iters = cumulative_iters
 
     def before_run(self, runner):
