@@ -18,6 +18,7 @@ import config
 import procs
 from config import ConfigError, config_changes, load_config, replace
 from extras.bridge.mmcls_config import SKIPPED, read_mmcls_config, read_mmcls_text, to_mmcls_text
+from extras.bridge.mmcls_files import resolve_file
 
 ROOT = Path(__file__).resolve().parent.parent
 MMCLS = ROOT / 'tests' / 'fixtures' / 'mmcls'
@@ -286,6 +287,37 @@ def test_base_mistakes_are_named(tmp_path):
     refused(tmp_path, '', 'missing.py', bases=[str(tmp_path / 'missing.py')])
 
 
+def test_references_to_base_values_and_to_the_file_name_are_substituted_as_mmcv_does():
+    """mmcv's `{{ _base_.a.b }}` takes the value the _base_ files give (not the file's own
+    override of it), anywhere in dicts, lists and tuples; `{{ fileDirname }}` and its three
+    siblings are written into the text. The same dict as mmcv 1.7.2's Config.fromfile (checked
+    with $MMREF below)."""
+    child = MMCLS / 'references' / 'child.py'
+    values, origins = resolve_file(str(child), [], {})
+    shear = dict(type='Shear', magnitude_key='magnitude', magnitude_range=(0, 0.3))
+    assert values['pipeline'] == [
+        dict(type='RandAugment', policies=[shear, dict(type='Invert')], num_policies=2),
+        dict(type='RandomResizedCrop', size=224), dict(type='Resize', size=(256, -1))]
+    assert values['sizes'] == dict(test=(320, -1), train=dict(crop=224))
+    assert values['work_dir'] == './work_dirs/child'
+    assert values['where'] == f'{child.parent}/child.py.py'
+    assert origins['pipeline'] == str(child) and origins['policies'].endswith('policies.py')
+    values['pipeline'][0]['policies'].append(None)      # a copy, not the base's own list
+    assert values['policies'] == [shear, dict(type='Invert')]
+
+
+@pytest.mark.parametrize('text, words', [
+    ('x = {{_base_.nothing}}', ['child.py: {{_base_.nothing}} names nothing', "no 'nothing'"]),
+    ('x = {{ _base_.model.backbone.nope }}', ['{{_base_.model.backbone.nope}}', "no 'nope'"]),
+    ('x = {{_base_.optimizer.lr.more}}', ["no 'more'"]),      # a number has no keys
+])
+def test_a_reference_to_nothing_names_the_file_and_the_reference(tmp_path, text, words):
+    refused(tmp_path, text, *words)
+    (tmp_path / 'alone.py').write_text(text + '\n')     # no _base_ at all
+    with pytest.raises(ConfigError, match='alone.py: {{_base_'):
+        read_mmcls_config(str(tmp_path / 'alone.py'))
+
+
 MMREF = os.environ.get('MMREF', '/tmp/mmref')
 
 
@@ -302,7 +334,8 @@ def test_the_same_resolution_and_text_as_the_real_mmcv(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from mmcv import Config
         from extras.bridge.mmcls_config import resolve_file
-        for f in {[str(R18), str(SEED), str(TINY), str(MMCLS / 'resnet' / 'resnet18_b16x8_cifar10.py')]!r}:
+        for f in {[str(R18), str(SEED), str(TINY), str(MMCLS / 'resnet' / 'resnet18_b16x8_cifar10.py'),
+                   str(MMCLS / 'references' / 'child.py')]!r}:
             mmcv = Config.fromfile(f)._cfg_dict.to_dict()
             assert json.dumps(resolve_file(f, [], dict())[0], default=str) == json.dumps(mmcv, default=str), f
         c = Config.fromstring(open({str(tmp_path / 'demo.txt')!r}).read(), file_format='.py')
@@ -312,6 +345,40 @@ def test_the_same_resolution_and_text_as_the_real_mmcv(tmp_path):
                   env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert read_mmcls_text(r.stdout, 'pretty_text') == demo
+
+
+@pytest.mark.skipif(not os.path.isdir(f'{MMREF}/src/mmcls/.mim/configs'),
+                    reason='no mmcls 0.25 wheel at $MMREF (benchmarks/mmcv_reference_setup.sh)')
+def test_every_config_of_the_mmcls_wheel_resolves_as_mmcv_resolves_it():
+    """Each config file the wheel ships in its folders that mmcv reads (269, with their
+    `{{ _base_.* }}` references) gives the same dict through resolve_file as through mmcv's
+    Config.fromfile."""
+    script = textwrap.dedent(f'''
+        import glob, json, sys, warnings
+        warnings.simplefilter('ignore')
+        sys.path.insert(0, {str(ROOT)!r})
+        from mmcv import Config
+        from extras.bridge.mmcls_files import resolve_file
+        from config import ConfigError
+        same, differ = 0, []
+        for f in sorted(glob.glob({MMREF!r} + '/src/mmcls/.mim/configs/*/*.py')):
+            try:
+                theirs = json.dumps(Config.fromfile(f)._cfg_dict.to_dict(), default=str)
+            except Exception:           # a _base_ file the wheel does not ship: refused here too
+                try:
+                    resolve_file(f, [], {{}})
+                    differ.append(f)
+                except ConfigError:
+                    pass
+                continue
+            ours = json.dumps(resolve_file(f, [], {{}})[0], default=str)
+            same, differ = (same + 1, differ) if ours == theirs else (same, differ + [f])
+        print(same, differ)''')
+    r = procs.run([sys.executable, '-c', script], timeout=300,
+                  env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    count, differ = r.stdout.split(' ', 1)
+    assert int(count) >= 269 and differ.strip() == '[]', r.stdout
 
 
 # ---- a checkpoint's config text: data, not code ----------------------------------------------

@@ -1,9 +1,11 @@
-"""mmcls 0.x config sources read as mmcv reads them, for extras/bridge/mmcls_config.py: a config file
-run with its `_base_` files (mmcv: Config._file2dict, _merge_a_into_b), and a checkpoint's config
-text parsed as data, never run. Values are checked (extras/bridge/mmcls_checks.py) before anything walks
-them by recursion."""
+"""mmcls 0.x config sources read as mmcv reads them, for extras/bridge/mmcls_config.py: a config
+file run with its `_base_` files (mmcv: Config._file2dict, _merge_a_into_b) and its `{{ }}`
+references, and a checkpoint's config text parsed as data, never run. Values are checked
+(extras/bridge/mmcls_checks.py) before anything walks them by recursion."""
 import ast
+import copy
 import os
+import re
 import types
 
 import config
@@ -72,12 +74,12 @@ def resolve_file(path, notes, uses, chain=()):
     path = os.path.abspath(path)
     if path in chain:                     # mmcv recurses until Python's limit
         raise ConfigError(f'{chain[-1]}: _base_ file {path} leads back to itself')
-    names = {k: v for k, v in config.run_config_file(path).items() if not k.startswith('__')
+    text = read_source(path)
+    names = {k: v for k, v in config.run_config_file(path, text).items() if not k.startswith('__')
              and not isinstance(v, (types.ModuleType, types.FunctionType))}
     check_plain(names, path)
-    with open(path, 'rb') as f:           # it ran, so it parses
-        uses[path] = {n.id for n in ast.walk(ast.parse(f.read())) if isinstance(n, ast.Name)
-                      and isinstance(n.ctx, ast.Load)}
+    uses[path] = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Load)}      # it ran, so it parses
     info = names.pop('_deprecation_', None)
     if info is not None:                  # mmcv: a DeprecationWarning; the file is read as it is
         info, note = info if isinstance(info, dict) else {}, f'{path} will be deprecated'
@@ -96,8 +98,51 @@ def resolve_file(path, notes, uses, chain=()):
             raise ConfigError(f'{path}: two _base_ files set {shared}; mmcv refuses that')
         merged.update(values)
         origins.update(where)
+    names = substitute(names, merged, path)
     merged, own = merge(names, merged, path), set(dotted(names))     # who set each key, now
     return merged, {'': path, **{k: path if k in own else origins[k] for k in dotted(merged)}}
+
+
+PREDEFINED = ('fileDirname', 'fileBasename', 'fileBasenameNoExtension', 'fileExtname')
+BASE_REFERENCE = re.compile(r'\{\{\s*_base_\.([\w.]+)\s*\}\}')
+PLACEHOLDER = '\0_base_.'      # no config's own string starts with a NUL
+
+
+def read_source(path):
+    """mmcv: Config._substitute_predefined_vars and _pre_substitute_base_vars. The file's text
+    with `{{ fileDirname }}` (and fileBasename, fileBasenameNoExtension, fileExtname) written
+    in, and each `{{ _base_.a.b }}` turned into a placeholder string that `substitute` swaps
+    for the value the `_base_` files give (mmcv's `"_a.b_<random>"`)."""
+    config.check_config_file(path)
+    try:
+        with open(path, encoding='utf-8') as f:           # mmcv reads it as UTF-8 too
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f'--config: {path} cannot be read as UTF-8 text ({e})') from None
+    stem, ext = os.path.splitext(os.path.basename(path))
+    values = (os.path.dirname(path), os.path.basename(path), stem, ext)
+    for name, value in zip(PREDEFINED, values):
+        value = value.replace('\\', '/')
+        text = re.sub(r'\{\{\s*' + name + r'\s*\}\}', lambda m: value, text)
+    return BASE_REFERENCE.sub(lambda m: repr(PLACEHOLDER + m.group(1)), text)
+
+
+def substitute(value, base, path):
+    """mmcv: Config._substitute_base_vars. A placeholder, wherever it stands in the file's
+    dicts, lists and tuples, becomes the `_base_` files' value at that dotted name."""
+    if isinstance(value, dict):
+        return {k: substitute(v, base, path) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(substitute(v, base, path) for v in value)
+    if not (isinstance(value, str) and value.startswith(PLACEHOLDER)):
+        return value
+    name, found = value[len(PLACEHOLDER):], base
+    for key in name.split('.'):
+        if not (isinstance(found, dict) and key in found):
+            raise ConfigError(f'{path}: {{{{_base_.{name}}}}} names nothing its _base_ files '
+                              f'set (no {key!r} there)')
+        found = found[key]
+    return copy.deepcopy(found)
 
 
 def merge(child, base, path):
