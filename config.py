@@ -372,12 +372,17 @@ def load_config(path, notes=None):
     return namespace['cfg']
 
 
-def run_config_file(path):
+def run_config_file(path, source=None):
     """The file's names. Only a .py file is run (runpy would run a zip's __main__.py: a .pth
     is one: check_config_file). Anything that escapes from it (an error, sys.exit) is a
-    config error naming the file, its message escaped and cut short; Ctrl-C stays Ctrl-C."""
+    config error naming the file, its message escaped and cut short; Ctrl-C stays Ctrl-C.
+    `source`: the file's text as rewritten by the mmcls bridge (mmcv runs such a copy too)."""
     check_config_file(path)
     try:
+        if source is not None:
+            names = {'__name__': '<run_path>', '__file__': path}
+            exec(compile(source, path, 'exec'), names)
+            return names
         return runpy.run_path(path)
     except (Exception, SystemExit) as e:   # a config file does not end the run; Ctrl-C does
         text = f'{type(e).__name__}: {e}'[:300]
