@@ -1,9 +1,9 @@
 """Checkpoint files (mmcv 1.x: runner/checkpoint.py): reading them, checked, for a resume or
 for weights only, and writing them atomically in a thread.
 
-    runner.resume          -> read_training_checkpoint     every check, in one call
-                                                           (extras/checks/checkpoint_checks.py); then
-                              load_optimizer_state, restore_rng_state, load_hook_states
+    runner.resume          -> read_training_checkpoint     every check a resume needs, in one
+                                                           call; then load_optimizer_state,
+                                                           restore_rng_state, load_hook_states
     runner.load_checkpoint -> load_checkpoint              weights only (load_from):
                               load_weights                 what fits, the rest named
     runner.save_checkpoint -> CheckpointWriter.write       a thread; atomic_write
@@ -15,13 +15,16 @@ A checkpoint is a dict:
      'optimizer': optimizer.state_dict(), 'rng': the random states,
      'hook_states': the hooks' own state (EMA weights, early-stopping counters)}
 
-Where this file does better than mmcv, on purpose: every file is written atomically (temp
-file, fsync, rename: a kill -9 at any instant leaves the old file whole); files are read
-with torch.load(weights_only=True), tensors and plain values only (mmcv unpickles
-anything, and unpickling can run code); the random states are saved, so a resume is
-exact; `last_checkpoint`, a text file, names the newest checkpoint (mmcv: a `latest.pth`
-symlink). The work dir itself (one run at a time, --resume auto, nothing overwritten) is
-extras/run/work_dir.py's. The file reads top-down, each function above what it calls.
+Where this file does better than mmcv, on purpose: a checkpoint file is untrusted input, and
+it is checked before anything is loaded from it (a regular file, no zip bomb, its meta, its
+weights, its classes and its optimizer state: mmcv checks none, and torch fails inside); it
+is read with torch.load(weights_only=True), tensors and plain values only (mmcv unpickles
+anything, and unpickling can run code); every file is written atomically (temp file, fsync,
+rename: a kill -9 at any instant leaves the old file whole); the random states are saved, so
+a resume is exact; `last_checkpoint`, a text file, names the newest checkpoint (mmcv: a
+`latest.pth` symlink). The work dir itself (one run at a time, --resume auto, nothing
+overwritten) is extras/run/work_dir.py's. The file reads top-down: each function comes after
+the first function that calls it.
 """
 import contextlib
 import io
@@ -29,12 +32,14 @@ import os
 import random
 import threading
 import warnings
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
 import torch
 
-from config import ConfigError, lookup
+from extras.checks.regular_file import NotRegularFile, open_regular
+from model import unwrap
 
 
 class CheckpointError(RuntimeError):
@@ -46,17 +51,13 @@ TEMP_SUFFIX = '.minicls.tmp'     # only this project's temp files end so
 
 # ---- Reading a checkpoint to resume from  (runner.resume: step 7) ------------------------
 
-# A checkpoint file is untrusted input: its checks (a FIFO, a zip bomb, damaged meta, another
-# model's weights or another optimizer's state) are an extra's, run on every read (mmcv: none)
-CHECKS = {name: f'extras.checks.checkpoint_checks:{name}' for name in (
-    'open_checkpoint', 'read_error', 'check_training_checkpoint')}
-
-
 def read_training_checkpoint(filename, model, trusted=False, optimizer=None):
-    """The checkpoint a resume continues from, after every check a resume needs
-    (check_training_checkpoint). Damage is a CheckpointError naming the file and the field."""
+    """The checkpoint a resume continues from, its state_dict without a DDP 'module.' prefix,
+    after every check a resume needs. Damage is a CheckpointError naming the file and the
+    field."""
     checkpoint = read_checkpoint(filename, trusted)
-    check_training_checkpoint = lookup(CHECKS, 'check_training_checkpoint', 'checkpoint')
+    check_is_training_checkpoint(checkpoint, filename)
+    checkpoint['state_dict'] = model_weights(checkpoint)
     check_training_checkpoint(checkpoint, filename, model, optimizer)
     return checkpoint
 
@@ -64,7 +65,7 @@ def read_training_checkpoint(filename, model, trusted=False, optimizer=None):
 def read_checkpoint(filename, trusted=False):
     """Load a checkpoint onto the CPU. `trusted=True` allows arbitrary unpickling (it can
     run code: only for files from a source you trust)."""
-    with lookup(CHECKS, 'open_checkpoint', 'checkpoint')(filename) as f:   # checked, no FIFO
+    with open_checkpoint(filename) as f:    # a regular file, no zip bomb
         head = f.read(4)
         f.seek(0)
         try:
@@ -72,8 +73,73 @@ def read_checkpoint(filename, trusted=False):
                 warnings.simplefilter('ignore')
                 return torch.load(f, map_location='cpu', weights_only=not trusted)
         except Exception as e:    # truncated, not a checkpoint, or needs arbitrary unpickling
-            read_error = lookup(CHECKS, 'read_error', 'checkpoint')
             raise CheckpointError(read_error(filename, head, e, trusted)) from None
+
+
+def open_checkpoint(filename):
+    """`filename` opened for reading if it is a regular file (open_regular: a FIFO planted at
+    a checkpoint's name must not hang the run), then checked. An error is a CheckpointError
+    whose `errno` is the OSError's, if any."""
+    try:
+        f = open_regular(filename)
+    except OSError as e:
+        raise unreadable(filename, e) from None
+    try:
+        check_checkpoint_file(f, filename)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def unreadable(filename, error):
+    words = {FileNotFoundError: 'does not exist', IsADirectoryError: 'is a directory, not a file',
+             NotRegularFile: f'is {error.strerror}; a checkpoint is a file torch.save wrote',
+             }.get(type(error), f'cannot be read: {error.strerror}')
+    if isinstance(error, PermissionError):
+        words += ' (is it another user\'s? its permissions must let you read it)'
+    checkpoint_error = CheckpointError(f'checkpoint {filename} {words}')
+    checkpoint_error.errno = error.errno
+    return checkpoint_error
+
+
+def check_checkpoint_file(f, filename):
+    """When it is a zip (torch.save's format), one whose directory declares no more bytes
+    than the file holds: torch.save stores its members uncompressed, so more is a damaged
+    file or a decompression bomb, which would allocate what it declares."""
+    size = os.fstat(f.fileno()).st_size
+    try:
+        members = zipfile.ZipFile(f).infolist() if f.read(4) == b'PK\x03\x04' else []
+    except (zipfile.BadZipFile, ValueError, OSError):
+        members = []                   # not a readable zip: torch.load says what is wrong
+    f.seek(0)
+    declared = sum(m.file_size for m in members)
+    if declared > size:
+        big = max(members, key=lambda m: m.file_size)
+        raise CheckpointError(f'{filename}: its zip directory declares {declared} bytes '
+                              f'({big.filename[-60:]!r}: {big.file_size}) in a file of {size} '
+                              'bytes: damaged, or a decompression bomb; refused before reading')
+
+
+def read_error(filename, head, error, trusted):
+    """What went wrong reading `filename` (`head`: its first 4 bytes), for the user."""
+    text = str(error)
+    if 'GLOBAL' in text or 'Unsupported global' in text or (head[:1] == b'\x80' and not trusted):
+        return (f'{filename} holds pickled Python objects, not only tensors and plain values; '
+                'loading it could run code, so it is refused. If you trust its source, pass '
+                '--trust-checkpoint to load it anyway.')
+    if head != b'PK\x03\x04' and head[:1] != b'\x80':
+        return f'{filename} is not a checkpoint (not a file that torch.save wrote)'
+    reason = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f'cannot read checkpoint {filename} (truncated or not a checkpoint): {reason}'
+
+
+def check_is_training_checkpoint(checkpoint, filename):
+    """A dict with meta and state_dict (a bare state_dict is for --load-from)."""
+    if not isinstance(checkpoint, dict) or 'meta' not in checkpoint \
+            or 'state_dict' not in checkpoint:
+        raise CheckpointError(f'{filename} is not a training checkpoint (no meta and '
+                              'state_dict); use --load-from to load weights only')
 
 
 def model_weights(checkpoint):
@@ -95,14 +161,143 @@ def strip_module(key):
     return key[len('module.'):] if key.startswith('module.') else key
 
 
+def check_training_checkpoint(checkpoint, filename, model, optimizer=None):
+    """Its meta counters ints >= 0, its hook
+    states, hook messages and optimizer state dicts, its weights those of `model` key for key
+    and shape for shape, its classes the run's, and (given `optimizer`) an optimizer state
+    with its settings, their types and its parameters' shapes."""
+    meta = checkpoint['meta']
+    if not isinstance(meta, dict):
+        raise CheckpointError(f'{filename}: its meta is a {type(meta).__name__}, not a dict; '
+                              'this one is damaged or not a minicls checkpoint')
+    for key in ('epoch', 'iter', 'batches_done'):          # batches_done: only mid-epoch
+        value = meta.get(key, 0 if key == 'batches_done' else None)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise CheckpointError(f'{filename}: meta {key}={value!r} is not valid; '
+                                  'expected an int >= 0 (damaged, or not a minicls checkpoint)')
+    for key, kind in (('hook_states', dict), ('hook_msgs', dict), ('optimizer', dict)):
+        value = (meta if key == 'hook_msgs' else checkpoint).get(key, {})
+        if not isinstance(value, kind):
+            raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
+                                  f'not a {kind.__name__}; this one is damaged')
+    differences = weight_differences(model, checkpoint['state_dict'])
+    if differences:
+        raise CheckpointError(f'{filename} does not match the model of this config: '
+                              f'{differences[0]}')
+    check_classes(meta.get('CLASSES'), getattr(unwrap(model), 'CLASSES', None), filename)
+    if optimizer is not None and 'optimizer' in checkpoint:
+        check_optimizer_settings(optimizer, checkpoint['optimizer'], filename)
+        check_optimizer_state(optimizer, checkpoint['optimizer'], filename)
+
+
+def weight_differences(model, state_dict):
+    own = unwrap(model).state_dict()
+    return ([f'{k} is missing from the checkpoint' for k in own if k not in state_dict]
+            + [f'{k} is not in the model' for k in state_dict if k not in own]
+            + shape_mismatches(model, state_dict))
+
+
+def shape_mismatches(model, state_dict):
+    """What of `state_dict` cannot go into `model`: another shape, or an int tensor for a
+    float one (load_state_dict would round nothing and train on, from integer weights)."""
+    own = unwrap(model).state_dict()
+    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+            if v.shape != own[k].shape else
+            f'{k}: checkpoint {v.dtype} vs model {own[k].dtype} (not floating point)'
+            for k, v in state_dict.items() if k in own and not fits(v, own[k])]
+
+
+def fits(tensor, own):
+    return tensor.shape == own.shape and (tensor.is_floating_point() or not own.is_floating_point())
+
+
+def check_classes(saved, own, filename):
+    """The classes the checkpoint was trained on are this run's, in this order (mmcv saves
+    meta['CLASSES'] and never compares them: class folders renamed or added since would
+    train on under permuted labels). None on either side: nothing to compare."""
+    if saved is None or own is None or (isinstance(saved, (list, tuple))
+                                        and list(saved) == list(own)):
+        return
+    count = f' ({len(saved)})' if isinstance(saved, (list, tuple)) else ''
+    raise CheckpointError(f'{filename} was trained on other classes than this run\'s data: saved '
+                          f'{quote(saved)}{count}, now {quote(own)} ({len(own)}); a resume '
+                          'would train on under other labels (class folders renamed or added?); '
+                          'to start a new run from its weights, use --load-from')
+
+
+def check_optimizer_settings(optimizer, state, filename):
+    """The saved param groups have the settings of `optimizer`'s (an Adam state in SGD
+    would fail later, at the first step)."""
+    groups = state.get('param_groups')
+    saved = settings(groups[0]) if isinstance(groups, list) and groups \
+        and isinstance(groups[0], dict) else set()
+    own = settings(optimizer.param_groups[0])
+    if saved != own:
+        raise CheckpointError(
+            f'{filename}: its optimizer state does not fit {type(optimizer).__name__} (its '
+            f'param groups have {", ".join(sorted(saved)) or "no settings"}: was it saved '
+            f'with another optimizer? Use --load-from to load the weights only): expected '
+            f'the settings {", ".join(sorted(own))}')
+
+
+def settings(group):
+    """A param group's setting names (lr, momentum, ...), less what the runner adds."""
+    return set(group) - {'params', 'initial_lr', 'param_names'}
+
+
+def check_optimizer_state(optimizer, state, filename):
+    """What torch's load_state_dict takes and a step or the LR hook then fails on, inside
+    torch: a param group's value of another type than `optimizer`'s (initial_lr, which the
+    LR hook keeps, a number), a state tensor of another shape than its parameter (0-d: a
+    step count). The number of groups and parameters torch checks itself."""
+    groups, states = state.get('param_groups'), state.get('state', {})
+    if not isinstance(groups, list) or not isinstance(states, dict):
+        return                         # load_optimizer_state names what torch refuses
+    for i, (group, own) in enumerate(zip(groups, optimizer.param_groups)):
+        for key, value in group.items() if isinstance(group, dict) else ():
+            expected = own.get(key, 0.0 if key == 'initial_lr' else None)
+            if key not in ('params', 'param_names') and not same_kind(value, expected):
+                raise CheckpointError(
+                    f'{filename}: its optimizer param_groups[{i}][{key!r}]={quote(value)} is '
+                    f'not valid; expected a {type(expected).__name__} (damaged?)')
+        for index, param in zip(group.get('params', ()), own['params']):
+            saved = states.get(index, {})
+            for key, value in saved.items() if isinstance(saved, dict) else ():
+                if torch.is_tensor(value) and value.ndim and value.shape != param.shape:
+                    raise CheckpointError(
+                        f'{filename}: its optimizer state[{index!r}][{key!r}] has the shape '
+                        f'{tuple(value.shape)}, its parameter {tuple(param.shape)} (damaged?)')
+
+
+def same_kind(value, expected):
+    """A value of the kind `expected` is: a number (not a bool), a bool, a string, a tuple of
+    as many numbers; None expects anything (foreach, fused: torch picks)."""
+    if expected is None:
+        return True
+    if isinstance(expected, (bool, str)):
+        return isinstance(value, type(expected))
+    if isinstance(expected, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(expected, tuple):
+        return isinstance(value, (tuple, list)) and len(value) == len(expected) \
+            and all(same_kind(v, e) for v, e in zip(value, expected))
+    return True
+
+
+def quote(value, limit=100):
+    """repr(value) for a message (a file's content: escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
 def load_optimizer_state(optimizer, state, filename):
-    """optimizer.load_state_dict (check_training_checkpoint compared the settings first)."""
-    with does_not_fit(filename, f'its optimizer state does not fit {type(optimizer).__name__}'):
+    """optimizer.load_state_dict (check_training_checkpoint checked the state first)."""
+    with as_checkpoint_error(filename, f'its optimizer state does not fit {type(optimizer).__name__}'):
         optimizer.load_state_dict(state)
 
 
 def restore_rng_state(state, filename):
-    with does_not_fit(filename, 'its random states (rng) are malformed'):
+    with as_checkpoint_error(filename, 'its random states (rng) are malformed'):
         set_rng_state(state)
 
 
@@ -121,61 +316,18 @@ def load_hook_states(hooks, states, filename):
     for hook in hooks:
         state = states.get(type(hook).__name__)
         if state is not None and hasattr(hook, 'load_state_dict'):
-            with does_not_fit(filename, f'hook_states[{type(hook).__name__!r}] does not fit '
+            with as_checkpoint_error(filename, f'hook_states[{type(hook).__name__!r}] does not fit '
                                         'this run'):
                 hook.load_state_dict(state)
 
 
 @contextlib.contextmanager
-def does_not_fit(filename, what):
+def as_checkpoint_error(filename, what):
     """A state from the file that its loader refuses, as a CheckpointError naming the file."""
     try:
         yield
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
         raise CheckpointError(f'{filename}: {what}: {type(e).__name__}: {e}') from None
-
-
-def unwrap(model):
-    """The bare model inside a DataParallel / DistributedDataParallel wrapper."""
-    return model.module if hasattr(model, 'module') else model
-
-
-def checkpoint_dirs(work_dir, out_dir=None):
-    """Where a run writes checkpoints: the work dir, and out_dir/<work dir's name> when
-    out_dir is set (mmcv's CheckpointHook rule)."""
-    dirs = [work_dir]
-    if out_dir and os.path.abspath(out_dir) != os.path.abspath(work_dir):
-        name = os.path.basename(os.path.abspath(work_dir))
-        dirs.append(os.path.join(out_dir, name))
-    return dirs
-
-
-def shape_mismatches(model, state_dict):
-    """What of `state_dict` cannot go into `model`: another shape, or an int tensor for a
-    float one (load_state_dict would round nothing and train on, from integer weights)."""
-    own = unwrap(model).state_dict()
-    return [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-            if v.shape != own[k].shape else
-            f'{k}: checkpoint {v.dtype} vs model {own[k].dtype} (not floating point)'
-            for k, v in state_dict.items() if k in own and not fits(v, own[k])]
-
-
-def fits(tensor, own):
-    return tensor.shape == own.shape and (tensor.is_floating_point() or not own.is_floating_point())
-
-
-def check_resume_point(cfg, epoch, batches_done, epoch_length):
-    """Epochs left to train, and a mid-epoch point inside this run's epochs. batches_done ==
-    the epoch's length is a point too (a stop in its last iteration): the epoch's iterations
-    are done, its end (checkpoint, evaluation) is not, and the resume runs it."""
-    if epoch >= cfg.total_epochs:
-        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
-                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
-                          'to train on')
-    if batches_done > epoch_length:
-        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
-                              f'epoch of this run has {epoch_length} batches (was the data or '
-                              'data.samples_per_gpu changed?)')
 
 
 # ---- Weights only  (mmcv: load_checkpoint; runner.load_checkpoint, load_from) ------------
@@ -339,12 +491,3 @@ def get_rng_state():
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state
-
-
-# ---- How the logs are opened  (hooks.py: TextLoggerHook; extras/run/logger.py) -------------------
-
-def open_no_follow(path):
-    """`path` opened for appending text; a link planted at its name is not followed
-    (O_NOFOLLOW). The logs are written through it."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-    return os.fdopen(os.open(path, flags, 0o666), 'a', encoding='utf-8', errors='backslashreplace')

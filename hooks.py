@@ -35,8 +35,9 @@ from enum import IntEnum
 
 import torch
 
-from checkpoint import checkpoint_dirs, open_no_follow, unwrap
 from config import ConfigError, check_evaluation, lookup
+from extras.run.logger import open_no_follow
+from model import unwrap
 
 
 # ---- Building the hooks a config names  (mmcv: Runner.register_*_hook) -------------------
@@ -396,6 +397,16 @@ class CheckpointHook(Hook):
     @property
     def filename_tmpl(self):
         return 'epoch_{}.pth' if self.by_epoch else 'iter_{}.pth'
+
+
+def checkpoint_dirs(work_dir, out_dir=None):
+    """Where a run writes checkpoints: the work dir, and out_dir/<work dir's name> when
+    out_dir is set (mmcv's CheckpointHook rule; extras/run/work_dir.py looks in both)."""
+    dirs = [work_dir]
+    if out_dir and os.path.abspath(out_dir) != os.path.abspath(work_dir):
+        name = os.path.basename(os.path.abspath(work_dir))
+        dirs.append(os.path.join(out_dir, name))
+    return dirs
 
 
 class DistSamplerSeedHook(Hook):

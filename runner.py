@@ -31,13 +31,13 @@ import torch
 
 from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_state,
                         load_checkpoint, load_hook_states, load_optimizer_state,
-                        model_weights, read_training_checkpoint, restore_rng_state, unwrap,
-                        weights_to_cpu)
+                        read_training_checkpoint, restore_rng_state, weights_to_cpu)
 from config import __version__, check_workflow, lookup
 from hooks import (CUSTOM_HOOKS, LOGGER_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook,
                    Hook, IterTimerHook, LoggerHook, Priority, build_custom_hook,
                    build_optimizer_hook, build_updater_hook, check_args, get_priority,
                    updater_class)
+from model import unwrap
 
 __all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint', 'CheckpointError']
 
@@ -159,7 +159,7 @@ class EpochBasedRunner:
         checkpoint = read_training_checkpoint(filename, self.model, trusted,
                                               self.optimizer if resume_optimizer else None)
         meta = checkpoint['meta']
-        unwrap(self.model).load_state_dict(model_weights(checkpoint))
+        unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         self._epoch, self._iter = meta['epoch'], meta['iter']
         self.resume_batches = meta.get('batches_done', 0)
         self.meta.setdefault('hook_msgs', {}).update(meta.get('hook_msgs', {}))

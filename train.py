@@ -29,7 +29,7 @@ os.environ.setdefault('GOMP_SPINCOUNT', '10000')
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from checkpoint import CheckpointError, atomic_write, check_resume_point  # noqa: E402
+from checkpoint import CheckpointError, atomic_write  # noqa: E402
 from config import (ConfigError, __version__, check_config, config_changes,  # noqa: E402
                     config_to_json, load_config, lookup)
 from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
@@ -270,6 +270,20 @@ def check_num_classes(cfg, dataset):
                           + (f' (or remove the class folders that hold no image: '   # as mmcls,
                              f'{", ".join(map(repr, dataset.empty_classes))})'     # classes too
                              if getattr(dataset, 'empty_classes', None) else ''))
+
+
+def check_resume_point(cfg, epoch, batches_done, epoch_length):
+    """Epochs left to train, and a mid-epoch point inside this run's epochs. batches_done ==
+    the epoch's length is a point too (a stop in its last iteration): the epoch's iterations
+    are done, its end (checkpoint, evaluation) is not, and the resume runs it."""
+    if epoch >= cfg.total_epochs:
+        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
+                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
+                          'to train on')
+    if batches_done > epoch_length:
+        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
+                              f'epoch of this run has {epoch_length} batches (was the data or '
+                              'data.samples_per_gpu changed?)')
 
 
 # ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------

@@ -15,9 +15,9 @@ from collections import OrderedDict
 
 import torch
 
-from checkpoint import unwrap
 from extras.run.guards import StopSignalHook
 from hooks import EvalHook
+from model import unwrap
 
 
 def init_dist(backend, device):

@@ -7,8 +7,8 @@ stores in the checkpoint under 'hook_states'.
 """
 import torch
 
-from checkpoint import unwrap
 from hooks import Hook
+from model import unwrap
 
 
 class EMAHook(Hook):

@@ -11,8 +11,6 @@ import logging
 import os
 import sys
 
-from checkpoint import open_no_follow
-
 
 def setup_console():
     """stdout and stderr as a run needs them (train.py's cli, first): a path that is not UTF-8
@@ -39,6 +37,14 @@ def setup_logger(logger, log_file, level, rank=0):
     for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
+
+
+def open_no_follow(path):
+    """`path` opened for appending text; a link planted at its name is not followed
+    (O_NOFOLLOW). Both logs are written through it: the .log (NoFollowFileHandler) and the
+    .log.json (hooks.py: TextLoggerHook)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+    return os.fdopen(os.open(path, flags, 0o666), 'a', encoding='utf-8', errors='backslashreplace')
 
 
 class NoFollowFileHandler(logging.FileHandler):

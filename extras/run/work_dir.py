@@ -11,7 +11,7 @@ its tools/train.py makes the folder and writes into it, and mmcv's `auto_resume`
 
 `resolve_work_dir` gives the folder one name before any of it; `is_finished` tells a requeued
 `--resume auto` job that there is nothing left to do. Each folder is the work dir and, with
-checkpoint_config.out_dir, out_dir/<work dir's name> (checkpoint.checkpoint_dirs).
+checkpoint_config.out_dir, out_dir/<work dir's name> (hooks.checkpoint_dirs).
 """
 import contextlib
 import errno
@@ -23,9 +23,9 @@ import warnings
 
 import torch
 
-from checkpoint import TEMP_SUFFIX, CheckpointError, atomic_write, checkpoint_dirs
+from checkpoint import TEMP_SUFFIX, CheckpointError, atomic_write, open_checkpoint
 from config import ConfigError
-from extras.checks.checkpoint_checks import open_checkpoint
+from hooks import checkpoint_dirs
 
 CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
 
