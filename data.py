@@ -1,4 +1,5 @@
-"""Data: the CIFAR datasets, the pipeline transforms, build_dataset and build_dataloader.
+"""Data: the CIFAR datasets (their files read as untrusted input), the pipeline transforms,
+build_dataset and build_dataloader.
 
     from config import cfg
     dataset = build_dataset(cfg.data.train)   # CIFAR10: 50000 infos
@@ -11,12 +12,16 @@
 An item is the pipeline's output for one image: the transforms run one after the other on a
 results dict, as in mmcls. The demo's dataset (SyntheticCIFAR10), folders of image files
 (CustomDataset, ImageNet, LoadImageFromFile, ...) and the batched transforms are extras,
-reached through the tables DATASETS, PIPELINES and EXTRAS, imported when a config asks.
+reached through the tables DATASETS, PIPELINES and BATCH_PIPELINES, imported when a config
+names them; the metrics beyond accuracy (extras/options/metrics.py) are imported where
+BaseDataset.evaluate finds them asked for.
 The file reads top-down: the builders, the datasets, the transforms, each above what it
 calls; the checks of arguments stand after the code they check.
 """
+import hashlib
 import inspect
 import os
+import pickle
 import random
 import signal
 from collections.abc import Mapping, Sequence
@@ -29,17 +34,14 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from config import METRICS, ConfigError, lookup
 from model import accuracy
 
+try:                                           # numpy 2; numpy.core would warn there
+    from numpy._core.multiarray import _reconstruct
+except ImportError:                            # numpy 1
+    from numpy.core.multiarray import _reconstruct
+
 
 class DatasetError(RuntimeError):
     """A dataset file is missing, cannot be downloaded, or is corrupt."""
-
-
-# The extras this file reaches, by name; `lookup` imports one when it is asked for.
-EXTRAS = {'BATCH_PIPELINES': 'extras.options.batched_transforms:BATCH_PIPELINES',  # batched=True
-          'evaluate_metrics': 'extras.options.metrics:evaluate_metrics',   # metrics beyond accuracy
-          # CIFAR files are untrusted input: read and checked (mmcls: pickle.load)
-          **{name: f'extras.checks.cifar_files:{name}' for name in (
-              'md5', 'read_cifar_pickle', 'check_cifar_batch')}}
 
 
 # ---- Builders  (mmcls: datasets/builder.py, samplers/distributed_sampler.py; mmcv: collate) --
@@ -243,7 +245,7 @@ class BaseDataset(Dataset):
         thrs = options.get('thrs')
         if (metrics != ['accuracy'] or isinstance(thrs, (tuple, list))
                 or options.get('average_mode', 'macro') != 'macro'):
-            evaluate_metrics = lookup(EXTRAS, 'evaluate_metrics', 'metric')    # an extra
+            from extras.options.metrics import evaluate_metrics   # an extra, asked for here
             return evaluate_metrics(scores, gt, metrics, options)
         topk = options.get('topk', (1, 5))
         ks = (topk,) if isinstance(topk, int) else tuple(topk)
@@ -316,16 +318,16 @@ class CIFAR10(BaseDataset):
 
     def _read(self, name):
         """Unpickle one file of the dataset after checking its md5 (None: no check, as mmcls's
-        check_integrity), with a restricted unpickler (extras/checks/cifar_files.py; mmcls's
+        check_integrity), with a restricted unpickler (read_cifar_pickle; mmcls's
         pickle.load runs any code planted in the file). -> a dict with str keys."""
         path, md5 = os.path.join(self.folder, name), self.expected_md5s().get(name)
         where = f'{type(self).__name__}: {path!r}'
         if not os.path.isfile(path):
             raise DatasetError(f'{where} not found. {self.how_to_fix()}')
-        if md5 is not None and lookup(EXTRAS, 'md5', 'CIFAR')(path) != md5:
+        if md5 is not None and file_md5(path) != md5:
             raise DatasetError(f'{where} is corrupt or incomplete: its md5 is not {md5}. '
                                f'{self.how_to_fix()}')
-        return lookup(EXTRAS, 'read_cifar_pickle', 'CIFAR')(path, where)
+        return read_cifar_pickle(path, where)
 
     def load_annotations(self):
         rank, world_size = get_dist_info()
@@ -342,9 +344,8 @@ class CIFAR10(BaseDataset):
                                f"has no list '{self.meta['key']}' of class names")
         self.CLASSES = [n.decode('latin1') if isinstance(n, bytes) else n for n in names]
         imgs, labels = [], []
-        check_batch = lookup(EXTRAS, 'check_cifar_batch', 'CIFAR')   # the rows, the labels
-        for name, entry in entries:
-            rows, batch_labels = check_batch(self, name, entry, len(self.CLASSES))
+        for name, entry in entries:      # checked: (N, 3072) uint8 rows, N labels in range
+            rows, batch_labels = check_cifar_batch(self, name, entry, len(self.CLASSES))
             imgs.append(rows)  # uint8 (N, 3072): each row the red plane, then green, then blue
             labels.extend(batch_labels.tolist())
         imgs = np.vstack(imgs).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)   # to HWC
@@ -373,6 +374,83 @@ class CIFAR100(CIFAR10):
                'skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper '
                'table tank telephone television tiger tractor train trout tulip turtle '
                'wardrobe whale willow_tree wolf woman worm').split()
+
+
+# CIFAR's pickle files are untrusted input (mmcls: `pickle.load` and nothing else, which runs
+# any code planted in the file, and takes whatever the file holds): read and checked here.
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles what CIFAR files hold and nothing else: dicts, lists, str/bytes/numbers/None/
+    bool (no global needed) and numpy arrays. Any other global (a class, a function such
+    as os.system in a planted __reduce__) is refused before it is looked up, so no code
+    from the file runs. (mmcls calls pickle.load, which runs it.)"""
+    ALLOWED = {
+        # what numpy 1 (and Python 2) wrote, and what numpy 2 writes
+        ('numpy.core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy', 'ndarray'): np.ndarray,
+        ('numpy', 'dtype'): np.dtype,
+        # bytes (an array's buffer) in a protocol-2 pickle written by Python 3
+        ('_codecs', 'encode'): lambda text, encoding: text.encode('latin1'),
+        ('builtins', 'bytes'): lambda: b'',
+        ('__builtin__', 'bytes'): lambda: b''}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f'it holds {module}.{name}, which a CIFAR file never holds')
+        return self.ALLOWED[module, name]
+
+
+def file_md5(path):
+    """The file's md5, as mmcls's check_integrity computes it."""
+    digest = hashlib.md5()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_cifar_pickle(path, where):
+    """The dict a CIFAR file holds, with str keys; `where` names it in a DatasetError."""
+    try:
+        with open(path, 'rb') as f:
+            # Python 2 pickles: str keys read as str
+            entry = _CifarUnpickler(f, encoding='latin1').load()
+    except Exception as e:  # refused, truncated, not a pickle
+        raise DatasetError(f'{where} is not a CIFAR pickle: {e}') from None
+    if not isinstance(entry, dict):
+        raise DatasetError(f'{where} holds a {type(entry).__name__}, not a dict')
+    # re-saved from Python 3 with CIFAR's own recipe (encoding='bytes'), the keys are bytes
+    return {k.decode('latin1') if isinstance(k, bytes) else k: v for k, v in entry.items()}
+
+
+def check_cifar_batch(dataset, name, entry, num_classes):
+    """(N, 3072) uint8 rows and N labels in 0..num_classes-1, or a DatasetError naming
+    the file. -> (rows, labels as int64)."""
+    where = f'{type(dataset).__name__}: {os.path.join(dataset.folder, name)!r}'
+    rows = entry.get('data')
+    labels = entry.get('labels', entry.get('fine_labels'))   # CIFAR-10 | CIFAR-100
+    if rows is None or not isinstance(labels, (list, np.ndarray)):
+        raise DatasetError(f"{where} has no 'data' and 'labels' (or 'fine_labels'); "
+                           f'its keys: {", ".join(map(str, entry))}')
+    if not (isinstance(rows, np.ndarray) and rows.dtype == np.uint8
+            and rows.shape[1:] == (3072,)):
+        raise DatasetError(f"{where}: 'data' must be uint8 rows of 3072 values "
+                           f'(3 x 32 x 32), got {type(rows).__name__} '
+                           f'{getattr(rows, "dtype", "")} {getattr(rows, "shape", "")}')
+    if len(labels) != len(rows):
+        raise DatasetError(f'{where}: {len(rows)} images but {len(labels)} labels')
+    labels = np.array(labels, dtype=object if isinstance(labels, list) else None)
+    if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+               for x in labels.tolist()):
+        raise DatasetError(f'{where}: labels must be ints, e.g. {labels[:1].tolist()}')
+    labels = labels.astype(np.int64)
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if len(bad):
+        raise DatasetError(f'{where}: label {labels[bad[0]]} at index {bad[0]} '
+                           f'is out of range 0..{num_classes - 1}')
+    return rows, labels
 
 
 
@@ -404,7 +482,7 @@ class Compose:
 
     def __init__(self, transforms, batched=False, allow_empty=False):
         check_pipeline(transforms, allow_empty)
-        table = lookup(EXTRAS, 'BATCH_PIPELINES', 'batched') if batched else PIPELINES
+        table = BATCH_PIPELINES if batched else PIPELINES
         self.transforms = [t if callable(t) else self._build(t, table) for t in transforms]
 
     @staticmethod
@@ -591,6 +669,11 @@ PIPELINES = {t.__name__: t for t in (RandomCrop, RandomFlip, Normalize, ImageToT
                                      ToTensor, Collect)}
 PIPELINES.update({name: f'extras.images.image_pipeline:{name}' for name in (   # image files
     'LoadImageFromFile', 'RandomResizedCrop', 'Resize', 'CenterCrop')})
+# with data.<split>.batched=True: the same names, each transform run once on a whole batch
+# (extras/options/batched_transforms.py; ToTensor and Collect work on a batch as they are)
+BATCH_PIPELINES = {'ToTensor': ToTensor, 'Collect': Collect,
+                   **{name: f'extras.options.batched_transforms:Batch{name}' for name in (
+                       'RandomCrop', 'RandomFlip', 'Normalize', 'ImageToTensor')}}
 
 
 def check_pipeline(transforms, allow_empty=False):

@@ -429,7 +429,7 @@ def test_batched_pipeline_without_randomness_equals_per_image(small_synthetic):
     for a, b in zip(*loaders):
         assert torch.equal(a['img'], b['img']) and torch.equal(a['gt_label'], b['gt_label'])
     for name in test_pipeline:                               # the test pipeline runs batched as well
-        assert name['type'] in batched_transforms.BATCH_PIPELINES
+        assert name['type'] in data.BATCH_PIPELINES
     with pytest.raises(ValueError, match='batched pipeline takes padding and pad_val only'):
         transforms.Compose([dict(type='RandomCrop', size=32, padding=4, padding_mode='edge')], batched=True)
     with pytest.raises(ValueError, match=r'padded image \(36x36\) is smaller than size \(40, 40\)'):

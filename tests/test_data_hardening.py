@@ -233,7 +233,7 @@ import io  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 
-from extras.checks.cifar_files import _CifarUnpickler  # noqa: E402  (CIFAR files' restricted unpickler)
+from data import _CifarUnpickler  # noqa: E402  (CIFAR files' restricted unpickler)
 
 ALLOWED = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
            ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),

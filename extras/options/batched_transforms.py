@@ -4,13 +4,13 @@
 and results['gt_label'] (N,), and runs the same pipeline config on it with these classes.
 Each image still gets its own crop offsets and its own flip, drawn from np.random (a
 different stream from the per-image `random` draws, the same distribution). data.py's
-Compose picks this table when asked for `batched`.
+BATCH_PIPELINES table names these classes; Compose picks it when asked for `batched`.
 """
 import numpy as np
 import torch
 
 from config import ConfigError
-from data import Collect, Normalize, RandomCrop, RandomFlip, ToTensor
+from data import Normalize, RandomCrop, RandomFlip, ToTensor
 
 class BatchRandomCrop(RandomCrop):
     """RandomCrop on (N, H, W, C): pad the batch once, then cut each image's own window."""
@@ -82,10 +82,3 @@ class BatchImageToTensor(ToTensor):
             img = results[key] if results[key].ndim == 4 else results[key][..., None]
             results[key] = torch.from_numpy(np.ascontiguousarray(img.transpose(0, 3, 1, 2)))
         return results
-
-
-# ToTensor and Collect work on a batch as they are.
-BATCH_PIPELINES = dict(ToTensor=ToTensor, Collect=Collect, RandomCrop=BatchRandomCrop, RandomFlip=BatchRandomFlip,
-                       Normalize=BatchNormalize, ImageToTensor=BatchImageToTensor)
-
-
