@@ -24,11 +24,13 @@ import os
 import pickle
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+import procs
 import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -406,3 +408,30 @@ def test_every_test_the_docs_name_exists():
         if not re.search(pattern, source, re.M):
             missing.append(f'{doc}: {file}: {name}{"*" if prefix else ""}')
     assert not missing, 'the docs name tests that do not exist:\n' + '\n'.join(missing)
+
+
+# --- README: the extras every run imports ---------------------------------------------------
+
+IMPORTED = '''
+import sys
+import train
+train.cli(sys.argv[1:])
+print(' '.join(sorted(name for name in sys.modules if name.startswith('extras.'))))
+'''
+
+
+def test_the_readme_names_the_extras_a_demo_run_imports(tmp_path):
+    text = (ROOT / 'README.md').read_text()
+    paragraph = text.split('**Which extras every run imports.**', 1)[1].split('\n\n## ', 1)[0]
+    optional = paragraph.split('**optional**', 1)
+    named = set(re.findall(r'`(extras/[\w/]+\.py)`', optional[0]))
+    asked = set(re.findall(r'`(extras/[\w/]+\.py)`', optional[1]))   # what a flag asks for
+    r = procs.run([sys.executable, '-c', IMPORTED, '--config', DEMO, '--work-dir', 'w',
+                   '--cfg-options', *TINY, 'total_epochs=1'],
+                  cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    modules = r.stdout.strip().splitlines()[-1].split()
+    imported = {name.replace('.', '/') + '.py' for name in modules if name.count('.') == 2}
+    assert asked == {'extras/options/cfg_options.py'}, asked       # --cfg-options shrinks the run
+    assert named == imported - asked, (f'README names {sorted(named - imported)} that a demo run '
+                                       f'does not import, and not {sorted(imported - asked - named)}')
