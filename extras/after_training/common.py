@@ -59,11 +59,6 @@ def load_cfg(path, cfg_options=None):
     return cfg
 
 
-def device_for(cfg):
-    wanted = cfg.device if cfg.device != 'auto' else 'cuda'
-    return torch.device('cuda' if wanted == 'cuda' and torch.cuda.is_available() else 'cpu')
-
-
 def load_model(cfg, checkpoint):
     """cfg.model with the checkpoint's weights, in eval mode (mmcls: apis/inference.py
     init_model). The file is read by checkpoint.py's safe reader; none of its weights
@@ -73,7 +68,8 @@ def load_model(cfg, checkpoint):
     model = build_classifier(cfg.model)
     ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
     model.CLASSES = ckpt.get('meta', {}).get('CLASSES')
-    return model.to(device_for(cfg)).eval()
+    from extras.run.device import resolve_device
+    return model.to(resolve_device(cfg.device)).eval()
 
 
 def build_test_set(cfg):
