@@ -53,7 +53,8 @@ MESSAGE_TEST = {
     'wrong_meta': 'test_part2_what_the_checkpoints_hold',
     'wrong_no_skip': 'test_resume_is_exact',
     'wrong_random_states': 'test_part2_which_random_states_matter',
-    'wrong_reseed_global': 'test_the_sampler_leaves_the_global_random_states_alone or test_resume_is_exact',
+    'wrong_reseed_global': ('test_the_sampler_leaves_the_global_random_states_alone'
+                            ' or test_resume_is_exact'),
     'wrong_default_priority': 'test_best_loss_weights_are_saved',
     'wrong_no_copy': 'test_best_loss_weights_are_saved',
     'wrong_type_name': 'test_best_loss_weights_are_saved',
@@ -65,7 +66,8 @@ ITALIC = re.compile(r'(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])', re.S)
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('quoted_outputs', ROOT / 'tools' / 'quoted_outputs.py')
+    spec = importlib.util.spec_from_file_location('quoted_outputs',
+                                                  ROOT / 'tools' / 'quoted_outputs.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -102,14 +104,15 @@ def wrong_bullets(text):
 
 def checker_failures(pairs, tmp_path):
     """{(exercise, wrong stem): every failure text of the checkers for that wrong answer}."""
-    folders = sorted({p for p in (ROOT / 'exercises').iterdir() if p.name[:2] in {e for e, _ in pairs}})
+    numbers = {e for e, _ in pairs}
+    folders = sorted({p for p in (ROOT / 'exercises').iterdir() if p.name[:2] in numbers})
     report = tmp_path / 'checkers.xml'
     select = ' or '.join(f'({MESSAGE_TEST[stem]}) and {stem}' if stem in MESSAGE_TEST else stem
                          for stem in sorted({s for _, s in pairs}))
     args = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', f'--junitxml={report}',
             '-k', select, *[str(f.relative_to(ROOT)) for f in folders]]
-    with procs.popen(args, cwd=ROOT, env=dict(os.environ, EXERCISE_IMPL='wrong'), stdout=subprocess.PIPE,
-                     stderr=subprocess.STDOUT) as proc:
+    with procs.popen(args, cwd=ROOT, env=dict(os.environ, EXERCISE_IMPL='wrong'),
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         out, _ = proc.communicate(timeout=600)
     assert report.exists(), out[-3000:]
     failures = {}
@@ -118,7 +121,7 @@ def checker_failures(pairs, tmp_path):
         param = re.search(r'\[(.*)\]$', case.get('name', ''))
         for element in list(case.iter('failure')) + list(case.iter('error')):
             text = (element.get('message') or '') + '\n' + (element.text or '')
-            text = re.sub(r'^E {1,7}', '', text, flags=re.M)           # pytest's marks on assertion lines
+            text = re.sub(r'^E {1,7}', '', text, flags=re.M)   # pytest's marks on assertion lines
             for stem in (param.group(1).split('-') if param else []):
                 failures.setdefault((folder[:2], stem), []).append(text)
     return failures, out
@@ -129,14 +132,16 @@ def test_the_quoted_messages_are_what_the_checkers_print(tmp_path):
     quoted = wrong_bullets(README.read_text().split('## Common wrong answers', 1)[1])
     assert len(quoted) >= 25, sorted(quoted)
     for exercise, stem in quoted:
-        assert list((ROOT / 'exercises').glob(f'{exercise}_*/{stem}.py')), f'no exercises/{exercise}_*/{stem}.py'
+        assert list((ROOT / 'exercises').glob(f'{exercise}_*/{stem}.py')), \
+            f'no exercises/{exercise}_*/{stem}.py'
     failures, out = checker_failures(quoted, tmp_path)
     wrong = []
     for (exercise, stem), quotes in sorted(quoted.items()):
         printed = '\n'.join(failures.get((exercise, stem), []))
         assert printed, f'the checker printed nothing for {exercise} {stem}.py\n{out[-3000:]}'
         wrong += [f'{exercise} {stem}.py: *{q}*' for q in quotes if not tool.matches(q, printed)]
-    assert not wrong, 'exercises/README.md quotes what the checkers do not print:\n' + '\n'.join(wrong)
+    assert not wrong, ('exercises/README.md quotes what the checkers do not print:\n'
+                       + '\n'.join(wrong))
 
 
 def test_the_lab_quotes_the_exercises_readme_word_for_word():

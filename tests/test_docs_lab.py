@@ -48,21 +48,24 @@ def test_the_start_reset_and_solution_commands_do_what_the_docs_say(tmp_path):
     for doc in ['docs/lab.md', 'exercises/README.md']:
         commands = start_commands(doc)
         flags = [tuple(c[2:]) for c in commands]
-        assert flags[:2] == [(), ('02',)] and ('02', '--reset') in flags and ('02', '--solution') in flags, flags
+        assert flags[:2] == [(), ('02',)], flags
+        assert ('02', '--reset') in flags and ('02', '--solution') in flags, flags
         copy = tmp_path / doc.replace('/', '_') / 'exercises'
-        shutil.copytree(ROOT / 'exercises', copy, ignore=shutil.ignore_patterns('work', '__pycache__'))
+        shutil.copytree(ROOT / 'exercises', copy,
+                        ignore=shutil.ignore_patterns('work', '__pycache__'))
         target = copy / 'work' / 'ex02_lr_policy.py'
         start = (copy / '02_lr_policy' / 'start.py').read_text()
         solution = (copy / 'solutions' / '02_lr_policy.py').read_text()
         kept = []
         # the doc's commands in order, then --reset and --solution once more: nothing is lost
-        for number, args in enumerate(commands + [c for c in commands if c[2:] in (['02', '--reset'],
-                                                                                  ['02', '--solution'])]):
+        again = [c for c in commands if c[2:] in (['02', '--reset'], ['02', '--solution'])]
+        for number, args in enumerate(commands + again):
             existed = target.exists()
             mine = f'# my version {number}\n'
             if existed:
                 target.write_text(mine)
-            r = procs.run([sys.executable, str(copy / 'start.py'), *args[2:]], timeout=60, cwd=copy.parent)
+            r = procs.run([sys.executable, str(copy / 'start.py'), *args[2:]], timeout=60,
+                          cwd=copy.parent)
             assert r.returncode == 0, (doc, args, r.stderr)
             if args[2:] == []:
                 assert re.search(r'^02_lr_policy +(started|-) ', r.stdout, re.M), r.stdout
@@ -70,9 +73,11 @@ def test_the_start_reset_and_solution_commands_do_what_the_docs_say(tmp_path):
             if existed:
                 kept.append(mine)
             assert target.read_text() == (solution if '--solution' in args else start), (doc, args)
-        backups = sorted(target.parent.glob('ex02_lr_policy.py.bak*'), key=lambda p: (len(p.name), p.name))
-        assert [p.name for p in backups] == ['ex02_lr_policy.py.bak'] + [f'ex02_lr_policy.py.bak{n}'
-                                                                         for n in range(2, len(kept) + 1)]
+        backups = sorted(target.parent.glob('ex02_lr_policy.py.bak*'),
+                         key=lambda p: (len(p.name), p.name))
+        assert [p.name for p in backups] == ['ex02_lr_policy.py.bak'] + [
+            f'ex02_lr_policy.py.bak{n}' for n in range(2, len(kept) + 1)]
         assert [p.read_text() for p in backups] == kept, doc
-        r = procs.run([sys.executable, str(copy / 'start.py'), '02', '--reset', '--solution'], timeout=60)
+        r = procs.run([sys.executable, str(copy / 'start.py'), '02', '--reset', '--solution'],
+                      timeout=60)
         assert r.returncode == 2 and 'not allowed' in r.stderr

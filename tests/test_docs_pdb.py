@@ -28,7 +28,8 @@ SET = re.compile(r'Breakpoint (\d+) at (\S+\.py):(\d+)')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('quoted_outputs', ROOT / 'tools' / 'quoted_outputs.py')
+    spec = importlib.util.spec_from_file_location('quoted_outputs',
+                                                  ROOT / 'tools' / 'quoted_outputs.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -55,7 +56,8 @@ def span(name):
     file = ROOT / f'{module}.py'
     scope = ast.parse(file.read_text()).body
     for part in path:
-        node = next(n for n in scope if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part)
+        node = next(n for n in scope
+                    if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part)
         scope = node.body
     return file, node.lineno, node.end_lineno
 
@@ -80,11 +82,11 @@ def test_the_walkthrough_pdb_recipe_stops_at_every_breakpoint_in_order(tmp_path)
     args = shlex.split(command)
     assert args[0] == 'python'
     folder = load_tool().scratch(tmp_path / 'root')
-    with procs.popen([sys.executable] + args[1:], cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                     stderr=subprocess.STDOUT) as proc:
+    with procs.popen([sys.executable] + args[1:], cwd=folder, stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         out, _ = proc.communicate('\n'.join(session) + '\n', timeout=300)
     assert 'Traceback' not in out and 'Uncaught exception' not in out, out[-4000:]
-    assert '*** ' not in out, out[-4000:]                       # pdb's mark for a command it refused
+    assert '*** ' not in out, out[-4000:]          # pdb's mark for a command it refused
 
     set_at = SET.findall(out)
     assert len(set_at) == len(named) + len(extra), out[-4000:]
@@ -96,9 +98,10 @@ def test_the_walkthrough_pdb_recipe_stops_at_every_breakpoint_in_order(tmp_path)
     def which(stop):
         f, line, func = stop
         return next((name for name in named + extra
-                     if span(name)[0] == f and name.split('.')[-1] == func and span(name)[1] <= line <= span(name)[2]),
-                    None)
-    seen = [which(s) for s in stops(out) if s[2] != '<module>']   # not pdb's first stop, line 1 of train.py
+                     if span(name)[0] == f and name.split('.')[-1] == func
+                     and span(name)[1] <= line <= span(name)[2]), None)
+    # not pdb's first stop, line 1 of train.py
+    seen = [which(s) for s in stops(out) if s[2] != '<module>']
     assert None not in seen, (stops(out), out[-4000:])
     assert list(dict.fromkeys(name for name in seen if name in named)) == named, (seen, out[-4000:])
     # the table's other breakpoints: each hit once (in the run's order, not the table's)

@@ -23,7 +23,6 @@ import io
 import os
 import pickle
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -36,15 +35,18 @@ import train
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = str(ROOT / 'configs' / 'demo.py')
 # configs/demo.py shrunk to a tiny model and 32 / 16 images: each run below takes ~0.1 s
-TINY = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'model.backbone.num_stages=1',
-        'model.backbone.out_indices=[0]', 'model.head.in_channels=4', 'data.samples_per_gpu=16',
-        'data.workers_per_gpu=0', 'data.train.num_samples=32', 'data.val.num_samples=16']
-WIDER = ['model.backbone.base_channels=8', 'model.backbone.stem_channels=8', 'model.head.in_channels=8']
+TINY = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4',
+        'model.backbone.num_stages=1', 'model.backbone.out_indices=[0]',
+        'model.head.in_channels=4', 'data.samples_per_gpu=16', 'data.workers_per_gpu=0',
+        'data.train.num_samples=32', 'data.val.num_samples=16']
+WIDER = ['model.backbone.base_channels=8', 'model.backbone.stem_channels=8',
+         'model.head.in_channels=8']
 DEBUG_RUN = 'python train.py --config configs/demo.py --debug --trace'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('quoted_outputs', ROOT / 'tools' / 'quoted_outputs.py')
+    spec = importlib.util.spec_from_file_location('quoted_outputs',
+                                                  ROOT / 'tools' / 'quoted_outputs.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -90,7 +92,7 @@ def quoted_log_lines():
 
 
 def test_quoted_log_lines_have_the_fields_of_real_ones(runs):
-    out = runs.stdout_of(tool.TIMELINE_RUN)         # the demo's 40 iterations an epoch, every 10th logged
+    out = runs.stdout_of(tool.TIMELINE_RUN)   # the demo's 40 iterations an epoch, every 10th logged
     real = {}
     for line in out.splitlines():
         m = re.search(r'(Epoch(?:\(val\))? \[.*)$', line)
@@ -113,7 +115,8 @@ def test_the_lab_quotes_the_last_line_of_a_debug_run(runs):
     last = runs.stdout_of(DEBUG_RUN).strip().splitlines()[-1]
     assert tool.matches(quote, last), f'lab.md: `{quote}`; the last line of {DEBUG_RUN!r}: {last!r}'
     # "its own folder, work_dirs/demo/debug/<timestamp>/": the folder's timestamp is its logs'
-    folder, log = re.search(r'work_dirs/demo/debug/(\d{8}_\d{6})/(\d{8}_\d{6})\.log\.json', last).groups()
+    folder, log = re.search(r'work_dirs/demo/debug/(\d{8}_\d{6})/(\d{8}_\d{6})\.log\.json',
+                            last).groups()
     assert folder == log, last
 
 
@@ -179,7 +182,8 @@ cfg = copy.cfg
 ROWS = {
     '`--config missing.py`': [Case('--config', 'missing.py')],
     'a config file without `cfg`': [Case('--config', 'nocfg.py', files={'nocfg.py': 'x = 1\n'})],
-    'a config file that raises': [Case('--config', 'failing.py', files={'failing.py': "raise RuntimeError('boom')\n"})],
+    'a config file that raises': [
+        Case('--config', 'failing.py', files={'failing.py': "raise RuntimeError('boom')\n"})],
     '`--cfg-options optimiser.lr=0.1`': [Case(options=['optimiser.lr=0.1'])],
     '`--cfg-options total_epochs=four`': [Case(options=['total_epochs=four'])],
     '`--cfg-options optimizer.lr`': [Case(options=['optimizer.lr'])],
@@ -193,12 +197,14 @@ ROWS = {
     '`--cfg-options data.train.type=CIFAR1000`': [Case(options=['data.train.type=CIFAR1000'])],
     "a pipeline `dict(type='RandomCrop', sise=32)`": [
         Case(options=["data.train.pipeline=[{'type': 'RandomCrop', 'sise': 32}]"])],
-    "a pipeline `dict(type='Resise')`": [Case(options=["data.train.pipeline=[{'type': 'Resise'}]"])],
+    "a pipeline `dict(type='Resise')`": [
+        Case(options=["data.train.pipeline=[{'type': 'Resise'}]"])],
     '`--resume nope.pth`': [Case('--resume', 'nope.pth')],
     '`--resume junk.pth` (truncated / not a checkpoint)': [
         Case('--resume', 'junk.pth', files={'junk.pth': lambda folder: good(folder)[:100]})],
     '`--load-from pickle.pth` (needs unpickling)': [
-        Case('--load-from', 'pickle.pth', files={'pickle.pth': pickle.dumps({'state_dict': {}, 'meta': object()})})],
+        Case('--load-from', 'pickle.pth',
+             files={'pickle.pth': pickle.dumps({'state_dict': {}, 'meta': object()})})],
     '`--resume` with a checkpoint of another model': [Case('--resume', 'good.pth', options=WIDER,
                                                            files={'good.pth': good})],
     '`--load-from` with other shapes (a head of another number of classes)': [
@@ -208,40 +214,52 @@ ROWS = {
         'other.pth': lambda folder: saved({'state_dict': {'fc.weight': torch.zeros(3, 4)}})})],
     '`--config epoch_1.pth` (a checkpoint where a config goes)': [
         Case('--config', 'epoch_1.pth', files={'epoch_1.pth': good})],
-    'a work dir that cannot be written': [Case('--work-dir', 'nocfg.py/x', files={'nocfg.py': 'x = 1\n'})],
-    'a fresh run in a work dir with checkpoints': [Case('--work-dir', 'w', files={'w/epoch_1.pth': good})],
+    'a work dir that cannot be written': [
+        Case('--work-dir', 'nocfg.py/x', files={'nocfg.py': 'x = 1\n'})],
+    'a fresh run in a work dir with checkpoints': [
+        Case('--work-dir', 'w', files={'w/epoch_1.pth': good})],
     'a NaN loss': [Case('--no-validate', options=['optimizer.lr=1e30'])],
-    "`evaluation.metric='mAP'`, `metric_options={'topk': 'a'}`": [Case(options=["evaluation.metric='mAP'"])],
+    "`evaluation.metric='mAP'`, `metric_options={'topk': 'a'}`": [
+        Case(options=["evaluation.metric='mAP'"])],
     "`workflow=[('val', 1)]` (mmcv would loop forever)": [Case(options=["workflow=[('val', 1)]"])],
-    '`lr_config.gamma=-1`, `optimizer_config.grad_clip.max_norm=-1`': [Case(options=['lr_config.gamma=-1'])],
+    '`lr_config.gamma=-1`, `optimizer_config.grad_clip.max_norm=-1`': [
+        Case(options=['lr_config.gamma=-1'])],
     "`total_epochs=1e30`, `log_level=LOUD`, `custom_hooks=['EMAHook']`": [
         Case(options=['total_epochs=1e30']), Case(options=['log_level=LOUD']),
         Case(options=["custom_hooks=['EMAHook']"])],
-    "an mmcv-style `optimizer=dict(type='SGD', ...)` in a config file": [Case('--config', 'mmcv_style.py', files={
-        'mmcv_style.py': "from config import cfg, replace\n"
-                         "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n"})],
+    "an mmcv-style `optimizer=dict(type='SGD', ...)` in a config file": [
+        Case('--config', 'mmcv_style.py', files={'mmcv_style.py': (
+            "from config import cfg, replace\n"
+            "cfg = replace(cfg, optimizer=dict(type='SGD', lr=0.1, momentum=0.9))\n")})],
     'a `Config` from another copy of config.py': [Case('--config', 'c.py', files={
         'config_copy.py': (ROOT / 'config.py').read_text(), 'c.py': OTHER_CONFIG_PY})],
-    '`--config some_dir`, `--resume some_dir`': [Case('--config', 'some_dir', files={'some_dir/x': ''}),
-                                                 Case('--resume', 'some_dir', files={'some_dir/x': ''})],
-    '`--resume x.log.json`': [Case('--resume', 'x.log.json', files={'x.log.json': '{"mode": "train"}\n'})],
+    '`--config some_dir`, `--resume some_dir`': [
+        Case('--config', 'some_dir', files={'some_dir/x': ''}),
+        Case('--resume', 'some_dir', files={'some_dir/x': ''})],
+    '`--resume x.log.json`': [
+        Case('--resume', 'x.log.json', files={'x.log.json': '{"mode": "train"}\n'})],
     '`--resume a.pth --load-from b.pth`': [Case('--resume', 'a.pth', '--load-from', 'b.pth')],
     'a checkpoint whose meta has no `epoch`, is a list, or whose `hook_states` is not a dict': [
         Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c['meta'].pop('epoch'))}),
         Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c.update(meta=[1, 2]))}),
         Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c.update(hook_states=[1]))})],
     'a checkpoint with malformed `rng`': [
-        Case('--resume', 'm.pth', files={'m.pth': planted(lambda c: c.update(rng={'python': 'x'}))})],
-    'an Adam checkpoint resumed with SGD': [Case('--resume', 'm.pth', files={'m.pth': planted(adam_state)})],
-    'a checkpoint without `optimizer`': [Case('--resume', 'm.pth', '--no-validate', options=['total_epochs=2'],
-                                              files={'m.pth': planted(lambda c: c.pop('optimizer'))}, stream='out')],
+        Case('--resume', 'm.pth',
+             files={'m.pth': planted(lambda c: c.update(rng={'python': 'x'}))})],
+    'an Adam checkpoint resumed with SGD': [
+        Case('--resume', 'm.pth', files={'m.pth': planted(adam_state)})],
+    'a checkpoint without `optimizer`': [
+        Case('--resume', 'm.pth', '--no-validate', options=['total_epochs=2'],
+             files={'m.pth': planted(lambda c: c.pop('optimizer'))}, stream='out')],
     'a checkpoint at epoch 99, `total_epochs=2`': [
         Case('--resume', 'm.pth', options=['total_epochs=2'],
              files={'m.pth': planted(lambda c: c['meta'].update(epoch=99))})],
-    "`head.num_classes` smaller than the data's labels": [Case(options=['model.head.num_classes=5'])],
+    "`head.num_classes` smaller than the data's labels": [
+        Case(options=['model.head.num_classes=5'])],
     'a second run in the same work dir': [Case('--work-dir', 'w', setup=hold_lock)],
     'a fresh run into a shared `checkpoint_config.out_dir` that holds checkpoints': [
-        Case('--work-dir', 'w', options=['checkpoint_config.out_dir=ckpts'], files={'ckpts/w/epoch_1.pth': good})],
+        Case('--work-dir', 'w', options=['checkpoint_config.out_dir=ckpts'],
+             files={'ckpts/w/epoch_1.pth': good})],
     'Ctrl-C during start-up': [Case(setup=interrupt_start_up)],
     '`--resume auto` in a work dir whose run is finished (not an error)': [
         Case('--work-dir', 'w', '--resume', 'auto', options=['total_epochs=1'],
@@ -249,12 +267,16 @@ ROWS = {
 }
 # The same messages quoted elsewhere: row -> [(doc, a regex whose group 1 is the quote)]
 ALSO_QUOTED = {
-    'a fresh run in a work dir with checkpoints': [('docs/lab.md', r'A fresh run stops with `([^`]+)`')],
+    'a fresh run in a work dir with checkpoints': [
+        ('docs/lab.md', r'A fresh run stops with `([^`]+)`')],
 }
 NOT_RUN = {
-    'no CIFAR-10 on disk, no network': 'it needs a machine without network: with one, the run downloads 170 MB',
-    'a truncated or md5-mismatched batch file': 'the row describes the message and quotes none (tests/test_data.py)',
-    'a full disk while saving': 'it needs a full disk (tests/test_work_dir.py fakes one and checks the words)',
+    'no CIFAR-10 on disk, no network':
+        'it needs a machine without network: with one, the run downloads 170 MB',
+    'a truncated or md5-mismatched batch file':
+        'the row describes the message and quotes none (tests/test_data.py)',
+    'a full disk while saving':
+        'it needs a full disk (tests/test_work_dir.py fakes one and checks the words)',
     # the messages below are checked, word by word, where each is made
     'SIGTERM (or SIGHUP, Ctrl-C) sent twice': 'two real signals (tests/test_cli.py)',
     'a `.pth` whose zip directory declares 2 GB for 108 floats (a deflate bomb)':
@@ -270,13 +292,17 @@ NOT_RUN = {
     '`paramwise_cfg=[1]`': 'the API, not train.py (tests/test_runner_contract.py)',
     'an evaluation that returns no metrics with `save_best` set':
         'a warning from the API (tests/test_runner_contract.py)',
-    'an mmcls config with `optimizer = dict(momentun=0.9)`, or `TensorboardLoggerHook` in `log_config`':
-        'mmcls files with _base_ (tests/test_bad_input.py: mmcls optimizer typo, mmcls logger hook)',
-    'an mmcls config or checkpoint text with a size past what a model can be (`num_stages=5e6`), nested '
-    '200,000 deep, a 5,000-digit int, a list where a dict goes':
-        'mmcls files and text (tests/test_bad_input.py: mmcls num_stages; tests/test_mmcls_config.py)',
-    'an image file that is truncated, no image, empty (0 bytes), a decompression bomb, unreadable; a '
-    'symlink loop in the folder': 'image folders (tests/test_bad_input.py: image: <kind>)',
+    'an mmcls config with `optimizer = dict(momentun=0.9)`, or `TensorboardLoggerHook` in '
+    '`log_config`':
+        'mmcls files with _base_ (tests/test_bad_input.py: mmcls optimizer typo, mmcls logger '
+        'hook)',
+    'an mmcls config or checkpoint text with a size past what a model can be '
+    '(`num_stages=5e6`), nested 200,000 deep, a 5,000-digit int, a list where a dict goes':
+        'mmcls files and text (tests/test_bad_input.py: mmcls num_stages; '
+        'tests/test_mmcls_config.py)',
+    'an image file that is truncated, no image, empty (0 bytes), a decompression bomb, '
+    'unreadable; a symlink loop in the folder':
+        'image folders (tests/test_bad_input.py: image: <kind>)',
     'an ann_file line that is blank, names a missing file, or a label out of range':
         'image folders (tests/test_bad_input.py: image: <kind>; tests/test_image_folder.py)',
 }
@@ -312,7 +338,8 @@ def shared(tmp_path_factory, runs):
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        train.cli(['--config', DEMO, '--work-dir', 'w', '--no-validate', '--cfg-options', *TINY, 'total_epochs=1'])
+        train.cli(['--config', DEMO, '--work-dir', 'w', '--no-validate', '--cfg-options', *TINY,
+                   'total_epochs=1'])
     finally:
         os.chdir(cwd)
     assert (folder / 'w' / 'epoch_1.pth').exists()
@@ -327,8 +354,8 @@ def run_case(case, folder, monkeypatch, capsys):
         path.parent.mkdir(parents=True, exist_ok=True)
         content = content(folder) if callable(content) else content
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
-    args = case.args if '--config' in case.args else ['--config', DEMO, *case.args, '--cfg-options', *TINY,
-                                                     *case.options]
+    args = case.args if '--config' in case.args else [
+        '--config', DEMO, *case.args, '--cfg-options', *TINY, *case.options]
     with monkeypatch.context() as patch:
         patch.chdir(folder)
         release = case.setup(folder, patch) if case.setup else None
@@ -364,9 +391,10 @@ def test_the_bad_input_messages_are_what_train_py_prints(shared, monkeypatch, ca
             continue
         cases = ROWS[cell]
         if len(quotes) != len(cases):
+            printed = [run_case(case, shared / f'row{number}_{i}', monkeypatch, capsys)
+                       for i, case in enumerate(cases)]
             wrong.append(f'{cell}\n    {len(quotes)} message(s) quoted, {len(cases)} input(s) run: '
-                         + ' | '.join(run_case(case, shared / f'row{number}_{i}', monkeypatch, capsys)
-                                      for i, case in enumerate(cases)))
+                         + ' | '.join(printed))
             continue
         for i, (quote, case) in enumerate(zip(quotes, cases)):
             printed = run_case(case, shared / f'row{number}_{i}', monkeypatch, capsys)
@@ -379,8 +407,10 @@ def test_the_bad_input_messages_are_what_train_py_prints(shared, monkeypatch, ca
             for doc, pattern in ALSO_QUOTED.get(cell, []):
                 other = re.search(pattern, (ROOT / doc).read_text()).group(1)
                 if not tool.matches(other, printed, whole=True):
-                    wrong.append(f'{cell}\n    {doc}: {other}\n    printed: {printed.strip()[-600:]}')
-    assert not wrong, 'docs/bad_input.md quotes messages train.py does not print:\n' + '\n'.join(wrong)
+                    wrong.append(f'{cell}\n    {doc}: {other}\n'
+                                 f'    printed: {printed.strip()[-600:]}')
+    assert not wrong, ('docs/bad_input.md quotes messages train.py does not print:\n'
+                       + '\n'.join(wrong))
 
 
 # --- the tests the docs name ----------------------------------------------------------------
@@ -433,5 +463,6 @@ def test_the_readme_names_the_extras_a_demo_run_imports(tmp_path):
     modules = r.stdout.strip().splitlines()[-1].split()
     imported = {name.replace('.', '/') + '.py' for name in modules if name.count('.') == 2}
     assert asked == {'extras/options/cfg_options.py'}, asked       # --cfg-options shrinks the run
-    assert named == imported - asked, (f'README names {sorted(named - imported)} that a demo run '
-                                       f'does not import, and not {sorted(imported - asked - named)}')
+    assert named == imported - asked, (
+        f'README names {sorted(named - imported)} that a demo run does not import, '
+        f'and not {sorted(imported - asked - named)}')

@@ -1,7 +1,7 @@
 """The command outputs quoted in the docs, regenerated from real runs.
 
     python tools/quoted_outputs.py             # rewrites every marked block from a fresh run
-    python tools/quoted_outputs.py --check     # exit 1, with a diff, where a committed block differs
+    python tools/quoted_outputs.py --check     # exit 1, with a diff, where a block differs
     python tools/quoted_outputs.py --list      # the commands, and where their outputs go
 
 A marked block is an HTML comment that names a command, right above a fenced block; the
@@ -35,9 +35,9 @@ What is normalised, and nothing else (the outputs are otherwise verbatim), in th
 Outputs quoted inside sentences and tables (a checker's message, an error line, a log line)
 are not blocks: tests check them against real runs with `matches(quote, output)`, whose
 rules are these. Runs of spaces and line breaks count as one space; `...`, `[...]` and a
-`<placeholder>` stand for any text, the spaces around them included; a number written with d decimals stands for any number
-that rounds to it at d decimals (the checkers print every digit of a float, the docs round
-them), a number without decimals for that integer only.
+`<placeholder>` stand for any text, the spaces around them included; a number written with d
+decimals stands for any number that rounds to it at d decimals (the checkers print every
+digit of a float, the docs round them), a number without decimals for that integer only.
 """
 import argparse
 import difflib
@@ -61,11 +61,12 @@ DOCS = ['README.md', *sorted('docs/' + os.path.basename(path)
 # docs/hook_timeline.txt is the trace of the demo's 5 epochs x 40 iterations; 2 images a batch
 # (80 train, 2 val images) give the same 40 iterations an epoch and the same trace lines in
 # a few seconds instead of the demo's minute: the timeline reads nothing else.
-TIMELINE_RUN = ('python train.py --config configs/demo.py --trace --cfg-options data.samples_per_gpu=2 '
-                'data.train.num_samples=80 data.val.num_samples=2')
+TIMELINE_RUN = ('python train.py --config configs/demo.py --trace --cfg-options '
+                'data.samples_per_gpu=2 data.train.num_samples=80 data.val.num_samples=2')
 FILES = {'docs/hook_timeline.txt': TIMELINE_RUN + ' | python tools/hook_timeline.py - --text'}
 
-MARK = re.compile(r'<!-- output: (?P<command>.+?) -->\n(?P<fence>```[^\n]*)\n(?P<body>.*?)(?<=\n)```', re.S)
+MARK = re.compile(r'<!-- output: (?P<command>.+?) -->\n(?P<fence>```[^\n]*)\n'
+                  r'(?P<body>.*?)(?<=\n)```', re.S)
 SKIP = {'data', 'work_dirs', '.git', '.venv', '.pytest_cache', '__pycache__'}
 TIMEOUT = 300
 
@@ -90,8 +91,9 @@ def environment():
 def shell(command, cwd, stdin=None, timeout=TIMEOUT):
     """Run `command` with bash in its own process group (killed with the group when done or
     timed out); return its stdout. A non-zero exit status is an error that shows stderr."""
-    proc = subprocess.Popen(['bash', '-c', command], cwd=cwd, env=environment(), text=True, start_new_session=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(['bash', '-c', command], cwd=cwd, env=environment(), text=True,
+                            start_new_session=True, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -115,7 +117,8 @@ def normalise(text, folder):
         text = text.replace(path, '.')
     text = re.sub(r'\beta: \d+:\d\d:\d\d', 'eta: <eta>', text)
     text = re.sub(r'\b(data_time|time): \d+\.\d+', r'\1: <s>', text)
-    return '\n'.join(line.rstrip() for line in text.splitlines()) + ('\n' if text.endswith('\n') else '')
+    end = '\n' if text.endswith('\n') else ''
+    return '\n'.join(line.rstrip() for line in text.splitlines()) + end
 
 
 NUMBER = re.compile(r'-?\d+(?:\.\d+)?(?:e[-+]?\d+)?')
@@ -213,7 +216,8 @@ class Runner:
 
 def blocks(text):
     """[(command, body, start, end)] of every marked block; start:end spans the body."""
-    return [(m.group('command'), m.group('body'), m.start('body'), m.end('body')) for m in MARK.finditer(text)]
+    return [(m.group('command'), m.group('body'), m.start('body'), m.end('body'))
+            for m in MARK.finditer(text)]
 
 
 def targets(root=ROOT):
@@ -269,9 +273,12 @@ def rewrite(runner, root=ROOT):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Regenerate (or --check) the command outputs quoted in the docs.')
-    parser.add_argument('--check', action='store_true', help='change nothing; exit 1 where a block is stale')
-    parser.add_argument('--list', action='store_true', help='print the commands and where their outputs go')
+    parser = argparse.ArgumentParser(
+        description='Regenerate (or --check) the command outputs quoted in the docs.')
+    parser.add_argument('--check', action='store_true',
+                        help='change nothing; exit 1 where a block is stale')
+    parser.add_argument('--list', action='store_true',
+                        help='print the commands and where their outputs go')
     args = parser.parse_args(argv)
     if args.list:
         for doc, command, _ in targets():
@@ -283,7 +290,8 @@ def main(argv=None):
             found = stale(runner)
             for item in found:
                 print(diff(*item))
-            print(f'{len(found)} stale block(s)' if found else 'every quoted output is what its command prints')
+            print(f'{len(found)} stale block(s)' if found
+                  else 'every quoted output is what its command prints')
             return 1 if found else 0
         changed = rewrite(runner)
     print('rewrote ' + ', '.join(changed) if changed else 'nothing changed')
