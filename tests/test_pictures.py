@@ -3,8 +3,10 @@ analyze_results.py, confusion_matrix.py, vis_cam.py, report.py), on both demos' 
 (tests/conftest.py: demo_checkpoint, folder_checkpoint) and on hand-made schedules:
 
 - vis_lr's numbers are the LR and momentum a real training loop sets at each iteration (step
-  with warmup, cosine by iteration, warmup by epoch with a momentum schedule), and a step
-  schedule's values worked out by hand; iterations per epoch from --dataset-size and --ngpus;
+  with warmup, cosine by iteration, warmup by epoch with a momentum schedule), a step
+  schedule's values worked out by hand, and mmcls 0.25's vis_lr.py's (recorded in
+  golden/vis_lr_mmcls.json; with $MMREF, run again and recorded: tests/mmcls_pictures_ref.py);
+  iterations per epoch from --dataset-size and --ngpus;
 - vis_pipeline's pictures hold the dataset's own pixels, and a Normalize kept in the pipeline
   is undone to the same picture as one skipped;
 - analyze_results picks the images a plain sort of the result file picks, and shows them;
@@ -111,6 +113,54 @@ def test_vis_lr_gives_the_values_of_a_real_training_loop(name):
     assert curve['lr'] == recorder.lrs
     assert curve['momentum'] == recorder.momentums
     assert len({v[0] for v in curve['lr']}) > 2          # the schedule does change the LR
+
+
+GOLDEN = os.path.join(ROOT, 'tests', 'golden', 'vis_lr_mmcls.json')
+MMREF = os.environ.get('MMREF')
+
+
+def golden_cfg(case):
+    """An mmcls case of the golden file as a minicls Config."""
+    return Config(data=DataConfig(samples_per_gpu=case['samples_per_gpu']),
+                  optimizer=OptimizerConfig(**case['optimizer']),
+                  lr_config=LrConfig(**case['lr_config']), total_epochs=case['max_epochs'])
+
+
+def check_against_mmcls(recorded):
+    from extras.after_training.lr_curve import simulate
+    for name, theirs in recorded.items():
+        case = theirs['case']
+        ours = simulate(golden_cfg(case), case['dataset_size'], case['ngpus'])
+        assert ours['iters_per_epoch'] == theirs['iters_per_epoch'], name
+        assert len(ours['lr']) == len(theirs['lr']), name
+        for i, (a, b) in enumerate(zip(ours['lr'], theirs['lr'])):
+            assert a == pytest.approx(b, rel=1e-12, abs=1e-15), (name, i)
+
+
+def test_vis_lr_equals_mmcls_vis_lr_recorded():
+    """mmcls 0.25's vis_lr.py, recorded in golden/: iterations per epoch from dataset_size and
+    ngpus, and the LR of every iteration."""
+    with open(GOLDEN) as f:
+        check_against_mmcls(json.load(f)['cases'])
+
+
+@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
+                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0 '
+                           '(benchmarks/mmcv_reference_setup.sh)')
+def test_the_real_mmcls_vis_lr_and_record_the_golden_file(tmp_path):
+    with open(GOLDEN) as f:
+        golden = json.load(f)
+    (tmp_path / 'cases.json').write_text(json.dumps(
+        {name: c['case'] for name, c in golden['cases'].items()}))
+    ok(procs.run([sys.executable, os.path.join(ROOT, 'tests', 'mmcls_pictures_ref.py'),
+                  tmp_path / 'cases.json', tmp_path / 'out.json'], timeout=300,
+                 env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps')))
+    theirs = json.loads((tmp_path / 'out.json').read_text())
+    recorded = {name: dict(case=golden['cases'][name]['case'], **theirs[name])
+                for name in theirs}
+    check_against_mmcls(recorded)
+    with open(GOLDEN, 'w') as f:
+        f.write(json.dumps(dict(note=golden['note'], cases=recorded)) + '\n')
 
 
 def test_vis_lr_step_schedule_by_hand():
