@@ -1,4 +1,5 @@
-"""Fixtures shared by test files: checkpoints of the two demos, trained once per session.
+"""Fixtures shared by test files: checkpoints of the two demos, trained once per session, and
+of the same two models with seeded weights (the same on every machine: golden files).
 
     def test_x(demo_checkpoint):
         config, checkpoint, work_dir = demo_checkpoint
@@ -10,14 +11,17 @@
 demo's whole test split (1,000 CIFAR-like images; 500 JPEGs for the folder demo).
 Treat the files as read-only: other tests share them.
 """
+import logging
 import os
 import sys
 from collections import namedtuple
 from pathlib import Path
 
 import pytest
+import torch
 
 import procs
+import tiny  # noqa: F401  (puts the repository on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 Trained = namedtuple('Trained', 'config checkpoint work_dir')
@@ -46,3 +50,76 @@ def folder_checkpoint(tmp_path_factory):
     """configs/demo_folder.py (mmcls's ImageNet ResNet on a folder of JPEGs, an ann_file for
     data.test): Trained(config, checkpoint, work_dir)."""
     return train_demo(tmp_path_factory.mktemp('demo_folder'), 'demo_folder.py')
+
+
+def seeded_checkpoint(trained, name):
+    """The config's model with weights drawn from seed 0 (no training, so the same on every
+    machine; BN statistics and the head drawn too, so the scores differ from image to image),
+    saved as a minicls checkpoint is: meta CLASSES (the demo's names) and config (mmcls text)."""
+    from config import load_config
+    from extras.bridge.mmcls_config import to_mmcls_text
+    from model import build_classifier
+    cfg = load_config(trained.config)
+    torch.manual_seed(0)
+    model = build_classifier(cfg.model)
+    model.init_weights()
+    g = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            for t, low, high in ((m.weight.data, 0.5, 1.0), (m.bias.data, -0.2, 0.2),
+                                 (m.running_mean, -0.1, 0.1), (m.running_var, 0.5, 1.5)):
+                t.copy_(torch.rand(t.shape, generator=g) * (high - low) + low)
+    model.head.fc.weight.data.copy_(torch.randn(model.head.fc.weight.shape, generator=g) * 0.5)
+    classes = torch.load(trained.checkpoint, weights_only=True)['meta']['CLASSES']
+    path = os.path.join(trained.work_dir, name)
+    torch.save(dict(meta=dict(CLASSES=classes, config=to_mmcls_text(cfg)),
+                    state_dict=model.state_dict()), path)
+    return Trained(trained.config, path, trained.work_dir)
+
+
+@pytest.fixture(scope='session')
+def demo_seeded(demo_checkpoint):
+    """configs/demo.py's model with seeded weights, beside demo_checkpoint's data."""
+    return seeded_checkpoint(demo_checkpoint, 'seeded.pth')
+
+
+@pytest.fixture(scope='session')
+def folder_seeded(folder_checkpoint):
+    """configs/demo_folder.py's model with seeded weights, beside folder_checkpoint's data."""
+    return seeded_checkpoint(folder_checkpoint, 'seeded.pth')
+
+
+# ---- What an in-process run changes in this process ------------------------------------------
+
+@pytest.fixture(autouse=True)
+def fresh_minicls_logger():
+    """train.py's main points the 'minicls' logger at the stdout of its moment (a capture that
+    ends with its test) and turns its propagation off (extras/run/logger.py): every test, and
+    what runs after it, gets the logger as a fresh process has it. torch's thread count, which
+    a run sets, comes back too."""
+    def reset():
+        logger = logging.getLogger('minicls')
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers.clear()
+        logger.propagate, logger.level = True, logging.NOTSET
+    threads = torch.get_num_threads()
+    reset()
+    yield
+    reset()
+    torch.set_num_threads(threads)
+
+
+# ---- The real mmcv / mmcls ($MMREF) ------------------------------------------------------------
+
+@pytest.fixture
+def mmref():
+    """The folder $MMREF names, made by benchmarks/mmcv_reference_setup.sh (mmcv 1.7.2 and
+    mmcls 0.25.0 in src/, their dependencies in deps/); the test is skipped when $MMREF is
+    unset or does not name such a folder. Run them with PYTHONPATH=f'{mmref}/src:{mmref}/deps'."""
+    folder = os.environ.get('MMREF')
+    if not folder or not all(os.path.isdir(os.path.join(folder, 'src', package))
+                             for package in ('mmcv', 'mmcls')):
+        pytest.skip(f'needs $MMREF: a folder made by benchmarks/mmcv_reference_setup.sh '
+                    f'(MMREF={folder!r})')
+    return folder
