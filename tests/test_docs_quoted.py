@@ -1,5 +1,5 @@
 """The command outputs quoted in README.md, docs/ and exercises/README.md are what the
-program prints today, and the tests they name exist.
+program prints today, the tests they name exist, and they cite no issue, session or round.
 
 - Marked blocks (`<!-- output: command -->` above a fenced block) and docs/hook_timeline.txt
   equal a fresh run of their command (tools/quoted_outputs.py --check, its documented
@@ -466,3 +466,15 @@ def test_the_readme_names_the_extras_a_demo_run_imports(tmp_path):
     assert named == imported - asked, (
         f'README names {sorted(named - imported)} that a demo run does not import, '
         f'and not {sorted(imported - asked - named)}')
+
+
+# --- no citation a reader cannot follow -----------------------------------------------------
+
+CITATION = re.compile(r'\b(?:issues?|sessions?|rounds?|helper|work period)[ -]#?\d+', re.I)
+
+
+def test_no_doc_cites_an_issue_session_or_round():
+    """A reader has no tracker and no diary: the docs say what and why instead."""
+    found = [f'{doc}: {m.group()!r}' for doc in tool.DOCS
+             for m in CITATION.finditer((ROOT / doc).read_text())]
+    assert not found, found
