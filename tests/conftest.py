@@ -120,6 +120,6 @@ def mmref():
     folder = os.environ.get('MMREF')
     if not folder or not all(os.path.isdir(os.path.join(folder, 'src', package))
                              for package in ('mmcv', 'mmcls')):
-        pytest.skip(f'needs $MMREF: a folder made by benchmarks/mmcv_reference_setup.sh '
-                    f'(MMREF={folder!r})')
+        pytest.skip(f'$MMREF={folder!r} holds no src/mmcv and src/mmcls' if folder else
+                    'set $MMREF to a folder made by benchmarks/mmcv_reference_setup.sh')
     return folder

@@ -1,17 +1,15 @@
 """The benchmark scripts run and write what docs/benchmarks.md is built from. gpu.py above all:
 a device is lent rarely and briefly, so its script must work the first time; --dry-run runs
 its rows (all but compile and float16, slow on a CPU) and both end-to-end jobs at toy sizes.
-mmcv_reference.py runs only where MMREF names a folder made by mmcv_reference_setup.sh."""
+mmcv_reference.py runs only where $MMREF names a folder made by mmcv_reference_setup.sh."""
 import json
 import os
 import sys
 from pathlib import Path
 
-import pytest
 import procs
 
 BENCH = Path(__file__).resolve().parent.parent / 'benchmarks'
-MMREF = os.environ.get('MMREF')
 
 
 def bench(script, *args, out, pythonpath=None):
@@ -85,10 +83,9 @@ def test_mmcv_reference_without_mmcv_says_how_to_set_it_up(tmp_path):
     assert 'mmcv_reference_setup.sh' in r.stderr and 'Traceback' not in r.stderr
 
 
-@pytest.mark.skipif(not MMREF, reason='set MMREF to a folder made by benchmarks/mmcv_reference_setup.sh')
-def test_mmcv_reference_times_both_frameworks(tmp_path):
+def test_mmcv_reference_times_both_frameworks(mmref, tmp_path):
     r = bench('mmcv_reference.py', '--iters', '20', '--reps', '1', '--model', 'null', '--model', 'tiny',
-              '--work-dir', str(tmp_path / 'w'), out=tmp_path, pythonpath=f'{MMREF}/src:{MMREF}/deps')
+              '--work-dir', str(tmp_path / 'w'), out=tmp_path, pythonpath=f'{mmref}/src:{mmref}/deps')
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads((tmp_path / 'mmcv_reference.json').read_text())['rows']
     assert [row['what'].split(',')[0] for row in rows] == ['runner overhead', 'runner overhead',

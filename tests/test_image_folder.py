@@ -332,7 +332,6 @@ def test_after_a_bad_file_the_next_run_in_the_same_work_dir_trips_over_nothing(t
     assert len(train(tmp_path, 'w')) == 4 * 2          # the fixed folder trains to the end
 
 
-MMREF = os.environ.get('MMREF')
 MMCLS_FOLDER_CONFIG = '''model = dict(type='ImageClassifier',
     backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
                   base_channels=4, stem_channels=4),
@@ -367,10 +366,9 @@ workflow = [('train', 1)]
 '''
 
 
-@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0')
 @pytest.mark.parametrize('workers', [0, 2])
-def test_a_folder_run_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, tmp_path):
+def test_a_folder_run_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, mmref,
+                                                                            tmp_path):
     """One mmcls config of PNG folders (no resize: the same pixels in both), run by mmcls's
     tools/train.py steps (benchmarks/real_data.py's driver) and by train.py with
     random_streams='mmcls': the same losses, top-1 and weights."""
@@ -384,14 +382,14 @@ def test_a_folder_run_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(worke
                                       ann=str(tmp_path / 'val.txt'))
     (tmp_path / 'cfg.py').write_text(text + ('data.update(persistent_workers=False)\n'
                                              if workers == 0 else ''))  # torch refuses it
-    env = dict(os.environ, OMP_NUM_THREADS='1', MINICLS_MMCV_OPENCV=mmref_opencv())
+    env = dict(os.environ, OMP_NUM_THREADS='1', MINICLS_MMCV_OPENCV=mmref_opencv(mmref))
     mini = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', 'cfg.py', '--work-dir',
                       'mini', '--seed', '3', '--cfg-options', 'random_streams=mmcls'],
                      cwd=tmp_path, env=env, timeout=600)
     assert mini.returncode == 0, mini.stderr[-3000:]
     mm = procs.run([sys.executable, '-W', 'ignore', interop.REAL_DATA, '--mmcls-driver', 'cfg.py',
                     '--work-dir', 'mm', '--seed', '3'], cwd=tmp_path, timeout=600,
-                   env=dict(env, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+                   env=dict(env, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
     assert mm.returncode == 0, mm.stderr[-3000:]
     a, b = (interop.read_epochs(str(tmp_path / d)) for d in ('mini', 'mm'))
     assert a['losses'] == b['losses'] and len(b['losses'][2]) == 3

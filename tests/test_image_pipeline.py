@@ -5,7 +5,6 @@ mmcv 1.7.2 + mmcls 0.25.0, benchmarks/mmcv_reference_setup.sh): pixel parity wit
 import json
 import os
 import random
-import subprocess
 import sys
 import warnings
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import procs
 from config import ConfigError
 from data import Compose, DatasetError
 from extras.images import image_pipeline
@@ -144,13 +144,7 @@ def test_the_imagenet_bs32_pipelines_run_as_written(tmp_path):
     assert np.allclose(test['img'][0].numpy(), (200 - 123.675) / 58.395)
 
 
-MMREF = os.environ.get('MMREF')
-
-
-@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0 '
-                           '(benchmarks/mmcv_reference_setup.sh)')
-def test_pixel_parity_with_the_real_mmcls(tmp_path):
+def test_pixel_parity_with_the_real_mmcls(mmref, tmp_path):
     """PNGs Resize enlarges and shrinks: the test pipeline within 0.5 grey levels on average
     (max 3) of mmcls's; the train pipeline with the same seeds as well (same crops)."""
     rng = np.random.default_rng(0)
@@ -180,10 +174,11 @@ def test_pixel_parity_with_the_real_mmcls(tmp_path):
         np.savez(sys.argv[5], **out)'''
     got = {}
     for side in ('mmcls', 'minicls'):
-        env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps' if side == 'mmcls' else ROOT)
+        env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps' if side == 'mmcls' else ROOT)
         pipelines = json.dumps(dict(test=TEST, train=TRAIN))
-        subprocess.run([sys.executable, '-c', script, side, pipelines, ROOT, str(tmp_path),
-                        str(tmp_path / f'{side}.npz')], env=env, check=True, timeout=300)
+        r = procs.run([sys.executable, '-c', script, side, pipelines, ROOT, str(tmp_path),
+                       str(tmp_path / f'{side}.npz')], env=env, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
         got[side] = np.load(tmp_path / f'{side}.npz')
     std = np.array(NORM['std'], np.float32)[:, None, None]
     for key in got['mmcls']:
@@ -213,9 +208,7 @@ def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
         imread(path)
 
 
-@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                    reason='set $MMREF to a real mmcls 0.25.0 (its config files are used)')
-def test_mmcls_imagenet_bs32_config_trains_here_unchanged(tmp_path, monkeypatch, capsys):
+def test_mmcls_imagenet_bs32_config_trains_here_unchanged(mmref, tmp_path, monkeypatch, capsys):
     """mmcls's own _base_ files, read by train.py --config: the ImageNet pipelines, the val
     split's ann_file and its Collect(keys=['img']) (evaluation needs no labels in batches)."""
     import train
@@ -224,7 +217,7 @@ def test_mmcls_imagenet_bs32_config_trains_here_unchanged(tmp_path, monkeypatch,
         Image.fromarray(np.full((40 + i, 50, 3), 40 * i, np.uint8)).save(
             tmp_path / f'imgs/c{i % 2}/{i}.png')
     (tmp_path / 'val.txt').write_text(''.join(f'c{i % 2}/{i}.png {i % 2}\n' for i in range(6)))
-    base = f'{MMREF}/src/mmcls/.mim/configs/_base_'
+    base = f'{mmref}/src/mmcls/.mim/configs/_base_'
     (tmp_path / 'cfg.py').write_text(f'''_base_ = ['{base}/models/resnet18.py',
     '{base}/datasets/imagenet_bs32.py', '{base}/schedules/imagenet_bs256.py',
     '{base}/default_runtime.py']

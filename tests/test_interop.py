@@ -1,7 +1,7 @@
-"""Issue 23, items 4 and 6: `random_streams='mmcls'` (config.py's field, extras/bridge/mmcls_streams.py)
-draws as mmcls 0.25 does, and a minicls checkpoint goes to mmcv. The tests that need mmcv 1.7.2 /
-mmcls 0.25.0 run where $MMREF (default /tmp/mmref; benchmarks/mmcv_reference_setup.sh) holds
-them, and are skipped elsewhere (CI); the others take a few seconds."""
+"""`random_streams='mmcls'` (config.py's field, extras/bridge/mmcls_streams.py) draws as
+mmcls 0.25 does, and a minicls checkpoint goes to mmcv. The tests that need mmcv 1.7.2 /
+mmcls 0.25.0 run where $MMREF (benchmarks/mmcv_reference_setup.sh) holds them, and are
+skipped elsewhere (CI: conftest.py's `mmref`); the others take a few seconds."""
 import json
 import os
 import random
@@ -28,9 +28,6 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import interop  # noqa: E402
 import real_data  # noqa: E402
 
-MMREF = os.environ.get('MMREF', '/tmp/mmref')
-needs_mmcv = pytest.mark.skipif(not os.path.isdir(f'{MMREF}/src/mmcv') or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                                reason='no mmcv 1.7.2 / mmcls 0.25.0 at $MMREF (benchmarks/mmcv_reference_setup.sh)')
 DEMO = str(ROOT / 'configs' / 'demo.py')
 # configs/demo.py shrunk to a one-stage ResNet of width 4 and 32 / 16 images: ~0.2 s a run
 TINY = ['model.backbone.base_channels=4', 'model.backbone.stem_channels=4', 'model.backbone.num_stages=1',
@@ -197,16 +194,15 @@ def test_a_tiny_run_with_mmcls_streams_draws_mmcls_order_through_train_py(runs):
 
 # ---- With the real mmcv / mmcls -----------------------------------------------------------------
 
-def run_mmref(script, *args):
-    env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps', OMP_NUM_THREADS='1')
+def run_mmref(mmref, script, *args):
+    env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps', OMP_NUM_THREADS='1')
     r = procs.run([sys.executable, '-W', 'ignore', '-c', script, *map(str, args)], cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-@needs_mmcv
-def test_mmcv_reads_a_minicls_checkpoints_config_text(runs):
-    got = run_mmref('''if 1:
+def test_mmcv_reads_a_minicls_checkpoints_config_text(runs, mmref):
+    got = run_mmref(mmref, '''if 1:
         import json, sys, torch
         from mmcv import Config
         c = Config.fromstring(torch.load(sys.argv[1], weights_only=True)['meta']['config'], file_format='.py')
@@ -216,10 +212,9 @@ def test_mmcv_reads_a_minicls_checkpoints_config_text(runs):
     assert got == dict(epochs=2, gpu_ids=[0], model='ResNet_CIFAR', lr=0.1, minicls=got['minicls'])
 
 
-@needs_mmcv
-def test_mmcvs_epoch_based_runner_resumes_a_minicls_checkpoint(runs, tmp_path):
+def test_mmcvs_epoch_based_runner_resumes_a_minicls_checkpoint(runs, mmref, tmp_path):
     """mmcv's own resume: the config text is parsed (gpu_ids), epoch, iter, weights, momentum."""
-    got = run_mmref('''if 1:
+    got = run_mmref(mmref, '''if 1:
         import json, logging, sys, torch
         from mmcv import Config
         from mmcv.runner import EpochBasedRunner, build_optimizer
@@ -250,23 +245,23 @@ def digits_like(folder):
     return folder / 'digits'
 
 
-@needs_mmcv
 @pytest.mark.parametrize('workers', [0, 2])
-def test_minicls_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, tmp_path):
+def test_minicls_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, mmref, tmp_path):
     configs = interop.write_configs(str(tmp_path / 'configs'), digits_like(tmp_path), workers, epochs=2, steps=[1],
                                     every=2, width=4, batch=16)
     for system, line in (('minicls', 'cfg = replace(cfg, log_config=LogConfig(interval=1))'),
                          ('mmcls', "log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook')])")):
         with open(configs[system], 'a') as f:         # a log line per iteration: every loss compared
             f.write(line + '\n')
-    env = dict(os.environ, OMP_NUM_THREADS='1', MINICLS_MMCV_OPENCV=mmref_opencv())   # its Normalize
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               MINICLS_MMCV_OPENCV=mmref_opencv(mmref))          # its Normalize
     mini = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', configs['minicls'], '--work-dir',
                       tmp_path / 'mini', '--seed', '3', '--cfg-options', 'random_streams=mmcls'],
                      cwd=ROOT, env=env, timeout=600)
     assert mini.returncode == 0, mini.stderr[-3000:]
     mm = procs.run([sys.executable, '-W', 'ignore', interop.REAL_DATA, '--mmcls-driver', configs['mmcls'],
                     '--work-dir', tmp_path / 'mm', '--seed', '3'],
-                   cwd=ROOT, env=dict(env, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'), timeout=600)
+                   cwd=ROOT, env=dict(env, PYTHONPATH=f'{mmref}/src:{mmref}/deps'), timeout=600)
     assert mm.returncode == 0, mm.stderr[-3000:]
     a, b = (interop.read_epochs(str(tmp_path / d)) for d in ('mini', 'mm'))
     assert a['losses'] == b['losses'] and a['epoch_top1'] == b['epoch_top1'] and len(b['losses'][2]) == 96 // 16
@@ -274,7 +269,7 @@ def test_minicls_with_mmcls_streams_is_the_real_mmcls_run_bit_for_bit(workers, t
     assert list(sa) == list(sb) and [k for k in sb if not torch.equal(sa[k], sb[k])] == []
 
 
-# ---- Normalize as mmcv.imnormalize computes it, by opencv version (issue 31) ----------------
+# ---- Normalize as mmcv.imnormalize computes it, by opencv version ---------------------------
 
 class Images(torch.utils.data.Dataset):
     """Every uint8 value in each channel (a 16x16 BGR image), through a test pipeline."""
@@ -325,15 +320,14 @@ def test_mmcls_streams_normalize_as_mmcv_does_under_the_opencv_named(monkeypatch
         normalized('five', monkeypatch)
 
 
-@needs_mmcv
 @pytest.mark.parametrize('deps', ['deps', 'deps51'])
-def test_mmcls_streams_normalize_is_mmcvs_imnormalize_with_its_opencv(deps):
+def test_mmcls_streams_normalize_is_mmcvs_imnormalize_with_its_opencv(deps, mmref):
     """The real mmcv.imnormalize with the opencv in $MMREF/<deps> (the setup script's 5.0.0.93;
     deps51: `pip install --target $MMREF/deps51 opencv-python-headless`, 5.1), on all 256
     values and on images of several shapes; MINICLS_MMCV_OPENCV is that cv2.__version__.
     opencv 5.1 misreads images of width 1 or 3 (mmcv's result is not normalized): left out."""
-    if not os.path.isdir(f'{MMREF}/{deps}/cv2'):
-        pytest.skip(f'no opencv at {MMREF}/{deps}')
+    if not os.path.isdir(f'{mmref}/{deps}/cv2'):
+        pytest.skip(f'no opencv at {mmref}/{deps}')
     script = '''if 1:
         import json, os, sys, cv2, mmcv, numpy as np
         os.environ['MINICLS_MMCV_OPENCV'] = cv2.__version__
@@ -353,16 +347,16 @@ def test_mmcls_streams_normalize_is_mmcvs_imnormalize_with_its_opencv(deps):
             theirs = mmcv.imnormalize(img, mean, std, img_norm_cfg['to_rgb'])
             differ, values = differ + int((ours != theirs).sum()), values + img.size
         print(json.dumps(dict(opencv=cv2.__version__, differ=differ, values=values)))'''
-    env = dict(os.environ, PYTHONPATH=f'{MMREF}/{deps}:{MMREF}/src:{MMREF}/deps:{ROOT}')
+    env = dict(os.environ, PYTHONPATH=f'{mmref}/{deps}:{mmref}/src:{mmref}/deps:{ROOT}')
     r = procs.run([sys.executable, '-W', 'ignore', '-c', script], cwd=ROOT, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert got['differ'] == 0 and got['values'] == 768 + 3 * (256 + 1024 + 851 + 4 + 4 + 50176), got
 
 
-def mmref_opencv(deps='deps'):
+def mmref_opencv(mmref, deps='deps'):
     """cv2.__version__ of the opencv in $MMREF/<deps> (mmcv.imnormalize's arithmetic)."""
     r = procs.run([sys.executable, '-c', 'import cv2; print(cv2.__version__)'], timeout=120,
-                  env=dict(os.environ, PYTHONPATH=f'{MMREF}/{deps}'))
+                  env=dict(os.environ, PYTHONPATH=f'{mmref}/{deps}'))
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout.strip()

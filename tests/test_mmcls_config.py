@@ -318,12 +318,7 @@ def test_a_reference_to_nothing_names_the_file_and_the_reference(tmp_path, text,
         read_mmcls_config(str(tmp_path / 'alone.py'))
 
 
-MMREF = os.environ.get('MMREF', '/tmp/mmref')
-
-
-@pytest.mark.skipif(not os.path.isdir(f'{MMREF}/src/mmcv'),
-                    reason='no mmcv 1.7.2 at $MMREF (benchmarks/mmcv_reference_setup.sh)')
-def test_the_same_resolution_and_text_as_the_real_mmcv(tmp_path):
+def test_the_same_resolution_and_text_as_the_real_mmcv(mmref, tmp_path):
     """With mmcv 1.7.2 at $MMREF: Config.fromfile resolves the fixtures as resolve_file does, mmcv
     reads to_mmcls_text, and its pretty_text of it (a checkpoint's) reads back to the same Config."""
     demo = load_config(str(ROOT / 'configs' / 'demo.py'))
@@ -342,14 +337,12 @@ def test_the_same_resolution_and_text_as_the_real_mmcv(tmp_path):
         assert c.gpu_ids == [0, 1] and c.runner.max_epochs == 5
         print(c.pretty_text)''')
     r = procs.run([sys.executable, '-c', script], timeout=120,
-                  env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+                  env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
     assert r.returncode == 0, r.stderr[-2000:]
     assert read_mmcls_text(r.stdout, 'pretty_text') == demo
 
 
-@pytest.mark.skipif(not os.path.isdir(f'{MMREF}/src/mmcls/.mim/configs'),
-                    reason='no mmcls 0.25 wheel at $MMREF (benchmarks/mmcv_reference_setup.sh)')
-def test_every_config_of_the_mmcls_wheel_resolves_as_mmcv_resolves_it():
+def test_every_config_of_the_mmcls_wheel_resolves_as_mmcv_resolves_it(mmref):
     """Each config file the wheel ships in its folders that mmcv reads (269, with their
     `{{ _base_.* }}` references) gives the same dict through resolve_file as through mmcv's
     Config.fromfile."""
@@ -361,7 +354,7 @@ def test_every_config_of_the_mmcls_wheel_resolves_as_mmcv_resolves_it():
         from extras.bridge.mmcls_files import resolve_file
         from config import ConfigError
         same, differ = 0, []
-        for f in sorted(glob.glob({MMREF!r} + '/src/mmcls/.mim/configs/*/*.py')):
+        for f in sorted(glob.glob({mmref!r} + '/src/mmcls/.mim/configs/*/*.py')):
             try:
                 theirs = json.dumps(Config.fromfile(f)._cfg_dict.to_dict(), default=str)
             except Exception:           # a _base_ file the wheel does not ship: refused here too
@@ -375,7 +368,7 @@ def test_every_config_of_the_mmcls_wheel_resolves_as_mmcv_resolves_it():
             same, differ = (same + 1, differ) if ours == theirs else (same, differ + [f])
         print(same, differ)''')
     r = procs.run([sys.executable, '-c', script], timeout=300,
-                  env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+                  env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
     assert r.returncode == 0, r.stderr[-2000:]
     count, differ = r.stdout.split(' ', 1)
     assert int(count) >= 269 and differ.strip() == '[]', r.stdout
@@ -679,25 +672,31 @@ def test_file_content_in_a_message_is_escaped_and_cut(tmp_path):
     one_line(e, 'epoch_3.pth', '\\x1b')
 
 
-def test_what_minicls_writes_minicls_reads_inf_and_nan_too(tmp_path):
-    hooks = [dict(type='EarlyStoppingHook', monitor='accuracy_top-1', patience=float('inf'),
+INF_HOOKS = [dict(type='EarlyStoppingHook', monitor='accuracy_top-1', patience=float('inf'),
                   min_delta=float('-inf'), priority=75)]
-    cfg = replace(config.cfg, custom_hooks=hooks)
+
+
+def test_what_minicls_writes_minicls_reads_inf_and_nan_too():
+    cfg = replace(config.cfg, custom_hooks=INF_HOOKS)
     text = to_mmcls_text(cfg)
     assert read_mmcls_text(text, 'epoch_3.pth') == cfg
     names = {}
     exec(compile(text, 'text', 'exec'), {}, names)     # as mmcv's Config.fromstring runs it
-    assert names['custom_hooks'] == hooks
+    assert names['custom_hooks'] == INF_HOOKS
     mmcv_wrote = TEXT + "custom_hooks = [dict(type='EarlyStoppingHook', patience=inf)]\n"
     assert read_mmcls_text(mmcv_wrote).custom_hooks[0]['patience'] == float('inf')
-    if os.path.isdir(f'{MMREF}/src/mmcv'):     # mmcv 1.7.2 reads it, and its pretty_text reads back
-        (tmp_path / 'text.py').write_text(text)
-        script = ('import sys; from mmcv import Config; '
-                  "print(Config.fromstring(open(sys.argv[1]).read(), '.py').pretty_text)")
-        r = procs.run([sys.executable, '-W', 'ignore', '-c', script, str(tmp_path / 'text.py')],
-                      timeout=120, env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
-        assert r.returncode == 0 and 'patience=inf' in r.stdout, r.stderr[-2000:]
-        assert read_mmcls_text(r.stdout, 'pretty_text') == cfg
+
+
+def test_mmcv_reads_what_minicls_writes_inf_too(mmref, tmp_path):
+    """mmcv 1.7.2 reads it, and its pretty_text reads back to the same config."""
+    cfg = replace(config.cfg, custom_hooks=INF_HOOKS)
+    (tmp_path / 'text.py').write_text(to_mmcls_text(cfg))
+    script = ('import sys; from mmcv import Config; '
+              "print(Config.fromstring(open(sys.argv[1]).read(), '.py').pretty_text)")
+    r = procs.run([sys.executable, '-W', 'ignore', '-c', script, str(tmp_path / 'text.py')],
+                  timeout=120, env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
+    assert r.returncode == 0 and 'patience=inf' in r.stdout, r.stderr[-2000:]
+    assert read_mmcls_text(r.stdout, 'pretty_text') == cfg
 
 
 def zip_with_main(path, canary):
@@ -848,13 +847,10 @@ def test_the_folder_demo_as_an_mmcls_file_is_configs_demo_folder_run(tmp_path, m
         5, [4], 0.1, 64)
 
 
-@pytest.mark.skipif(not os.path.isdir(f"{os.environ.get('MMREF')}/src/mmcls"),
-                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0')
-def test_the_folder_demo_mmcls_file_is_what_mmcls_reads_and_builds():
+def test_the_folder_demo_mmcls_file_is_what_mmcls_reads_and_builds(mmref):
     """mmcv's Config.fromfile of the same file: the same datasets and pipelines, and mmcls's
     classifier built from it has minicls's state_dict keys and shapes."""
     import model
-    mmref = os.environ['MMREF']
     script = '''if 1:
         import json, sys, warnings
         warnings.simplefilter('ignore')

@@ -24,9 +24,6 @@ from runner import build_optimizer
 ROOT = Path(__file__).resolve().parent.parent
 # Recorded from the real mmcv 1.7.2 + mmcls 0.25.0 by tests/mmcls_resnet_ref.py --record.
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'resnet_keys.json').read_text())
-MMREF = os.environ.get('MMREF', '/tmp/mmref')
-needs_mmcls = pytest.mark.skipif(not os.path.isdir(f'{MMREF}/src/mmcls'),
-                                 reason='no mmcls 0.25.0 at $MMREF (benchmarks/mmcv_reference_setup.sh)')
 
 
 def small(depth=18, width=8, num_classes=10, **backbone):
@@ -66,12 +63,11 @@ def test_state_dict_matches_mmcls(depth):
     assert hashlib.sha256(json.dumps(ours).encode()).hexdigest() == golden['sha256']
 
 
-@needs_mmcls
-def test_an_mmcls_checkpoint_loads_strictly_and_gives_mmcls_logits(tmp_path):
+def test_an_mmcls_checkpoint_loads_strictly_and_gives_mmcls_logits(mmref, tmp_path):
     """The real mmcls builds, initialises and saves (mmcv's save_checkpoint) ResNet-18 and -50
     at width 8; here they load with strict=True, and through init_cfg Pretrained
     prefix='backbone'; logits and features as mmcls's (docs/interop.md: all depths, width 64)."""
-    env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps')
+    env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
     r = procs.run([sys.executable, '-W', 'ignore', str(ROOT / 'tests' / 'mmcls_resnet_ref.py'),
                    '--work', str(tmp_path), '--depths', '18,50', '--width', '8', '--size', '64'],
                   cwd=ROOT, env=env, timeout=300)
@@ -94,11 +90,10 @@ torch.save(dict(state=net.state_dict(), next=torch.randn(4)), sys.argv[1])
 """
 
 
-@needs_mmcls
-def test_built_and_initialised_from_a_seed_as_mmcls_builds_it(tmp_path):
+def test_built_and_initialised_from_a_seed_as_mmcls_builds_it(mmref, tmp_path):
     """random_streams='mmcls': the same seed gives the same initial weights as mmcls's, and
     leaves torch's generator where mmcls leaves it (the stem built before the stages)."""
-    env = dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps')
+    env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
     r = procs.run([sys.executable, '-W', 'ignore', '-c', MMCLS_INIT, str(tmp_path / 'm.pt')],
                   cwd=ROOT, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
