@@ -29,10 +29,10 @@ Trained = namedtuple('Trained', 'config checkpoint work_dir')
 
 def train_demo(work_dir, config):
     """train.py on configs/<config>, one epoch of 64 images, in `work_dir` (data there too)."""
-    r = procs.run([sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / config),
-                   '--work-dir', str(work_dir), '--cfg-options', 'total_epochs=1',
-                   'data.train.num_samples=64', 'data.val.num_samples=64',
-                   'data.workers_per_gpu=0'],
+    r = procs.run([sys.executable, str(ROOT / 'train.py'),
+                   '--config', str(ROOT / 'configs' / config), '--work-dir', str(work_dir),
+                   '--cfg-options', 'total_epochs=1', 'data.train.num_samples=64',
+                   'data.val.num_samples=64', 'data.workers_per_gpu=0'],
                   cwd=work_dir, timeout=600, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 0, r.stderr[-3000:]
     return Trained(str(ROOT / 'configs' / config), str(work_dir / 'epoch_1.pth'), str(work_dir))

@@ -4,7 +4,7 @@ folder whose data/ the config names:
 
     PYTHONPATH=/tmp/mmref/src:/tmp/mmref/deps python tests/mmcls_after_training_ref.py \\
         test CONFIG.py CHECKPOINT [tools/test.py's options ...]
-    PYTHONPATH=... python tests/mmcls_after_training_ref.py predict CONFIG.py CHECKPOINT OUT.json IMG...
+    PYTHONPATH=... python tests/mmcls_after_training_ref.py predict CONFIG.py CKPT OUT.json IMG...
 
 CONFIG.py is mmcls text, as a minicls checkpoint keeps it in meta['config']. The demos' dataset
 types are registered first, as mmcls's own classes: SyntheticCIFAR10 is mmcls's CIFAR10 with the

@@ -5,7 +5,7 @@ its printed lines and its --out layout.
     python tools/test.py configs/demo_folder.py work_dirs/demo_folder/epoch_5.pth \\
         --metrics accuracy precision recall f1_score support --metric-options topk=(1,5) \\
         --out results.json --out-items all
-    torchrun --nproc_per_node=2 tools/test.py CONFIG CHECKPOINT --metrics accuracy --launcher pytorch
+    torchrun --nproc_per_node=2 tools/test.py CONFIG CKPT --metrics accuracy --launcher pytorch
 
 CONFIG is a minicls config or an mmcls 0.x config file. --out writes JSON only: a dict of the
 metrics and the per-image items (class_scores N x C, pred_score, pred_label, pred_class), as

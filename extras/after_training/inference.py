@@ -87,10 +87,11 @@ def class_names(ckpt, filename, num_classes):
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
     names = meta.get('CLASSES')
     if names is None:
-        from extras.images.image_folder import imagenet_classes
+        from extras.images.image_folder import ImageNet
         kind = "ImageNet's" if num_classes == 1000 else 'the labels as'
         warnings.warn(f"{filename}: no class names in its meta (CLASSES); using {kind} names")
-        return imagenet_classes() if num_classes == 1000 else [str(i) for i in range(num_classes)]
+        return (list(ImageNet.CLASSES) if num_classes == 1000
+                else [str(i) for i in range(num_classes)])
     if not (isinstance(names, (list, tuple)) and len(names) == num_classes
             and all(isinstance(n, str) for n in names)):
         raise CheckpointError(f'{filename}: meta CLASSES={str(names)[:80]!r} is not a list of '
@@ -144,7 +145,7 @@ def test_pipeline(cfg, from_file):
     """data.test's pipeline as mmcls's inference_model changes it: LoadImageFromFile first
     for a file, none for an array; without the keys an image has not (gt_label)."""
     steps = [dict(t) for t in cfg.data.test.pipeline
-             if not (isinstance(t, dict) and t.get('type') == 'LoadImageFromFile' and not from_file)]
+             if from_file or t.get('type') != 'LoadImageFromFile']
     if from_file and steps[0].get('type') != 'LoadImageFromFile':
         steps.insert(0, dict(type='LoadImageFromFile'))
     for step in steps:
