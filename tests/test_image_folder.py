@@ -311,9 +311,17 @@ def bad_folder_config(tmp_path, kind):
         os.rename(bad, os.fsencode(folder / 'c0') + b'/\xff\xfe.jpg')
     elif kind == 'symlink loop':
         os.symlink('..', folder / 'c1' / 'up')
+    elif kind in ('thin bomb', 'thin to a 0 side'):     # 1 x 100000: 370 bytes of PNG
+        Image.fromarray(np.zeros((1, 100_000 if kind == 'thin bomb' else 100, 3),
+                                 np.uint8)).save(bad, 'PNG')
+    elif kind == 'smaller than CenterCrop':
+        Image.fromarray(np.zeros((8, 7, 3), np.uint8)).save(bad, 'PNG')
     ann = {'missing file': 'c0/0.jpg 0\nc0/nope.jpg 1\n', 'label out of range': 'c0/0.jpg 7\n',
            'blank line': 'c0/0.jpg 0\n\n'}.get(kind)
-    extra = ''
+    extra = {'thin bomb': "dict(type='Resize', size=(256, -1))",    # mmcls's test pipeline's
+             'thin to a 0 side': "dict(type='Resize', size=(8, -1), adaptive_side='long')",
+             'smaller than CenterCrop': "dict(type='CenterCrop', crop_size=(8, 10))"}.get(kind)
+    extra = f'cfg.data.train.pipeline[1] = {extra}\n' if extra else ''
     if ann is not None:
         (tmp_path / 'ann.txt').write_text(ann)
         extra = (f"cfg = replace(cfg, data=replace(cfg.data, train=replace(folder, "

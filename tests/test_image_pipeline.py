@@ -6,6 +6,7 @@ import json
 import os
 import random
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -118,7 +119,45 @@ def test_resize_forms_and_center_crop():
     assert Resize((50, -1))({'img': img})['img'] is img                     # already 50
     img = np.arange(5 * 8).reshape(5, 8)
     assert (CenterCrop(3)({'img': img})['img'] == img[1:4, 2:5]).all()   # round(2.5) = 2
-    assert CenterCrop(3)({'img': img[:2]})['img'].shape == (2, 3)       # smaller: kept whole
+
+
+def test_what_a_transform_makes_of_an_image_from_a_stranger_is_bounded(tmp_path):
+    """A 1 x 100000 PNG (a few hundred bytes) passes the decoding limit, but mmcls's test
+    pipeline's Resize((256, -1)) would make it 256 x 25600000 (19.7 GB); a side of 0 would be
+    torch's error; an image smaller than CenterCrop's window would not stack in a batch.
+    Each is named with its file, before anything is allocated."""
+    path = save(tmp_path, 'thin.png', Image.fromarray(np.zeros((1, 100_000, 3), np.uint8)))
+    assert os.path.getsize(path) < 1000
+    results = LoadImageFromFile()({'img_prefix': None, 'img_info': {'filename': path}})
+    with pytest.raises(DatasetError, match=r"^Resize: '.*thin.png' is 1x100000 and would become "
+                                           r'256x25600000; allowed: at most 89478485 pixels'):
+        Resize((256, -1))(dict(results))
+    with pytest.raises(DatasetError, match=r"thin.png' is 1x100000 and would become 0x8; "):
+        Resize((8, -1), adaptive_side='long')(dict(results))
+    with pytest.raises(DatasetError, match=r"^CenterCrop: '.*thin.png' is 1x100000, smaller "
+                                           r'than crop_size=\(2, 2\): its crop would not stack'):
+        CenterCrop(2)(dict(results))
+
+
+def test_a_fifo_where_an_image_should_be_is_refused_not_waited_for(tmp_path):
+    os.mkfifo(tmp_path / 'a.png')
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(catch(imread, str(tmp_path / 'a.png'))),
+                              daemon=True)
+    reader.start()
+    reader.join(30)
+    if reader.is_alive():        # blocked in open(): a writer releases it, and the test fails
+        os.close(os.open(tmp_path / 'a.png', os.O_WRONLY | os.O_NONBLOCK))
+    assert outcome and isinstance(outcome[0], DatasetError), outcome
+    assert str(outcome[0]).endswith("a.png' cannot be read or decoded (not a regular file (a "
+                                    'FIFO, socket or device))')
+
+
+def catch(f, *args):
+    try:
+        return f(*args)
+    except Exception as e:
+        return e
 
 
 @pytest.mark.parametrize('make, words', [
@@ -127,6 +166,19 @@ def test_resize_forms_and_center_crop():
     (lambda: CenterCrop((224, -1)), ['crop_size=(224, -1)', 'an int > 0']),
     (lambda: Resize((0, 5)), ['Resize: size=(0, 5)']),
     (lambda: RandomResizedCrop(224, scale=(1.0, 0.5)), ['scale=(1.0, 0.5)']),
+    *[(lambda v=v: RandomResizedCrop(224, scale=v), [f'scale={v!r} is not valid',
+                                                   '0 < min <= max <= 1, finite numbers'])
+      for v in [(-0.5, 1.0), (0, 1.0), None, (float('nan'), 1.0), (0.5, float('inf')),
+                (0.1, 0.5, 1.0), (0.5, 2.0), ('0.5', 1), (True, 1)]],
+    *[(lambda v=v: RandomResizedCrop(224, ratio=v), [f'ratio={v!r} is not valid',
+                                                   '0 < min <= max, finite'])
+      for v in [(-1.0, 1.0), (0, 1.0), None, (0.75, float('inf')), (0.75,)]],
+    (lambda: Resize((100_000, 100_000)), ['Resize: size=(100000, 100000) is not valid',
+                                          'at most PIL.Image.MAX_IMAGE_PIXELS=89478485']),
+    (lambda: CenterCrop(2 ** 20), ['CenterCrop: crop_size=1048576 is not valid']),
+    (lambda: RandomResizedCrop((10 ** 5, 10 ** 4)), ['RandomResizedCrop: size=(100000, 10000)']),
+    (lambda: LoadImageFromFile(file_client_args=None), ['file_client_args=None',
+                                                        "only dict(backend='disk')"]),
     (lambda: LoadImageFromFile(color_type='unchanged'), ["color_type='unchanged'"])])
 def test_bad_arguments_are_named(make, words):
     with pytest.raises(ConfigError) as e:     # a config's mistake: one line, exit 2
@@ -200,7 +252,7 @@ def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
     if os.geteuid() == 0:           # root reads a chmod 000 file: simulate what others get
         def refuse(name, *args, **kwargs):
             raise PermissionError(13, 'Permission denied', name)
-        monkeypatch.setattr(image_pipeline, 'open', refuse, raising=False)
+        monkeypatch.setattr(image_pipeline, 'open_regular', refuse)
     else:
         os.chmod(path, 0)
     with pytest.raises(DatasetError, match=r"locked.png' cannot be read or decoded "

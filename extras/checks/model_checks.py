@@ -28,7 +28,11 @@ def check_model_config(model_cfg, backbone_cls):
             ('backbone.stem_channels', backbone.stem_channels,
              1 <= backbone.stem_channels <= 1024, '1..1024'),
             ('head.num_classes', head.num_classes, isinstance(head.num_classes, int)
-             and 1 <= head.num_classes <= 100_000, 'an int >= 1 and <= 100000')):
+             and 1 <= head.num_classes <= 100_000, 'an int >= 1 and <= 100000'),
+            ('backbone.frozen_stages', backbone.frozen_stages,     # the stem, then stages 1..k
+             isinstance(backbone.frozen_stages, int)
+             and -1 <= backbone.frozen_stages <= backbone.num_stages,
+             f'-1..{backbone.num_stages} (num_stages={backbone.num_stages})')):
         if not ok:
             raise ConfigError(f'model.{field}={value!r} is out of range; allowed: {allowed}')
     # The head reads the last output: stage i is base_channels * expansion * 2**i wide.

@@ -25,6 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from config import ConfigError
 from data import DatasetError
+from extras.checks.regular_file import open_regular
 
 
 def imread(path, flag='color'):
@@ -33,7 +34,7 @@ def imread(path, flag='color'):
     cannot be read or decoded is a DatasetError naming it."""
     where = f'LoadImageFromFile: {path!r}'
     try:
-        with open(path, 'rb') as f, warnings.catch_warnings():
+        with open_regular(path) as f, warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # refused below
             img = Image.open(f)      # reads the header only
             width, height = img.size
@@ -71,7 +72,7 @@ class LoadImageFromFile:
         if color_type not in ('color', 'color_ignore_orientation'):
             raise ConfigError(f'LoadImageFromFile: color_type={color_type!r} is not supported; '
                              "valid: 'color', 'color_ignore_orientation'")
-        if dict(file_client_args) != {'backend': 'disk'}:
+        if not isinstance(file_client_args, dict) or file_client_args != {'backend': 'disk'}:
             raise ConfigError(f'LoadImageFromFile: file_client_args={file_client_args!r}: '
                              "only dict(backend='disk') is supported")
         self.to_float32, self.color_type = to_float32, color_type
@@ -116,16 +117,41 @@ def check_cv2_bilinear(name, interpolation, backend):
 
 
 def pair(size, name, allow_minus_one=False):
-    """An int n -> (n, n); a 2-tuple or list (h, w) -> (h, w); each > 0 (w may be -1)."""
+    """An int n -> (n, n); a 2-tuple or list (h, w) -> (h, w); each > 0 (w may be -1), and
+    h x w no more pixels than PIL.Image.MAX_IMAGE_PIXELS, the limit a decoded image has."""
     pair_ = (size, size) if isinstance(size, int) and not isinstance(size, bool) else size
     ok = (isinstance(pair_, (tuple, list)) and len(pair_) == 2
           and all(isinstance(v, int) and not isinstance(v, bool) for v in pair_)
           and pair_[0] > 0 and (pair_[1] > 0 or allow_minus_one and pair_[1] == -1))
-    if not ok:
+    limit = Image.MAX_IMAGE_PIXELS
+    if not ok or limit and pair_[0] * abs(pair_[1]) > limit:
         allowed = ', or (h, -1)' if allow_minus_one else ''
         raise ConfigError(f'{name}={size!r} is not valid; allowed: an int > 0, (h, w) > 0'
-                         f'{allowed}')
+                         f'{allowed}, h x w at most PIL.Image.MAX_IMAGE_PIXELS={limit}')
     return tuple(pair_)
+
+
+def check_output_size(name, results, shape, height, width):
+    """What a transform makes of an image of `shape` (height x width) has sides > 0 and
+    no more pixels than the image decoding limit (PIL.Image.MAX_IMAGE_PIXELS): a 1 x 100000
+    PNG of 370 bytes under Resize((256, -1)) would ask for 19.7 GB."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if height < 1 or width < 1 or limit and height * width > limit:
+        allowed = f'at most {limit} pixels' if limit else 'no side 0'
+        raise DatasetError(f"{name}: {results.get('filename', 'an image')!r} is "
+                           f'{shape[0]}x{shape[1]} and would become {height}x{width}; '
+                           f'allowed: {allowed} (PIL.Image.MAX_IMAGE_PIXELS)')
+
+
+def check_range(name, value, low, high=math.inf):
+    """(min, max), two finite numbers, low < min <= max <= high."""
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                  for v in value) and low < value[0] <= value[1] <= high)
+    if not ok:
+        top = '' if high == math.inf else f' <= {high}'
+        raise ConfigError(f'{name}={value!r} is not valid; allowed: (min, max) with '
+                          f'{low} < min <= max{top}, finite numbers')
 
 
 class RandomResizedCrop:
@@ -137,9 +163,8 @@ class RandomResizedCrop:
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3. / 4., 4. / 3.), max_attempts=10,
                  interpolation='bilinear', backend='cv2'):
         self.size = pair(size, 'RandomResizedCrop: size')
-        if scale[0] > scale[1] or ratio[0] > ratio[1]:
-            raise ConfigError('RandomResizedCrop: scale and ratio are (min, max) ranges, got '
-                             f'scale={scale!r}, ratio={ratio!r}')
+        check_range('RandomResizedCrop: scale', scale, 0, 1)      # of the image's area
+        check_range('RandomResizedCrop: ratio', ratio, 0)         # its log is drawn
         if not (isinstance(max_attempts, int) and max_attempts >= 0):
             raise ConfigError(f'RandomResizedCrop: max_attempts={max_attempts!r} must be an '
                              'int >= 0')
@@ -210,6 +235,7 @@ class Resize:
         for key in results.get('img_fields', ['img']):
             size = self.target(*results[key].shape[:2])
             if size is not None:
+                check_output_size('Resize', results, results[key].shape, *size)
                 results[key] = imresize(results[key], *size)
                 results['img_shape'] = results[key].shape
         return results
@@ -219,8 +245,9 @@ class Resize:
 
 
 class CenterCrop:
-    """The central crop_size (h, w) window; an image smaller than it keeps that side whole.
-    mmcls: CenterCrop (not its efficientnet_style)."""
+    """The central crop_size (h, w) window. mmcls: CenterCrop (not its efficientnet_style).
+    An image smaller than it is a DatasetError naming the file: mmcls keeps that side whole,
+    and the batch then fails to stack with crops of crop_size (or of other small images)."""
 
     def __init__(self, crop_size):
         self.crop_size = pair(crop_size, 'CenterCrop: crop_size')
@@ -230,10 +257,19 @@ class CenterCrop:
         for key in results.get('img_fields', ['img']):
             img = results[key]
             h, w = img.shape[:2]
-            y1, x1 = max(0, int(round((h - crop_h) / 2.))), max(0, int(round((w - crop_w) / 2.)))
-            results[key] = img[y1:min(h, y1 + crop_h), x1:min(w, x1 + crop_w)]
+            check_crop_fits(results, img.shape, self.crop_size)
+            y1, x1 = int(round((h - crop_h) / 2.)), int(round((w - crop_w) / 2.))
+            results[key] = img[y1:y1 + crop_h, x1:x1 + crop_w]
             results['img_shape'] = results[key].shape
         return results
 
     def __repr__(self):
         return f'CenterCrop(crop_size={self.crop_size})'
+
+
+def check_crop_fits(results, shape, crop_size):
+    if shape[0] < crop_size[0] or shape[1] < crop_size[1]:
+        raise DatasetError(f"CenterCrop: {results.get('filename', 'an image')!r} is "
+                           f'{shape[0]}x{shape[1]}, smaller than crop_size={crop_size}: its '
+                           'crop would not stack with the others; put a Resize before it, or '
+                           'make crop_size smaller')
