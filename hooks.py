@@ -584,6 +584,7 @@ class EvalHook(Hook):
 
     def __init__(self, dataloader, start=None, interval=1, by_epoch=True, save_best=None,
                  rule=None, **eval_kwargs):
+        check_dataloader(dataloader)                     # mmcv: a TypeError here too
         check_evaluation(interval=interval, start=start, rule=rule, save_best=save_best,
                          **eval_kwargs)                  # a config's checks (mmcv asserts)
         self.dataloader, self.start = dataloader, start
@@ -693,6 +694,12 @@ class EvalHook(Hook):
                 return rule
         raise ConfigError(f'cannot infer evaluation.rule for save_best={key!r}; '
                           'set rule to "greater" or "less"')
+
+
+def check_dataloader(dataloader):
+    if not isinstance(dataloader, torch.utils.data.DataLoader):
+        raise TypeError('EvalHook: dataloader must be a torch DataLoader, not a '
+                        f'{type(dataloader).__name__}')
 
 
 # ---- The name tables: the names a config gives -> the hooks (extras: "module:Class") -----

@@ -207,6 +207,15 @@ def test_eval_hook_start_and_interval(tmp_path):
         EvalHook(ds, save_best='foo')
 
 
+def test_eval_hook_takes_a_dataloader_and_says_so_when_built():
+    """mmcv: EvalHook's TypeError in __init__; a list of batches would fail only at the
+    first evaluation, an epoch of training later."""
+    batches = list(loader(n=2))
+    with pytest.raises(TypeError, match=r"^EvalHook: dataloader must be a torch DataLoader, "
+                                        r"not a list$"):
+        EvalHook(batches)
+
+
 def test_log_buffer_weights_by_num_samples():
     buf = LogBuffer()
     buf.update({'loss': 1.0}, 100)
