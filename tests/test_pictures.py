@@ -201,7 +201,8 @@ def test_vis_pipeline_shows_the_datasets_own_pixels_cifar(demo_checkpoint, tmp_p
             cwd=demo_checkpoint.work_dir))
     assert sorted(os.listdir(tmp_path)) == ['0.png', '1.png']
     concat = png(tmp_path / '0.png')                 # src and transformed, side by side
-    assert concat.shape[1] == 2 * 128 + 8 and (concat[:128, :128] == enlarged(infos[0]['img'], 4)).all()
+    assert concat.shape[1] == 2 * 128 + 8
+    assert (concat[:128, :128] == enlarged(infos[0]['img'], 4)).all()
 
 
 def test_vis_pipeline_folder_undoes_a_kept_normalize(folder_checkpoint, tmp_path):
@@ -224,28 +225,19 @@ def test_vis_pipeline_folder_undoes_a_kept_normalize(folder_checkpoint, tmp_path
 
 # ---- analyze_results and confusion_matrix -------------------------------------------------
 
-# the result file of tools/test.py --out (mmcls's layout), and data.test's labels
-RESULT = """import json, sys
-sys.path.insert(0, sys.argv[1])
-from extras.after_training.common import build_test_set, load_cfg, load_model, predict_scores
-cfg = load_cfg(sys.argv[2])
-dataset = build_test_set(cfg)
-scores = predict_scores(cfg, load_model(cfg, sys.argv[3]), dataset)
-score, label = scores.max(1)
-json.dump(dict(class_scores=scores.tolist(), pred_score=score.tolist(), pred_label=label.tolist(),
-               pred_class=[dataset.CLASSES[i] for i in label.tolist()]), open(sys.argv[4], 'w'))
-print(json.dumps(dataset.get_gt_labels().tolist()))
-"""
-
-
 @pytest.fixture(scope='module')
 def tested(demo_checkpoint, folder_checkpoint, tmp_path_factory):
-    """{demo: (Trained, its result file on data.test, data.test's labels)}."""
+    """{demo: (Trained, the result file of tools/test.py --out, data.test's labels)}."""
+    labels = ('import sys, json; sys.path.insert(0, sys.argv[1]); from config import load_config; '
+              'from data import build_dataset; print(json.dumps(build_dataset(load_config('
+              'sys.argv[2]).data.test).get_gt_labels().tolist()))')
     out = {}
     for name, trained in (('cifar', demo_checkpoint), ('folder', folder_checkpoint)):
         path = tmp_path_factory.mktemp(name) / 'result.json'
-        r = ok(procs.run([sys.executable, '-c', RESULT, ROOT, trained.config, trained.checkpoint,
-                          path], timeout=300, cwd=trained.work_dir))
+        ok(tool('test.py', trained.config, trained.checkpoint, '--out', path,
+                cwd=trained.work_dir))
+        r = ok(procs.run([sys.executable, '-c', labels, ROOT, trained.config], timeout=120,
+                         cwd=trained.work_dir))
         out[name] = (trained, path, np.array(json.loads(r.stdout)))
     return out
 
@@ -270,7 +262,8 @@ def test_analyze_results_picks_the_most_confident_right_and_wrong_images(tested,
         entries = json.loads((tmp_path / kind / f'{kind}.json').read_text())
         assert [e['index'] for e in entries] == want
         for e in entries:
-            assert e['gt_label'] == gt[e['index']] and e['pred_label'] == result['pred_label'][e['index']]
+            assert e['gt_label'] == gt[e['index']]
+            assert e['pred_label'] == result['pred_label'][e['index']]
             assert e['pred_class'] == result['pred_class'][e['index']]
         pictures = sorted(os.listdir(tmp_path / kind))
         assert len(pictures) == len(want) + 1 and png(tmp_path / f'{kind}.png').size

@@ -1,6 +1,8 @@
 """Exact resume: 4 epochs straight and 2 epochs + --resume for 2 more give bit-identical
 weights, optimizer state and per-iteration losses (mmcv's resume does not: it restores
 neither the random states nor the data order)."""
+import contextlib
+import io
 import json
 import os
 import signal
@@ -13,6 +15,7 @@ import pytest
 import torch
 
 import procs
+import train as train_py
 
 ROOT = Path(__file__).resolve().parent.parent
 # The demo, shrunk to a 4-channel one-stage ResNet so that an epoch takes about a second.
@@ -49,47 +52,74 @@ def assert_same_checkpoint(a, b):
     assert (a['meta']['epoch'], a['meta']['iter']) == (b['meta']['epoch'], b['meta']['iter'])
 
 
-def start(cwd, work_dir, workers, epochs, *extra):
+def start(cwd, work_dir, workers, epochs, *extra, env=None):
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', work_dir, '--deterministic', '--no-validate', '--cfg-options', *SMALL,
             f'data.workers_per_gpu={workers}', f'total_epochs={epochs}',
             'num_threads=1', *extra]   # one thread: the same sums, however busy the machine
-    return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)     # its own group: procs.kill_group ends it and its workers
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)     # its own group: procs.kill_group ends it and its workers
+
+
+FEW = ['data.samples_per_gpu=16', 'data.train.num_samples=128']       # 8 batches an epoch
+
+
+def train_here(cwd, work_dir, workers, epochs, *extra):
+    """What train() runs, in this process (these runs are checked by their result, not as a
+    process); its stdout."""
+    out, previous = io.TextIOWrapper(io.BytesIO(), 'utf-8'), os.getcwd()    # cli reconfigures it
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            train_py.cli(['--config', str(ROOT / 'configs' / 'demo.py'), '--work-dir', work_dir,
+                          '--deterministic', '--no-validate', '--cfg-options', *SMALL,
+                          f'data.workers_per_gpu={workers}', f'total_epochs={epochs}',
+                          'num_threads=1', *extra])
+    finally:
+        os.chdir(previous)
+    out.flush()
+    return out.buffer.getvalue().decode()
+
+
+@pytest.fixture(scope='module')
+def straight_demo(tmp_path_factory):
+    """4 epochs uninterrupted: the work dir. 0 and 2 loader workers give the same batches (the
+    order and each sample's augmentation come from (seed, epoch)), so both runs below compare
+    against this one."""
+    folder = tmp_path_factory.mktemp('straight_demo')
+    train_here(folder, 'w', 0, 4, *FEW)
+    return folder / 'w'
 
 
 @pytest.mark.parametrize('workers', [0, 2])
-def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(workers, tmp_path):
-    few = 'data.train.num_samples=1536'                 # 12 batches an epoch
-    train(tmp_path, 'straight', workers, 4, few)
-    train(tmp_path, 'interrupted', workers, 2, few)
-    train(tmp_path, 'interrupted', workers, 4, few, '--resume', 'interrupted/epoch_2.pth')
-    straight, interrupted = losses(tmp_path / 'straight'), losses(tmp_path / 'interrupted')
-    assert len(straight) == 4 * 12 and straight == interrupted
-    assert_same_checkpoint(tmp_path / 'straight' / 'epoch_4.pth', tmp_path / 'interrupted' / 'epoch_4.pth')
+def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(workers, straight_demo,
+                                                                               tmp_path):
+    """--resume epoch_2.pth, and a SIGTERM sent to train.py from outside after iteration 6 of
+    epoch 3 (the process waits there for it: tests/tiny.py's PauseAt), then --resume auto: the
+    losses of every iteration, the weights and the optimizer state are the straight run's."""
+    train_here(tmp_path, 'interrupted', workers, 2, *FEW)
+    train_here(tmp_path, 'interrupted', workers, 4, *FEW, '--resume', 'interrupted/epoch_2.pth')
+    straight, interrupted = losses(straight_demo), losses(tmp_path / 'interrupted')
+    assert len(straight) == 4 * 8 and straight == interrupted
+    assert_same_checkpoint(straight_demo / 'epoch_4.pth', tmp_path / 'interrupted' / 'epoch_4.pth')
 
-    # SIGTERM in the middle of epoch 3, then --resume auto
-    proc = start(tmp_path, 'stopped', workers, 4, few)
+    pause = "custom_hooks=[{'type': 'tiny:PauseAt', 'iter': %d, 'folder': %r}]" % (2 * 8 + 5, str(tmp_path))
+    proc = start(tmp_path, 'stopped', workers, 4, *FEW, pause,
+                 env=dict(os.environ, PYTHONPATH=str(ROOT / 'tests')))
     try:
-        deadline = time.time() + 600
-        while time.time() < deadline and proc.poll() is None:       # wait for iteration 6 of epoch 3
-            if any(e == 3 and i >= 6 for e, i, _ in losses(tmp_path / 'stopped')):
-                proc.send_signal(signal.SIGTERM)
-                break
-            time.sleep(0.02)
-        out, err = proc.communicate(timeout=600)
+        assert procs.signal_when_paused(proc, tmp_path, signal.SIGTERM), proc.communicate()[1]
+        out, err = proc.communicate(timeout=300)
     finally:
         procs.kill_group(proc)
     assert proc.returncode == 143, err[-2000:]
     assert 'SIGTERM received' in err and '--resume' in err and 'Traceback' not in err
-    stopped_at = (tmp_path / 'stopped' / 'last_checkpoint').read_text()
-    assert stopped_at.startswith('iter_')
-    meta = torch.load(tmp_path / 'stopped' / stopped_at, weights_only=True)['meta']
-    assert meta['epoch'] == 2 and 6 <= meta['batches_done'] < 12                    # inside epoch 3
-    r = train(tmp_path, 'stopped', workers, 4, few, '--resume', 'auto')
-    assert f'resuming from stopped/{stopped_at}' in r.stdout
-    assert losses(tmp_path / 'straight') == losses(tmp_path / 'stopped')
-    assert_same_checkpoint(tmp_path / 'straight' / 'epoch_4.pth', tmp_path / 'stopped' / 'epoch_4.pth')
+    assert (tmp_path / 'stopped' / 'last_checkpoint').read_text() == 'iter_22.pth'
+    meta = torch.load(tmp_path / 'stopped' / 'iter_22.pth', weights_only=True)['meta']
+    assert (meta['epoch'], meta['batches_done']) == (2, 6)                  # inside epoch 3
+    out = train_here(tmp_path, 'stopped', workers, 4, *FEW, '--resume', 'auto')
+    assert 'resuming from stopped/iter_22.pth' in out
+    assert losses(straight_demo) == losses(tmp_path / 'stopped')
+    assert_same_checkpoint(straight_demo / 'epoch_4.pth', tmp_path / 'stopped' / 'epoch_4.pth')
 
 
 KILL_WHILE_SAVING = '''
@@ -198,7 +228,6 @@ def test_resume_restores_python_numpy_and_torch_random_states(tmp_path):
 
 # ---- A stop at any iteration of an epoch resumes to the bit (issue 31, section 1) ----------
 from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: 4 iterations an epoch, 3 epochs)
-import train as train_py  # noqa: E402  (train() above runs it as a process)
 from extras.run.guards import StopSignalHook  # noqa: E402
 
 

@@ -18,8 +18,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from extras.after_training.cam import METHODS, cam_picture, grad_cam_classes  # noqa: E402
-from extras.after_training.common import (ToolError, load_cfg, load_model,  # noqa: E402
-                                          run_tool, save_png)
+from extras.after_training.common import ToolError, load_cfg, run_tool, save_png  # noqa: E402
+from extras.after_training.inference import init_model  # noqa: E402
+from extras.run.device import resolve_device  # noqa: E402
 
 
 def parse_args(argv):
@@ -40,6 +41,8 @@ def parse_args(argv):
                         'cam_weights*activations')
     parser.add_argument('--aug-smooth', action='store_true', help='test-time augmentation')
     parser.add_argument('--save-path', help='the PNG to write')
+    parser.add_argument('--device', default='cpu', help='cpu (the default, as mmcls), auto, cuda, '
+                        'cuda:N or mps')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='key=value overrides')
     return parser.parse_args(argv)
 
@@ -48,7 +51,7 @@ def main(argv=None):
     args = parse_args(argv)
     grad_cam_classes()                           # installed? before anything is read
     cfg = load_cfg(args.config, args.cfg_options)
-    model = load_model(cfg, args.checkpoint)
+    model = init_model(cfg, args.checkpoint, resolve_device(args.device))
     if args.preview_model:
         print(model)
         print('\n Please remove `--preview-model` to get the CAM.')

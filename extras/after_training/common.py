@@ -1,9 +1,8 @@
-"""What the after-training tools share: a config and its test set, a trained model, the result
-file of `tools/test.py --out`, a PNG written safely, matplotlib on demand, and the one-line
-errors of their command lines.
+"""What the after-training tools share: a config and its test set, the result file of
+`tools/test.py --out`, a PNG written safely, matplotlib on demand, and the one-line errors of
+their command lines. The model and its scores on data.test are testing.py's and inference.py's.
 
     cfg = load_cfg('configs/demo_folder.py')
-    model = load_model(cfg, 'work_dirs/demo_folder/latest.pth')
     results = read_results('results.json', num_samples=len(build_test_set(cfg)))
 
 A user's mistake (a missing file, a file that is not what it should be) raises ConfigError,
@@ -15,13 +14,9 @@ import json
 import os
 import sys
 
-import numpy as np
-import torch
-
-from checkpoint import CheckpointError, atomic_write, load_checkpoint
+from checkpoint import CheckpointError, atomic_write
 from config import ConfigError, check_config, load_config
-from data import DatasetError, build_dataloader, build_dataset
-from model import build_classifier
+from data import DatasetError, build_dataset
 
 
 class ToolError(ValueError):
@@ -47,7 +42,7 @@ def quote(text, limit=60):
     return repr(text[:limit]) + ('...' if len(text) > limit else '')
 
 
-# ---- Reading: the config, the model, the test set -----------------------------------------
+# ---- Reading: the config, the test set, the images ----------------------------------------------
 
 def load_cfg(path, cfg_options=None):
     """The config file (a minicls or an mmcls one), with --cfg-options, checked."""
@@ -57,19 +52,6 @@ def load_cfg(path, cfg_options=None):
         cfg = apply_cfg_options(cfg, cfg_options)
     check_config(cfg)
     return cfg
-
-
-def load_model(cfg, checkpoint):
-    """cfg.model with the checkpoint's weights, in eval mode (mmcls: apis/inference.py
-    init_model). The file is read by checkpoint.py's safe reader; none of its weights
-    fitting the model is an error."""
-    if not os.path.isfile(checkpoint):
-        raise ToolError(f'checkpoint {checkpoint!r} is not a file')
-    model = build_classifier(cfg.model)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
-    model.CLASSES = ckpt.get('meta', {}).get('CLASSES')
-    from extras.run.device import resolve_device
-    return model.to(resolve_device(cfg.device)).eval()
 
 
 def build_test_set(cfg):
@@ -95,15 +77,6 @@ def source_name(info):
     prefix = info.get('img_prefix')
     name = info['img_info']['filename']
     return os.path.join(prefix, name) if prefix is not None else name
-
-
-def predict_scores(cfg, model, dataset):
-    """(N, C) softmax scores of `model` over `dataset`, in order (mmcls: single_gpu_test)."""
-    from hooks import single_gpu_test
-    batch = cfg.data.val_samples_per_gpu or cfg.data.samples_per_gpu
-    loader = build_dataloader(dataset, batch, cfg.data.workers_per_gpu, shuffle=False,
-                              round_up=False, persistent_workers=False)
-    return torch.from_numpy(np.vstack(single_gpu_test(model, loader)))
 
 
 # ---- The result file of tools/test.py --out (mmcls 0.25's layout) -------------------------

@@ -8,10 +8,10 @@ has neither).
 Row i, column j counts the images of true class i predicted as class j, so the diagonal
 holds the right ones, as mmpretrain's ConfusionMatrix.calculate counts them.
 """
+import numpy as np
 import torch
 
-from extras.after_training.common import (build_test_set, load_model, predict_scores,
-                                          read_results)
+from extras.after_training.common import build_test_set, read_results
 
 
 def confusion_matrix(pred_labels, gt_labels, num_classes):
@@ -23,13 +23,17 @@ def confusion_matrix(pred_labels, gt_labels, num_classes):
 
 def matrix_of(cfg, checkpoint_or_result):
     """(matrix, class names) of data.test: from a checkpoint (a .pth, as mmpretrain tells
-    them apart), the model is run on data.test; otherwise the file is the JSON of
-    tools/test.py --out."""
-    dataset = build_test_set(cfg)
+    them apart), the model is run on data.test as tools/test.py runs it (testing.py);
+    otherwise the file is the JSON of tools/test.py --out."""
     if checkpoint_or_result.endswith('.pth'):
-        scores = predict_scores(cfg, load_model(cfg, checkpoint_or_result), dataset)
+        from extras.after_training.testing import test_checkpoint
+        from extras.run.device import resolve_device
+        dataset, outputs, _ = test_checkpoint(cfg, checkpoint_or_result,
+                                              resolve_device(cfg.device))
+        scores = np.vstack(outputs)
         pred, num_classes = scores.argmax(1), scores.shape[1]
     else:
+        dataset = build_test_set(cfg)
         results = read_results(checkpoint_or_result, len(dataset))
         pred, num_classes = results['pred_label'], len(results['class_scores'][0])
     gt = torch.as_tensor(dataset.get_gt_labels())

@@ -106,11 +106,14 @@ def curves_figure(records, per_epoch=None):
 def test_parts(cfg, checkpoint):
     """(confusion matrix figure, accuracy line, wrong images picture or None) of the
     checkpoint on data.test."""
-    from extras.after_training.common import build_test_set, load_model, predict_scores
+    import numpy as np
+    import torch
     from extras.after_training.confusion import confusion_matrix, plot_confusion_matrix
     from extras.after_training.results import overview, pick_results
-    dataset = build_test_set(cfg)
-    scores = predict_scores(cfg, load_model(cfg, checkpoint), dataset)
+    from extras.after_training.testing import test_checkpoint
+    from extras.run.device import resolve_device
+    dataset, outputs, _ = test_checkpoint(cfg, checkpoint, resolve_device(cfg.device))
+    scores = torch.from_numpy(np.vstack(outputs))
     pred_score, pred_label = scores.max(1)
     classes = list(dataset.CLASSES or range(scores.shape[1]))
     results = dict(pred_score=pred_score.tolist(), pred_label=pred_label.tolist(),
