@@ -366,7 +366,9 @@ def load_weights(module, weights, filename, strict=False, logger=None):
         raise CheckpointError(f'{filename}: ' + (
             f'none of its {len(weights)} weights fits this model: {shown(mismatched)}'
             if mismatched else f'none of its keys is a key of the model (its keys: '
-            f'{shown(list(weights), repr)}; the model\'s: {shown(list(own), repr)})'))
+            f'{shown(list(weights), repr)}; the model\'s: {shown(list(own), repr)})'
+            + ("; a torchvision ResNet's keys: convert the file with tools/convert_torchvision.py"
+               if {'conv1.weight', 'fc.weight'} <= set(weights) else '')))
     if strict and mismatched:
         raise CheckpointError(f'{filename}: shape mismatch for {shown(mismatched, sep="; ")}')
     result = module.load_state_dict(fit, strict=strict)

@@ -61,6 +61,19 @@ def test_a_minicls_checkpoint_converts_to_torchvision(tmp_path):
     torchvision.models.resnet18(num_classes=7).load_state_dict(torch.load(tmp_path / 'tv.pth'))
 
 
+def test_a_torchvision_file_given_to_load_from_says_to_convert_it(tmp_path):
+    """Its keys (conv1.weight, fc.weight) are none of the model's (backbone.conv1.weight):
+    the error says which tool turns them into mmcls's."""
+    from checkpoint import CheckpointError, load_checkpoint
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / 'r18.pth')
+    model = build_classifier(ModelConfig(backbone=BackboneConfig(type='ResNet', depth=18),
+                                         head=HeadConfig(num_classes=10, in_channels=512)))
+    with pytest.raises(CheckpointError, match=r"r18.pth: none of its keys is a key of the model "
+                                              r".*; a torchvision ResNet's keys: convert the file "
+                                              r'with tools/convert_torchvision.py$'):
+        load_checkpoint(model, str(tmp_path / 'r18.pth'))
+
+
 def test_errors_are_one_line_and_nothing_is_overwritten(tmp_path, capsys):
     torch.save({'w': torch.zeros(1)}, tmp_path / 'other.pth')
     (tmp_path / 'taken.pth').write_bytes(b'keep me')

@@ -103,7 +103,8 @@ def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(wor
     assert len(straight) == 4 * 8 and straight == interrupted
     assert_same_checkpoint(straight_demo / 'epoch_4.pth', tmp_path / 'interrupted' / 'epoch_4.pth')
 
-    pause = "custom_hooks=[{'type': 'tiny:PauseAt', 'iter': %d, 'folder': %r}]" % (2 * 8 + 5, str(tmp_path))
+    pause = "custom_hooks=[{'type': 'tiny:PauseAt', 'iter': %d, 'folder': %r}]" % (2 * 8 + 5,
+                                                                                  str(tmp_path))
     proc = start(tmp_path, 'stopped', workers, 4, *FEW, pause,
                  env=dict(os.environ, PYTHONPATH=str(ROOT / 'tests')))
     try:
