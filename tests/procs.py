@@ -4,6 +4,7 @@ grandchild or DataLoader worker outlives its test."""
 import os
 import signal
 import subprocess
+import time
 from contextlib import contextmanager
 
 
@@ -38,3 +39,20 @@ def popen(args, **kwargs):
     finally:
         kill_group(proc)
         proc.wait()
+
+
+def signal_when_paused(proc, folder, signum, group=False, timeout=300):
+    """Wait until the process pauses (tests/tiny.py: PauseAt writes `folder`/paused), send it
+    `signum` (to its whole process group with group=True, as a closed terminal or Slurm
+    does), then let it go on. False if it ended first or never paused."""
+    paused, deadline = os.path.join(folder, 'paused'), time.monotonic() + timeout
+    while not os.path.exists(paused):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    if group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    open(os.path.join(folder, 'go'), 'w').close()
+    return True

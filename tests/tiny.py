@@ -2,11 +2,14 @@
 import logging
 import os
 import sys
+import time
 from collections import OrderedDict
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from hooks import Hook  # noqa: E402
 
 
 class TinyModel(torch.nn.Module):
@@ -61,3 +64,20 @@ def quiet_logger():
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
     return logger
+
+
+class PauseAt(Hook):
+    """For a train.py that a test runs as a process: after iteration `iter` (0-based, over
+    the run) write `<folder>/paused` and wait for `<folder>/go`, so that the test's signal
+    arrives at a known iteration, whatever the machine's speed (procs.signal_when_paused).
+    custom_hooks=[dict(type='tiny:PauseAt', iter=..., folder=...)], tests/ on PYTHONPATH."""
+
+    def __init__(self, iter, folder):
+        self.iter, self.folder = iter, folder
+
+    def after_train_iter(self, runner):          # NORMAL: before StopSignalHook (LOWEST)
+        if runner.iter == self.iter:
+            open(os.path.join(self.folder, 'paused'), 'w').close()
+            go, deadline = os.path.join(self.folder, 'go'), time.monotonic() + 300
+            while not os.path.exists(go) and time.monotonic() < deadline:
+                time.sleep(0.01)
