@@ -143,9 +143,9 @@ train.cli()
 
 def test_sigkill_while_saving_keeps_the_previous_checkpoint(tmp_path):
     args = ['--config', str(ROOT / 'configs' / 'demo.py'), '--work-dir', 'w', '--no-validate',
-            '--cfg-options', *SMALL, 'data.workers_per_gpu=0', 'total_epochs=3']
-    r = procs.run([sys.executable, '-c', KILL_WHILE_SAVING.format(root=str(ROOT), args=args)], cwd=tmp_path,
-                       timeout=300)
+            '--cfg-options', *SMALL, *FEW, 'data.workers_per_gpu=0', 'total_epochs=3']
+    r = procs.run([sys.executable, '-c', KILL_WHILE_SAVING.format(root=str(ROOT), args=args)],
+                  cwd=tmp_path, timeout=300)
     assert r.returncode == -signal.SIGKILL
     work = tmp_path / 'w'
     assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth' and not (work / 'epoch_2.pth').exists()
@@ -154,11 +154,11 @@ def test_sigkill_while_saving_keeps_the_previous_checkpoint(tmp_path):
     assert orphan.exists()
     (work / 'not_ours.tmp').write_text('a user file')           # a name this project never writes
     os.symlink(work / 'not_ours.tmp', work / '.link.pth.abcdefgh.minicls.tmp')   # a link: not removed
-    r = train(tmp_path, 'w', 0, 3, '--resume', 'auto')
-    assert 'resuming from w/epoch_1.pth' in r.stdout and 'resumed epoch 1, iter 40' in r.stdout
-    assert 'removed 1 temp files that an interrupted run left' in r.stdout and not orphan.exists()
+    out = train_here(tmp_path, 'w', 0, 3, *FEW, '--resume', 'auto')
+    assert 'resuming from w/epoch_1.pth' in out and 'resumed epoch 1, iter 8' in out
+    assert 'removed 1 temp files that an interrupted run left' in out and not orphan.exists()
     assert (work / 'not_ours.tmp').exists() and os.path.islink(work / '.link.pth.abcdefgh.minicls.tmp')
-    assert torch.load(work / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 120
+    assert torch.load(work / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 24
 
 
 class RunsCode:
@@ -170,14 +170,17 @@ class RunsCode:
 
 
 @pytest.mark.parametrize('flag', ['--resume', '--load-from'])
-def test_a_checkpoint_that_would_run_code_is_refused(flag, tmp_path):
+def test_a_checkpoint_that_would_run_code_is_refused(flag, tmp_path, monkeypatch, capsys):
     marker = tmp_path / 'pwned'
-    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}, 'payload': RunsCode(marker)}, tmp_path / 'evil.pth')
-    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
-            '--work-dir', 'w', '--cfg-options', *SMALL, 'total_epochs=1', flag, 'evil.pth']
-    r = procs.run(args, cwd=tmp_path, timeout=300)
-    assert r.returncode == 1 and 'Traceback' not in r.stderr
-    assert 'could run code' in r.stderr and '--trust-checkpoint' in r.stderr
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}, 'payload': RunsCode(marker)},
+               tmp_path / 'evil.pth')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:             # train.py's cli: one line, exit 1
+        train_py.cli(['--config', str(ROOT / 'configs' / 'demo.py'), '--work-dir', 'w',
+                      '--cfg-options', *SMALL, *FEW, 'total_epochs=1', flag, 'evil.pth'])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 1 and len(err) == 1, err
+    assert 'could run code' in err[0] and '--trust-checkpoint' in err[0]
     assert not marker.exists()
 
 
