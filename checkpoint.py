@@ -292,7 +292,8 @@ def quote(value, limit=100):
 
 def load_optimizer_state(optimizer, state, filename):
     """optimizer.load_state_dict (check_training_checkpoint checked the state first)."""
-    with as_checkpoint_error(filename, f'its optimizer state does not fit {type(optimizer).__name__}'):
+    what = f'its optimizer state does not fit {type(optimizer).__name__}'
+    with as_checkpoint_error(filename, what):
         optimizer.load_state_dict(state)
 
 

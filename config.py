@@ -24,6 +24,7 @@ config file (module-level dicts, `_base_`) is translated by extras/bridge/mmcls_
 import dataclasses
 import difflib
 import importlib
+import inspect
 import json
 import math
 import os
@@ -124,7 +125,7 @@ class DatasetConfig:
     pipeline: list = field(default_factory=list)
     test_mode: bool = False              # False: the training batches; True: the test batch
     num_samples: Optional[int] = None    # only the first N samples (--debug, classroom runs)
-    batched: bool = False                # `pipeline` once per batch: extras/options/batched_transforms.py
+    batched: bool = False                # the pipeline once per batch (extras/options/)
     ann_file: Optional[str] = None       # CustomDataset/ImageNet: `relative/path label` lines
     classes: Optional[Union[str, list]] = None   # class names: a list, a file of them, or None
 
@@ -412,6 +413,17 @@ def lookup(table, name, field, base=None):
         raise ConfigError(f'{field}={name!r} names {entry!r}, which is not a subclass of '
                           f'{base.__name__}')
     return entry
+
+
+def check_args(cls, args, where, *positional):
+    """`cls` takes these arguments (a custom hook's, an optimizer's: what a config gives for
+    the class it names), checked before the call, so that a TypeError raised inside it is a
+    bug's, with its traceback."""
+    try:
+        inspect.signature(cls).bind(*positional, **args)
+    except TypeError as e:
+        raise ConfigError(f'{where} does not accept these arguments ({", ".join(args)}): '
+                          f'{e}') from None
 
 
 def check_config_file(path):

@@ -233,9 +233,9 @@ class BaseDataset(Dataset):
     def evaluate(self, results, metric='accuracy', metric_options=None, indices=None, logger=None):
         """Metrics, in percent, of the scores `results` ((N, C) array or list of them).
         mmcls: BaseDataset.evaluate. metric: 'accuracy' (here) or also 'precision', 'recall',
-        'f1_score', 'support' (extras/options/metrics.py). metric_options: topk (int or tuple, default
-        (1, 5)); thrs (default 0: a prediction counts only with a score above it; a tuple gives
-        one key per threshold); average_mode ('macro' or 'none'). indices: the samples
+        'f1_score', 'support' (extras/options/metrics.py). metric_options: topk (int or tuple,
+        default (1, 5)); thrs (default 0: a prediction counts only with a score above it; a
+        tuple gives one key per threshold); average_mode ('macro' or 'none'). indices: the samples
         `results` belong to. logger is accepted for mmcv's EvalHook and not used."""
         metrics = [metric] if isinstance(metric, str) else list(metric)
         options = {'topk': (1, 5)} if metric_options is None else metric_options
@@ -459,7 +459,8 @@ def check_cifar_batch(dataset, name, entry, num_classes):
 DATASETS = {'CIFAR10': CIFAR10, 'CIFAR100': CIFAR100,
             'SyntheticCIFAR10': 'extras.demos.demo_data:SyntheticCIFAR10',
             'DemoFolder': 'extras.demos.demo_folder:DemoFolder',      # the folder demo's
-            **{name: f'extras.images.image_folder:{name}' for name in ('CustomDataset', 'ImageNet')}}
+            **{name: f'extras.images.image_folder:{name}'
+               for name in ('CustomDataset', 'ImageNet')}}
 
 
 def check_metrics(metrics, num_results, num_images):
@@ -594,7 +595,8 @@ class Normalize:
             out -= self._full[1]
             # A float32 division: bit for bit mmcv.imnormalize with opencv <= 5.0, which
             # multiplies by 1 / std in float64 and rounds once. opencv 5.1's multiplies by a
-            # float32 1 / std, 1 ulp off on many values (extras/bridge/mmcls_streams.py: MmcvNormalize).
+            # float32 1 / std, 1 ulp off on many values (extras/bridge/mmcls_streams.py:
+            # MmcvNormalize).
             out /= self._full[2]
             results[key] = out
         results['img_norm_cfg'] = self._img_norm_cfg

@@ -35,7 +35,7 @@ from enum import IntEnum
 
 import torch
 
-from config import ConfigError, check_evaluation, lookup
+from config import ConfigError, check_args, check_evaluation, lookup
 from extras.run.logger import open_no_follow
 from model import unwrap
 
@@ -103,16 +103,6 @@ def build_custom_hook(item):
     hook_cls = lookup(CUSTOM_HOOKS, kind, 'custom_hooks: type', Hook)
     check_args(hook_cls, args, f'custom_hooks: {kind}')
     return hook_cls(**args), priority
-
-
-def check_args(cls, args, where, *positional):
-    """`cls` takes these arguments (a custom hook's, an optimizer's), checked before the call,
-    so that a TypeError raised inside it is a bug's, with its traceback."""
-    try:
-        inspect.signature(cls).bind(*positional, **args)
-    except TypeError as e:
-        raise ConfigError(f'{where} does not accept these arguments ({", ".join(args)}): '
-                          f'{e}') from None
 
 
 def check_priority(priority):
@@ -723,8 +713,10 @@ OPTIMIZER_HOOKS = {'OptimizerHook': OptimizerHook,
                        'extras.options.grad_accumulation:GradientCumulativeOptimizerHook',
                    'GradientCumulativeFp16OptimizerHook':
                        'extras.options.mixed_precision:GradientCumulativeFp16OptimizerHook'}
+# log_config.hooks: type -> the logger hook
+LOGGER_HOOKS = {'TextLoggerHook': TextLoggerHook}
 # custom_hooks=[dict(type=..., priority=..., **arguments)]: the optional hooks, by name
-LOGGER_HOOKS = {'TextLoggerHook': TextLoggerHook}    # log_config.hooks: type
-
+# (TraceHook: what train.py's --trace adds)
 CUSTOM_HOOKS = {'EMAHook': 'extras.options.ema:EMAHook',
-                'EarlyStoppingHook': 'extras.options.early_stopping:EarlyStoppingHook'}
+                'EarlyStoppingHook': 'extras.options.early_stopping:EarlyStoppingHook',
+                'TraceHook': 'extras.run.trace:TraceHook'}

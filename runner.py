@@ -32,11 +32,11 @@ import torch
 from checkpoint import (CheckpointError, CheckpointWriter, copy_to_cpu, get_rng_state,
                         load_checkpoint, load_hook_states, load_optimizer_state,
                         read_training_checkpoint, restore_rng_state, weights_to_cpu)
-from config import __version__, check_workflow, lookup
-from hooks import (CUSTOM_HOOKS, LOGGER_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook,
-                   Hook, IterTimerHook, LoggerHook, Priority, build_custom_hook,
-                   build_optimizer_hook, build_updater_hook, check_args, get_priority,
-                   updater_class)
+from config import __version__, check_args, check_workflow, lookup
+from extras.checks.api_checks import as_config, check_new_hook, check_optimizer_cfg
+from hooks import (LOGGER_HOOKS, LR_POLICIES, MOMENTUM_POLICIES, CheckpointHook, Hook,
+                   IterTimerHook, LoggerHook, Priority, build_custom_hook, build_optimizer_hook,
+                   build_updater_hook, get_priority)
 from model import unwrap
 
 __all__ = ['EpochBasedRunner', 'LogBuffer', 'build_optimizer', 'load_checkpoint', 'CheckpointError']
@@ -92,29 +92,29 @@ class EpochBasedRunner:
         self.register_custom_hooks(custom_hooks_config)
 
     def register_lr_hook(self, lr_config):
-        lr_config = self.as_config(lr_config, 'lr_config')
+        lr_config = as_config(lr_config, 'lr_config')
         if lr_config is not None:
             self.register_hook(build_updater_hook(lr_config, LR_POLICIES, 'lr_config'), 'VERY_HIGH')
 
     def register_momentum_hook(self, momentum_config):
-        momentum_config = self.as_config(momentum_config, 'momentum_config')
+        momentum_config = as_config(momentum_config, 'momentum_config')
         if momentum_config is not None:
             hook = build_updater_hook(momentum_config, MOMENTUM_POLICIES, 'momentum_config')
             self.register_hook(hook, 'HIGH')
 
     def register_optimizer_hook(self, optimizer_config, fp16_config=None):
-        optimizer_config = self.as_config(optimizer_config, 'optimizer_config')
-        fp16_config = self.as_config(fp16_config, 'fp16_config')
+        optimizer_config = as_config(optimizer_config, 'optimizer_config')
+        fp16_config = as_config(fp16_config, 'fp16_config')
         if optimizer_config is not None:
             self.register_hook(build_optimizer_hook(optimizer_config, fp16_config), 'ABOVE_NORMAL')
 
     def register_checkpoint_hook(self, checkpoint_config):
-        checkpoint_config = self.as_config(checkpoint_config, 'checkpoint_config')
+        checkpoint_config = as_config(checkpoint_config, 'checkpoint_config')
         if checkpoint_config is not None:
             self.register_hook(CheckpointHook(**vars(checkpoint_config)), 'NORMAL')
 
     def register_logger_hooks(self, log_config):
-        log_config = self.as_config(log_config, 'log_config')
+        log_config = as_config(log_config, 'log_config')
         for hook_cfg in (log_config.hooks if log_config is not None else []):
             args = dict(hook_cfg)
             hook_cls = lookup(LOGGER_HOOKS, args.pop('type', None), 'log_config.hooks: type',
@@ -129,7 +129,7 @@ class EpochBasedRunner:
     def register_hook(self, hook, priority='NORMAL'):
         """Insert after every hook whose priority is <= this one (mmcv's rule), so equal
         priorities keep registration order."""
-        lookup(EXTRAS, 'check_new_hook', 'hook')(hook)       # a Hook, registered once
+        check_new_hook(hook)                   # a Hook, registered once
         hook.priority = get_priority(priority)
         inserted = False
         for i in range(len(self._hooks) - 1, -1, -1):
@@ -143,13 +143,6 @@ class EpochBasedRunner:
         # mmcv's "call every hook", minus the empty calls.
         self._stage_hooks = {stage: [h for h in self._hooks if stage in h.get_triggered_stages()]
                              for stage in Hook.stages}
-
-    @staticmethod
-    def as_config(value, field):
-        """mmcv's dicts (lr_config=dict(policy='step')) as config.py's dataclass, checked
-        (extras/checks/api_checks.py); a dataclass or None as it is."""
-        as_config = lookup(EXTRAS, 'as_config', field) if isinstance(value, dict) else None
-        return value if as_config is None else as_config(value, field)
 
     # --- resume or load (step 7; the files: checkpoint.py) -------------------------------
 
@@ -371,30 +364,24 @@ def build_optimizer(model, optimizer_cfg):
     """Any torch.optim class by name (or your own, as 'module:Class'), over one param
     group of all parameters; with `paramwise_cfg`, per-parameter lr / weight_decay
     multipliers (extras/options/paramwise.py)."""
-    opt_cls, args = optimizer_class(optimizer_cfg), optimizer_args(optimizer_cfg)
+    check_optimizer_cfg(optimizer_cfg)         # an OptimizerConfig (code may call this directly)
+    args = optimizer_args(optimizer_cfg)
+    opt_cls = optimizer_class(optimizer_cfg.type, args)
     params = unwrap(model).parameters()
-    if optimizer_cfg.paramwise_cfg is not None:
-        paramwise_groups = lookup(EXTRAS, 'paramwise', 'optimizer.paramwise_cfg')
+    if optimizer_cfg.paramwise_cfg is not None:    # an extra, asked for by the config
+        from extras.options.paramwise import paramwise_groups
         params = paramwise_groups(unwrap(model), optimizer_cfg.paramwise_cfg, args)
     return opt_cls(params, **args)
 
 
-# The extras this file reaches, by name: paramwise options, and the checks of the API for
-# code that calls the runner directly (a config is checked by config.py)
-EXTRAS = {'paramwise': 'extras.options.paramwise:paramwise_groups',
-          **{name: f'extras.checks.api_checks:{name}' for name in (
-              'as_config', 'check_new_hook', 'check_optimizer_cfg')}}
-
-
-def optimizer_class(optimizer_cfg):
-    """The class optimizer.type names (a torch.optim optimizer, or 'module:Class'), which
-    must take the config's arguments: checked here, before any data is read."""
-    lookup(EXTRAS, 'check_optimizer_cfg', 'optimizer')(optimizer_cfg)
+def optimizer_class(name, args):
+    """The class optimizer.type names (a torch.optim optimizer, or 'module:Class'), checked
+    to take `args` (train.py also checks this before any data is read)."""
     valid = {n: c for n, c in vars(torch.optim).items()
              if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and n != 'Optimizer'}
-    opt_cls = lookup(dict(sorted(valid.items())), optimizer_cfg.type, 'optimizer.type',
+    opt_cls = lookup(dict(sorted(valid.items())), name, 'optimizer.type',
                      base=torch.optim.Optimizer)
-    check_args(opt_cls, optimizer_args(optimizer_cfg), f'optimizer.type={optimizer_cfg.type!r}', [])
+    check_args(opt_cls, args, f'optimizer.type={name!r}', [])
     return opt_cls
 
 
@@ -405,21 +392,6 @@ def optimizer_args(optimizer_cfg):
         if getattr(optimizer_cfg, name) is not None:
             args[name] = getattr(optimizer_cfg, name)
     return args
-
-
-def check_names(cfg):
-    """The classes a config names, looked up (not built) before any data is read: a typo
-    in the optimizer or its arguments, a policy, a custom hook's or a logger's type fails in a
-    second."""
-    optimizer_class(cfg.optimizer)
-    for item in cfg.log_config.hooks if cfg.log_config is not None else []:
-        lookup(LOGGER_HOOKS, item.get('type'), 'log_config.hooks: type', Hook)
-    for config, policies, field in ((cfg.lr_config, LR_POLICIES, 'lr_config'),
-                                    (cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')):
-        if config is not None:
-            updater_class(config, policies, field)
-    for item in cfg.custom_hooks:
-        lookup(CUSTOM_HOOKS, item['type'], 'custom_hooks: type', Hook)
 
 
 # ---- The log buffer  (mmcv: runner/log_buffer.py) -----------------------------------------

@@ -10,7 +10,6 @@ Top-down: `cli()` turns the errors a user can cause into one line and an exit st
 datasets); `train_model`, last, the eight steps of docs/flow.md.
 """
 import argparse
-import contextlib
 import dataclasses
 import logging
 import os
@@ -33,21 +32,20 @@ from checkpoint import CheckpointError, atomic_write  # noqa: E402
 from config import (ConfigError, __version__, check_config, config_changes,  # noqa: E402
                     config_to_json, load_config, lookup)
 from data import DatasetError, build_dataloader, build_dataset  # noqa: E402
-from hooks import DistSamplerSeedHook, EvalHook  # noqa: E402
+from hooks import (CUSTOM_HOOKS, LOGGER_HOOKS, LR_POLICIES, MOMENTUM_POLICIES,  # noqa: E402
+                   DistSamplerSeedHook, EvalHook, Hook, updater_class)
 from model import build_classifier  # noqa: E402
-from runner import EpochBasedRunner, build_optimizer, check_names  # noqa: E402
+from runner import EpochBasedRunner, build_optimizer, optimizer_args, optimizer_class  # noqa: E402
 from extras.run.cpu_threads import set_cpu_threads  # noqa: E402
 from extras.run.device import resolve_device  # noqa: E402
 from extras.run.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
 from extras.run.logger import setup_console, setup_logger  # noqa: E402
 from extras.bridge.mmcls_config import to_mmcls_text  # noqa: E402
-from extras.run.trace import trace_steps  # noqa: E402
 from extras.run.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
                              lock_work_dir, move_later_checkpoints_aside, remove_temp_files,
                              resolve_work_dir, unique_timestamp)
 
 logger = logging.getLogger('minicls')
-STREAMS = {'minicls': build_dataloader, 'mmcls': 'extras.bridge.mmcls_streams:build_dataloader'}
 
 
 # ---- cli: the errors a user can cause, as one line and an exit status ---------------------
@@ -106,23 +104,23 @@ def user_error(error):
 def main(argv=None):
     args = parse_args(argv)
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    config_notes = []                  # what translating an mmcls config skipped
-    cfg = build_cfg(args, timestamp, config_notes)
+    notes = []                         # logged once the log file is open
+    cfg = build_cfg(args, timestamp, notes)
     device, distributed, rank = select_device(cfg, args.launcher)
     threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu) if device == 'cpu' else ''
     # the work dir (extras/run/work_dir.py): one run at a time, nothing in it lost or overwritten
     with lock_work_dir(cfg, rank, distributed):
-        notes = remove_temp_files(cfg, rank)
+        remove_temp_files(cfg, notes, rank)
         if cfg.resume_from == 'auto':
             cfg = dataclasses.replace(cfg, resume_from=find_latest_checkpoint(cfg, notes))
             if is_finished(cfg):       # a requeued job that is done
                 print(f'{cfg.resume_from} is at epoch {cfg.total_epochs} of '
                       f'{cfg.total_epochs}: the run is finished, nothing to do')
                 return
-        notes += move_later_checkpoints_aside(cfg, timestamp, rank)
+        move_later_checkpoints_aside(cfg, timestamp, notes, rank)
         timestamp = unique_timestamp(cfg.work_dir, timestamp) if rank == 0 else timestamp
         setup_logger(logger, os.path.join(cfg.work_dir, f'{timestamp}.log'), cfg.log_level, rank)
-        for note in config_notes + notes:
+        for note in notes:
             logger.info(note)
         env_info = collect_env(threads)
         logger.info('Environment info:\n' + '-' * 60 + '\n' + env_info + '\n' + '-' * 60)
@@ -154,10 +152,9 @@ def main(argv=None):
             datasets.append(build_dataset(dataclasses.replace(cfg.data.val, **train_like)))
         check_num_classes(cfg, datasets[0])
         model.CLASSES = None if datasets[0].CLASSES is None else list(datasets[0].CLASSES)
-        with trace_steps(globals()) if args.trace else contextlib.nullcontext():   # --trace
-            train_model(model, datasets, cfg, distributed=distributed,
-                        validate=not args.no_validate, timestamp=timestamp, meta=meta,
-                        trust_checkpoint=args.trust_checkpoint)
+        train_model(model, datasets, cfg, distributed=distributed,
+                    validate=not args.no_validate, timestamp=timestamp, meta=meta,
+                    trust_checkpoint=args.trust_checkpoint)
         if distributed:  # not in mmcv: at exit, gloo's threads can abort (pytorch#190489)
             torch.distributed.destroy_process_group()
 
@@ -241,6 +238,9 @@ def build_cfg(args, timestamp, notes):
                  load_from=args.load_from, seed=args.seed, device=args.device,
                  deterministic=args.deterministic or None)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
+    if args.trace:         # a custom hook the runner registers (extras/run/trace.py)
+        trace = dict(type='TraceHook', priority='HIGHEST')
+        cfg = dataclasses.replace(cfg, custom_hooks=cfg.custom_hooks + [trace])
     if args.debug:         # small, one process, its own work dir, a log line per iteration
         data = dataclasses.replace(cfg.data, workers_per_gpu=0,
                                    train=dataclasses.replace(cfg.data.train, num_samples=256),
@@ -249,7 +249,7 @@ def build_cfg(args, timestamp, notes):
                                   log_config=dataclasses.replace(cfg.log_config, interval=1),
                                   work_dir=os.path.join(cfg.work_dir, 'debug', timestamp))
     check_config(cfg)                  # every field's type and range
-    check_names(cfg)                   # the classes it names exist
+    check_names(cfg)                   # the classes it names exist, and take its arguments
     return dataclasses.replace(cfg, work_dir=resolve_work_dir(cfg.work_dir))
 
 
@@ -258,6 +258,21 @@ def check_flags(args):
         raise ConfigError('--resume and --load-from conflict: --resume continues a run '
                           '(weights, optimizer, epoch), --load-from starts a new one from '
                           'weights; give one')
+
+
+def check_names(cfg):
+    """The classes a config names, looked up (not built) before any data is read: a typo
+    in the optimizer or its arguments, a policy, a custom hook's or a logger's type fails in a
+    second (the builders look them up again when train_model builds them)."""
+    optimizer_class(cfg.optimizer.type, optimizer_args(cfg.optimizer))
+    for item in cfg.log_config.hooks if cfg.log_config is not None else []:
+        lookup(LOGGER_HOOKS, item.get('type'), 'log_config.hooks: type', Hook)
+    for config, policies, field in ((cfg.lr_config, LR_POLICIES, 'lr_config'),
+                                    (cfg.momentum_config, MOMENTUM_POLICIES, 'momentum_config')):
+        if config is not None:
+            updater_class(config, policies, field)
+    for item in cfg.custom_hooks:
+        lookup(CUSTOM_HOOKS, item['type'], 'custom_hooks: type', Hook)
 
 
 def check_num_classes(cfg, dataset):
@@ -303,9 +318,12 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
         meta (dict): env info, seed, config; logged first, saved in every checkpoint.
         trust_checkpoint (bool): allow arbitrary unpickling of cfg.resume_from/load_from.
     """
-    # 1. data loaders: one per workflow entry (random_streams='mmcls': mmcls 0.25's draws)
+    # 1. data loaders: one per workflow entry
     data = cfg.data
-    build_loader = lookup(STREAMS, cfg.random_streams, 'random_streams')
+    if cfg.random_streams == 'mmcls':  # mmcls 0.25's random draws (an extra)
+        from extras.bridge.mmcls_streams import build_dataloader as build_loader
+    else:
+        build_loader = build_dataloader
     loader_args = dict(pin_memory=data.pin_memory)
     if data.workers_per_gpu > 0:
         loader_args['persistent_workers'] = data.persistent_workers

@@ -1,5 +1,7 @@
-"""The shape of the code, measured: what a reader reads for each step of docs/flow.md, the
-guard lines in it, and how much code a default run enters.
+"""The shape of the code, measured: a reading guide. What a reader reads for each step of
+docs/flow.md, the guard lines in it, and how much code a default run enters. The figures
+beside them (architecture.md's) are a guide, not targets: where a layout would be bent to meet
+one, the natural layout stays and the figure is reported as it is.
 
     python tools/default_path.py --steps            # lines to read per step, with passages
     python tools/default_path.py --guards           # guard lines in the reading-list functions
@@ -8,16 +10,17 @@ guard lines in it, and how much code a default run enters.
 
 Reading rows (--steps). A row of flow.md's reading list names functions and classes; the
 row's lines are their spans (from `def`/decorator to the last line, docstrings and comments
-included) plus the spans of the core functions they call one level down (a name defined in
-or imported into their file, `self.method`, or a class, whose `__init__` is what runs):
-`config.lookup` included. A callee that another row names is read in that row, and is not
-counted twice. The `check_*` helpers (and a class's `_check*`) are counted in their own
-column: they hold the errors, not the flow. A passage is a run of lines read straight
-through: two spans of one file are one passage when no other function starts between them.
+included) plus the spans of the functions they call one level down: a name defined in their
+file or imported from a core file or an extra (`from extras.checks.api_checks import
+check_new_hook`: a check called on every run is read on every run), `self.method`, or a class,
+whose `__init__` is what runs; `config.lookup` included. What a reader steps through is
+counted, checks included; the `check_*` helpers (and a class's `_check*`) among them are also
+shown in a column of their own. A callee that another row names is read in that row, and is
+not counted twice. A passage is a run of lines read straight through: two spans of one file
+are one passage when no other function starts between them.
 
 Guard lines (--guards): an `if` whose body only raises, an `except` that only raises, a
-`raise`, and a statement that only calls a `check_*` helper (an extra's too, called as
-`lookup(TABLE, 'check_x', ...)(...)`); over every function on the
+`raise`, and a statement that only calls a `check_*` helper; over every function on the
 reading list (a class entry: all its methods), each matched with its class.
 
 Lines entered (no option): the line span of every function of this repository that
@@ -39,10 +42,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OWN = ROOT + os.sep
 CORE = ('train.py', 'config.py', 'runner.py', 'checkpoint.py', 'hooks.py', 'model.py', 'data.py')
 FLOW_MD = os.path.join(ROOT, 'docs', 'flow.md')
-# the targets (architecture.md, issue 30); tests/test_layout.py asserts them
-TARGETS = dict(core_lines=3500, file_lines=750, train_lines=350, line_chars=100, row=150,
-               first_row=200, passages=3, guards=60, flow_guards=3, entered=1850)
-# the functions a student reads to follow train_model: at most `flow_guards` guard lines each
+# architecture.md's reading guide: where a figure is over its guide, the page says so and
+# the code stays as it reads best (tests/test_layout.py holds only the hard limits: lines
+# over 100 characters, a core file over 750 lines, train.py over a page)
+GUIDE = dict(core_lines=3500, file_lines=750, train_lines=400, line_chars=100, row=150,
+             first_row=200, passages=3, flow_guards=3)
+# the functions a student reads to follow train_model: the flow, with few guard lines each
 FLOW = ('train.py: train_model', 'train.py: main', 'train.py: build_cfg',
         'runner.py: EpochBasedRunner.__init__', 'runner.py: EpochBasedRunner.register_hook',
         'runner.py: EpochBasedRunner.register_training_hooks',
@@ -60,16 +65,16 @@ FLOW = ('train.py: train_model', 'train.py: main', 'train.py: build_cfg',
 
 def steps_table():
     """The reading rows as a Markdown table, with their passages."""
-    rows = ['| step | lines to read | check_* lines | passages | where |',
+    rows = [f'| step | lines to read (guide: about {GUIDE["row"]}) | of which check_* | '
+            f'passages (guide: {GUIDE["passages"]}) | where |',
             '|---|---:|---:|---:|---|']
     for i, (step, entries) in enumerate(reading_list()):
-        target = TARGETS['first_row'] if i == 0 else TARGETS['row']
+        guide = GUIDE['first_row'] if i == 0 else GUIDE['row']
         r = read_row(entries)
-        over = ' (over)' if r['lines'] > target else ''
-        many = ' (over)' if len(r['passages']) > TARGETS['passages'] else ''
+        more = f' (guide {guide})' if r['lines'] > guide else ''
         where = ', '.join(f'{p} {a}-{b}' for p, a, b in r['passages'])
-        rows.append(f'| {step} | {r["lines"]}{over} (<= {target}) | {r["checks"]} | '
-                    f'{len(r["passages"])}{many} | {where} |')
+        rows.append(f'| {step} | {r["lines"]}{more} | {r["checks"]} | '
+                    f'{len(r["passages"])} | {where} |')
     return '\n'.join(rows)
 
 
@@ -88,7 +93,8 @@ def reading_list(flow=FLOW_MD):
 
 def read_row(entries, rows=None):
     """{'lines': n, 'checks': n, 'passages': [(file, first, last)], 'callees': [...]} of
-    one reading row: its entries and their one-level core callees (see the docstring)."""
+    one reading row: its entries and their one-level callees, checks included; 'checks': the
+    lines of the check_* callees among them (see the docstring)."""
     named = set()                              # every line some row names
     for _, row in (rows or reading_list()):
         for entry in row:
@@ -102,12 +108,11 @@ def read_row(entries, rows=None):
             if span_lines(*callee) <= named:    # read in its own row (or in this one)
                 continue
             lines = span_lines(*callee)
+            read |= lines
+            callees.append(f'{callee[0]}: {callee[1]}')
             if is_check(callee[1]):
                 checks |= lines
-            else:
-                read |= lines
-                callees.append(f'{callee[0]}: {callee[1]}')
-    return dict(lines=len(read), checks=len(checks - read), passages=passages(read),
+    return dict(lines=len(read), checks=len(checks), passages=passages(read),
                 callees=sorted(set(callees)))
 
 
@@ -189,17 +194,20 @@ def node_of(path, name):
 
 
 def imported_names(path):
-    """{name: core file} of `from <core module> import name` in `path`."""
+    """{name: file} of `from <module> import name` at the top of `path`, for the project's
+    modules: a core file or an extra (`extras.run.logger` -> extras/run/logger.py)."""
     names = {}
     for node in parse(path).body:
-        if isinstance(node, ast.ImportFrom) and node.module and f'{node.module}.py' in CORE:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f'{node.module}.py'
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            source = node.module.replace('.', '/') + '.py'
+            if os.path.isfile(os.path.join(ROOT, source)):
+                for alias in node.names:
+                    names[alias.asname or alias.name] = source
     return names
 
 
 def calls(path, name):
-    """The core functions that `name` (a function or a whole class) calls directly, as
+    """The project's functions that `name` (a function or a whole class) calls directly, as
     (file, 'name' or 'Class.name')."""
     node = node_of(path, name)
     cls = name.split('.')[0] if '.' in name else (name if isinstance(node, ast.ClassDef) else None)
@@ -251,10 +259,8 @@ def guard_lines(node):
     def only_raises(body):
         return all(isinstance(s, ast.Raise) for s in body)
 
-    def check_call(n):           # check_x(...), or an extra's: lookup(TABLE, 'check_x', ...)(...)
+    def check_call(n):           # a statement that is only check_x(...)
         f = n.value.func if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) else None
-        if isinstance(f, ast.Call) and len(f.args) > 1 and isinstance(f.args[1], ast.Constant):
-            return is_check(str(f.args[1].value))
         return f is not None and is_check(getattr(f, 'id', getattr(f, 'attr', '')))
     lines = set()
     for n in ast.walk(node):
@@ -281,7 +287,8 @@ def reading_functions():
 
 def guards():
     """{'file: Class.name': guard lines} over the reading list and FLOW."""
-    return {f: guard_lines(node_of(*key(f))) for f in dict.fromkeys(reading_functions() + list(FLOW))}
+    functions = dict.fromkeys(reading_functions() + list(FLOW))
+    return {f: guard_lines(node_of(*key(f))) for f in functions}
 
 
 def guards_table():
@@ -292,8 +299,8 @@ def guards_table():
         if n:
             rows.append(f'| `{name}` | {n} | {"yes" if name in flow else ""} |')
     rows.append(f'| **{len(found)} functions on the reading list** | **{sum(found.values())}** '
-                f'(<= {TARGETS["guards"]}) | max in a flow function: {max(flow.values())} '
-                f'(<= {TARGETS["flow_guards"]}) |')
+                f'| max in a flow function: {max(flow.values())} (guide: '
+                f'{GUIDE["flow_guards"]}) |')
     return '\n'.join(rows)
 
 
@@ -306,14 +313,14 @@ def file_lines(path):
 
 def sizes_table():
     counts = {f: len(file_lines(f)) for f in CORE}
-    long = sum(len(line) > TARGETS['line_chars'] for f in CORE for line in file_lines(f))
-    rows = ['| file | lines | target |', '|---|---:|---:|']
+    long = sum(len(line) > GUIDE['line_chars'] for f in CORE for line in file_lines(f))
+    rows = ['| file | lines | guide |', '|---|---:|---:|']
     for f in CORE:
-        target = TARGETS['train_lines'] if f == 'train.py' else TARGETS['file_lines']
-        rows.append(f'| {f} | {counts[f]} | <= {target} |')
+        guide = GUIDE['train_lines'] if f == 'train.py' else GUIDE['file_lines']
+        rows.append(f'| {f} | {counts[f]} | <= {guide} |')
     rows.append(f'| **the seven core files** | **{sum(counts.values())}** | '
-                f'<= {TARGETS["core_lines"]} |')
-    rows.append(f'| lines over {TARGETS["line_chars"]} characters | {long} | 0 |')
+                f'about {GUIDE["core_lines"]} |')
+    rows.append(f'| lines over {GUIDE["line_chars"]} characters | {long} | 0 |')
     return '\n'.join(rows)
 
 
@@ -354,7 +361,7 @@ def entered_table(lines):
     for f in files:
         rows.append(f'| {f} | {len(lines[f])} | {len(file_lines(f))} |')
     core = sum(len(v) for f, v in lines.items() if f in CORE)
-    rows.append(f'| **the seven core files** | **{core}** (<= {TARGETS["entered"]}) | '
+    rows.append(f'| **the seven core files** | **{core}** | '
                 f'**{sum(len(file_lines(f)) for f in CORE)}** |')
     rows.append(f'| **everything entered** | **{sum(len(v) for v in lines.values())}** | |')
     return '\n'.join(rows)
@@ -389,8 +396,9 @@ def demo_run(config):
 PAGE = """# The shape of the code, measured
 
 Generated by `python tools/default_path.py --markdown docs/default_path.md`;
-tests/test_layout.py checks that it is current and holds the targets (architecture: issue
-30). How each figure is counted: the docstring of tools/default_path.py.
+tests/test_layout.py checks that it is current. A reading guide, not a set of targets
+(architecture.md): the guide figures say where a step is long to read, and the code is not
+bent to meet them. How each figure is counted: the docstring of tools/default_path.py.
 
 ## The seven core files
 
@@ -398,9 +406,10 @@ tests/test_layout.py checks that it is current and holds the targets (architectu
 
 ## Lines to read for each step of docs/flow.md
 
-Each row: the functions docs/flow.md's reading list names and the core functions they call
-one level down (a callee that another row names is counted there); the `check_*` helpers
-apart; the passages (runs read straight through, `file first-last`).
+Each row: the functions docs/flow.md's reading list names and the functions they call one
+level down, checks included (a callee that another row names is counted there); the lines of
+the `check_*` helpers among them; the passages (runs read straight through,
+`file first-last`).
 
 {steps}
 
@@ -414,7 +423,7 @@ ENTERED = """
 ## Lines a default run enters
 
 `python tools/default_path.py`: the demo (configs/demo.py), shortened to one epoch on 256 /
-128 images. The extras it enters are the ones train.py imports on every run (README).
+128 images. The extras it enters are the ones every run imports (extras/README.md).
 
 {entered}
 """

@@ -1,6 +1,6 @@
 """The runner's API, checked for code that calls it directly (a config is checked by
-config.py before it gets here): runner.py reaches these through its EXTRAS table on every
-call, so the loop and the builders read as mmcv's.
+config.py before it gets here). runner.py imports these and calls them on every run: one line
+each, so the loop and the builders read as mmcv's.
 
     EpochBasedRunner.register_*_hook  -> as_config            mmcv's dicts as config.py's
     EpochBasedRunner.register_hook    -> check_new_hook       a Hook, registered once
@@ -18,7 +18,10 @@ CONFIG_CLASSES = dict(lr_config=LrConfig, momentum_config=MomentumConfig,
 
 def as_config(value, field):
     """mmcv's dicts (lr_config=dict(policy='step')) as config.py's dataclass, checked as a
-    config's fields are; unknown keys a TypeError naming the valid ones."""
+    config's fields are; unknown keys a TypeError naming the valid ones. A dataclass or None
+    (what train_model passes) is returned as it is."""
+    if not isinstance(value, dict):
+        return value
     if isinstance(value.get('grad_clip'), dict):        # optimizer_config's nested dict
         value = dict(value, grad_clip=GradClipConfig(**value['grad_clip']))
     value = CONFIG_CLASSES[field](**value)

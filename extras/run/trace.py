@@ -1,108 +1,60 @@
-"""The trace: the flow, as it happens (`python train.py ... --trace`).
+"""The trace: the flow, as the run takes it (`python train.py ... --trace`).
 
-train_model has no trace in it. With --trace, train.py's main runs it inside
-`trace_steps(globals())`, which swaps three of train.py's names for tracing ones while the
-block runs (and back after):
+train_model has no trace in it. `--trace` adds one custom hook to the config,
+`dict(type='TraceHook', priority='HIGHEST')` (train.py: build_cfg), which the runner registers
+as it registers every custom hook (hooks.py: CUSTOM_HOOKS). At HIGHEST it acts first:
 
-    STREAMS           the loader builders: each call is noted (step 1 is said at step 2)
-    build_optimizer   says steps 1 and 2, then builds the optimizer
-    EpochBasedRunner  TracingRunner: says steps 3 to 8 as train_model takes them, and
-                      registers TraceHook, which prints every call_hook of the first
-                      iterations with the hooks it dispatches to
+    before_run    says what train_model did in steps 1 to 8 (the loaders, the optimizer, the
+                  runner, the hooks in priority order, evaluation, resume, run), read from
+                  the runner and the config it carries in meta
+    every stage   prints each call_hook of the first iterations of the first train epoch
+                  (and of the first val epoch) with the hooks it dispatches to, then one line
+                  per epoch; it leaves itself out of what it prints
 """
-import contextlib
+import json
 import logging
 
-from config import lookup
 from hooks import EvalHook, Hook, Priority
-from runner import EpochBasedRunner
 
 logger = logging.getLogger('minicls')
 
 
-@contextlib.contextmanager
-def trace_steps(namespace):
-    """While the block runs, train_model (whose module globals are `namespace`) says each
-    step as it takes it."""
-    loader_calls = []
-    real = {name: namespace[name] for name in ('STREAMS', 'build_optimizer', 'EpochBasedRunner')}
-
-    def noted(name):
-        def build_loader(dataset, samples_per_gpu, workers_per_gpu, **kwargs):
-            loader_calls.append((samples_per_gpu, workers_per_gpu, kwargs.get('seed')))
-            build = lookup(real['STREAMS'], name, 'random_streams')
-            return build(dataset, samples_per_gpu, workers_per_gpu, **kwargs)
-        return build_loader
-
-    def build_optimizer(model, opt):
-        batch, workers, seed = loader_calls[0]
-        say(f'1. build_dataloader x {len(loader_calls)}: batch {batch}, {workers} workers, '
-            f'seed {seed}')
-        say(f'2. build_optimizer: {opt.type}(lr={opt.lr}, momentum={opt.momentum}, '
-            f'weight_decay={opt.weight_decay})')
-        return real['build_optimizer'](model, opt)
-
-    namespace.update(STREAMS={name: noted(name) for name in real['STREAMS']},
-                     build_optimizer=build_optimizer, EpochBasedRunner=TracingRunner)
-    try:
-        yield
-    finally:
-        namespace.update(real)
-
-
-def say(step):
-    logger.info(f'[trace] {step}')
-
-
-class TracingRunner(EpochBasedRunner):
-    """EpochBasedRunner that says steps 3 to 8 of train_model as they are taken."""
-
-    def __init__(self, model, **kwargs):
-        say(f"3. EpochBasedRunner(work_dir={kwargs.get('work_dir')!r}, "
-            f"max_epochs={kwargs.get('max_epochs')})")
-        super().__init__(model, **kwargs)
-        self.register_hook(TraceHook(), 'HIGHEST')
-        self.step_7_said = False
-
-    def register_hook(self, hook, priority='NORMAL'):
-        super().register_hook(hook, priority)
-        if type(hook).__name__ == 'DistSamplerSeedHook':       # the last hook of step 5
-            say('4-5. registered: ' + ', '.join(f'{type(h).__name__} ({Priority(h.priority).name})'
-                                                for h in self.hooks
-                                                if not isinstance(h, TraceHook)))
-        elif isinstance(hook, EvalHook):
-            say(f'6. {type(hook).__name__} ({Priority(hook.priority).name}) on '
-                f'{len(hook.dataloader.dataset)} val images, every {hook.interval} epoch(s)')
-
-    def say_step_7(self, resume_from=None, load_from=None):
-        if not self.step_7_said:
-            say(f'7. resume_from={resume_from!r}, load_from={load_from!r}')
-            self.step_7_said = True
-
-    def resume(self, filename, *args, **kwargs):
-        self.say_step_7(resume_from=filename)
-        return super().resume(filename, *args, **kwargs)
-
-    def load_checkpoint(self, filename, *args, **kwargs):
-        self.say_step_7(load_from=filename)
-        return super().load_checkpoint(filename, *args, **kwargs)
-
-    def run(self, data_loaders, workflow, max_epochs=None):
-        self.say_step_7()
-        say(f'8. runner.run(data_loaders, workflow={workflow})')
-        return super().run(data_loaders, workflow, max_epochs)
-
-
 class TraceHook(Hook):
-    """Prints every call_hook of the first `iters` iterations of the first train epoch (and
-    of the first val epoch) with the hooks it dispatches to, in order; after that one line
-    per epoch. It is itself a hook, at HIGHEST, so it sees each stage before the others;
-    it leaves itself out of what it prints. Not registered unless --trace is given."""
+    """Says steps 1 to 8 of train_model at before_run, then prints every call_hook of the first
+    `iters` iterations with the hooks it dispatches to. Not registered unless --trace is given
+    (or a config names it in custom_hooks)."""
 
     def __init__(self, iters=2):
         self.iters = iters
         self.first_train_epoch = self.val_seen = None
         self.calls = 0
+
+    def before_run(self, runner):
+        self.say_steps(runner)
+        self._show(runner, 'before_run')
+
+    def say_steps(self, runner):
+        """Steps 1 to 8 as train_model took them: meta['minicls_config'] is the run's config
+        (train.py's main puts it there, as JSON), meta['seed'] the seed it drew."""
+        cfg = json.loads(runner.meta['minicls_config'])
+        data, opt = cfg['data'], cfg['optimizer']
+        workflow = [tuple(entry) for entry in cfg['workflow']]
+        say(f'1. build_dataloader x {len(workflow)}: batch {data["samples_per_gpu"]}, '
+            f'{data["workers_per_gpu"]} workers, seed {runner.meta["seed"]}')
+        say(f'2. build_optimizer: {opt["type"]}(lr={opt["lr"]}, momentum={opt["momentum"]}, '
+            f'weight_decay={opt["weight_decay"]})')
+        say(f"3. EpochBasedRunner(work_dir={cfg['work_dir']!r}, max_epochs={runner.max_epochs})")
+        registered = [h for h in runner.hooks if h is not self and not isinstance(h, EvalHook)]
+        say('4-5. registered: ' + ', '.join(f'{type(h).__name__} ({priority_name(h)})'
+                                            for h in registered))
+        for hook in runner.hooks:
+            if isinstance(hook, EvalHook):
+                say(f'6. {type(hook).__name__} ({priority_name(hook)}) on '
+                    f'{len(hook.dataloader.dataset)} val images, every {hook.interval} epoch(s)')
+        resume_from = cfg['resume_from']          # train_model: resume, else load_from
+        load_from = None if resume_from else cfg['load_from']
+        say(f'7. resume_from={resume_from!r}, load_from={load_from!r}')
+        say(f'8. runner.run(data_loaders, workflow={workflow})')
 
     def _show(self, runner, stage):
         self.calls += 1
@@ -128,7 +80,6 @@ class TraceHook(Hook):
             runner.logger.info(f'[trace] epoch {runner.epoch + 1}: {runner.inner_iter + 1} '
                                f'iterations, {self.calls} call_hook calls so far')
 
-    def before_run(self, runner): self._show(runner, 'before_run')
     def after_run(self, runner): self._show(runner, 'after_run')
     def before_train_epoch(self, runner): self._show(runner, 'before_train_epoch')
     def after_train_epoch(self, runner): self._show(runner, 'after_train_epoch')
@@ -138,3 +89,13 @@ class TraceHook(Hook):
     def after_train_iter(self, runner): self._show(runner, 'after_train_iter')
     def before_val_iter(self, runner): self._show(runner, 'before_val_iter')
     def after_val_iter(self, runner): self._show(runner, 'after_val_iter')
+
+
+def say(step):
+    logger.info(f'[trace] {step}')
+
+
+def priority_name(hook):
+    """'HIGH' for 30; a priority that Priority does not name, as its number."""
+    named = hook.priority in Priority._value2member_map_
+    return Priority(hook.priority).name if named else str(hook.priority)

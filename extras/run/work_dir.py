@@ -3,7 +3,7 @@ its tools/train.py makes the folder and writes into it, and mmcv's `auto_resume`
 `latest.pth`). train.py's main calls these in this order, on every run:
 
     with lock_work_dir(cfg, rank, ...):        a second run in the same folder is refused
-        remove_temp_files(cfg, rank)           what a kill -9 left half-written
+        remove_temp_files(cfg, notes, rank)    what a kill -9 left half-written
         find_latest_checkpoint(cfg, notes)     `--resume auto`: the checkpoint to resume from
         move_later_checkpoints_aside(...)      a resume would overwrite them; a fresh run
                                                refuses a folder that holds checkpoints
@@ -92,11 +92,10 @@ def check_lock_file(fd, path):
                           'the lock of a work dir is a file this project writes')
 
 
-def remove_temp_files(cfg, rank=0):
+def remove_temp_files(cfg, notes, rank=0):
     """Remove the temp files of writes a kill -9 cut short (only this project's: its
-    suffix, regular files, not links); return the notes to log. Safe under the lock: no
+    suffix, regular files, not links); says how many in `notes`. Safe under the lock: no
     other run writes there."""
-    notes = []
     for folder in (folders(cfg) if rank == 0 else []):
         removed = 0
         for name in os.listdir(folder):
@@ -107,7 +106,6 @@ def remove_temp_files(cfg, rank=0):
                 removed += 1
         if removed:
             notes.append(f'removed {removed} temp files that an interrupted run left in {folder}')
-    return notes
 
 
 def find_latest_checkpoint(cfg, notes):
@@ -145,16 +143,14 @@ def is_finished(cfg):
     return position is not None and position[1] >= cfg.total_epochs
 
 
-def move_later_checkpoints_aside(cfg, timestamp, rank=0):
+def move_later_checkpoints_aside(cfg, timestamp, notes, rank=0):
     """A fresh run refuses a folder that holds an earlier run's checkpoints; a resume moves
-    the checkpoints past cfg.resume_from aside (it would overwrite them). Returns the notes
-    to log."""
-    notes = []
+    the checkpoints past cfg.resume_from aside (it would overwrite them). Says what it moved
+    in `notes`."""
     for folder in folders(cfg):
         check_nothing_overwritten(folder, cfg.resume_from)
         if cfg.resume_from and rank == 0:
             notes += move_later_aside(folder, cfg.resume_from, timestamp)
-    return notes
 
 
 def check_nothing_overwritten(folder, resume_from):
