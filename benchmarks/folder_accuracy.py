@@ -1,4 +1,4 @@
-"""One mmcls config file of the ImageNet kind, trained by both systems (issue 29's "Done when").
+"""One mmcls config file of the ImageNet kind, trained by both systems (the check that the ImageNet-kind recipe learns as mmcls's does).
 
     bash benchmarks/mmcv_reference_setup.sh /tmp/mmref       # once: mmcv 1.7.2, mmcls 0.25.0
     python benchmarks/folder_accuracy.py --mmref /tmp/mmref  # seeds 0-4 (~3 min, 2 vCPUs)
@@ -81,7 +81,7 @@ def main():
     se = ((a['sd'] or 0) ** 2 / a['n'] + (b['sd'] or 0) ** 2 / b['n']) ** 0.5   # Welch's
     diff = dict(points=round(a['mean'] - b['mean'], 3), se=round(se, 3),
                 welch_t=round((a['mean'] - b['mean']) / se, 2) if se else None)
-    results = dict(what='issue 29: configs/demo_folder_mmcls.py in minicls and mmcls 0.25, '
+    results = dict(what='configs/demo_folder_mmcls.py in minicls and mmcls 0.25, '
                         'final top-1 (%)',
                    config=os.path.relpath(CONFIG, REPO), folder=folder, seeds=seeds, mmcls=version,
                    opencv_beside_mmcv=opencv_beside_mmcv(args.pythonpath), machine=machine(),

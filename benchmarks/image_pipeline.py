@@ -1,4 +1,4 @@
-"""Image files, minicls beside the real mmcls 0.25 (issue 29, items 2 and 6):
+"""Image files, minicls beside the real mmcls 0.25 (reading image files and the ImageNet transforms):
 
 - speed: decode + augment (mmcls's ImageNet train pipeline: LoadImageFromFile,
   RandomResizedCrop 224, RandomFlip, Normalize, ImageToTensor, ToTensor, Collect) in images per

@@ -1,4 +1,5 @@
-"""Checkpoints across minicls and mmcls 0.25, and the same run in both (issue 23, items 4 and 6).
+"""Checkpoints across minicls and mmcls 0.25 (they load both ways), and the same run in both
+(the same random streams).
 
     bash benchmarks/mmcv_reference_setup.sh /tmp/mmref                 # once: mmcv 1.7.2, mmcls 0.25.0
     python benchmarks/interop.py --mmref /tmp/mmref                    # resume both ways (~13 min, 2 vCPUs)
@@ -6,9 +7,9 @@
     python benchmarks/interop.py --mmref /tmp/mmref --same-streams --workers 0 --seeds 3
 
 The data, the config templates, the mmcls driver and the log reader are benchmarks/real_data.py's
-(issue 17's recipe: ResNet_CIFAR-18 at width 8 on scikit-learn's digits in CIFAR-10's files,
+(benchmarks/real_data.py's recipe: ResNet_CIFAR-18 at width 8 on scikit-learn's digits in CIFAR-10's files,
 batch 64, SGD lr 0.05 momentum 0.9 wd 1e-4, 2 loader workers, evaluation every epoch), with a
-shorter schedule, issue 23's: N = 20 epochs, LR x0.1 after epochs 10 and 16, a checkpoint every
+shorter schedule: N = 20 epochs, LR x0.1 after epochs 10 and 16, a checkpoint every
 k = 10 epochs (and at the end). (N = 10 with steps at 5 and 8 ends near 33 % top-1, still
 climbing: too early to compare final accuracies.) Every run is one process under `nice -n 19` with OMP_NUM_THREADS=1.
 
@@ -52,7 +53,7 @@ from real_data import (MINICLS_CONFIG, MMCLS_CONFIG, RECIPE, mmcls_available,  #
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_DATA = os.path.join(REPO, 'benchmarks', 'real_data.py')
-EPOCHS, STEPS, RESUME_AT = 20, [10, 16], 10   # issue 23's own: resumed epoch 11 is the first at 5e-3
+EPOCHS, STEPS, RESUME_AT = 20, [10, 16], 10   # resumed epoch 11 is the first at 5e-3
 
 
 # ---- The configs: real_data.py's, a shorter schedule ------------------------------------
@@ -254,7 +255,7 @@ def main():
     if os.path.isfile(args.out):
         with open(args.out) as f:
             results = json.load(f)
-    results.update(what='issue 23: checkpoints across minicls and mmcls 0.25; the same streams', data=data_info,
+    results.update(what='checkpoints across minicls and mmcls 0.25; the same streams', data=data_info,
                    recipe=dict(RECIPE, epochs=EPOCHS, steps=STEPS, checkpoint_interval=RESUME_AT),
                    machine=machine(), mmcls=version, nice=args.nice)
     if args.same_streams:

@@ -1,4 +1,4 @@
-"""Real-data check (issue 17): minicls against mmcls 0.25 on real handwritten digits.
+"""Real-data check: minicls against mmcls 0.25 on real handwritten digits.
 
     python benchmarks/real_data.py                                  # minicls, seeds 0-9
     python benchmarks/real_data.py --seeds 0-19 --out digits.json   # more seeds, results file
@@ -20,7 +20,7 @@ What it does, in order:
    file and named as 'module:Class' (`type='minicls_digits:DigitsCIFAR10'`, the way
    configs/own_cifar_format.py shows), for mmcls by the driver below
    (`@DATASETS.register_module()`).
-3. The recipe (issue 17), the same on both sides: ResNet_CIFAR-18 at base/stem width 8, batch
+3. The recipe, the same on both sides: ResNet_CIFAR-18 at base/stem width 8, batch
    64, SGD lr 0.05 momentum 0.9 wd 1e-4, 30 epochs, LR steps at 15 and 25, RandomCrop 32 pad 4
    + horizontal flip + CIFAR normalisation (to_rgb=False), 2 loader workers, one CPU process,
    evaluation every epoch, one checkpoint at the end.
@@ -60,7 +60,7 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# ---- The recipe (issue 17) -----------------------------------------------------------------
+# ---- The recipe ----------------------------------------------------------------------------
 
 RECIPE = dict(depth=18, width=8, batch=64, lr=0.05, momentum=0.9, weight_decay=1e-4, epochs=30, steps=[15, 25],
               workers=2, mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255])
@@ -146,7 +146,7 @@ def prepare_data(work):
 
 # ---- 3. The configs ------------------------------------------------------------------------
 
-MINICLS_CONFIG = '''"""Issue 17's real-data recipe for minicls, written by benchmarks/real_data.py."""
+MINICLS_CONFIG = '''"""The real-data recipe for minicls, written by benchmarks/real_data.py."""
 import os
 
 from config import (BackboneConfig, CheckpointConfig, DataConfig, DatasetConfig, EvalConfig, HeadConfig,
@@ -203,7 +203,7 @@ cfg = replace(
 )
 '''
 
-MMCLS_CONFIG = '''# Issue 17's real-data recipe for mmcls 0.25, written by benchmarks/real_data.py.
+MMCLS_CONFIG = '''# The real-data recipe for mmcls 0.25, written by benchmarks/real_data.py.
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='ResNet_CIFAR', depth={depth}, num_stages=4, out_indices=(3, ), style='pytorch',
@@ -428,7 +428,7 @@ def main():
         with open(args.out) as f:
             previous = json.load(f)
         old = {(r['system'], r['seed']): r for r in previous.get('runs', []) if previous.get('recipe_key') == key}
-    results = dict(what='issue 17 real-data check: final top-1 (%) on 360 held-out digits',
+    results = dict(what='real-data check: final top-1 (%) on 360 held-out digits',
                    data=data_info, recipe=dict(RECIPE, epochs=args.epochs), recipe_key=key,
                    minicls=args.minicls, env=extra_env, mmcls=mmcls_version,
                    machine=f'{platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}',

@@ -7,6 +7,7 @@ one, the natural layout stays and the figure is reported as it is.
     python tools/default_path.py --guards           # guard lines in the reading-list functions
     python tools/default_path.py                    # lines a default demo run enters, per file
     python tools/default_path.py --markdown docs/default_path.md   # all of it, as that page
+    python tools/default_path.py --long             # lines over 100 characters, per file
 
 Reading rows (--steps). A row of flow.md's reading list names functions and classes; the
 row's lines are their spans (from `def`/decorator to the last line, docstrings and comments
@@ -324,6 +325,22 @@ def sizes_table():
     return '\n'.join(rows)
 
 
+def long_lines():
+    """{file: count} of the lines over 100 characters in the project's Python files (the
+    tests apart)."""
+    found = {}
+    for folder, _, names in os.walk(ROOT):
+        rel = os.path.relpath(folder, ROOT)
+        if rel.split(os.sep)[0] in ('tests', '.git', 'data', 'work_dirs', '.venv'):
+            continue
+        for name in (n for n in names if n.endswith('.py')):
+            path = os.path.normpath(os.path.join(rel, name))
+            n = sum(len(line) > GUIDE['line_chars'] for line in file_lines(path))
+            if n:
+                found[path] = n
+    return dict(sorted(found.items(), key=lambda kv: -kv[1]))
+
+
 # ---- Lines entered by a demo run -----------------------------------------------------------
 
 def entered_spans(argv):
@@ -441,6 +458,7 @@ def main():
     p.add_argument('--markdown', help='write the page (sizes, steps, guards) to this file')
     p.add_argument('--guards', action='store_true', help='guard lines (no run)')
     p.add_argument('--steps', action='store_true', help='lines to read per step (no run)')
+    p.add_argument('--long', action='store_true', help='lines over 100 characters (no run)')
     args = p.parse_args()
     if args.markdown:
         folder = os.path.dirname(os.path.abspath(args.markdown))
@@ -454,6 +472,8 @@ def main():
         print(steps_table())
     elif args.guards:
         print(guards_table())
+    elif args.long:
+        print('\n'.join(f'{n:5d} {path}' for path, n in long_lines().items()) or 'none')
     else:
         print(entered_table(demo_run(args.config)))
 

@@ -1,5 +1,6 @@
-"""mmcls 0.25's random streams, for `random_streams='mmcls'` (issue 23, item 6): the same seed and
-data then give the same run as the real mmcls, weights and log lines, bit for bit.
+"""mmcls 0.25's random streams, for `random_streams='mmcls'` (a run that draws as mmcls's
+does): the same seed and data then give the same run as the real mmcls, weights and log
+lines, bit for bit.
 
 minicls's own loader (data.py: DefaultSampler) seeds each epoch's order and each batch's
 augmentation from (seed, epoch, batch): a resumed run sees the batches the uninterrupted one
