@@ -345,10 +345,14 @@ cfg = Config(
 
 # ---------------------------------------------------------------------------------------
 # Reading and checking a config  (mmcv: Config.fromfile)
-# Every field is checked here before anything is built (builders that code calls directly
-# check their own arguments again, e.g. StepLrUpdaterHook): its type (check_fields), its
-# range (check_ranges). Names that pick a class (a policy, a transform, a hook type) are
-# checked by `lookup` when the builder asks for the class.
+# Here, before anything is built: every field's type (check_fields) and the ranges of the
+# run's settings (check_ranges: epochs, batch, LR, seed, warmup, evaluation, ...). Where a
+# value only means something to what it builds, it is checked there, before that is built:
+# a name that picks a class by `lookup` (train.py's check_names looks them all up before any
+# data is read), a transform's arguments by data.py's Compose, a policy's by hooks.py's
+# build_updater_hook, the model's depth and widths by model.py's build_classifier
+# (extras/checks/model_checks.py). Builders that code calls directly check their own
+# arguments again (e.g. StepLrUpdaterHook).
 # ---------------------------------------------------------------------------------------
 
 # mmcls config files (module-level dicts, no `cfg`) are read by an extra
@@ -450,8 +454,9 @@ def check_is_config(value, path):
 
 
 def check_config(cfg):
-    """Every field, before any data is read: its type, then its range. Each error names
-    the field as the user wrote it, the value and what is allowed."""
+    """Before any data is read: every field's type, then the ranges of the run's settings
+    (the model's sizes and a name's arguments: where they are built, see above). Each error
+    names the field as the user wrote it, the value and what is allowed."""
     check_fields(cfg)
     check_ranges(cfg)
     check_workflow(cfg.workflow)
@@ -536,7 +541,7 @@ WARMUPS = (None, 'constant', 'linear', 'exp')
 def check_ranges(cfg):
     """The fields whose type allows values that cannot be meant; the first one out of
     range is the error."""
-    data, ev, lr, opt = cfg.data, cfg.evaluation, cfg.lr_config, cfg.optimizer
+    data, lr, opt = cfg.data, cfg.lr_config, cfg.optimizer
     mom = cfg.momentum_config or MomentumConfig()
     clip = cfg.optimizer_config.grad_clip if cfg.optimizer_config is not None else None
     backbone, init = cfg.model.backbone, cfg.model.backbone.init_cfg
