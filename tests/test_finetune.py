@@ -71,6 +71,18 @@ def test_missing_and_unexpected_keys_go_in_the_same_line(tmp_path, caplog):
                          'backbone.layer2.1.bn2.bias')
 
 
+def test_strict_is_the_golden_mmcv_one(tmp_path):
+    """With no mmcv installed: a checkpoint with a key missing and one unexpected, loaded with
+    strict=True and strict=False, against what mmcv 1.7.2's load_checkpoint did
+    (tests/golden/load_checkpoint_mmcv.json, tests/mmcls_golden_ref.py): refused, or loaded."""
+    import json
+    import mmcls_golden_ref as ref
+    ours = json.loads(json.dumps(ref.load_checkpoint_strict('minicls', str(tmp_path))))
+    theirs = json.loads((ROOT / 'tests' / 'golden' / 'load_checkpoint_mmcv.json').read_text())
+    assert ours == theirs['cases'] == {'strict=True': {'raises': 'RuntimeError'},
+                                      'strict=False': {'loaded': [[1.0, 1.0], [1.0, 1.0]]}}
+
+
 def test_a_checkpoint_of_which_nothing_fits_is_an_error(tmp_path):
     torch.save({'state_dict': {'fc.weight': torch.zeros(3, 4)}}, tmp_path / 'other.pth')
     with pytest.raises(CheckpointError, match=r'other.pth: none of its keys is a key of the model'):

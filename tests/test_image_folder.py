@@ -180,6 +180,17 @@ def test_a_file_that_is_no_regular_file_is_refused_not_waited_for(tmp_path):
         assert "fifo.txt' cannot be read (not a regular file (a FIFO" in err[0], err
 
 
+def test_class_lists_samples_and_pixels_are_the_golden_mmcls_ones(tmp_path):
+    """With no mmcv installed: a folder's classes (hidden and empty ones, __MACOSX, '..old')
+    and samples, a CRLF classes file, classes as a tuple, ImageNet with `classes` and its
+    CLASSES on the class, and LoadImageFromFile's pixels of RGB, RGBA, grey and palette PNGs,
+    as mmcls 0.25 gave them (tests/golden/image_datasets_mmcls.json)."""
+    import mmcls_golden_ref as ref
+    ours = json.loads(json.dumps(ref.image_datasets(ref.side_classes('minicls'), str(tmp_path))))
+    theirs = json.loads((ROOT / 'tests' / 'golden' / 'image_datasets_mmcls.json').read_text())
+    assert ours == theirs['cases']
+
+
 def test_bad_folders_are_one_error_naming_them(tmp_path):
     root = make_folder(tmp_path / 'd', ['a/x.png', 'b/y.png'])
     with pytest.raises(DatasetError, match='2 subfolders but 3 classes'):

@@ -196,6 +196,57 @@ def test_the_imagenet_bs32_pipelines_run_as_written(tmp_path):
     assert np.allclose(test['img'][0].numpy(), (200 - 123.675) / 58.395)
 
 
+# Recorded from the real mmcv 1.7.2 + mmcls 0.25.0 by tests/mmcls_golden_ref.py (the $MMREF test
+# below checks they are what it gives; MMREF_RECORD=1 rewrites them).
+GOLDEN = os.path.join(ROOT, 'tests', 'golden')
+
+
+def golden(name):
+    with open(os.path.join(GOLDEN, name)) as f:
+        return json.load(f)['cases']
+
+
+def within_one_grey_level(ours, theirs):
+    """Resized pixels: torch's bilinear within one grey level of cv2's (a crop box off by
+    one pixel is tens of levels off)."""
+    ours, theirs = np.array(ours, np.int64), np.array(theirs, np.int64)
+    return ours.shape == theirs.shape and np.abs(ours - theirs).max() <= 1
+
+
+def test_crop_boxes_sizes_offsets_and_pixels_are_the_golden_mmcls_ones():
+    """With no mmcv installed: RandomResizedCrop's boxes (8 in a row a seed, 7 shapes, 2 ranges),
+    its output pixels, Resize's sizes and pixels, CenterCrop's crops, as mmcls 0.25 gave them."""
+    import mmcls_golden_ref as ref
+    ours = json.loads(json.dumps(ref.image_pipeline(ref.side_classes('minicls'))))
+    theirs = golden('image_pipeline_mmcls.json')
+    assert ours['rrc_boxes'] == theirs['rrc_boxes']
+    for a, b in zip(ours['rrc_pixels'], theirs['rrc_pixels'], strict=True):
+        assert within_one_grey_level(a.pop('img'), b.pop('img')) and a == b, a
+    for a, b in zip(ours['resize'], theirs['resize'], strict=True):
+        assert (a['img'] is None) == (b['img'] is None), a
+        assert a['img'] is None or within_one_grey_level(a.pop('img'), b.pop('img')), a
+        assert a == b
+    assert ours['center_crop'] == theirs['center_crop']                  # exact: offsets
+    # the one difference: mmcls keeps an image smaller than the window whole (then the batch
+    # fails to stack); here it is a DatasetError naming the file
+    assert theirs['center_crop_smaller']['img'] == [[0, 1, 2], [3, 4, 5]]
+    assert ours['center_crop_smaller']['img'] == 'DatasetError'
+
+
+def test_the_golden_files_are_what_the_real_mmcls_gives(mmref, tmp_path):
+    """tests/mmcls_golden_ref.py on the real mmcls: the four golden files the test above (and
+    test_image_folder, test_mmcls_config, test_finetune) compare with, as it gives them today.
+    MMREF_RECORD=1 writes them anew instead."""
+    record = os.environ.get('MMREF_RECORD') == '1'
+    r = procs.run([sys.executable, '-W', 'ignore', os.path.join(ROOT, 'tests', 'mmcls_golden_ref.py'),
+                   '--side', 'mmcls', '--record', GOLDEN if record else str(tmp_path)], cwd=ROOT,
+                  env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in sorted(os.listdir(tmp_path)):
+        with open(tmp_path / name) as f:
+            assert json.load(f)['cases'] == golden(name), name
+
+
 def test_pixel_parity_with_the_real_mmcls(mmref, tmp_path):
     """PNGs Resize enlarges and shrinks: the test pipeline within 0.5 grey levels on average
     (max 3) of mmcls's; the train pipeline with the same seeds as well (same crops)."""

@@ -658,6 +658,22 @@ def test_base_that_is_no_file_name_is_one_line(tmp_path):
         one_line(e, f'{path}: _base_=', 'a file name or a list of them')
 
 
+def test_deprecation_and_helper_names_are_resolved_and_noted_as_the_golden_mmcv_ones(tmp_path):
+    """With no mmcv installed: an empty `_deprecation_` (mmcv warns all the same) and a helper
+    name that a _base_ file sets and reads (mmcv keeps it at the top level) against what mmcv
+    1.7.2 gave (tests/golden/mmcls_config_notes.json, tests/mmcls_golden_ref.py): the same
+    resolution; a note for each, the helper's naming the file that reads it."""
+    import mmcls_golden_ref as ref
+    ours = ref.config_notes('minicls', str(tmp_path))
+    theirs = json.loads((ROOT / 'tests' / 'golden' / 'mmcls_config_notes.json').read_text())['cases']
+    assert {k: v for k, v in ours.items() if k != 'notes'} == \
+        {k: v for k, v in theirs.items() if k != 'notes'}
+    assert theirs['notes'] == ['The config file <dir>/child.py will be deprecated in the future.']
+    assert '<dir>/child.py will be deprecated' in ours['notes'], ours['notes']
+    assert theirs['data_root'] == 'data/here'
+    assert 'skipped data_root: a helper name, used in <dir>/base.py to build others' in ours['notes']
+
+
 def test_file_content_in_a_message_is_escaped_and_cut(tmp_path):
     for text in ("model = dict(backbone=dict(with_cp='\\x1b[2J\\nerror: all is well'))",
                  "model = dict(backbone=dict(with_cp='x' * 15_000_000))",
