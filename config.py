@@ -46,13 +46,23 @@ class ConfigError(ValueError):
 
 @dataclass
 class LossConfig:
-    type: str = 'CrossEntropyLoss'
+    type: str = 'CrossEntropyLoss'       # or 'LabelSmoothLoss' (extras/models/losses.py)
     loss_weight: float = 1.0
+    reduction: str = 'mean'              # 'mean' (over the batch) or 'none' (one per sample)
+    use_soft: bool = False               # CrossEntropyLoss: labels are (N, classes) rows (Mixup)
+    use_sigmoid: bool = False            # CrossEntropyLoss: a binary cross-entropy per class
+    class_weight: Optional[list] = None  # CrossEntropyLoss: one weight per class
+    # LabelSmoothLoss: label_smooth_val (required) in [0, 1); mode None ('original'),
+    # 'classy_vision' or 'multi_label'; num_classes, if given, must be the head's
+    label_smooth_val: Optional[float] = None
+    mode: Optional[str] = None
+    num_classes: Optional[int] = None
 
 
 @dataclass
 class BackboneConfig:
-    type: str = 'ResNet_CIFAR'           # or 'ResNet', mmcls's ImageNet stem (extras/models/resnet.py)
+    type: str = 'ResNet_CIFAR'           # or 'ResNet' (ImageNet stem); ResNetV1c, ResNetV1d,
+                                         # ResNeXt, SEResNet, SEResNeXt (extras/models/)
     depth: int = 50                      # 18, 34, 50, 101 or 152
     num_stages: int = 4
     out_indices: tuple = (3,)
@@ -65,16 +75,25 @@ class BackboneConfig:
     # type='ResNet' only: dict(type='Pretrained', checkpoint='a local .pth', prefix='backbone')
     # loads that checkpoint's backbone instead of the random init (mmcls's fine-tuning recipe)
     init_cfg: Optional[dict] = None
+    # mmcls's variants (extras/models/); None: the class's own default
+    expansion: Optional[int] = None      # Bottleneck's widening (wide ResNets: 2, base 128)
+    groups: Optional[int] = None         # ResNeXt, SEResNeXt: 3x3 conv groups (32)
+    width_per_group: Optional[int] = None  # ResNeXt, SEResNeXt: channels per group (4)
+    se_ratio: Optional[int] = None       # SEResNet, SEResNeXt: SE squeeze ratio (16)
+    drop_path_rate: float = 0.0          # each block's residual dropped with this probability
 
 
 @dataclass
 class NeckConfig:
-    type: str = 'GlobalAveragePooling'
+    type: str = 'GlobalAveragePooling'   # or 'GeneralizedMeanPooling' (extras/models/necks.py)
+    p: Optional[float] = None            # GeneralizedMeanPooling: its initial p (3.0), eps
+    eps: Optional[float] = None          # (1e-6) and clamp (True); None: mmcls's default
+    clamp: Optional[bool] = None
 
 
 @dataclass
 class HeadConfig:
-    type: str = 'LinearClsHead'
+    type: str = 'LinearClsHead'          # or 'MultiLabelLinearClsHead' (extras/models/heads.py)
     num_classes: int = 10
     in_channels: int = 2048
     loss: LossConfig = field(default_factory=LossConfig)

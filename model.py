@@ -26,9 +26,18 @@ from extras.checks.model_checks import check_model_config
 
 def build_classifier(model_cfg):
     """ModelConfig (read by attribute) -> ImageClassifier. Then call `model.init_weights()`."""
-    backbone, head = model_cfg.backbone, model_cfg.head
+    backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
     backbone_cls = lookup(BACKBONES, backbone.type, 'model.backbone.type', base=ResNet)
-    check_model_config(model_cfg, backbone_cls)   # the types and sizes, before anything is built
+    neck_cls = lookup(NECKS, neck.type, 'model.neck.type')
+    head_cls = lookup(HEADS, head.type, 'model.head.type')
+    loss_cls = lookup(LOSSES, head.loss.type, 'model.head.loss.type')
+    variants = [('model.backbone', backbone_cls, variant_args(backbone)),
+                ('model.neck', neck_cls, variant_args(neck)),
+                ('model.head.loss', loss_cls, variant_args(head.loss))]
+    # the types and sizes (and that each class takes the variant fields set), before anything
+    # is built
+    check_model_config(model_cfg, backbone_cls, variants)
+    (_, _, backbone_args), (_, _, neck_args), (_, _, loss_args) = variants
     out_indices = tuple(backbone.out_indices)     # a list after a JSON round trip
     return ImageClassifier(
         backbone=backbone_cls(depth=backbone.depth, num_stages=backbone.num_stages,
@@ -37,11 +46,20 @@ def build_classifier(model_cfg):
                               stem_channels=backbone.stem_channels,
                               zero_init_residual=backbone.zero_init_residual,
                               frozen_stages=backbone.frozen_stages, norm_eval=backbone.norm_eval,
-                              init_cfg=backbone.init_cfg),
-        neck=GlobalAveragePooling(),
-        head=LinearClsHead(num_classes=head.num_classes, in_channels=head.in_channels,
-                           loss=CrossEntropyLoss(loss_weight=head.loss.loss_weight),
-                           topk=head.topk, cal_acc=head.cal_acc))
+                              init_cfg=backbone.init_cfg, **backbone_args),
+        neck=neck_cls(**neck_args),
+        head=head_cls(num_classes=head.num_classes, in_channels=head.in_channels,
+                      loss=loss_cls(loss_weight=head.loss.loss_weight, **loss_args),
+                      topk=head.topk, cal_acc=head.cal_acc))
+
+
+def variant_args(part):
+    """The fields of a part's config in VARIANT_ARGS that are set away from config.py's
+    defaults: only these go to the class, which keeps its own defaults for the rest (a
+    ResNeXt's groups=32 is its own; ResNet takes no groups at all)."""
+    default = type(part)()
+    return {name: getattr(part, name) for name in VARIANT_ARGS[type(part).__name__]
+            if getattr(part, name) != getattr(default, name)}
 
 
 # ---- Classifier  (mmcls: classifiers/image.py and classifiers/base.py) ----------------
@@ -149,7 +167,7 @@ class LinearClsHead(nn.Module):
             with torch.no_grad():
                 acc = accuracy(cls_score, gt_label, self.topk)
             losses['accuracy'] = {f'top-{k}': a for k, a in zip(self.topk, acc)}
-        losses['loss'] = self.compute_loss(cls_score, gt_label)
+        losses['loss'] = self.compute_loss(cls_score, gt_label, avg_factor=len(cls_score))
         return losses
 
     def simple_test(self, x, softmax=True, post_process=True):
@@ -167,17 +185,44 @@ class LinearClsHead(nn.Module):
 
 
 class CrossEntropyLoss(nn.Module):
-    """Softmax cross-entropy, averaged over the batch, times `loss_weight`. mmcls: same name."""
+    """Softmax cross-entropy, averaged over the batch, times `loss_weight`. mmcls: same name.
 
-    def __init__(self, loss_weight=1.0):
+    mmcls's options: use_soft (the labels are (N, num_classes) probabilities: Mixup's,
+    LabelSmoothLoss's), use_sigmoid (one binary cross-entropy per class: multi-label),
+    class_weight (one weight per class) and reduction ('mean', 'sum' or 'none')."""
+
+    def __init__(self, use_sigmoid=False, use_soft=False, reduction='mean', loss_weight=1.0,
+                 class_weight=None):
         super().__init__()
-        self.loss_weight = loss_weight
+        self.use_sigmoid, self.use_soft, self.reduction = use_sigmoid, use_soft, reduction
+        self.loss_weight, self.class_weight = loss_weight, class_weight
 
-    def forward(self, cls_score, label):
-        # mmcls: cross_entropy(reduction='none'), then weight_reduce_loss with avg_factor = the
-        # batch size (ClsHead.loss): sum / N, which is not always F.cross_entropy's mean to the bit
-        loss = F.cross_entropy(cls_score, label, reduction='none')
-        return self.loss_weight * (loss.sum() / len(cls_score))
+    def forward(self, cls_score, label, avg_factor=None):
+        # mmcls: cross_entropy / soft_cross_entropy / binary_cross_entropy (reduction='none'),
+        # then weight_reduce_loss. The heads give avg_factor = the batch size (ClsHead.loss):
+        # sum / N, which is not always F.cross_entropy's mean to the bit
+        weight = None if self.class_weight is None else cls_score.new_tensor(self.class_weight)
+        if self.use_sigmoid:
+            loss = F.binary_cross_entropy_with_logits(cls_score, label, weight=weight,
+                                                      reduction='none')
+        elif self.use_soft:
+            loss = -label * F.log_softmax(cls_score, dim=-1)
+            loss = (loss if weight is None else loss * weight).sum(dim=-1)
+        else:
+            loss = F.cross_entropy(cls_score, label, weight=weight, reduction='none')
+        return self.loss_weight * reduce_loss(loss, self.reduction, avg_factor)
+
+
+def reduce_loss(loss, reduction='mean', avg_factor=None):
+    """mmcls: losses/utils.py weight_reduce_loss (without its per-sample weight): 'none', 'sum',
+    or 'mean' (sum / avg_factor when it is given)."""
+    if reduction == 'none':
+        return loss
+    if avg_factor is not None and reduction == 'mean':
+        return loss.sum() / avg_factor
+    if avg_factor is not None:          # mmcls raises too: its heads always give avg_factor
+        raise ValueError('avg_factor can not be used with reduction="sum"')
+    return loss.mean() if reduction == 'mean' else loss.sum()
 
 
 def accuracy(pred, target, topk=(1,), thrs=0.0):
@@ -212,30 +257,35 @@ class BasicBlock(nn.Module):
     """Two 3x3 convs and a shortcut (ResNet-18/34). mmcls: BasicBlock."""
     expansion = 1
 
-    def __init__(self, in_channels, out_channels, stride=1, downsample=None, style='pytorch'):
+    def __init__(self, in_channels, out_channels, stride=1, downsample=None, style='pytorch',
+                 expansion=1, drop_path_rate=0.0):
         super().__init__()
         # `style` is ignored, as in mmcls: with two 3x3 convs the stride can only go on the first.
+        # `expansion` must be 1 (mmcls asserts it): it is an argument for Bottleneck's sake.
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > EPS else nn.Identity()
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
+        return self.relu(self.drop_path(out) + identity)
 
 
 class Bottleneck(nn.Module):
     """1x1 (narrow), 3x3, 1x1 (widen 4x) and a shortcut (ResNet-50/101/152). mmcls: Bottleneck."""
     expansion = 4
 
-    def __init__(self, in_channels, out_channels, stride=1, downsample=None, style='pytorch'):
+    def __init__(self, in_channels, out_channels, stride=1, downsample=None, style='pytorch',
+                 expansion=4, drop_path_rate=0.0):
         super().__init__()
-        mid_channels = out_channels // self.expansion
+        # expansion: out_channels / the narrow width (mmcls's wide ResNets: 2)
+        mid_channels = out_channels // expansion
         # 'pytorch' strides the 3x3 conv (torchvision's "ResNet v1.5"); 'caffe' strides the
         # first 1x1 conv (the original Caffe models), which skips 3/4 of its input unseen.
         conv1_stride, conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
@@ -248,26 +298,55 @@ class Bottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > EPS else nn.Identity()
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
+        return self.relu(self.drop_path(out) + identity)
 
 
-def make_res_layer(block, num_blocks, in_channels, out_channels, stride, style):
-    """One stage: `num_blocks` blocks, the first one changing size. mmcls: ResLayer."""
+EPS = 1e-5      # mmcls: a drop_path_rate at or below it builds no DropPath
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: while training, each sample's residual branch is dropped with
+    probability `drop_prob` and the kept ones scaled by 1 / (1 - drop_prob). mmcv: DropPath."""
+
+    def __init__(self, drop_prob=0.1):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x):
+        if self.drop_prob == 0. or not self.training:
+            return x
+        keep_prob = 1 - self.drop_prob     # one draw per sample, as mmcv's drop_path
+        keep = (keep_prob + torch.rand((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype,
+                                       device=x.device)).floor()
+        return x.div(keep_prob) * keep
+
+
+def make_res_layer(block, num_blocks, in_channels, out_channels, stride, style, avg_down=False,
+                   **block_args):
+    """One stage: `num_blocks` blocks, the first one changing size. mmcls: ResLayer.
+    `block_args` go to every block (expansion, drop_path_rate; ResNeXt's groups...)."""
     downsample = None
     if stride != 1 or in_channels != out_channels:
         # A 1x1 conv + BN on the shortcut, so it matches the main path's shape.
         # Kept as a Sequential because mmcls's keys are `downsample.0` and `downsample.1`.
+        # avg_down (ResNetV1d): a 2x2 average pool halves the size instead of the conv's
+        # stride, so the 1x1 conv sees every input pixel; the keys become .1 and .2.
+        pool = ([nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)]
+                if avg_down and stride != 1 else [])
         downsample = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+            *pool, nn.Conv2d(in_channels, out_channels, 1, stride=1 if pool else stride,
+                             bias=False),
             nn.BatchNorm2d(out_channels))
-    layers = [block(in_channels, out_channels, stride, downsample, style)]
-    layers += [block(out_channels, out_channels, 1, None, style) for _ in range(1, num_blocks)]
+    layers = [block(in_channels, out_channels, stride, downsample, style, **block_args)]
+    layers += [block(out_channels, out_channels, 1, None, style, **block_args)
+               for _ in range(1, num_blocks)]
     return nn.Sequential(*layers)
 
 
@@ -277,8 +356,10 @@ class ResNet(nn.Module):
 
     The stem (a 7x7 stride-2 conv, BN, ReLU and a 3x3 stride-2 max pool) makes the image 4x
     smaller before the first stage (224 -> 56). ResNet_CIFAR, below, changes only the stem.
-    mmcls's options that are not here (its defaults only): deep_stem and avg_down (its
-    ResNetV1c, ResNetV1d), strides, dilations, with_cp, drop_path_rate, norm_cfg.
+    Its variants subclass it as mmcls's do (extras/models/: ResNetV1c/V1d, ResNeXt,
+    SEResNet); mmcls's wide ResNets are ResNet(expansion=2, base_channels=128). mmcls's
+    options that are not here (its defaults only): deep_stem (its ResNetV1c), strides,
+    dilations, with_cp, norm_cfg.
     """
     # depth -> (block, number of blocks in each of the four stages)
     arch_settings = {
@@ -288,12 +369,16 @@ class ResNet(nn.Module):
         101: (Bottleneck, (3, 4, 23, 3)),
         152: (Bottleneck, (3, 8, 36, 3)),
     }
+    stem_names = ('conv1', 'bn1')     # what frozen_stages >= 0 freezes before the stages
 
     def __init__(self, depth, num_stages=4, out_indices=(3,), style='pytorch',
                  base_channels=64, zero_init_residual=True, in_channels=3,
-                 stem_channels=64, frozen_stages=-1, norm_eval=False, init_cfg=None):
+                 stem_channels=64, frozen_stages=-1, norm_eval=False, init_cfg=None,
+                 expansion=None, avg_down=False, drop_path_rate=0.0):
         super().__init__()
         block, stage_blocks = self.arch_settings[depth]
+        self.base_channels = base_channels
+        expansion = block.expansion if expansion is None else expansion   # mmcls: get_expansion
         self.out_indices = tuple(out_indices)
         # frozen_stages=k: the stem and the first k stages stay as they are (eval mode, no
         # gradients); norm_eval: every BN layer keeps its running statistics. Both as mmcls.
@@ -305,14 +390,22 @@ class ResNet(nn.Module):
         # the stem before the stages, as in mmcls: a seed gives mmcls's initial weights
         self._make_stem_layer(in_channels, stem_channels)
         self.res_layers = []
-        _in, _out = stem_channels, base_channels * block.expansion
+        _in, _out = stem_channels, base_channels * expansion
         for i, num_blocks in enumerate(stage_blocks[:num_stages]):
             stride = 1 if i == 0 else 2  # mmcls: strides=(1, 2, 2, 2): later stages halve H, W
-            layer = make_res_layer(block, num_blocks, _in, _out, stride, style)
+            layer = self.make_res_layer(
+                block=block, num_blocks=num_blocks, in_channels=_in, out_channels=_out,
+                stride=stride, style=style, avg_down=avg_down, expansion=expansion,
+                drop_path_rate=drop_path_rate)
             self.add_module(f'layer{i + 1}', layer)
             self.res_layers.append(f'layer{i + 1}')
             _in, _out = _out, _out * 2
         self._freeze_stages()         # before an optimizer or DDP sees the parameters
+
+    def make_res_layer(self, **kwargs):
+        """mmcls: ResNet.make_res_layer, the hook ResNeXt and SEResNet override (their blocks'
+        own arguments added)."""
+        return make_res_layer(**kwargs)
 
     def _make_stem_layer(self, in_channels, stem_channels):
         """mmcls: ResNet._make_stem_layer. The max pool has no weights: the state_dict keys
@@ -371,8 +464,8 @@ class ResNet(nn.Module):
 
     def _freeze_stages(self):
         """mmcls: ResNet._freeze_stages: the stem and the first `frozen_stages` stages in eval
-        mode, without gradients."""
-        frozen = [self.conv1, self.bn1] + [
+        mode, without gradients (`stem_names`: the stem's modules)."""
+        frozen = [getattr(self, name) for name in self.stem_names] + [
             getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
         for module in frozen if self.frozen_stages >= 0 else []:
             module.eval()
@@ -398,7 +491,26 @@ class ResNet_CIFAR(ResNet):
 # ---- The name tables, and the check of the head's losses --------------------------------
 
 # model.backbone.type -> the backbone (or 'module:Class', your own ResNet subclass)
-BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': ResNet}
+BACKBONES = {'ResNet_CIFAR': ResNet_CIFAR, 'ResNet': ResNet,
+             'ResNetV1c': 'extras.models.resnet_variants:ResNetV1c',
+             'ResNetV1d': 'extras.models.resnet_variants:ResNetV1d',
+             'ResNeXt': 'extras.models.resnext:ResNeXt',
+             'SEResNet': 'extras.models.seresnet:SEResNet',
+             'SEResNeXt': 'extras.models.seresnet:SEResNeXt'}
+# model.neck.type, model.head.type, model.head.loss.type -> the class
+NECKS = {'GlobalAveragePooling': GlobalAveragePooling,
+         'GeneralizedMeanPooling': 'extras.models.necks:GeneralizedMeanPooling'}
+HEADS = {'LinearClsHead': LinearClsHead,
+         'MultiLabelLinearClsHead': 'extras.models.heads:MultiLabelLinearClsHead'}
+LOSSES = {'CrossEntropyLoss': CrossEntropyLoss,
+          'LabelSmoothLoss': 'extras.models.losses:LabelSmoothLoss'}
+# The config fields of mmcls's variants, by config class: given to the class only when set
+# (variant_args), checked against what the class takes (check_model_config)
+VARIANT_ARGS = {
+    'BackboneConfig': ('expansion', 'groups', 'width_per_group', 'se_ratio', 'drop_path_rate'),
+    'NeckConfig': ('p', 'eps', 'clamp'),
+    'LossConfig': ('reduction', 'use_soft', 'use_sigmoid', 'class_weight', 'label_smooth_val',
+                   'mode', 'num_classes')}
 # model.backbone.init_cfg's type -> the initializer, an extra imported when a config names it
 # (mmcv: the INITIALIZERS registry)
 INITIALIZERS = {'Pretrained': 'extras.models.pretrained:PretrainedInit'}

@@ -307,5 +307,8 @@ def test_the_loss_is_mmcls_sum_over_the_batch_size_to_the_bit():
     scores, labels = torch.randn(16, 10, generator=g) * 3, torch.randint(0, 10, (16,), generator=g)
     per_sample = torch.nn.functional.cross_entropy(scores, labels, reduction='none')
     assert torch.nn.functional.cross_entropy(scores, labels) != per_sample.sum() / 16   # the trap
-    assert CrossEntropyLoss()(scores, labels) == per_sample.sum() / 16
-    assert CrossEntropyLoss(0.7)(scores, labels) == 0.7 * (per_sample.sum() / 16)
+    assert CrossEntropyLoss()(scores, labels, avg_factor=16) == per_sample.sum() / 16
+    assert CrossEntropyLoss(loss_weight=0.7)(scores, labels, avg_factor=16) == \
+        0.7 * (per_sample.sum() / 16)
+    head = LinearClsHead(10, 4, loss=CrossEntropyLoss(loss_weight=0.7))   # the head gives N
+    assert head.loss(scores, labels)['loss'] == 0.7 * (per_sample.sum() / 16)

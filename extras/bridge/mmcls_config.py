@@ -48,7 +48,6 @@ SAME_AS_MMCLS = {  # accepted when given with exactly this value (mmcls's defaul
     'model.backbone.deep_stem': False, 'model.backbone.avg_down': False, 'model.neck.dim': 2,
     'model.backbone.norm_cfg': dict(type='BN', requires_grad=True),
     'model.head.init_cfg': dict(type='Normal', layer='Linear', std=0.01),
-    'model.head.loss.use_sigmoid': False, 'model.head.loss.reduction': 'mean',
     'runner.type': 'EpochBasedRunner', 'optimizer_config.type': 'OptimizerHook',
     'optimizer.constructor': 'DefaultOptimizerConstructor'}
 REQUIRED = """model data optimizer optimizer_config lr_config checkpoint_config log_config workflow
@@ -230,9 +229,14 @@ def to_mmcls_dict(cfg, world_size=1):
         d['data']['val_dataloader'] = dict(samples_per_gpu=val)
     opt.update(opt.pop('options'))        # torch's arguments, beside lr
     for holder in (opt, opt['paramwise_cfg'], d['lr_config'], d['momentum_config'],
-                   d['model']['backbone']):   # init_cfg=None would drop mmcls's Kaiming init
+                   d['model']['backbone'], d['model']['neck'], d['model']['head']['loss']):
         for k in [k for k, v in (holder or {}).items() if v is None]:
-            del holder[k]                 # None: not given, as in mmcls's dicts
+            del holder[k]                 # None: not given, as in mmcls's dicts (init_cfg=None
+                                          # would drop mmcls's Kaiming init)
+    loss = d['model']['head']['loss']     # CrossEntropyLoss's defaults: LabelSmoothLoss takes
+    for k, default in (('use_soft', False), ('use_sigmoid', False), ('reduction', 'mean')):
+        if loss[k] == default:            # none of them, so they are written only when set
+            del loss[k]
     if hook is not None:                  # mmcv: OptimizerHook, or GradientCumulativeOptimizerHook
         iters = hook.pop('cumulative_iters')
         if iters != 1:

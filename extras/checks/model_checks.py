@@ -3,12 +3,15 @@ the sizes that must fit together, and sizes bounded so that a value from a file 
 allocates what nobody means. model.py's build_classifier calls it on every build (mmcls's
 registry builds whatever the dict says, and fails inside).
 """
+import inspect
+
 from config import ConfigError
 
 
-def check_model_config(model_cfg, backbone_cls):
+def check_model_config(model_cfg, backbone_cls, variants=()):
     """The types build_classifier knows, and the sizes that must fit together; `backbone_cls`
-    is the class model.backbone.type names (a ResNet: its arch_settings give the depths)."""
+    is the class model.backbone.type names (a ResNet: its arch_settings give the depths);
+    `variants`: (field, class, the arguments of mmcls's variants set for it) per part."""
     backbone, neck, head = model_cfg.backbone, model_cfg.neck, model_cfg.head
     check_choice('model.type', model_cfg.type, ['ImageClassifier'])
     check_choice('model.backbone.depth', backbone.depth, list(backbone_cls.arch_settings))
@@ -19,9 +22,6 @@ def check_model_config(model_cfg, backbone_cls):
                           f'stage indices 0..{backbone.num_stages - 1} '
                           f'(num_stages={backbone.num_stages})')
     check_choice('model.backbone.style', backbone.style, ['pytorch', 'caffe'])
-    check_choice('model.neck.type', neck.type, ['GlobalAveragePooling'])
-    check_choice('model.head.type', head.type, ['LinearClsHead'])
-    check_choice('model.head.loss.type', head.loss.type, ['CrossEntropyLoss'])
     for field, value, ok, allowed in (    # sizes: nothing is allocated by a value not meant
             ('backbone.base_channels', backbone.base_channels,
              1 <= backbone.base_channels <= 1024, '1..1024'),
@@ -35,8 +35,9 @@ def check_model_config(model_cfg, backbone_cls):
              f'-1..{backbone.num_stages} (num_stages={backbone.num_stages})')):
         if not ok:
             raise ConfigError(f'model.{field}={value!r} is out of range; allowed: {allowed}')
+    check_variants(model_cfg, variants)
     # The head reads the last output: stage i is base_channels * expansion * 2**i wide.
-    expansion = backbone_cls.arch_settings[backbone.depth][0].expansion
+    expansion = backbone.expansion or backbone_cls.arch_settings[backbone.depth][0].expansion
     last = max(out_indices)
     width = backbone.base_channels * expansion * 2 ** last
     if head.in_channels != width:
@@ -44,6 +45,72 @@ def check_model_config(model_cfg, backbone_cls):
                           f'backbone; expected {width} (base_channels='
                           f'{backbone.base_channels} x {expansion} x 2**{last}, '
                           f'the width of stage {last}, the deepest in out_indices)')
+
+
+def check_variants(model_cfg, variants):
+    """The fields of mmcls's variants (model.py's VARIANT_ARGS) that are set: each one taken by
+    its class (mmcls: a TypeError when it builds), and in range."""
+    backbone, neck, head, loss = (model_cfg.backbone, model_cfg.neck, model_cfg.head,
+                                  model_cfg.head.loss)
+    for where, cls, args in variants:
+        takes = accepted_args(cls)
+        for name, value in args.items():
+            if name not in takes:
+                raise ConfigError(f'{where}.{name}={value!r} is not an argument of '
+                                  f'{cls.__name__}; set it only with a type that takes it')
+    smooth, weights = loss.label_smooth_val, loss.class_weight
+    for field, value, ok, allowed in (
+            ('backbone.expansion', backbone.expansion, backbone.expansion is None
+             or 1 <= backbone.expansion <= 64, '1..64 or None'),
+            ('backbone.groups', backbone.groups, backbone.groups is None
+             or 1 <= backbone.groups <= 1024, '1..1024 or None'),
+            ('backbone.width_per_group', backbone.width_per_group,
+             backbone.width_per_group is None or 1 <= backbone.width_per_group <= 1024,
+             '1..1024 or None'),
+            ('backbone.se_ratio', backbone.se_ratio, backbone.se_ratio is None
+             or 1 <= backbone.se_ratio <= 1024, '1..1024 or None'),
+            ('backbone.drop_path_rate', backbone.drop_path_rate,
+             0 <= backbone.drop_path_rate < 1, '0 <= rate < 1'),
+            ('neck.p', neck.p, neck.p is None or 1 <= neck.p <= 1000, '1..1000 or None'),
+            ('neck.eps', neck.eps, neck.eps is None or neck.eps > 0, '> 0 or None'),
+            # mmcls's heads give the loss avg_factor, which 'sum' cannot take (a ValueError)
+            ('head.loss.reduction', loss.reduction, loss.reduction in ('mean', 'none'),
+             "'mean' or 'none'"),
+            ('head.loss.use_soft', loss.use_soft, not (loss.use_soft and loss.use_sigmoid),
+             'not both use_soft and use_sigmoid'),
+            ('head.loss.class_weight', weights, weights is None or len(weights) == head.num_classes
+             and all(isinstance(w, (int, float)) and w >= 0 for w in weights),
+             f'None or head.num_classes={head.num_classes} numbers >= 0'),
+            ('head.loss.label_smooth_val', smooth, loss.type != 'LabelSmoothLoss'
+             or smooth is not None and 0 <= smooth < 1, 'a float in [0, 1)'),
+            ('head.loss.loss_weight', loss.loss_weight, loss.type != 'LabelSmoothLoss'
+             or loss.loss_weight == 1, '1.0 with LabelSmoothLoss (mmcls 0.25 never applies it)'),
+            ('head.loss.reduction', loss.reduction, loss.type != 'LabelSmoothLoss'
+             or loss.reduction == 'mean', "'mean' with LabelSmoothLoss (mmcls 0.25 never "
+             'applies it)'),
+            ('head.loss.mode', loss.mode, loss.mode in (None, 'original', 'classy_vision',
+                                                        'multi_label'),
+             "None, 'original', 'classy_vision' or 'multi_label'"),
+            ('head.loss.num_classes', loss.num_classes, loss.num_classes in (
+                None, head.num_classes), f'None or head.num_classes={head.num_classes}'),
+            ('head.cal_acc', head.cal_acc,
+             not head.cal_acc or head.type != 'MultiLabelLinearClsHead',
+             'False with a MultiLabelLinearClsHead (mmcls computes no training accuracy)')):
+        if not ok:
+            raise ConfigError(f'model.{field}={value!r} is out of range; allowed: {allowed}')
+
+
+def accepted_args(cls):
+    """The keyword arguments `cls` takes: its __init__'s and, while one passes **kwargs on,
+    its base classes' (ResNeXt(depth, groups, ..., **kwargs) passes the rest to ResNet)."""
+    names = set()
+    for c in cls.__mro__:
+        params = inspect.signature(c.__init__).parameters.values() if '__init__' in vars(c) \
+            else []
+        names |= {p.name for p in params if p.kind is not p.VAR_KEYWORD}
+        if '__init__' in vars(c) and not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
 
 
 def check_choice(field, value, valid):
