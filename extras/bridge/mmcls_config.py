@@ -248,7 +248,8 @@ def to_mmcls_dict(cfg, world_size=1):
 
 def to_mmcls_text(cfg, world_size=1):
     """The Config as mmcls 0.x config text (what mmcls stores in meta['config'])."""
-    return ('# mmcls 0.x config, written by minicls (extras/bridge/mmcls_config.py: to_mmcls_text)\n'
+    return ('# mmcls 0.x config, written by minicls '
+            '(extras/bridge/mmcls_config.py: to_mmcls_text)\n'
             + ''.join(f'{k} = {render(v)}\n' for k, v in to_mmcls_dict(cfg, world_size).items()))
 
 
