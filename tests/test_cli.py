@@ -34,7 +34,7 @@ def test_a_bug_keeps_its_traceback(error, monkeypatch):
     assert raised.value is error
 
 
-# ---- Where stdout goes, and a signal sent twice (issue 31, section 5) ----------------------
+# ---- Where stdout goes, and a signal sent twice -------------------------------------------
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -46,11 +46,19 @@ from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: a tiny run 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(scope='module')
+def demo_data(config):
+    """The tiny config's data, written here once, so that the runs below only train."""
+    from config import load_config
+    from data import build_dataset
+    build_dataset(load_config(config).data.train)
+
+
 @pytest.mark.parametrize('stdout', ['>&-', '| head -1'])
-def test_training_does_not_care_where_stdout_goes(stdout, config, tmp_path):
-    """stdout closed, or a pipe whose reader left after one line: the run ends 0, stderr
-    holds no traceback and no 'Logging error', the .log holds every line."""
-    first_run(config, tmp_path)                       # the demo data, written once
+def test_training_does_not_care_where_stdout_goes(stdout, config, demo_data, tmp_path):
+    """stdout closed, or a pipe whose reader left after one line (the process and its stdout
+    are the point): the run ends 0, stderr holds no traceback and no 'Logging error', the .log
+    holds every line."""
     command = (f'{sys.executable} {ROOT}/train.py --config {config} --work-dir w2 --no-validate '
                f'--cfg-options total_epochs=1 {stdout}; echo "status $?" >&2')
     if stdout.startswith('|'):
@@ -61,12 +69,6 @@ def test_training_does_not_care_where_stdout_goes(stdout, config, tmp_path):
     assert r.stderr.strip() == 'status 0', r.stderr[-3000:]
     log = next((tmp_path / 'w2').glob('*.log')).read_text()
     assert 'Epoch [1][4/4]' in log and 'Saving checkpoint at 1 epochs' in log
-
-
-def first_run(config, tmp_path):
-    r = procs.run([sys.executable, f'{ROOT}/train.py', '--config', config, '--no-validate',
-                   '--cfg-options', 'total_epochs=1'], cwd=tmp_path, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
 
 
 def test_a_signal_sent_twice_is_named_and_exits_with_its_status(cli, monkeypatch):
