@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -363,6 +362,19 @@ def test_report_is_one_self_contained_escaped_page(tested, tmp_path):
     right = sum(p == g for p, g in zip(result['pred_label'], gt))
     assert f'{right} of {len(gt)} test images right' in page
     assert 'StepLrUpdaterHook' in page and 'Not made' not in page
+
+
+def test_the_docs_pictures_are_small_pngs():
+    """docs/after_training/: one picture per tool, made by tools/after_training_pictures.py;
+    each a PNG of less than 100 KB, as the docs want them."""
+    folder = os.path.join(ROOT, 'docs', 'after_training')
+    names = sorted(os.listdir(folder))
+    assert names == ['analyze_results_fail.png', 'confusion_matrix.png', 'vis_cam.png',
+                     'vis_lr.png', 'vis_pipeline.png']
+    doc = open(os.path.join(ROOT, 'docs', 'after_training.md')).read()
+    for name in names:
+        assert os.path.getsize(os.path.join(folder, name)) < 100 * 1024
+        assert png(os.path.join(folder, name)).size and f'](after_training/{name})' in doc
 
 
 # ---- bad input: one line, a non-zero status -----------------------------------------------
