@@ -180,6 +180,10 @@ def check_training_checkpoint(checkpoint, filename, model, optimizer=None):
         if not isinstance(value, kind):
             raise CheckpointError(f'{filename}: {key} is a {type(value).__name__}, '
                                   f'not a {kind.__name__}; this one is damaged')
+    best = meta.get('hook_msgs', {}).get('best_score', 0.0)    # EvalHook compares with it
+    if not (isinstance(best, (int, float)) and not isinstance(best, bool)):
+        raise CheckpointError(f"{filename}: meta hook_msgs['best_score']={quote(best)} is not "
+                              'valid; expected a number (damaged, or not a minicls checkpoint)')
     differences = weight_differences(model, checkpoint['state_dict'])
     if differences:
         raise CheckpointError(f'{filename} does not match the model of this config: '

@@ -24,6 +24,7 @@ import os
 import pickle
 import random
 import signal
+import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
 
@@ -177,14 +178,27 @@ def collate(batch, pipeline=None):
 
 def worker_init_fn(worker_id, num_workers, rank, seed):
     """Seed each worker of each rank differently, the same way in every run. mmcls: same name."""
-    # Ctrl-C and a closed terminal's SIGHUP reach every process of the job; let the main
-    # process handle them (it finishes the iteration and saves), not die under its workers.
+    # Ctrl-C, a closed terminal's SIGHUP and a scheduler's SIGTERM (Slurm, systemd, timeout,
+    # kill -TERM -<pgid>) reach every process of the job; let the main process handle them
+    # (it finishes the iteration and saves), not die under its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if hasattr(signal, 'sigwaitinfo'):          # not on macOS: SIGTERM ends the worker there
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})   # this thread and later ones
+        threading.Thread(target=end_on_sigterm_from, args=(os.getppid(),), daemon=True).start()
     worker_seed = num_workers * rank + worker_id + seed
     np.random.seed(worker_seed % 2 ** 32)           # numpy takes seeds below 2**32 only
     random.seed(worker_seed)
     torch.manual_seed(worker_seed)
+
+
+def end_on_sigterm_from(parent):
+    """A worker's SIGTERM watch: from the main process (the loader ending its workers, or the
+    exit's terminate()) it ends the worker; from anyone else (a scheduler signalling every
+    process of the job) it is the main process's to act on, and the worker goes on."""
+    while True:
+        if signal.sigwaitinfo({signal.SIGTERM}).si_pid == parent:
+            os._exit(0)
 
 
 def check_dataset_config(cfg):

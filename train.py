@@ -39,7 +39,7 @@ from runner import EpochBasedRunner, build_optimizer, optimizer_args, optimizer_
 from extras.run.cpu_threads import set_cpu_threads  # noqa: E402
 from extras.run.device import resolve_device  # noqa: E402
 from extras.run.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
-from extras.run.logger import setup_console, setup_logger  # noqa: E402
+from extras.run.logger import escape, setup_console, setup_logger  # noqa: E402
 from extras.bridge.mmcls_config import to_mmcls_text  # noqa: E402
 from extras.run.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
                              lock_work_dir, move_later_checkpoints_aside, remove_temp_files,
@@ -68,7 +68,7 @@ def cli(argv=None):
             raise
     if '--debug' in (sys.argv if argv is None else argv):
         traceback.print_exception(error)
-    print(f'error: {message}', file=sys.stderr)
+    print(f'error: {escape(message)}', file=sys.stderr)   # a file's bytes: never raw
     sys.exit(code)
 
 

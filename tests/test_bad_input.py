@@ -178,6 +178,8 @@ CASES = [
      ['m.pth', "optimizer state[0]['momentum_buffer']", '(5,)', '(4, 3, 3, 3)']),
     ('initial_lr a str', {'m.pth': 'INITIAL_LR'}, ['--resume', 'm.pth'], 1,
      ['m.pth', "param_groups[0]['initial_lr']='abc'"]),
+    ('best_score a str', {'m.pth': 'BEST_SCORE'}, ['--resume', 'm.pth', '--cfg-options', "evaluation.save_best='auto'"],
+     1, ["m.pth: meta hook_msgs['best_score']='\\x1b[2Jtop' is not valid", 'a number']),
     ('fp16 dtype', {'fp.py': CONFIG + "cfg = replace(cfg, fp16=Fp16Config(dtype='int8'))\n"},
      ['--config', 'fp.py'], 2, ["fp16.dtype='int8' is not known"]),
     ('topk None', {}, ['--cfg-options', "evaluation.metric_options={'topk': None}"], 2,
@@ -229,6 +231,8 @@ def planted(kind, checkpoint):
         meta['hook_msgs'] = [1]
     elif kind == 'BAD_HOOK_STATE':
         ckpt['hook_states'] = {'EMAHook': {'x': 1}}
+    elif kind == 'BEST_SCORE':
+        meta['hook_msgs'] = {'best_score': '\x1b[2Jtop'}
     elif kind == 'CLASSES_RENAMED':       # the folders renamed: the same count, another order
         meta['CLASSES'] = ['\x1b[2J\x1b[31mtruck\n'] + list(reversed(meta['CLASSES']))[1:]
     elif kind in ('A_LIST', 'A_TENSOR'):

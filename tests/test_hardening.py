@@ -219,3 +219,35 @@ def test_an_older_minicls_checkpoint_with_json_config_still_resumes(cli, tmp_pat
     code, out, err = cli('--no-validate', '--work-dir', 'w2', '--resume', 'old.pth',
                          '--cfg-options', 'total_epochs=2')
     assert code == 0 and 'resumed epoch 1, iter 4' in out, err
+
+
+# ---- What a file holds never reaches the terminal raw -----------------------------------------
+
+ESCAPES = '\x1b[2J\x1b[31mred\nsecond line'
+
+
+@pytest.mark.parametrize('flag, where', [('--resume', 'a weight key'), ('--resume', 'meta epoch'),
+                                         ('--load-from', 'a weight key')])
+def test_escape_sequences_and_newlines_from_a_checkpoint_are_escaped(flag, where, cli, config, tmp_path):
+    """A message or log line that quotes a file's content carries no control character: a
+    terminal would run `ESC[2J` (clear the screen), and a newline would forge a line."""
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
+    ckpt = torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)
+    if where == 'meta epoch':
+        ckpt['meta']['epoch'] = ESCAPES
+    else:
+        ckpt['state_dict'][ESCAPES] = torch.zeros(1)
+    torch.save(ckpt, tmp_path / 'm.pth')
+    args = [sys.executable, os.path.join(ROOT, 'train.py'), '--config', config, '--no-validate',
+            '--work-dir', 'w2', flag, 'm.pth', '--cfg-options', 'total_epochs=2']
+    r = procs.run(args, cwd=tmp_path, timeout=300)
+    if flag == '--resume':
+        assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+        assert len(r.stderr.splitlines()) == 1 and 'm.pth' in r.stderr
+        assert r'\x1b[2J\x1b[31mred\nsecond line' in r.stderr
+    else:           # the key is unexpected: named in the warning line, escaped
+        assert r.returncode == 0, r.stderr
+        (line,) = [x for x in r.stdout.splitlines() if 'do not match exactly' in x]
+        assert r"unexpected keys in source state_dict: '\x1b[2J\x1b[31mred\nsecond line'" in line
+    assert '\x1b' not in r.stdout + r.stderr
+    assert not any(line.startswith('second line') for line in (r.stdout + r.stderr).splitlines())

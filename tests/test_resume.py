@@ -123,6 +123,31 @@ def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(wor
     assert_same_checkpoint(straight_demo / 'epoch_4.pth', tmp_path / 'stopped' / 'epoch_4.pth')
 
 
+def test_sigterm_to_the_process_group_with_loader_workers_saves_and_resumes(tmp_path):
+    """Slurm, systemd, `timeout` and `kill -TERM -<pgid>` signal the whole process group: the
+    loader workers ignore SIGTERM (as SIGINT and SIGHUP), so the main process finishes the
+    iteration, saves iter_N.pth, exits 128 + 15 with no traceback, and --resume auto goes on."""
+    few = 'data.train.num_samples=1536'                 # 12 batches an epoch
+    proc = start(tmp_path, 'stopped', 2, 2, few)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and proc.poll() is None:       # iteration 3 of epoch 1
+            if any(i >= 3 for _, i, _ in losses(tmp_path / 'stopped')):
+                os.killpg(proc.pid, signal.SIGTERM)     # the group: main process and workers
+                break
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        procs.kill_group(proc)
+    assert proc.returncode == 143 and 'Traceback' not in err, err[-3000:]
+    assert 'SIGTERM received' in err and 'resume with --resume' in err
+    stopped_at = (tmp_path / 'stopped' / 'last_checkpoint').read_text()
+    assert stopped_at.startswith('iter_')
+    r = train(tmp_path, 'stopped', 2, 2, few, '--resume', 'auto')
+    assert f'resuming from stopped/{stopped_at}' in r.stdout
+    assert torch.load(tmp_path / 'stopped' / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 24
+
+
 KILL_WHILE_SAVING = '''
 import os, signal, sys
 sys.path.insert(0, {root!r})

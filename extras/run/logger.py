@@ -3,7 +3,8 @@ console and the work dir's `<timestamp>.log`, both in mmcv's line format. train.
 calls `setup_logger` on every run. Not mmcv's: the log file is never opened through a link
 planted at its name, and a full disk stops the run with the file's name (logging would print
 a traceback and go on without the log); training does not care where stdout goes (closed,
-or a pipe whose reader left: the console's lines end there, the .log keeps them all).
+or a pipe whose reader left: the console's lines end there, the .log keeps them all); what a
+message quotes from a file is escaped (`escape`: train.py's cli prints its errors through it).
 """
 import contextlib
 import errno
@@ -30,7 +31,7 @@ def setup_logger(logger, log_file, level, rank=0):
             handler.close()
     logger.handlers.clear()
     logger.propagate = False
-    fmt = logging.Formatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
+    fmt = EscapingFormatter('%(asctime)s - %(name)s - %(levelname)s - %(message)s')
     handlers = [ConsoleHandler(sys.stdout)]
     if rank == 0:
         handlers.append(NoFollowFileHandler(log_file))
@@ -45,6 +46,22 @@ def open_no_follow(path):
     .log.json (hooks.py: TextLoggerHook)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
     return os.fdopen(os.open(path, flags, 0o666), 'a', encoding='utf-8', errors='backslashreplace')
+
+
+def escape(text, keep=''):
+    """`text` with its non-printable characters (but those in `keep`) as repr writes them: a
+    message that quotes a file cannot clear the terminal (ESC[2J) or forge a line (newline)."""
+    if text.isprintable():
+        return text
+    return ''.join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """mmcv's line format, with what a message quotes escaped (a newline stays: env info and
+    the hook table are lines on purpose; where a message quotes a file, it quotes with repr)."""
+
+    def formatMessage(self, record):
+        return escape(super().formatMessage(record), keep='\n\t')
 
 
 class NoFollowFileHandler(logging.FileHandler):
