@@ -275,12 +275,16 @@ def check_names(cfg):
         lookup(CUSTOM_HOOKS, item['type'], 'custom_hooks: type', Hook)
 
 
-def check_num_classes(cfg, dataset):
+def check_num_classes(cfg, dataset, split='train'):
+    """Every label is a class of the head: a val label past it (an ann_file without classes
+    takes any) would be counted wrong in a run that ends well."""
     labels = dataset.get_gt_labels()
-    num_classes = cfg.model.head.num_classes
+    num_classes, data = cfg.model.head.num_classes, getattr(cfg.data, split)
+    where = f'{data.type} at {data.data_prefix!r}'
     if len(labels) and labels.max() >= num_classes:
-        raise ConfigError(f'model.head.num_classes={num_classes}, but {cfg.data.train.type} '
-                          f'at {cfg.data.train.data_prefix!r} has labels up to {labels.max()}; '
+        raise ConfigError(f'model.head.num_classes={num_classes}, but '
+                          f'{where if split == "train" else f"data.{split} ({where})"} '
+                          f'has labels up to {labels.max()}; '
                           f'set num_classes to {labels.max() + 1} or more'
                           + (f' (or remove the class folders that hold no image: '   # as mmcls,
                              f'{", ".join(map(repr, dataset.empty_classes))})'     # classes too
@@ -359,6 +363,7 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 6. evaluation on the val set, after the timer
     if validate:
         val_dataset = build_dataset(cfg.data.val)
+        check_num_classes(cfg, val_dataset, 'val')
         val_loader = build_loader(val_dataset, data.val_samples_per_gpu or data.samples_per_gpu,
                                   data.workers_per_gpu, dist=distributed, shuffle=False,
                                   round_up=True, **loader_args)

@@ -354,3 +354,21 @@ def test_meta_epoch_true_in_a_checkpoint_is_refused(tmp_path, monkeypatch, capsy
             train.cli(['--config', 'tiny.py', '--resume', 'b.pth'])
         err = capsys.readouterr().err
         assert e.value.code == 1 and err.startswith(f'error: b.pth: meta {key}=True is not valid'), err
+
+
+def test_a_val_label_past_num_classes_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    """A CustomDataset with an ann_file and no classes takes any label >= 0 (as mmcls's): a val
+    label past model.head.num_classes is never predicted, so it would be counted wrong in a run
+    that ends 0. Refused, as a train label is, before any epoch."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'val.txt').write_text('c0/0.jpg 0\nc1/1.jpg 5\n')
+    (tmp_path / 'c.py').write_text(bad_folder_config(tmp_path, 'none') + (
+        f"cfg = replace(cfg, data=replace(cfg.data, val=replace(cfg.data.val, "
+        f"ann_file={str(tmp_path / 'val.txt')!r})))\n"))
+    with pytest.raises(SystemExit) as e:
+        train.cli(['--config', 'c.py'])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith('error: model.head.num_classes=2, but data.val (CustomDataset at ') \
+        and 'has labels up to 5; set num_classes to 6 or more' in err, err
+    assert 'Epoch [1]' not in out and not (tmp_path / 'w' / 'epoch_1.pth').exists()
