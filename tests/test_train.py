@@ -2,6 +2,7 @@
 end to end (train 2 epochs, then resume from epoch_1.pth)."""
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from config import ConfigError
 from extras.options.cfg_options import apply_cfg_options
 from config import check_config, config_to_json, load_config
 import procs
+import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,6 +92,17 @@ def run_cli(*args, cwd):
     return procs.run([sys.executable, str(ROOT / 'train.py'), *args], cwd=cwd,                           text=True, timeout=600)
 
 
+def run_here(*args, capsys):
+    """train.py's cli in this process: (returncode, stdout, stderr) as run_cli gives them."""
+    try:
+        train.cli(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 def test_cli_errors_are_short_and_exit_2(tmp_path):
     r = run_cli('--config', str(ROOT / 'config.py'), '--cfg-options', 'optimizer.lr=-1', cwd=tmp_path)
     assert r.returncode == 2 and 'optimizer.lr=-1' in r.stderr and 'Traceback' not in r.stderr
@@ -102,11 +115,14 @@ def test_missing_cifar10_is_a_clear_message(tmp_path):
     assert 'cifar-10' in r.stderr.lower() and 'data/cifar10' in r.stderr
 
 
-def test_demo_trains_and_resumes(tmp_path):
-    """The demo for 2 epochs, then --resume epoch_1.pth: epoch, iter and LR continue."""
+def test_demo_trains_and_resumes(tmp_path, monkeypatch, capsys):
+    """The demo for 2 epochs, then --resume epoch_1.pth: epoch, iter and LR continue (train.py's
+    cli in this process: what it trains and prints is checked, not the process)."""
     demo = str(ROOT / 'configs' / 'demo.py')
-    opts = ['--cfg-options', 'total_epochs=2', 'lr_config.step=[1]', 'data.workers_per_gpu=0']
-    r = run_cli('--config', demo, '--work-dir', 'w', *opts, cwd=tmp_path)
+    opts = ['--cfg-options', 'total_epochs=2', 'lr_config.step=[1]', 'data.workers_per_gpu=0',
+            'data.val.num_samples=256']
+    monkeypatch.chdir(tmp_path)
+    r = run_here('--config', demo, '--work-dir', 'w', *opts, capsys=capsys)
     assert r.returncode == 0, r.stderr[-3000:]
     work = tmp_path / 'w'
     assert {'epoch_1.pth', 'epoch_2.pth', 'last_checkpoint'} <= set(os.listdir(work))
@@ -120,12 +136,13 @@ def test_demo_trains_and_resumes(tmp_path):
     assert {x['lr'] for x in train if x['epoch'] == 2} == {0.01}
 
     # A fresh run into the same work dir must not overwrite its checkpoints.
-    again = run_cli('--config', demo, '--work-dir', 'w', *opts, cwd=tmp_path)
+    again = run_here('--config', demo, '--work-dir', 'w', *opts, capsys=capsys)
     assert again.returncode == 2 and 'already holds checkpoints' in again.stderr
 
     ckpt = torch.load(work / 'epoch_1.pth', weights_only=True)
     assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 40 and len(ckpt['meta']['CLASSES']) == 10
-    r = run_cli('--config', demo, '--work-dir', 'w', *opts, '--resume', 'w/epoch_1.pth', cwd=tmp_path)
+    r = run_here('--config', demo, '--work-dir', 'w', *opts, '--resume', 'w/epoch_1.pth',
+                 capsys=capsys)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'resumed epoch 1, iter 40' in r.stdout
     # the first run's epoch_2.pth was moved aside, not overwritten
