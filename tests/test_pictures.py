@@ -364,6 +364,19 @@ def test_report_is_one_self_contained_escaped_page(tested, tmp_path):
     assert 'StepLrUpdaterHook' in page and 'Not made' not in page
 
 
+def test_report_draws_the_hook_timeline_of_a_trace_run(folder_checkpoint, tmp_path):
+    """With --trace, the hooks part is tools/hook_timeline.py's picture, not the table."""
+    work_dir = tmp_path / 'traced'
+    ok(procs.run([sys.executable, os.path.join(ROOT, 'train.py'), '--config',
+                  folder_checkpoint.config, '--trace', '--work-dir', work_dir, '--cfg-options',
+                  'total_epochs=1', 'data.train.num_samples=64', 'data.val.num_samples=64',
+                  'data.workers_per_gpu=0'], timeout=600, cwd=folder_checkpoint.work_dir))
+    ok(tool('report.py', work_dir, '--out', tmp_path / 'r.html', cwd=folder_checkpoint.work_dir))
+    page = (tmp_path / 'r.html').read_text()
+    hooks = page[page.index('<h2>Hooks'):]
+    assert '<pre>' not in hooks and hooks.count('src="data:image/png;base64,') == 1
+
+
 def test_the_docs_pictures_are_small_pngs():
     """docs/after_training/: one picture per tool, made by tools/after_training_pictures.py;
     each a PNG of less than 100 KB, as the docs want them."""
