@@ -11,8 +11,10 @@ inside the class folder, kept when the extension (any case) is one of `extension
 data_infos are mmcls's: {'img_prefix', 'img_info': {'filename'}, 'gt_label': int64 array},
 file names only: the images are read by LoadImageFromFile (extras/images/image_pipeline.py) when
 an item is asked for. Checked before the first iteration, where mmcls is silent or fails
-later: a symlink loop (mmcv walks it ~40 times over), an ann_file line that is blank, not
-`path label`, outside data_prefix, names a missing file or a label out of range.
+later: a symlink loop (mmcv walks it ~40 times over), an ann_file or classes file that is no
+regular file (a FIFO would hang the run), a blank classes line, an ann_file line that is
+blank, not `path label`, outside data_prefix, names a missing file or a label out of range.
+Names reach the log escaped (repr): a folder name could hold a newline or an escape sequence.
 """
 import logging
 import os

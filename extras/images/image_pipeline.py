@@ -12,6 +12,9 @@ the file holds (grey repeated, alpha dropped, palette expanded, 16 bits shifted 
 orientation applied, BGR order. Resizing is mmcv's cv2 bilinear (no antialias when shrinking):
 torch's uint8 bilinear interpolation, within one grey level of cv2.resize (tests and
 docs/benchmarks.md). Random draws come from Python's `random`, as mmcls's RandomResizedCrop.
+Images are untrusted: what a transform makes has at most PIL.Image.MAX_IMAGE_PIXELS, the
+limit a decoded image has (a 1 x 100000 PNG under Resize((256, -1)) would be 19.7 GB), and an
+image a transform cannot take is a DatasetError naming its file.
 """
 import math
 import os
