@@ -13,6 +13,7 @@ wrong shape or a wrong wiring without mmcv. The loss inputs come from a seeded g
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
 import warnings
@@ -110,6 +111,14 @@ def fill(model, seed=0):
     return model
 
 
+def init_summary(model):
+    """After torch.manual_seed(0), building and init_weights: the sum of |weight| of each
+    tensor (a different draw or order changes them), and the generator's next number."""
+    return dict(init_abs_sums=[round(t.double().abs().sum().item(), 4)
+                               for t in model.state_dict().values()],
+                next_rand=round(torch.rand(1).item(), 7))
+
+
 def images():
     return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
 
@@ -143,7 +152,10 @@ def mmcls_results(work=None, only=None):
     out = dict(models={}, losses={})
     for name in MODELS if only != 'losses' else ():
         torch.manual_seed(0)
-        model = fill(build_classifier(mmcls_dict(name)))
+        model = build_classifier(mmcls_dict(name))
+        model.init_weights()
+        init = init_summary(model)
+        model = fill(model)
         model.eval()
         listing = entries(model)
         with torch.no_grad():
@@ -151,7 +163,7 @@ def mmcls_results(work=None, only=None):
         out['models'][name] = dict(
             num_entries=len(listing),
             sha256=hashlib.sha256(json.dumps(listing).encode()).hexdigest(),
-            logits=[[round(v, 7) for v in row] for row in logits.tolist()])
+            logits=[[round(v, 7) for v in row] for row in logits.tolist()], **init)
         if work:
             from mmcv.runner import save_checkpoint
             save_checkpoint(model, os.path.join(work, f'{name}.pth'),
@@ -175,14 +187,16 @@ def main():
     torch.set_num_threads(1)
     import mmcls
     import mmcv
+    from mmcv.utils import get_logger
+    get_logger('mmcv', log_level=logging.ERROR)     # its init report: one record per tensor
     out = mmcls_results(args.work, args.only)
     if args.record:
         out = dict(versions=dict(torch=torch.__version__, mmcv=mmcv.__version__,
                                  mmcls=mmcls.__version__),
                    note='written by tests/mmcls_resnet_family_ref.py --record', **out)
-        with open(args.record, 'w') as f:
-            json.dump(out, f, indent=1)
-            f.write('\n')
+        with open(args.record, 'w') as f:       # a model, a loss a line
+            f.write(json.dumps(out, separators=(',', ':')).replace('},"', '},\n"')
+                    .replace('],"', '],\n"') + '\n')
     else:
         print(json.dumps(out))
 

@@ -48,6 +48,18 @@ def test_keys_shapes_and_logits_are_mmcls(name):
     assert close(logits(ref.fill(model)), golden['logits'])
 
 
+@pytest.mark.parametrize('name', list(ref.MODELS))
+def test_a_seed_gives_mmcls_initial_weights(name):
+    """random_streams='mmcls': after the same seed, build + init_weights gives mmcls's weights
+    (also ResNeXt's blocks built twice, as mmcls builds them) and leaves the generator where
+    mmcls leaves it."""
+    torch.manual_seed(0)
+    model = build_classifier(ref.model_config(name))
+    model.init_weights()
+    golden = GOLDEN['models'][name]
+    assert ref.init_summary(model) == {k: golden[k] for k in ('init_abs_sums', 'next_rand')}
+
+
 def test_mmcls_checkpoints_load_strictly_and_give_mmcls_logits(mmref, tmp_path):
     """The real mmcls builds each model, fills it, saves it (mmcv's save_checkpoint): here it
     loads with strict=True and gives mmcls's logits; the golden file is what mmcls gives now."""
@@ -63,6 +75,8 @@ def test_mmcls_checkpoints_load_strictly_and_give_mmcls_logits(mmref, tmp_path):
         golden = GOLDEN['models'][name]
         assert (result['num_entries'], result['sha256']) == (golden['num_entries'], golden['sha256'])
         assert close(torch.tensor(result['logits']), golden['logits']), name
+        assert result['init_abs_sums'] == golden['init_abs_sums'], name
+        assert result['next_rand'] == golden['next_rand'], name
     assert theirs['losses'] == GOLDEN['losses'] and theirs['gem'] == GOLDEN['gem']
     assert theirs['drop_path_sum'] == GOLDEN['drop_path_sum']
 
