@@ -478,3 +478,18 @@ def test_no_doc_cites_an_issue_session_or_round():
     found = [f'{doc}: {m.group()!r}' for doc in tool.DOCS
              for m in CITATION.finditer((ROOT / doc).read_text())]
     assert not found, found
+
+
+# --- README's two set-up commands -----------------------------------------------------------
+
+def test_the_readme_set_up_commands_are_what_ci_runs():
+    """The test command is .ci/run's steps joined by &&; the demo command installs the same
+    way and then runs the demo."""
+    section = (ROOT / 'README.md').read_text().split('\n## Set up', 1)[1].split('\n## ', 1)[0]
+    demo, tests = [line.strip().split(' && ') for line in section.splitlines()
+                   if line.startswith('       python3 -m venv')]
+    steps = (ROOT / '.ci' / 'run').read_text().splitlines()
+    ci = [line.replace(' -q -r ', ' -r ') for line in steps
+          if line and not line.startswith(('#', 'set ', 'cd '))]
+    assert tests == ci, (tests, ci)
+    assert demo == ci[:-1] + ['python train.py --config configs/demo.py'], demo
