@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +16,7 @@ import procs
 from config import ConfigError, LogConfig, cfg, check_config, replace
 from hooks import CheckpointHook, EvalHook, TextLoggerHook, single_gpu_test
 from test_hooks import make_runner
-from test_resume import SMALL, losses
+from test_resume import FEW, SMALL, train_here
 from tiny import TinyModel, loader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,25 +92,25 @@ def test_checkpoint_hook_out_dir(work_dir, out_dir, expected, tmp_path, monkeypa
 
 
 def test_sighup_saves_iter_n_and_resume_auto_continues(tmp_path):
-    """A closed terminal sends SIGHUP to the whole job: train.py and its loader worker."""
+    """A closed terminal sends SIGHUP to the whole job: train.py and its loader worker (here
+    after iteration 6 of epoch 1, where tests/tiny.py's PauseAt holds the process)."""
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
-            '--work-dir', 'w', '--no-validate', '--cfg-options', *SMALL, 'num_threads=1',
-            'data.workers_per_gpu=1', 'total_epochs=3']     # 3: time to stop it inside the run
-    with procs.popen(args, cwd=tmp_path, stdout=procs.subprocess.PIPE,
-                     stderr=procs.subprocess.PIPE) as proc:
-        deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None and \
-                not any(i >= 5 for _, i, _ in losses(tmp_path / 'w')):
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGHUP)
+            '--work-dir', 'w', '--no-validate', '--cfg-options', *SMALL, *FEW, 'num_threads=1',
+            'data.workers_per_gpu=1', 'total_epochs=3']
+    pause = "custom_hooks=[{'type': 'tiny:PauseAt', 'iter': 5, 'folder': %r}]" % str(tmp_path)
+    with procs.popen(args + [pause], cwd=tmp_path, stdout=procs.subprocess.PIPE,
+                     stderr=procs.subprocess.PIPE,
+                     env=dict(os.environ, PYTHONPATH=str(ROOT / 'tests'))) as proc:
+        assert procs.signal_when_paused(proc, tmp_path, signal.SIGHUP, group=True), \
+            proc.communicate()[1]
         out, err = proc.communicate(timeout=300)
     assert proc.returncode == 128 + signal.SIGHUP == 129, err[-2000:]
     # the notice once (the worker ignores SIGHUP: it neither dies nor prints), then the error
     notice, last = err.strip().splitlines()
     assert notice == 'SIGHUP received: finishing this iteration, then saving (send it again to stop at once)'
     assert re.fullmatch(r'error: SIGHUP received: stopped at epoch \d, iter \d+; resume with --resume .*', last)
-    stopped_at = (tmp_path / 'w' / 'last_checkpoint').read_text()
-    assert stopped_at.startswith('iter_') and last.endswith(f'w/{stopped_at}')
-    r = procs.run(args + ['--resume', 'auto'], cwd=tmp_path, timeout=300)
-    assert r.returncode == 0 and f'resuming from w/{stopped_at}' in r.stdout, r.stderr[-2000:]
-    assert torch.load(tmp_path / 'w' / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 120
+    assert (tmp_path / 'w' / 'last_checkpoint').read_text() == 'iter_6.pth'
+    assert last.endswith('w/iter_6.pth')
+    out = train_here(tmp_path, 'w', 1, 3, *FEW, '--resume', 'auto')
+    assert 'resuming from w/iter_6.pth' in out
+    assert torch.load(tmp_path / 'w' / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 3 * 8
