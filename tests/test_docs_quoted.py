@@ -484,7 +484,7 @@ def test_no_doc_cites_an_issue_session_or_round():
 
 def test_the_readme_set_up_commands_are_what_ci_runs():
     """The test command is .ci/run's steps joined by &&; the demo command installs the same
-    way and then runs the demo."""
+    way and then runs the demo; docs/lab.md quotes both."""
     section = (ROOT / 'README.md').read_text().split('\n## Set up', 1)[1].split('\n## ', 1)[0]
     demo, tests = [line.strip().split(' && ') for line in section.splitlines()
                    if line.startswith('       python3 -m venv')]
@@ -493,3 +493,6 @@ def test_the_readme_set_up_commands_are_what_ci_runs():
           if line and not line.startswith(('#', 'set ', 'cd '))]
     assert tests == ci, (tests, ci)
     assert demo == ci[:-1] + ['python train.py --config configs/demo.py'], demo
+    lab_lines = (ROOT / 'docs' / 'lab.md').read_text().splitlines()
+    lab = [line.strip().split(' && ') for line in lab_lines if line.startswith('    python3 -m venv')]
+    assert lab == [demo, tests], lab                   # the lab's "two commands of the README"
