@@ -494,5 +494,6 @@ def test_the_readme_set_up_commands_are_what_ci_runs():
     assert tests == ci, (tests, ci)
     assert demo == ci[:-1] + ['python train.py --config configs/demo.py'], demo
     lab_lines = (ROOT / 'docs' / 'lab.md').read_text().splitlines()
-    lab = [line.strip().split(' && ') for line in lab_lines if line.startswith('    python3 -m venv')]
+    lab = [line.strip().split(' && ') for line in lab_lines
+           if line.startswith('    python3 -m venv')]
     assert lab == [demo, tests], lab                   # the lab's "two commands of the README"
