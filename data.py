@@ -212,8 +212,8 @@ def check_dataset_config(cfg):
 def check_enough_samples(dataset, world_size):
     """Distributed: every process needs at least one sample."""
     if world_size > len(dataset):
-        raise ValueError(f'{world_size} processes but only {len(dataset)} samples in '
-                         f'{type(dataset).__name__}: every process needs at least one')
+        raise ConfigError(f'{world_size} processes but only {len(dataset)} samples in '
+                          f'{type(dataset).__name__}: every process needs at least one')
 
 
 def check_batch(batch):

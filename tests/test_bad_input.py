@@ -372,3 +372,49 @@ def test_a_val_label_past_num_classes_is_refused_before_training(tmp_path, monke
     assert err.startswith('error: model.head.num_classes=2, but data.val (CustomDataset at ') \
         and 'has labels up to 5; set num_classes to 6 or more' in err, err
     assert 'Epoch [1]' not in out and not (tmp_path / 'w' / 'epoch_1.pth').exists()
+
+
+# Where a ValueError or TypeError is a bug's (a caller's code), not a user's value: it keeps its
+# traceback (train.py's cli re-raises it). Every other one would be a user's value refused with
+# a traceback, so it must be a ConfigError (exit 2) or a CheckpointError / DatasetError (exit 1).
+BUG_RAISES = {
+    ('extras/after_training/inference.py', 'read_config'): "an API caller's argument type",
+    ('extras/after_training/testing.py', 'plain'): "json.dump's `default` protocol wants TypeError",
+    ('extras/checks/api_checks.py', 'check_new_hook'): "register_hook's arguments (mmcv asserts)",
+    ('extras/checks/api_checks.py', 'check_optimizer_cfg'): 'build_optimizer called with a dict',
+    ('extras/models/losses.py', 'forward'): "scores as wide as the loss's num_classes: the model's code",
+    ('extras/options/lr_policies.py', 'get_lr'): "progress past the periods: the policy's arithmetic",
+    ('data.py', 'to_tensor'): 'a value no tensor can hold, from a transform before ToTensor',
+    ('data.py', 'check_batch'): 'collate called on something not a list',
+    ('data.py', 'check_metrics'): 'evaluate given another number of results than images',
+    ('model.py', 'reduce_loss'): "mmcls's own check of its arguments (avg_factor with sum)",
+    ('model.py', 'check_losses'): "a head's loss dict",
+    ('hooks.py', 'check_dataloader'): "EvalHook's argument",
+    ('runner.py', 'check_run'): "mmcv's run asserts its arguments",
+    ('runner.py', 'save_checkpoint'): "mmcv's save_checkpoint checks meta's type",
+}
+
+
+def test_every_value_or_type_error_raised_is_a_bugs_or_a_users_error_class():
+    """An AST walk over extras/ and the core: each `raise ValueError(...)` / `raise
+    TypeError(...)` is on BUG_RAISES (with why it is a bug's); a user's value is refused with
+    a ConfigError, which train.py turns into one line (fp16.dtype='int8' was a traceback)."""
+    import ast
+    import glob
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = sorted(glob.glob(os.path.join(root, 'extras', '**', '*.py'), recursive=True)) + [
+        os.path.join(root, f) for f in ('config.py', 'data.py', 'model.py', 'hooks.py', 'runner.py',
+                                        'checkpoint.py', 'train.py')]
+    found = {}                          # (file, innermost function) -> a line
+    for path in files:
+        rel, where, raises = os.path.relpath(path, root), {}, []
+        for node in ast.walk(ast.parse(open(path).read())):     # outer functions first
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                where.update({id(n): node.name for n in ast.walk(node) if isinstance(n, ast.Raise)})
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) \
+                    and getattr(node.exc.func, 'id', None) in ('ValueError', 'TypeError'):
+                raises.append(node)
+        found.update({(rel, where.get(id(n))): n.lineno for n in raises})
+    unlisted = [f'{f}:{line} in {fn}' for (f, fn), line in found.items() if (f, fn) not in BUG_RAISES]
+    assert unlisted == [], "a user's value refused with a traceback: raise ConfigError there"
+    assert set(BUG_RAISES) <= set(found), 'BUG_RAISES names a raise that is gone'

@@ -32,6 +32,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from data import Normalize, check_enough_samples, collate, get_dist_info, worker_init_fn
+from config import ConfigError
 
 OPENCV_VAR = 'MINICLS_MMCV_OPENCV'
 
@@ -68,8 +69,8 @@ def normalize_class():
     text = os.environ.get(OPENCV_VAR, '5.1')
     match = re.fullmatch(r'\s*(\d+)\.(\d+)(\.\d+)*\s*', text)
     if not match:
-        raise ValueError(f'{OPENCV_VAR}={text[:40]!r} is not an opencv version; allowed: '
-                         "a version as cv2.__version__ prints it, e.g. '5.1.0' or '5.0'")
+        raise ConfigError(f'{OPENCV_VAR}={text[:40]!r} is not an opencv version; allowed: '
+                          "a version as cv2.__version__ prints it, e.g. '5.1.0' or '5.0'")
     return MmcvNormalize if (int(match[1]), int(match[2])) >= (5, 1) else Normalize
 
 

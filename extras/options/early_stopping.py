@@ -7,6 +7,7 @@ Its best score and patience count travel in the checkpoint under 'hook_states'.
 import math
 
 from hooks import Hook
+from config import ConfigError
 
 
 class EarlyStoppingHook(Hook):
@@ -20,7 +21,7 @@ class EarlyStoppingHook(Hook):
         if rule is None:
             rule = 'less' if 'loss' in monitor.lower() else 'greater'
         if rule not in ('greater', 'less'):
-            raise ValueError(f"EarlyStoppingHook rule must be 'greater' or 'less', got {rule!r}")
+            raise ConfigError(f"EarlyStoppingHook rule must be 'greater' or 'less', got {rule!r}")
         self.monitor, self.rule, self.min_delta = monitor, rule, min_delta
         self.patience, self.check_finite = patience, check_finite
         self.best, self.wait = None, 0

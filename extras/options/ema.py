@@ -9,6 +9,7 @@ import torch
 
 from hooks import Hook
 from model import unwrap
+from config import ConfigError
 
 
 class EMAHook(Hook):
@@ -25,9 +26,9 @@ class EMAHook(Hook):
 
     def __init__(self, momentum=0.0002, interval=1, warm_up=100):
         if not 0 < momentum < 1:
-            raise ValueError(f'EMAHook momentum must be in (0, 1), got {momentum}')
+            raise ConfigError(f'EMAHook momentum must be in (0, 1), got {momentum}')
         if not (isinstance(interval, int) and interval > 0):
-            raise ValueError(f'EMAHook interval must be a positive int, got {interval!r}')
+            raise ConfigError(f'EMAHook interval must be a positive int, got {interval!r}')
         self.momentum, self.interval, self.warm_up = momentum ** interval, interval, warm_up
         self.ema = None                        # name -> tensor, made in before_run
         self.swapped = False                   # True between after_train_epoch and before_train_epoch

@@ -6,6 +6,7 @@ picks this hook instead of the OptimizerHook.
 import torch
 
 from hooks import OptimizerHook
+from config import ConfigError
 
 
 class GradientCumulativeOptimizerHook(OptimizerHook):
@@ -21,7 +22,7 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
 
     def __init__(self, cumulative_iters=1, **kwargs):
         if not (isinstance(cumulative_iters, int) and cumulative_iters > 0):
-            raise ValueError(f'optimizer_config.cumulative_iters must be a positive int, got {cumulative_iters!r}')
+            raise ConfigError(f'optimizer_config.cumulative_iters must be a positive int, got {cumulative_iters!r}')
         super().__init__(**kwargs)
         self.cumulative_iters = cumulative_iters
 

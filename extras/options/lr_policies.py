@@ -22,6 +22,7 @@ warmup_ratio, warmup_by_epoch. The momentum policies (momentum.py) reuse this ma
 from math import cos, pi
 
 from hooks import LrUpdaterHook
+from config import ConfigError
 
 
 def annealing_cos(start, end, factor, weight=1.0):
@@ -42,7 +43,7 @@ def _progress(hook, runner):
 
 def _target(base, min_value, min_ratio):
     if (min_value is None) == (min_ratio is None):
-        raise ValueError('give exactly one of min_lr and min_lr_ratio (min_momentum / min_momentum_ratio)')
+        raise ConfigError('give exactly one of min_lr and min_lr_ratio (min_momentum / min_momentum_ratio)')
     return base * min_ratio if min_ratio is not None else min_value
 
 
@@ -97,7 +98,7 @@ class FlatCosineAnnealingLrUpdaterHook(CosineAnnealingLrUpdaterHook):
 
     def __init__(self, start_percent=0.75, min_lr=None, min_lr_ratio=None, **kwargs):
         if not (isinstance(start_percent, float) and 0 <= start_percent <= 1):
-            raise ValueError(f'lr_config.start_percent must be a float in [0, 1], got {start_percent!r}')
+            raise ConfigError(f'lr_config.start_percent must be a float in [0, 1], got {start_percent!r}')
         self.start_percent = start_percent
         super().__init__(min_lr, min_lr_ratio, **kwargs)
 
@@ -115,7 +116,7 @@ class CosineRestartLrUpdaterHook(CosineAnnealingLrUpdaterHook):
 
     def __init__(self, periods, restart_weights=(1,), min_lr=None, min_lr_ratio=None, **kwargs):
         if len(periods) != len(restart_weights):
-            raise ValueError('lr_config.periods and lr_config.restart_weights must have the same length')
+            raise ConfigError('lr_config.periods and lr_config.restart_weights must have the same length')
         self.periods, self.restart_weights = list(periods), list(restart_weights)
         self.cumulative_periods = [sum(self.periods[:i + 1]) for i in range(len(self.periods))]
         super().__init__(min_lr, min_lr_ratio, **kwargs)
@@ -133,7 +134,7 @@ class CosineRestartLrUpdaterHook(CosineAnnealingLrUpdaterHook):
 
 def _anneal_func(strategy):
     if strategy not in ('cos', 'linear'):
-        raise ValueError(f"anneal_strategy={strategy!r} is not known; valid: 'cos', 'linear'")
+        raise ConfigError(f"anneal_strategy={strategy!r} is not known; valid: 'cos', 'linear'")
     return annealing_cos if strategy == 'cos' else annealing_linear
 
 
@@ -148,8 +149,8 @@ class _Cyclic:
         elif len(target_ratio) == 1:
             target_ratio = (target_ratio[0], target_ratio[0] / 1e5)
         if len(target_ratio) != 2 or not 0 <= step_ratio_up < 1 or not 0 < gamma <= 1 or by_epoch:
-            raise ValueError('Cyclic needs two target ratios, 0 <= step_ratio_up < 1, 0 < gamma <= 1 '
-                             'and by_epoch=False')
+            raise ConfigError('Cyclic needs two target ratios, 0 <= step_ratio_up < 1, 0 < gamma <= 1 '
+                              'and by_epoch=False')
         self.target_ratio, self.cyclic_times = tuple(target_ratio), cyclic_times
         self.step_ratio_up, self.gamma = step_ratio_up, gamma
         self.anneal_func = _anneal_func(anneal_strategy)
@@ -193,9 +194,9 @@ class OneCycleLrUpdaterHook(LrUpdaterHook):
     def __init__(self, max_lr, total_steps=None, pct_start=0.3, anneal_strategy='cos', div_factor=25,
                  final_div_factor=1e4, three_phase=False, by_epoch=False, **kwargs):
         if by_epoch:
-            raise ValueError('OneCycle supports only by_epoch=False')
+            raise ConfigError('OneCycle supports only by_epoch=False')
         if not (isinstance(pct_start, float) and 0 <= pct_start <= 1):
-            raise ValueError(f'lr_config.pct_start must be a float in [0, 1], got {pct_start!r}')
+            raise ConfigError(f'lr_config.pct_start must be a float in [0, 1], got {pct_start!r}')
         self.max_lr, self.total_steps, self.pct_start = max_lr, total_steps, pct_start
         self.anneal_func = _anneal_func(anneal_strategy)
         self.div_factor, self.final_div_factor, self.three_phase = div_factor, final_div_factor, three_phase
@@ -204,11 +205,11 @@ class OneCycleLrUpdaterHook(LrUpdaterHook):
     def before_run(self, runner):
         total = self.total_steps or runner.max_iters
         if total < runner.max_iters:
-            raise ValueError(f'lr_config.total_steps={total} is less than the run\'s {runner.max_iters} iterations')
+            raise ConfigError(f'lr_config.total_steps={total} is less than the run\'s {runner.max_iters} iterations')
         groups = runner.optimizer.param_groups
         max_lrs = self.max_lr if isinstance(self.max_lr, (list, tuple)) else [self.max_lr] * len(groups)
         if len(max_lrs) != len(groups):
-            raise ValueError(f'lr_config.max_lr has {len(max_lrs)} values for {len(groups)} param groups')
+            raise ConfigError(f'lr_config.max_lr has {len(max_lrs)} values for {len(groups)} param groups')
         for group, lr in zip(groups, max_lrs):
             group.setdefault('initial_lr', lr / self.div_factor)
         self.base_values = [group['initial_lr'] for group in groups]

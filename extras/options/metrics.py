@@ -19,6 +19,7 @@ import torch
 from torch.nn.functional import one_hot
 
 from model import accuracy
+from config import ConfigError
 
 
 def precision_recall_f1(scores, gt, average_mode='macro', thrs=0.):
@@ -27,7 +28,7 @@ def precision_recall_f1(scores, gt, average_mode='macro', thrs=0.):
     The class with the best score is the prediction (torch.topk, ties as mmcls); it counts as
     positive only where its score is above the threshold (None: always)."""
     if average_mode not in ('macro', 'none'):
-        raise ValueError(f"average_mode {average_mode!r} is not supported; valid: 'macro', 'none'")
+        raise ConfigError(f"average_mode {average_mode!r} is not supported; valid: 'macro', 'none'")
     num_classes = scores.shape[1]
     pred_score, pred_label = torch.topk(torch.from_numpy(scores), k=1)
     pred_score, pred_label = pred_score.flatten(), pred_label.flatten()
@@ -50,7 +51,7 @@ def precision_recall_f1(scores, gt, average_mode='macro', thrs=0.):
 def support(gt, num_classes, average_mode='macro'):
     """Images per class: their total as a float ('macro', mmcls's 'sum'), or an int64 array."""
     if average_mode not in ('macro', 'none'):
-        raise ValueError(f"average_mode {average_mode!r} is not supported; valid: 'macro', 'none'")
+        raise ConfigError(f"average_mode {average_mode!r} is not supported; valid: 'macro', 'none'")
     counts = np.bincount(gt, minlength=num_classes).astype(np.int64)   # mmcls: the confusion matrix's row sums
     return float(counts.sum()) if average_mode == 'macro' else counts
 
@@ -61,7 +62,7 @@ def evaluate_metrics(scores, gt, metrics, options):
     thrs = tuple(thrs) if isinstance(thrs, list) else thrs   # a tuple after a JSON round trip
     average_mode = options.get('average_mode', 'macro')
     if thrs is not None and not isinstance(thrs, (Number, tuple)):
-        raise TypeError(f'metric_options thrs should be a number or tuple, but got {type(thrs).__name__}')
+        raise ConfigError(f'metric_options thrs should be a number or tuple, but got {type(thrs).__name__}')
     thr_list = thrs if isinstance(thrs, tuple) else (0. if thrs is None else thrs,)
     names = (lambda key: [f'{key}_thr_{thr:.2f}' for thr in thr_list]) if isinstance(thrs, tuple) \
         else (lambda key: [key])

@@ -15,6 +15,7 @@ start is the gentle one for momentum, as a lower LR is for the LR.
 """
 from extras.options.lr_policies import _Cyclic, _anneal_func, _progress, _target, annealing_cos, annealing_linear
 from hooks import LrUpdaterHook, steps_passed
+from config import ConfigError
 
 class MomentumUpdaterHook(LrUpdaterHook):
     """The same machinery on `momentum` (or Adam's betas[0]); warmup divides."""
@@ -96,9 +97,9 @@ class OneCycleMomentumUpdaterHook(MomentumUpdaterHook):
     def __init__(self, base_momentum=0.85, max_momentum=0.95, pct_start=0.3, anneal_strategy='cos',
                  three_phase=False, by_epoch=False, **kwargs):
         if by_epoch:
-            raise ValueError('OneCycle momentum supports only by_epoch=False')
+            raise ConfigError('OneCycle momentum supports only by_epoch=False')
         if not (isinstance(pct_start, float) and 0 <= pct_start <= 1):
-            raise ValueError(f'momentum_config.pct_start must be a float in [0, 1], got {pct_start!r}')
+            raise ConfigError(f'momentum_config.pct_start must be a float in [0, 1], got {pct_start!r}')
         self.base_momentum, self.max_momentum = base_momentum, max_momentum
         self.pct_start, self.three_phase = pct_start, three_phase
         self.anneal_func = _anneal_func(anneal_strategy)

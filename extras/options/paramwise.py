@@ -30,6 +30,8 @@ import warnings
 
 import torch
 
+from config import ConfigError
+
 NORM_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.instancenorm._InstanceNorm,
                torch.nn.GroupNorm, torch.nn.LayerNorm)
 
@@ -39,13 +41,13 @@ def _validate(cfg, base_wd):
     custom_keys = cfg.custom_keys if cfg.custom_keys is not None else {}
     if not isinstance(custom_keys, dict) \
             or not all(isinstance(v, dict) for v in custom_keys.values()):
-        raise TypeError('optimizer.paramwise_cfg.custom_keys must be a dict of dicts, got '
-                        f'{custom_keys!r}')
+        raise ConfigError('optimizer.paramwise_cfg.custom_keys must be a dict of dicts, got '
+                          f'{custom_keys!r}')
     decay_mult_set = (any('decay_mult' in v for v in custom_keys.values())
                       or any(m is not None for m in (cfg.bias_decay_mult, cfg.norm_decay_mult,
                                                      cfg.dwconv_decay_mult)))
     if base_wd is None and decay_mult_set:
-        raise ValueError('base_wd should not be None')   # mmcv's words: set optimizer.weight_decay
+        raise ConfigError('base_wd should not be None')   # mmcv's words: set optimizer.weight_decay
     return custom_keys
 
 
