@@ -1,7 +1,9 @@
 """Which of mmcls 0.25's ResNet-family configs (configs/resnet, resnext, seresnet, wrn in its
 wheel) build their model here, and for each that refuses, the one-line reason. The model dict
 alone is translated (extras/bridge/mmcls_config.py's Translation) and built on the meta device
-(names and shapes, no memory); the whole file is then read as `train.py --config` reads it.
+(names and shapes, no memory), and mmcls builds the same dict: "builds" says that the two
+state_dicts have the same keys, shapes and order. The whole file is then read as
+`train.py --config` reads it (its other refusals: data, schedule, runtime).
 
     PYTHONPATH=/tmp/mmref/src:/tmp/mmref/deps python benchmarks/mmcls_zoo_configs.py
         [--configs /tmp/mmref/src/mmcls/.mim/configs]          # prints a table
@@ -34,13 +36,24 @@ def default_configs():
 
 
 def build_model(path):
-    """'builds', or the refusal's one line: the model dict translated and built."""
+    """'builds', or the refusal's one line: the model dict translated and built, and its
+    state_dict entries against mmcls's for the same dict."""
+    from mmcls.models import build_classifier as mmcls_classifier
     values, origins = resolve_file(path, [], {})
     t = Translation(origins, [], {})
     model_cfg = t.build(config.ModelConfig, values['model'], 'model')
     with torch.device('meta'):
-        build_classifier(model_cfg)
+        ours = entries(build_classifier(model_cfg))
+        theirs = entries(mmcls_classifier(values['model']))
+    if ours != theirs:
+        first = next(((a, b) for a, b in zip(ours, theirs) if a != b), None)
+        return (f'DIFFERS from mmcls: {len(ours)} entries here, {len(theirs)} in mmcls; '
+                f'first difference (here, mmcls): {first}')
     return 'builds'
+
+
+def entries(model):
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
 
 
 def read_whole(path):

@@ -81,6 +81,20 @@ def test_mmcls_checkpoints_load_strictly_and_give_mmcls_logits(mmref, tmp_path):
     assert theirs['drop_path_sum'] == GOLDEN['drop_path_sum']
 
 
+def test_the_zoo_configs_that_build_have_mmcls_state_dicts(mmref):
+    """benchmarks/mmcls_zoo_configs.py over mmcls's resnet/, resnext/, seresnet/, wrn/ configs:
+    each model that builds here has mmcls's full-size state_dict entries; what refuses is
+    outside the model (Mixup/CutMix train_cfg, SyncBN)."""
+    env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
+    r = procs.run([sys.executable, '-W', 'ignore', str(ROOT / 'benchmarks' / 'mmcls_zoo_configs.py')],
+                  cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    models = [line for line in r.stdout.splitlines() if ' model: ' in line]
+    assert len(models) == 75 and 'DIFFERS' not in r.stdout
+    refused = [line.split(' model: ')[1] for line in models if 'model: builds' not in line]
+    assert refused and all('model.train_cfg=' in why or "'SyncBN'" in why for why in refused)
+
+
 # ---- The parts ------------------------------------------------------------------------------
 
 def build(**backbone):
