@@ -393,29 +393,6 @@ class CIFAR100(CIFAR10):
 # CIFAR's pickle files are untrusted input (mmcls: `pickle.load` and nothing else, which runs
 # any code planted in the file, and takes whatever the file holds): read and checked here.
 
-class _CifarUnpickler(pickle.Unpickler):
-    """Unpickles what CIFAR files hold and nothing else: dicts, lists, str/bytes/numbers/None/
-    bool (no global needed) and numpy arrays. Any other global (a class, a function such
-    as os.system in a planted __reduce__) is refused before it is looked up, so no code
-    from the file runs. (mmcls calls pickle.load, which runs it.)"""
-    ALLOWED = {
-        # what numpy 1 (and Python 2) wrote, and what numpy 2 writes
-        ('numpy.core.multiarray', '_reconstruct'): _reconstruct,
-        ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
-        ('numpy', 'ndarray'): np.ndarray,
-        ('numpy', 'dtype'): np.dtype,
-        # bytes (an array's buffer) in a protocol-2 pickle written by Python 3
-        ('_codecs', 'encode'): lambda text, encoding: text.encode('latin1'),
-        ('builtins', 'bytes'): lambda: b'',
-        ('__builtin__', 'bytes'): lambda: b''}
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(
-                f'it holds {module}.{name}, which a CIFAR file never holds')
-        return self.ALLOWED[module, name]
-
-
 def file_md5(path):
     """The file's md5, as mmcls's check_integrity computes it."""
     digest = hashlib.md5()
@@ -437,6 +414,29 @@ def read_cifar_pickle(path, where):
         raise DatasetError(f'{where} holds a {type(entry).__name__}, not a dict')
     # re-saved from Python 3 with CIFAR's own recipe (encoding='bytes'), the keys are bytes
     return {k.decode('latin1') if isinstance(k, bytes) else k: v for k, v in entry.items()}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles what CIFAR files hold and nothing else: dicts, lists, str/bytes/numbers/None/
+    bool (no global needed) and numpy arrays. Any other global (a class, a function such
+    as os.system in a planted __reduce__) is refused before it is looked up, so no code
+    from the file runs. (mmcls calls pickle.load, which runs it.)"""
+    ALLOWED = {
+        # what numpy 1 (and Python 2) wrote, and what numpy 2 writes
+        ('numpy.core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
+        ('numpy', 'ndarray'): np.ndarray,
+        ('numpy', 'dtype'): np.dtype,
+        # bytes (an array's buffer) in a protocol-2 pickle written by Python 3
+        ('_codecs', 'encode'): lambda text, encoding: text.encode('latin1'),
+        ('builtins', 'bytes'): lambda: b'',
+        ('__builtin__', 'bytes'): lambda: b''}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f'it holds {module}.{name}, which a CIFAR file never holds')
+        return self.ALLOWED[module, name]
 
 
 def check_cifar_batch(dataset, name, entry, num_classes):
