@@ -362,6 +362,12 @@ def test_report_is_one_self_contained_escaped_page(tested, tmp_path):
     right = sum(p == g for p, g in zip(result['pred_label'], gt))
     assert f'{right} of {len(gt)} test images right' in page
     assert 'StepLrUpdaterHook' in page and 'Not made' not in page
+    for checkpoint in odd.glob('*.pth'):            # no checkpoint: the rest of the page
+        checkpoint.unlink()
+    r = ok(tool('report.py', odd, '--out', tmp_path / 'partial.html', cwd=trained.work_dir))
+    page = (tmp_path / 'partial.html').read_text()
+    assert page.count('src="data:image/png;base64,') == 2 and 'Not made: no checkpoint' in page
+    assert r.stderr.count('note: ') == 1 and 'no checkpoint' in r.stderr
 
 
 def test_report_draws_the_hook_timeline_of_a_trace_run(folder_checkpoint, tmp_path):

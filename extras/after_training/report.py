@@ -23,7 +23,7 @@ import json
 import os
 from types import SimpleNamespace
 
-from extras.after_training.common import ToolError, png_bytes, quote
+from extras.after_training.common import USER_ERRORS, ToolError, png_bytes, quote
 
 TOPK = 8
 
@@ -101,8 +101,6 @@ def curves_figure(records, per_epoch=None):
     return fig
 
 
-
-
 def test_parts(cfg, checkpoint):
     """(confusion matrix figure, accuracy line, wrong images picture or None) of the
     checkpoint on data.test."""
@@ -115,15 +113,15 @@ def test_parts(cfg, checkpoint):
     dataset, outputs, _ = test_checkpoint(cfg, checkpoint, resolve_device(cfg.device))
     scores = torch.from_numpy(np.vstack(outputs))
     pred_score, pred_label = scores.max(1)
-    classes = list(dataset.CLASSES or range(scores.shape[1]))
+    classes = [str(c) for c in (dataset.CLASSES or range(scores.shape[1]))]
     results = dict(pred_score=pred_score.tolist(), pred_label=pred_label.tolist(),
-                   pred_class=[str(classes[i]) for i in pred_label.tolist()])
+                   pred_class=[classes[i] for i in pred_label.tolist()])
     gt = dataset.get_gt_labels()
     matrix = confusion_matrix(pred_label, gt, scores.shape[1])
     accuracy = (f'{int(matrix.trace())} of {int(matrix.sum())} test images right '
                 f'({100 * matrix.trace().item() / matrix.sum().item():.2f} %)')
-    fig = plot_confusion_matrix(matrix, [str(c) for c in classes], include_values=True)
-    wrong = pick_results(results, gt, TOPK, [str(c) for c in classes])['fail']
+    fig = plot_confusion_matrix(matrix, classes, include_values=True)
+    wrong = pick_results(results, gt, TOPK, classes)['fail']
     return fig, accuracy, overview(dataset, wrong, columns=4)
 
 
@@ -150,60 +148,66 @@ def hook_part(work_dir):
 
 def build_report(work_dir, checkpoint=None):
     """(the HTML page as text, notes on what could not be made)."""
-    from extras.run.work_dir import find_latest_checkpoint
     notes = []
     logs = find_logs(work_dir)
     records, meta = read_logs(logs, notes)
-    sections = []
 
-    def section(title, make):
+    def made(title, make):
+        """(title, parts); a user's error (a file missing, no matplotlib) is a note instead."""
         try:
-            sections.append((title, make()))
-        except (ToolError, OSError, ValueError, RuntimeError) as e:
+            return title, make()
+        except USER_ERRORS as e:
             text = ' '.join(str(e).split()) or type(e).__name__
             notes.append(f'{title}: not made: {text}')
-            sections.append((title, [('p', f'Not made: {text}')]))
+            return title, [('p', f'Not made: {text}')]
 
     cfg = None
     try:
         cfg = run_config(meta, logs[-1])
-    except (ToolError, ValueError) as e:
+    except USER_ERRORS as e:
         notes.append(f'config: {" ".join(str(e).split())}')
-    last = (records['val'] or [{}])[-1]
-    summary = [f'work dir: {os.path.abspath(work_dir)}',
-               f'logs: {", ".join(map(os.path.basename, logs))}',
-               f'epochs logged: {max((r["epoch"] for r in records["train"]), default=0)}',
-               'last evaluation: ' + (', '.join(f'{k} {v}' for k, v in last.items()
-                                               if k not in ('mode', 'epoch', 'iter', 'lr'))
-                                      or 'none')]
-    sections.append(('Run', [('pre', '\n'.join(summary))]))
-    curve = {}
-    if cfg is not None:
-        def lr():
-            from extras.after_training.lr_curve import plot_figure, simulate
-            curve.update(simulate(cfg))
-            return [('img', png_uri(plot_figure(curve, "the run's config: the LR of every "
-                                                'iteration', cfg.momentum_config is not None)))]
-        section('The LR of every iteration (vis_lr)', lr)
-    section('Loss, LR and accuracy (the .log.json)', lambda: [
-        ('img', png_uri(curves_figure(records, curve.get('iters_per_epoch'))))])
-    if cfg is not None:        # the curves first on the page; they use the LR's iteration count
-        sections[-2:] = sections[:-3:-1]
-    if cfg is not None:
-        if checkpoint is None:
-            checkpoint = find_latest_checkpoint(SimpleNamespace(work_dir=work_dir), [])
+    curve = {}                      # the schedule's simulation: its iterations per epoch too
 
-        def test():
-            if checkpoint is None:
-                raise ToolError(f'no checkpoint in {work_dir}')
-            fig, accuracy, wrong = test_parts(cfg, checkpoint)
-            parts = [('p', f'{checkpoint}: {accuracy}'), ('img', png_uri(fig)),
-                     ('h3', f'The {TOPK} most confident wrong predictions')]
-            return parts + ([('img', png_uri(wrong))] if wrong else [('p', 'none wrong')])
-        section('Confusion matrix on data.test (confusion_matrix, analyze_results)', test)
-    section('Hooks (hook_timeline)', lambda: [
-        ('img' if kind == 'png' else 'pre', value) for kind, value in [hook_part(work_dir)]])
+    def lr():
+        from extras.after_training.lr_curve import plot_figure, simulate
+        if cfg is None:
+            raise ToolError("the run's config could not be read from its log")
+        curve.update(simulate(cfg))
+        title = "the run's config: the LR of every iteration"
+        return [('img', png_uri(plot_figure(curve, title, cfg.momentum_config is not None)))]
+
+    def test():
+        from extras.run.work_dir import find_latest_checkpoint
+        if cfg is None:
+            raise ToolError("the run's config could not be read from its log")
+        found = checkpoint or find_latest_checkpoint(SimpleNamespace(work_dir=work_dir), [])
+        if found is None:
+            raise ToolError(f'no checkpoint in {work_dir}')
+        fig, accuracy, wrong = test_parts(cfg, found)
+        parts = [('p', f'{found}: {accuracy}'), ('img', png_uri(fig)),
+                 ('h3', f'The {TOPK} most confident wrong predictions')]
+        return parts + ([('img', png_uri(wrong))] if wrong else [('p', 'none wrong')])
+
+    lr_part = made('The LR of every iteration (vis_lr)', lr)    # first: curves use its count
+    sections = [('Run', [('pre', summary(work_dir, logs, records))]),
+                made('Loss, LR and accuracy (the .log.json)', lambda: [
+                    ('img', png_uri(curves_figure(records, curve.get('iters_per_epoch'))))]),
+                lr_part,
+                made('Confusion matrix on data.test (confusion_matrix, analyze_results)', test),
+                made('Hooks (hook_timeline)', lambda: [
+                    ('img' if kind == 'png' else 'pre', value)
+                    for kind, value in [hook_part(work_dir)]])]
     return render(os.path.basename(os.path.normpath(work_dir)), sections), notes
+
+
+def summary(work_dir, logs, records):
+    last = (records['val'] or [{}])[-1]
+    evaluation = ', '.join(f'{k} {v}' for k, v in last.items()
+                           if k not in ('mode', 'epoch', 'iter', 'lr'))
+    return '\n'.join([f'work dir: {os.path.abspath(work_dir)}',
+                      f'logs: {", ".join(map(os.path.basename, logs))}',
+                      f'epochs logged: {max((r["epoch"] for r in records["train"]), default=0)}',
+                      f'last evaluation: {evaluation or "none"}'])
 
 
 def render(name, sections):
