@@ -115,7 +115,6 @@ def test_vis_lr_gives_the_values_of_a_real_training_loop(name):
 
 
 GOLDEN = os.path.join(ROOT, 'tests', 'golden', 'vis_lr_mmcls.json')
-MMREF = os.environ.get('MMREF')
 
 
 def golden_cfg(case):
@@ -143,17 +142,14 @@ def test_vis_lr_equals_mmcls_vis_lr_recorded():
         check_against_mmcls(json.load(f)['cases'])
 
 
-@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0 '
-                           '(benchmarks/mmcv_reference_setup.sh)')
-def test_the_real_mmcls_vis_lr_and_record_the_golden_file(tmp_path):
+def test_the_real_mmcls_vis_lr_and_record_the_golden_file(mmref, tmp_path):
     with open(GOLDEN) as f:
         golden = json.load(f)
     (tmp_path / 'cases.json').write_text(json.dumps(
         {name: c['case'] for name, c in golden['cases'].items()}))
     ok(procs.run([sys.executable, os.path.join(ROOT, 'tests', 'mmcls_pictures_ref.py'),
                   tmp_path / 'cases.json', tmp_path / 'out.json'], timeout=300,
-                 env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps')))
+                 env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')))
     theirs = json.loads((tmp_path / 'out.json').read_text())
     recorded = {name: dict(case=golden['cases'][name]['case'], **theirs[name])
                 for name in theirs}
