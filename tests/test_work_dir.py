@@ -260,3 +260,43 @@ def test_every_file_of_a_run_honours_the_umask(cli, tmp_path):
     assert any(n.startswith('superseded_') for n in modes)
     assert {n: m for n, m in modes.items() if m != (oct(0o775) if (work / n).is_dir()
                                                   else oct(0o664))} == {}
+
+
+# ---- Another user's checkpoint, a dangling link, a full disk ------------------------------------
+
+def test_resume_auto_passes_over_a_checkpoint_another_user_owns(cli, tmp_path):
+    """In a shared work dir another user can plant the newest checkpoint (and the pointer to
+    it): --resume auto takes only this user's files and says which it passed over."""
+    assert cli('--no-validate', '--cfg-options', 'total_epochs=2')[0] == 0
+    os.chown(tmp_path / 'w' / 'epoch_2.pth', 12345, 12345)      # we run as root in CI
+    os.chown(tmp_path / 'w' / 'last_checkpoint', 12345, 12345)
+    code, out, err = cli('--no-validate', '--resume', 'auto', '--cfg-options', 'total_epochs=3')
+    assert code == 0 and 'resuming from w/epoch_1.pth' in out, err
+    assert '--resume auto: passed over w/epoch_2.pth: owned by uid 12345, not by you' in out
+    assert '--resume auto: passed over w/last_checkpoint: owned by uid 12345, not by you' in out
+
+
+def test_a_work_dir_that_is_a_dangling_link_is_refused(cli, tmp_path):
+    """realpath would follow the link, and the run would make its target, outside the folder
+    the user named, without a word."""
+    os.symlink(tmp_path / 'elsewhere' / 'runs', tmp_path / 'w')
+    code, out, err = cli('--no-validate', '--cfg-options', 'total_epochs=1')
+    assert code == 2 and err.strip().splitlines() == [
+        f"error: work_dir 'w' is a symbolic link to '{tmp_path}/elsewhere/runs', which does not "
+        "exist; make that folder, or give another --work-dir"], err
+    assert not (tmp_path / 'elsewhere').exists()
+
+
+def test_a_full_disk_before_the_run_starts_names_the_lock_file(cli, tmp_path, monkeypatch):
+    """The disk is full when the lock records its pid (a tmpfs of 64 KiB filled up gives the
+    same): the line names the file, not only "[Errno 28]"."""
+    real_write = os.write
+
+    def write(fd, data):
+        if os.readlink(f'/proc/self/fd/{fd}').endswith('.lock'):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_write(fd, data)
+    monkeypatch.setattr(work_dir.os, 'write', write)
+    code, out, err = cli('--no-validate', '--cfg-options', 'total_epochs=1')
+    assert code == 1 and err.strip().splitlines() == [
+        'error: [Errno 28] w/.lock cannot be written: No space left on device'], err

@@ -33,9 +33,20 @@ CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
 def resolve_work_dir(path):
     """One name for the work dir, used everywhere: its links resolved ('links/../w' is
     one folder, not two), relative to here when it is below here."""
+    check_no_dangling_link(path)
     real = os.path.realpath(path)
     relative = os.path.relpath(real)
     return real if relative.startswith('..') else relative
+
+
+def check_no_dangling_link(path):
+    """A link in the path whose target does not exist: os.makedirs would make the target,
+    outside the folder the user named, without a word."""
+    while path and not os.path.exists(path):
+        if os.path.islink(path):
+            raise ConfigError(f'work_dir {path!r} is a symbolic link to {os.readlink(path)!r}, '
+                              'which does not exist; make that folder, or give another --work-dir')
+        path = os.path.dirname(path.rstrip(os.sep))
 
 
 def folders(cfg):
@@ -79,8 +90,12 @@ def lock(folder):
         os.close(fd)
         raise ConfigError(f'{folder} is in use by another run (pid {holder}); wait for it to '
                           'end, or pick another --work-dir') from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError as e:               # a full disk: name the file ("[Errno 28]" alone does not)
+        os.close(fd)
+        raise OSError(e.errno, f'{path} cannot be written: {e.strerror}') from None
     return fd
 
 
@@ -111,23 +126,25 @@ def remove_temp_files(cfg, notes, rank=0):
 def find_latest_checkpoint(cfg, notes):
     """`--resume auto`: the checkpoint that the work dir's `last_checkpoint` names, if it is
     a checkpoint file of that folder that loads; otherwise the newest one (by the epoch/iter
-    in its meta) that loads; None in a folder without one. Says which in `notes`."""
+    in its meta) that loads; None in a folder without one. Only this user's files (pointer
+    and checkpoints) count. Says which in `notes`."""
     folder = cfg.work_dir
     pointer = os.path.join(folder, 'last_checkpoint')
-    if os.path.isfile(pointer):
+    if os.path.isfile(pointer) and not owned_by_another(pointer, notes):
         with open(pointer, 'rb') as f:
             name = f.read(200).decode(errors='replace').strip()
         path = os.path.join(folder, name)
         if CHECKPOINT_NAME.fullmatch(name) and not os.path.islink(path) \
-                and checkpoint_position(path):
+                and checkpoint_position(path) and not owned_by_another(path, notes):
             notes.append(f'--resume auto: resuming from {path}')
             return path
         notes.append(f'last_checkpoint in {folder} names {name[:60]!r}, not a checkpoint of '
                      'this folder that loads: ignored')
     found = []
     for name in checkpoints_in(folder):
-        position = checkpoint_position(os.path.join(folder, name))
-        if position is not None:
+        path = os.path.join(folder, name)
+        position = checkpoint_position(path)
+        if position is not None and not owned_by_another(path, notes):
             found.append((position, name))
     if not found:
         notes.append(f'--resume auto: no checkpoint in {folder}, starting fresh')
@@ -135,6 +152,17 @@ def find_latest_checkpoint(cfg, notes):
     path = os.path.join(folder, max(found)[1])
     notes.append(f'--resume auto: resuming from {path}')
     return path
+
+
+def owned_by_another(path, notes):
+    """In a shared work dir another user can plant the newest checkpoint, or the pointer:
+    --resume auto takes only this user's files (an explicit --resume takes any), and says so."""
+    uid = os.lstat(path).st_uid
+    note = (f'--resume auto: passed over {path}: owned by uid {uid}, not by you (uid '
+            f'{os.getuid()}); resume from it with --resume if you trust it')
+    if uid != os.getuid() and note not in notes:
+        notes.append(note)
+    return uid != os.getuid()
 
 
 def is_finished(cfg):
