@@ -111,7 +111,8 @@ def checker_failures(pairs, tmp_path):
                          for stem in sorted({s for _, s in pairs}))
     args = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', f'--junitxml={report}',
             '-k', select, *[str(f.relative_to(ROOT)) for f in folders]]
-    with procs.popen(args, cwd=ROOT, env=dict(os.environ, EXERCISE_IMPL='wrong'),
+    env = dict(os.environ, EXERCISE_IMPL='wrong', OMP_NUM_THREADS='1')    # tiny tensors: 1 thread
+    with procs.popen(args, cwd=ROOT, env=env,
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         out, _ = proc.communicate(timeout=600)
     assert report.exists(), out[-3000:]
