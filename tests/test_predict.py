@@ -189,7 +189,8 @@ def test_the_labels_and_scores_of_the_real_mmcls_golden(request):
 def test_the_real_mmcls_inference_model_and_record_the_golden_file(request, tmp_path):
     """mmcls's init_model and inference_model (tests/mmcls_after_training_ref.py) on the same
     checkpoints and images (files, and mmcv.imread's arrays): the same labels and classes,
-    scores within 1e-5 (check_against); then its results are written to the golden file."""
+    scores within 1e-5 (check_against); and the golden file is what it gives (MMREF_RECORD=1
+    writes the file anew instead)."""
     golden = {}
     all_cases = dict(cases(request), trained=(request.getfixturevalue('folder_checkpoint'), None))
     all_cases['trained'] = (all_cases['trained'][0], all_cases['folder_seeded'][1])
@@ -206,6 +207,12 @@ def test_the_real_mmcls_inference_model_and_record_the_golden_file(request, tmp_
         check_against(theirs, ours(trained, inputs), inputs)
         if name != 'trained':
             golden[name] = dict(inputs=inputs, results=theirs)
+    if os.environ.get('MMREF_RECORD') != '1':
+        recorded = json.loads(GOLDEN.read_text())
+        for name, found in golden.items():
+            assert recorded[name]['inputs'] == found['inputs']
+            check_against(recorded[name]['results'], found['results'], found['inputs'])
+        return
     GOLDEN.write_text(json.dumps(dict(
         note='mmcls 0.25.0 apis/inference.py (real mmcv 1.7.2) on tests/conftest.py seeded '
              'checkpoints; written by tests/test_predict.py with $MMREF', **golden)) + '\n')

@@ -33,7 +33,7 @@ def init_model(config, checkpoint=None, device='cpu', options=None):
     device = resolve_device(device)
     model = build_classifier(cfg.model)
     num_classes = cfg.model.head.num_classes
-    model.CLASSES = None
+    model.CLASSES = [str(i) for i in range(num_classes)]      # no checkpoint: the labels
     if checkpoint is not None:
         ckpt = read_checkpoint(checkpoint)
         load_strictly(model, checkpoint_weights(ckpt, checkpoint, num_classes), checkpoint)
