@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -126,26 +125,24 @@ def test_resume_after_epoch_2_and_after_sigterm_in_epoch_3_are_bit_identical(wor
 def test_sigterm_to_the_process_group_with_loader_workers_saves_and_resumes(tmp_path):
     """Slurm, systemd, `timeout` and `kill -TERM -<pgid>` signal the whole process group: the
     loader workers ignore SIGTERM (as SIGINT and SIGHUP), so the main process finishes the
-    iteration, saves iter_N.pth, exits 128 + 15 with no traceback, and --resume auto goes on."""
-    few = 'data.train.num_samples=1536'                 # 12 batches an epoch
-    proc = start(tmp_path, 'stopped', 2, 2, few)
+    iteration, saves iter_N.pth, exits 128 + 15 with no traceback, and --resume auto goes on.
+    The group is signalled after iteration 4 of epoch 1, where tests/tiny.py's PauseAt holds
+    the main process (its workers are up, loading ahead)."""
+    pause = "custom_hooks=[{'type': 'tiny:PauseAt', 'iter': 3, 'folder': %r}]" % str(tmp_path)
+    proc = start(tmp_path, 'stopped', 2, 2, *FEW, pause,
+                 env=dict(os.environ, PYTHONPATH=str(ROOT / 'tests')))
     try:
-        deadline = time.time() + 600
-        while time.time() < deadline and proc.poll() is None:       # iteration 3 of epoch 1
-            if any(i >= 3 for _, i, _ in losses(tmp_path / 'stopped')):
-                os.killpg(proc.pid, signal.SIGTERM)     # the group: main process and workers
-                break
-            time.sleep(0.02)
-        out, err = proc.communicate(timeout=600)
+        assert procs.signal_when_paused(proc, tmp_path, signal.SIGTERM, group=True), \
+            proc.communicate()[1]
+        out, err = proc.communicate(timeout=300)
     finally:
         procs.kill_group(proc)
     assert proc.returncode == 143 and 'Traceback' not in err, err[-3000:]
     assert 'SIGTERM received' in err and 'resume with --resume' in err
-    stopped_at = (tmp_path / 'stopped' / 'last_checkpoint').read_text()
-    assert stopped_at.startswith('iter_')
-    r = train(tmp_path, 'stopped', 2, 2, few, '--resume', 'auto')
-    assert f'resuming from stopped/{stopped_at}' in r.stdout
-    assert torch.load(tmp_path / 'stopped' / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 24
+    assert (tmp_path / 'stopped' / 'last_checkpoint').read_text() == 'iter_4.pth'
+    out = train_here(tmp_path, 'stopped', 2, 2, *FEW, '--resume', 'auto')
+    assert 'resuming from stopped/iter_4.pth' in out
+    assert torch.load(tmp_path / 'stopped' / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 16
 
 
 KILL_WHILE_SAVING = '''
