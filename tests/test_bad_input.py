@@ -69,7 +69,7 @@ CASES = [
     ('epoch 99', {'m.pth': 'EPOCH_99'}, ['--resume', 'm.pth'], 2, ['is at epoch 99 and total_epochs=3',
                                                                    'nothing is left to train']),
     ('work dir is a file', {'afile': 'x'}, ['--work-dir', 'afile/w'], 2, ['cannot be written']),
-    # hardening, round 2 (issue 24)
+    # values no one means: huge, infinite, negative; names a lookup refuses
     ('epochs a huge int', {}, ['--cfg-options', 'total_epochs=' + '1' * 31], 2,
      ['total_epochs=1111', 'cannot be meant']),
     ('lr inf', {}, ['--cfg-options', 'optimizer.lr=1e999'], 2, ['optimizer.lr=inf', 'finite']),
@@ -121,7 +121,7 @@ CASES = [
      ["optimizer.type='SDG' is not known", "did you mean 'SGD'"]),
     ('metric list', {}, ['--cfg-options', "evaluation.metric=['accuracy', 'mAP']"], 2,
      ["evaluation.metric=['accuracy', 'mAP']", 'one or a list of']),
-    # hardening, round 3 (issue 31): the mmcls bridge, before any data is read (no CIFAR-10 here)
+    # the mmcls bridge, before any data is read (no CIFAR-10 here)
     ('checkpoint as config', {'m.pth': 'NO_EPOCH'}, ['--config', 'm.pth'], 2,
      ["'m.pth' is not a .py file", '--from-checkpoint m.pth']),
     ('mmcls optimizer typo', {'mm.py': MMCLS_R18 + 'optimizer = dict(momentun=0.9)\n'},
@@ -130,7 +130,7 @@ CASES = [
      ['--config', 'mm.py'], 2, ["log_config.hooks[0]: type='TensorboardLoggerHook'", 'TextLoggerHook']),
     ('mmcls num_stages', {'mm.py': MMCLS_R18 + 'model = dict(backbone=dict(num_stages=5 * 10 ** 6))\n'},
      ['--config', 'mm.py'], 2, ['mm.py: model.backbone.num_stages=5000000 is out of range', '1..4']),
-    # image files (issue 29, item 7): one line naming the file, exit 1; ann_file lines before training
+    # image files: one line naming the file, exit 1; ann_file lines before training
     *[(f'image: {kind}', {'img.py': f'IMAGES:{kind}'}, ['--config', 'img.py'], 1, words) for kind, words in [
         ('truncated', ["LoadImageFromFile: '", "c0/0.jpg' cannot be read or decoded"]),
         ('truncated in a worker', ["error: LoadImageFromFile: '", "c0/0.jpg' cannot be read or decoded",
@@ -317,7 +317,7 @@ def test_ctrl_c_during_start_up_is_one_line_and_130(tmp_path, monkeypatch, capsy
 
 
 def test_a_bool_is_not_an_int_and_every_seed_the_message_allows_is_taken():
-    """Issue 31: True is an int to Python, never to a config; seeds 2**31 .. 2**32 - 1 were
+    """True is an int to Python, never to a config; seeds 2**31 .. 2**32 - 1 were
     refused as "the wrong type" while the range's message allows seed < 2**32."""
     from config import ConfigError, cfg, check_config, replace
     for changed, field in ((dict(total_epochs=True), 'total_epochs=True'),
@@ -337,7 +337,7 @@ def test_a_bool_is_not_an_int_and_every_seed_the_message_allows_is_taken():
     ('samples_per_gpu', 65537, '1..65536'), ('samples_per_gpu', 0, '1..65536'),
     ('workers_per_gpu', 257, '0..256')])
 def test_loader_sizes_are_bounded_as_the_mmcls_bridge_bounds_them(field, value, allowed):
-    """Issue 31: a size nobody means (the bridge's extras/bridge/mmcls_checks.py bounds these too)."""
+    """A size nobody means (the bridge's extras/bridge/mmcls_checks.py bounds these too)."""
     from config import ConfigError, cfg, check_config, replace
     with pytest.raises(ConfigError, match=f'^data.{field}={value} is out of range; allowed: {allowed}$'):
         check_config(replace(cfg, data=replace(cfg.data, **{field: value})))

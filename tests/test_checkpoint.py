@@ -98,7 +98,7 @@ def test_unwritable_work_dir(tmp_path):
     assert r.returncode == 2 and "file/sub' cannot be written: Not a directory" in r.stderr
 
 
-# ---- Moved from tests/test_planted_bugs.py (issue 31): item 23 ----------------------------------
+# ---- Pickle gadgets in a checkpoint run nothing --------------------------------------------
 from test_data_hardening import GADGETS, gadgets  # noqa: E402
 from test_lr_updater import bare_runner  # noqa: E402
 
@@ -121,7 +121,7 @@ def test_checkpoint_gadgets_are_refused_by_resume_and_load_and_run_nothing(tmp_p
     assert runner.epoch == 0 and runner.iter == 0
 
 
-# ---- Files that are not what they say (issue 31, sections 2 and 5) -------------------------
+# ---- Files that are not what they say ------------------------------------------------------
 import os  # noqa: E402
 import struct  # noqa: E402
 import zipfile  # noqa: E402

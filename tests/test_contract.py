@@ -1,4 +1,4 @@
-"""Issue 13: the contract of mmcv 1.7.2 / mmcls 0.25.0 that users meet when they bring a
+"""The contract of mmcv 1.7.2 / mmcls 0.25.0 that users meet when they bring a
 model, a config or a metric over (the optimizer builder, gradient accumulation, accuracy,
 evaluate, Normalize, collate, md5 None, simple_test). Expected values are mmcls's, from its
 sources (see each test); none of these tests needs mmcv installed."""
@@ -347,7 +347,7 @@ def test_a_module_under_two_names_is_visited_as_mmcv_add_params_does():
         (model.b[0].weight, 0.1), (model.b[0].bias, 0.2)]
 
 
-# ---- Moved from tests/test_planted_bugs.py (issue 31): item 21 ----------------------------------
+# ---- evaluate's thrs -------------------------------------------------------------------------
 import json  # noqa: E402
 
 # evaluate's thrs: a score equal to it is not a hit (mmcls: pred_score > thr).

@@ -1,4 +1,4 @@
-"""Issue 29, item 4: tools/convert_torchvision.py. torchvision's resnet18 (random init, no
+"""tools/convert_torchvision.py. torchvision's resnet18 (random init, no
 download) -> mmcls's keys -> model.py's ResNet gives torchvision's logits; and back."""
 import sys
 from pathlib import Path

@@ -462,7 +462,7 @@ def test_sampler_epoch_order_and_skip_for_mid_epoch_resume():
 
 
 def test_no_two_seed_epoch_pairs_share_a_stream():
-    # with seed + epoch, seed s's epoch e + 1 was seed s + 1's epoch e (issue 17)
+    # with seed + epoch, seed s's epoch e + 1 would be seed s + 1's epoch e
     def epoch(seed, e):
         sampler = data.DefaultSampler(100, batch_size=10, seed=seed)
         sampler.set_epoch(e)
@@ -530,7 +530,7 @@ def test_evaluate_precision_recall_f1():
 
 
 def test_random_crop_draws_y_from_the_height_slack_and_x_from_the_width_slack():
-    """Issue 31: a non-square image (6 x 20) and a non-square window (3 x 8): every top row
+    """A non-square image (6 x 20) and a non-square window (3 x 8): every top row
     0..3 and every left column 0..12 is drawn, and nothing else, per image and batched
     (tests elsewhere use square images, where swapping the two goes unseen)."""
     import random

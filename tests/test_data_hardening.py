@@ -1,4 +1,4 @@
-"""Issue 14, the data side: no code runs from a data folder (a restricted unpickler reads every
+"""The data side: no code runs from a data folder (a restricted unpickler reads every
 CIFAR-format file), the demo's writer never overwrites files it did not write, and every bad
 data file or pipeline gets one clear line that names the file or the field."""
 import hashlib
@@ -227,7 +227,7 @@ def test_a_module_function_is_not_a_dataset_or_a_transform(field, build, monkeyp
     assert calls == []
 
 
-# ---- Moved from tests/test_planted_bugs.py (issue 31): item 23 ----------------------------------
+# ---- The CIFAR files' unpickler allows only what CIFAR files hold --------------------------
 import builtins  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402

@@ -142,7 +142,7 @@ class EpochsSeen(torch.utils.data.SequentialSampler):
 
 
 def test_dist_sampler_seed_hook_gives_the_sampler_the_epoch_itself(tmp_path):
-    """Issue 31: mmcv's DistSamplerSeedHook.before_epoch calls set_epoch(runner.epoch): 0, 1,
+    """mmcv's DistSamplerSeedHook.before_epoch calls set_epoch(runner.epoch): 0, 1,
     2 for three epochs (not 1, 2, 3), and 2, 3 after a resume from epoch_2.pth (seed + epoch
     is the sampler's order: epoch + 1 would shift every order by one epoch)."""
     from config import CheckpointConfig

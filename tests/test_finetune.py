@@ -1,4 +1,4 @@
-"""Issue 29, item 4: fine-tuning. load_from a checkpoint whose head has another number of classes
+"""Fine-tuning. load_from a checkpoint whose head has another number of classes
 loads everything else and names each skipped key in one warning line (mmcv's load_checkpoint
 with strict=False); strict=True refuses it; and train.py fine-tunes from it with frozen_stages,
 which keeps those weights and BN statistics exactly as loaded."""

@@ -1,4 +1,4 @@
-"""Hardening, round 2: what an unlucky or careless user still broke (issue 24). Each test
+"""What an unlucky or careless user can break: the work dir, the console, the logs. Each test
 plants the input and checks the exit status, the one line and that nothing was lost. The
 one-line refusals of bad values are in test_bad_input.py's table."""
 import ast
@@ -170,7 +170,7 @@ def test_a_full_disk_under_the_log_stops_with_the_path(cli, tmp_path, monkeypatc
     assert '.log cannot be written: No space left on device' in lines[0]
 
 
-# ---- checkpoints both ways with mmcls 0.x (issue 23) ----------------------------------------
+# ---- checkpoints both ways with mmcls 0.x --------------------------------------------------
 
 def mmcls_layout(ckpt):
     """A minicls checkpoint rewritten in the layout mmcv 1.7.2's save_checkpoint and mmcls

@@ -258,7 +258,7 @@ def test_build_optimizer_any_torch_optimizer_and_errors():
         build_optimizer(ConvNet(), OptimizerConfig(type='Adam', momentum=0.9))
 
 
-# ---- Moved from tests/test_planted_bugs.py (issue 31): items 22, 24 -----------------------------
+# ---- save_best on a tie; the LR the text logger reports -------------------------------------
 import logging  # noqa: E402
 
 from config import OptimizerConfig, ParamwiseConfig  # noqa: E402
@@ -332,7 +332,7 @@ def test_text_logger_reports_the_first_param_groups_lr(tmp_path, groups):
 
 
 def test_resume_keeps_hook_msgs_so_the_first_evaluation_after_it_is_not_always_best(tmp_path):
-    """Issue 31: save_best's best_score and best_ckpt travel in meta['hook_msgs'] (mmcv:
+    """save_best's best_score and best_ckpt travel in meta['hook_msgs'] (mmcv:
     runner.meta, saved in every checkpoint, restored by resume): epoch 3's 55 after a resume
     at epoch 2 is not a new best against epoch 1's 60."""
     def run(max_epochs, scores, resume=None):
@@ -352,7 +352,7 @@ def test_resume_keeps_hook_msgs_so_the_first_evaluation_after_it_is_not_always_b
     assert torch.load(tmp_path / 'epoch_3.pth', weights_only=True)['meta']['hook_msgs']['best_score'] == 60.0
 
 
-# ---- Resume keeps hook_msgs; the sampler's epoch (issue 31, section 6) ---------------------
+# ---- Resume keeps hook_msgs; the sampler's epoch ------------------------------------------
 from types import SimpleNamespace  # noqa: E402
 
 from hooks import DistSamplerSeedHook  # noqa: E402

@@ -1,4 +1,4 @@
-"""Hooks, round 2 (issues 23 and 24): the evaluation loop hands the model the whole batch,
+"""Hooks: the evaluation loop hands the model the whole batch,
 save_best's type, the JSON log's write errors, CheckpointHook's out_dir rule, and SIGHUP
 (a closed ssh session) saving iter_N.pth as SIGTERM does, in a real train.py."""
 import logging
@@ -41,7 +41,7 @@ def test_the_evaluation_loop_passes_every_batch_key_to_the_model(tmp_path):
 
 @pytest.mark.parametrize('save_best', [True, 1, ['accuracy_top-1']])
 def test_save_best_must_be_a_metric_name_auto_or_none(save_best):
-    # config.check_evaluation: the check a config's evaluation gets (issue 31)
+    # config.check_evaluation: the check a config's evaluation gets
     with pytest.raises(ConfigError) as e:
         EvalHook(loader(), save_best=save_best)
     assert str(e.value) == (f"evaluation.save_best={save_best!r} is out of range; allowed: "
@@ -55,7 +55,7 @@ def test_save_best_must_be_a_metric_name_auto_or_none(save_best):
     (dict(metric='mAP'), "evaluation.metric='mAP' is out of range"),
     (dict(metric_options=dict(topk=0)), 'evaluation.metric_options=')])
 def test_an_eval_hook_built_directly_gets_a_configs_checks(args, words):
-    """issue 31: EvalHook(rule='unsupport') was accepted; the API and a config share one check."""
+    """EvalHook(rule='unsupport') was accepted once; the API and a config share one check."""
     with pytest.raises(ConfigError, match=re.escape(words)):
         EvalHook(loader(), **args)
     with pytest.raises(ConfigError, match=re.escape(words)):

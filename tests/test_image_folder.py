@@ -209,7 +209,7 @@ def test_bad_folders_are_one_error_naming_them(tmp_path):
 
 
 def test_every_base_dataset_gets_batch_seeds_from_the_loader(tmp_path):
-    """The contract is BaseDataset's (issue 30, defect 6): the same batches with 0 or 2
+    """The contract is BaseDataset's: the same batches with 0 or 2
     workers, because each batch reseeds `random` and np.random from (seed, epoch, batch)."""
     root = make_folder(tmp_path, [f'c{i % 2}/{i}.png' for i in range(8)])
     pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=4),

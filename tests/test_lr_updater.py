@@ -253,7 +253,7 @@ def test_cosine_annealing_cooldown_equals_the_mmcls_formula(by_epoch, cool_down_
     assert {round(r[3][0], 12) for r in rows[-10:]} == {0.0025}     # the cool-down
 
 
-# ---- Moved from tests/test_planted_bugs.py (issue 31): item 19 ----------------------------------
+# ---- A runner of TinyModel; warmup by iteration and by epoch ----------------------------------
 
 def bare_runner(work_dir, max_epochs, lr_config=None, checkpoint=None, log=None, model=None,
                 optimizer=None, logger=None):
@@ -328,7 +328,7 @@ def test_warmup_by_iter_ends_exactly_at_warmup_iters(mode):
 
 @pytest.mark.parametrize('policy, step', [('fixed', None), ('step', [3])])
 def test_warmup_by_epoch_lasts_warmup_iters_epochs_of_iterations(policy, step, tmp_path):
-    """Issue 31: warmup_by_epoch=True, warmup_iters=2, 7 iterations an epoch: iterations 0..13
+    """warmup_by_epoch=True, warmup_iters=2, 7 iterations an epoch: iterations 0..13
     are warmed up (mmcv: warmup_iters = warmup_epochs * len(data_loader) at the first epoch),
     iteration 14, the first of epoch 3, has the regular lr; every iteration is checked."""
     _, rows = run_schedule(LrConfig(policy=policy, step=step, warmup='linear', warmup_iters=2,

@@ -562,7 +562,7 @@ def test_train_py_runs_an_mmcls_config_file(tmp_path):
     assert r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr
 
 
-# ---- hostile input: a file's data never costs more than reading it (issue 31) ------------------
+# ---- hostile input: a file's data never costs more than reading it --------------------------
 
 def one_line(error, *words, longest=400):
     """The message of `error`: one line of printable text, cut short, holding `words`."""

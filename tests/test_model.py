@@ -265,7 +265,7 @@ def test_builder_names_the_bad_field(cfg, words):
 @pytest.mark.parametrize('field, value', [('base_channels', 0), ('base_channels', 1025),
                                           ('stem_channels', 0), ('stem_channels', 4096)])
 def test_backbone_widths_are_bounded_before_anything_is_built(field, value):
-    # issue 31: a width from a file must not allocate what it asks for (1..1024, as mmcls_checks)
+    # a width from a file must not allocate what it asks for (1..1024, as mmcls_checks)
     with pytest.raises(ConfigError, match=f'model.backbone.{field}={value} is out of range; '
                                           'allowed: 1..1024'):
         build_classifier(small_cfg(**{field: value}))
@@ -301,7 +301,7 @@ def test_the_loss_is_mmcls_sum_over_the_batch_size_to_the_bit():
     """mmcls 0.25: ClsHead.loss calls CrossEntropyLoss with avg_factor=len(cls_score), so
     weight_reduce_loss takes cross_entropy(reduction='none').sum() / N, then * loss_weight.
     F.cross_entropy's own mean differs in the last bit on this batch (and on about half of
-    such batches), which made one logged loss in 76 differ from mmcls's (issue 31). Checked
+    such batches), which made one logged loss in 76 differ from mmcls's. Checked
     equal to mmcls's ClsHead(loss=CrossEntropyLoss(loss_weight=0.7)).loss on 200 batches."""
     g = torch.Generator().manual_seed(0)
     scores, labels = torch.randn(16, 10, generator=g) * 3, torch.randint(0, 10, (16,), generator=g)

@@ -206,7 +206,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(flag, tmp_path, monkeypatch
     assert not marker.exists()
 
 
-# ---- Moved from tests/test_planted_bugs.py (issue 31): item 20 ----------------------------------
+# ---- Resume restores random, numpy and torch's generators ----------------------------------
 import random  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -252,7 +252,7 @@ def test_resume_restores_python_numpy_and_torch_random_states(tmp_path):
     assert len({r[3] for r in full_draws.rows}) == len(full_draws.rows)
 
 
-# ---- A stop at any iteration of an epoch resumes to the bit (issue 31, section 1) ----------
+# ---- A stop at any iteration of an epoch resumes to the bit --------------------------------
 from test_work_dir import cli, config  # noqa: E402,F401  (fixtures: 4 iterations an epoch, 3 epochs)
 from extras.run.guards import StopSignalHook  # noqa: E402
 

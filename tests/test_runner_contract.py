@@ -1,5 +1,5 @@
 """What mmcv's runner and hooks promise a user who brings a model, a hook or a checkpoint
-over from mmcv/mmcls (issue 13's runner items), and what checkpoint writing promises
+over from mmcv/mmcls (the runner's), and what checkpoint writing promises
 (written in the background, never blocking training, never half a file)."""
 import logging
 import os
@@ -208,7 +208,7 @@ def test_set_random_seed_sets_pythonhashseed_as_mmcv(monkeypatch):
         torch.set_rng_state(state)
 
 
-# ---- The API refuses what would hang or fail far away, accepts mmcv's dicts (issue 31, 5) --
+# ---- The API refuses what would hang or fail far away, accepts mmcv's dicts ---------------
 from config import ConfigError, ParamwiseConfig  # noqa: E402
 from hooks import OptimizerHook, StepLrUpdaterHook  # noqa: E402
 

@@ -79,7 +79,7 @@ def test_analyze_logs_reads_a_log_and_needs_matplotlib_only_to_plot(tmp_path):
 
 
 def test_analyze_logs_on_a_killed_runs_log_a_bad_line_and_a_binary_file(tmp_path):
-    """Issue 31: a killed run's last line cut short is left out with a note; a bad line
+    """A killed run's last line cut short is left out with a note; a bad line
     elsewhere or a binary file is one line naming the file and the line, before matplotlib."""
     sys.path.insert(0, str(ROOT / 'tools'))
     import analyze_logs

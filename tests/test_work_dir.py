@@ -179,7 +179,7 @@ def test_the_thread_count_is_chosen_from_the_usable_cores_and_logged(cli, monkey
 @pytest.mark.parametrize('start, pointer', [('w/epoch_3.pth', 'epoch_3.pth'), ('copy.pth', 'epoch_2.pth')])
 def test_moving_checkpoints_aside_points_last_checkpoint_at_the_newest_that_stays(
         cli, tmp_path, monkeypatch, start, pointer):
-    """Issue 31: four checkpoints kept; a resume from epoch 3 (in the folder) or from a copy
+    """Four checkpoints kept; a resume from epoch 3 (in the folder) or from a copy
     of epoch 2 (outside it) moves the later ones aside and `last_checkpoint` names the newest
     that stays, not an older one: a resumed run that fails before its first checkpoint (a
     full disk here) is taken up by `--resume auto` where it started."""
@@ -202,7 +202,7 @@ def test_moving_checkpoints_aside_points_last_checkpoint_at_the_newest_that_stay
 
 
 def test_temp_file_cleanup_removes_only_this_projects_temp_files(cli, tmp_path):
-    """Issue 31: a kill -9's half-written `.epoch_2.pth.<random>.minicls.tmp` is removed when
+    """A kill -9's half-written `.epoch_2.pth.<random>.minicls.tmp` is removed when
     the next run starts; a user's `.notes.tmp` and `notes.minicls.tmp` (not hidden) are not."""
     assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
     work = tmp_path / 'w'
@@ -216,7 +216,7 @@ def test_temp_file_cleanup_removes_only_this_projects_temp_files(cli, tmp_path):
     assert 'removed 1 temp files that an interrupted run left in w' in out
 
 
-# ---- Only regular files are checkpoints and locks; permissions and the umask (issue 31, 5) --
+# ---- Only regular files are checkpoints and locks; permissions and the umask --------------
 
 def test_a_fifo_named_as_a_checkpoint_or_the_lock_never_hangs_a_run(cli, tmp_path):
     assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
