@@ -38,7 +38,8 @@ from model import build_classifier  # noqa: E402
 from runner import EpochBasedRunner, build_optimizer, optimizer_args, optimizer_class  # noqa: E402
 from extras.run.cpu_threads import set_cpu_threads  # noqa: E402
 from extras.run.device import resolve_device  # noqa: E402
-from extras.run.guards import CheckInvalidLossHook, StopSignalHook, TrainingStopped  # noqa: E402
+from extras.run.guards import (CheckInvalidLossHook, StopSignalHook, TrainingStopped,  # noqa: E402
+                               check_open_files)
 from extras.run.logger import escape, setup_console, setup_logger  # noqa: E402
 from extras.bridge.mmcls_config import to_mmcls_text  # noqa: E402
 from extras.run.work_dir import (find_latest_checkpoint, is_finished,  # noqa: E402
@@ -108,6 +109,7 @@ def main(argv=None):
     cfg = build_cfg(args, timestamp, notes)
     device, distributed, rank = select_device(cfg, args.launcher)
     threads = set_cpu_threads(cfg.num_threads, cfg.data.workers_per_gpu) if device == 'cpu' else ''
+    check_open_files(cfg.data.workers_per_gpu)     # each batch of a worker: file descriptors
     # the work dir (extras/run/work_dir.py): one run at a time, nothing in it lost or overwritten
     with lock_work_dir(cfg, rank, distributed):
         remove_temp_files(cfg, notes, rank)

@@ -251,3 +251,20 @@ def test_escape_sequences_and_newlines_from_a_checkpoint_are_escaped(flag, where
         assert r"unexpected keys in source state_dict: '\x1b[2J\x1b[31mred\nsecond line'" in line
     assert '\x1b' not in r.stdout + r.stderr
     assert not any(line.startswith('second line') for line in (r.stdout + r.stderr).splitlines())
+
+
+def test_too_few_open_files_for_the_loader_workers_is_one_line(config, tmp_path):
+    """`ulimit -n 20` with 2 loader workers: multiprocessing's threads failed with thousands of
+    lines of tracebacks (each batch travels as file descriptors); refused before the run."""
+    import resource
+
+    def few_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))
+    args = [sys.executable, os.path.join(ROOT, 'train.py'), '--config', config, '--no-validate',
+            '--cfg-options', 'total_epochs=1', 'data.workers_per_gpu=2']
+    r = procs.run(args, cwd=tmp_path, timeout=300, preexec_fn=few_files)
+    assert r.returncode == 2 and r.stderr.splitlines() == [
+        'error: data.workers_per_gpu=2 wants 48 open files or more, but ulimit -n allows 20: the '
+        'loader workers pass every batch as file descriptors; raise ulimit -n, or lower '
+        'data.workers_per_gpu'], r.stderr[-2000:]
+    assert not (tmp_path / 'w').exists()
