@@ -418,3 +418,15 @@ def test_every_value_or_type_error_raised_is_a_bugs_or_a_users_error_class():
     unlisted = [f'{f}:{line} in {fn}' for (f, fn), line in found.items() if (f, fn) not in BUG_RAISES]
     assert unlisted == [], "a user's value refused with a traceback: raise ConfigError there"
     assert set(BUG_RAISES) <= set(found), 'BUG_RAISES names a raise that is gone'
+
+
+def test_minicls_none_in_a_checkpoints_config_text_is_refused(good_checkpoint):
+    """`minicls = None` (the key that carries minicls's own fields) in the mmcls text a
+    checkpoint keeps (tools/convert_config.py --from-checkpoint reads it) was taken as {}."""
+    import re
+    from config import ConfigError
+    from extras.bridge.mmcls_config import read_mmcls_text
+    text = good_checkpoint[0]['meta']['config']
+    text = re.sub(r'(?ms)^minicls = .*?(?=^\w|\Z)', '', text) + '\nminicls = None\n'
+    with pytest.raises(ConfigError, match=r"^m.pth: meta\['config'\]: minicls=None is not a dict$"):
+        read_mmcls_text(text, "m.pth: meta['config']", [])
