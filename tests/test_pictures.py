@@ -5,7 +5,8 @@ analyze_results.py, confusion_matrix.py, vis_cam.py, report.py), on both demos' 
 - vis_lr's numbers are the LR and momentum a real training loop sets at each iteration (step
   with warmup, cosine by iteration, warmup by epoch with a momentum schedule), a step
   schedule's values worked out by hand, and mmcls 0.25's vis_lr.py's (recorded in
-  golden/vis_lr_mmcls.json; with $MMREF, run again and recorded: tests/mmcls_pictures_ref.py);
+  golden/vis_lr_mmcls.json; with $MMREF, run again and compared with it, MMREF_RECORD=1
+  records it anew: tests/mmcls_pictures_ref.py);
   iterations per epoch from --dataset-size and --ngpus;
 - vis_pipeline's pictures hold the dataset's own pixels, and a Normalize kept in the pipeline
   is undone to the same picture as one skipped;
@@ -154,7 +155,12 @@ def test_the_real_mmcls_vis_lr_and_record_the_golden_file(mmref, tmp_path):
     recorded = {name: dict(case=golden['cases'][name]['case'], **theirs[name])
                 for name in theirs}
     check_against_mmcls(recorded)
-    with open(GOLDEN, 'w') as f:
+    if os.environ.get('MMREF_RECORD') != '1':         # the golden file is what mmcls gives
+        for name, found in recorded.items():
+            assert found['iters_per_epoch'] == golden['cases'][name]['iters_per_epoch'], name
+            assert np.allclose(found['lr'], golden['cases'][name]['lr'], rtol=1e-12, atol=0)
+        return
+    with open(GOLDEN, 'w') as f:                      # MMREF_RECORD=1: written anew
         f.write(json.dumps(dict(note=golden['note'], cases=recorded)) + '\n')
 
 
