@@ -14,6 +14,7 @@ from config import OptimizerConfig
 from runner import build_optimizer
 from runner import EpochBasedRunner
 import procs
+import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,11 +78,21 @@ def test_checkpoint_holds_rng_states_and_restores_them(tmp_path):
     assert torch.equal(torch.rand(3), expected)
 
 
+def demo_cli(*args, capsys):
+    """train.py's cli on configs/demo.py in this process: (exit status, stderr's lines)."""
+    with pytest.raises(SystemExit) as stop:
+        train.cli(['--config', str(ROOT / 'configs' / 'demo.py'), *args])
+    return stop.value.code, capsys.readouterr().err.strip().splitlines()
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    """A process: after this stop, in this process, epoch_1.pth's background write may still be
+    running (EpochBasedRunner.run waits for it only when the run ends normally)."""
     args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
             '--work-dir', 'w', '--no-validate', '--cfg-options', 'model.backbone.base_channels=4',
-            'model.backbone.stem_channels=4', 'model.backbone.num_stages=1', 'model.backbone.out_indices=[0]',
-            'model.head.in_channels=4', 'data.workers_per_gpu=0', 'total_epochs=2',
+            'model.backbone.stem_channels=4', 'model.backbone.num_stages=1',
+            'model.backbone.out_indices=[0]', 'model.head.in_channels=4', 'data.workers_per_gpu=0',
+            'data.samples_per_gpu=16', 'data.train.num_samples=128', 'total_epochs=2',
             'lr_config.step=[1]', 'lr_config.gamma=1e30']        # epoch 2 trains at lr 1e29
     r = procs.run(args, cwd=tmp_path, timeout=300)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
@@ -90,12 +101,11 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
 
 
-def test_unwritable_work_dir(tmp_path):
+def test_unwritable_work_dir(tmp_path, monkeypatch, capsys):
     (tmp_path / 'file').write_text('x')
-    args = [sys.executable, str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'),
-            '--work-dir', 'file/sub']
-    r = procs.run(args, cwd=tmp_path, timeout=300)
-    assert r.returncode == 2 and "file/sub' cannot be written: Not a directory" in r.stderr
+    monkeypatch.chdir(tmp_path)
+    code, err = demo_cli('--work-dir', 'file/sub', capsys=capsys)
+    assert code == 2 and len(err) == 1 and "file/sub' cannot be written: Not a directory" in err[0]
 
 
 # ---- Pickle gadgets in a checkpoint run nothing --------------------------------------------
