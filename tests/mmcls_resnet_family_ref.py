@@ -5,6 +5,8 @@ makes them), for tests/test_resnet_family.py and tests/test_losses.py:
     PYTHONPATH=/tmp/mmref/src:/tmp/mmref/deps python tests/mmcls_resnet_family_ref.py
         --work /tmp/r          # saves one mmcls checkpoint per model; prints the results as JSON
     PYTHONPATH=... python tests/mmcls_resnet_family_ref.py --record tests/golden/resnet_family.json
+    PYTHONPATH=... python tests/mmcls_resnet_family_ref.py --text config.py   # mmcls text in,
+        # the state_dict entries and loss type of mmcls's model built from its `model` out
 
 Each model (small widths: a few thousand weights) gets its weights from `fill`, which depends
 only on the state_dict's keys, order and shapes, so the recorded logits catch a wrong key, a
@@ -32,7 +34,7 @@ MODELS = {
     'seresnet50': (dict(type='SEResNet', depth=50, base_channels=8, stem_channels=8,
                         se_ratio=8), None),
     'seresnext50_4x2d': (dict(type='SEResNeXt', depth=50, base_channels=8, stem_channels=8,
-                              groups=4, width_per_group=2), None),
+                              groups=4, width_per_group=2, se_ratio=16), None),
     'wide_resnet50': (dict(type='ResNet', depth=50, base_channels=16, stem_channels=8,
                            expansion=2), None),
     'resnet18_gem': (dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
@@ -183,8 +185,16 @@ def main():
     p.add_argument('--record')
     p.add_argument('--work')
     p.add_argument('--only', choices=['losses'], help='the losses, GeM and DropPath only')
+    p.add_argument('--text')
     args = p.parse_args()
     torch.set_num_threads(1)
+    if args.text:
+        from mmcls.models import build_classifier
+        from mmcv import Config
+        with open(args.text) as f:
+            model = build_classifier(Config.fromstring(f.read(), file_format='.py').model)
+        return print(json.dumps(dict(entries=entries(model),
+                                     loss=type(model.head.compute_loss).__name__)))
     import mmcls
     import mmcv
     from mmcv.utils import get_logger

@@ -22,6 +22,7 @@ from extras.models.heads import MultiLabelLinearClsHead
 from model import LOSSES, build_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
+REF = ROOT / 'tests' / 'mmcls_resnet_family_ref.py'     # run with the real mmcls on the path
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'resnet_family.json').read_text())
 
 
@@ -48,7 +49,7 @@ def test_loss_values_are_mmcls(name):
 
 def test_mmcls_gives_the_recorded_values(mmref):
     env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
-    r = procs.run([sys.executable, '-W', 'ignore', str(ROOT / 'tests' / 'mmcls_resnet_family_ref.py'),
+    r = procs.run([sys.executable, '-W', 'ignore', str(REF),
                    '--only', 'losses'], cwd=ROOT, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     theirs = json.loads(r.stdout.strip().splitlines()[-1])
@@ -113,6 +114,7 @@ def test_gem_neck_is_mmcls_and_its_p_a_parameter():
     (dict(loss=LossConfig(type='LabelSmoothLoss', label_smooth_val=0.1, num_classes=4)),
      'model.head.loss.num_classes=4 is out of range'),
     (dict(head='MultiLabelLinearClsHead', cal_acc=True), 'model.head.cal_acc=True is out of range'),
+    (dict(head='MultiLabelLinearClsHead', topk=(1, 5)), 'model.head.topk=(1, 5) is out of range'),
     (dict(neck='GlobalAveragePooling', p=3.0),
      'model.neck.p=3.0 is not an argument of GlobalAveragePooling'),
     (dict(neck='GeneralizedMeanPooling', p=0.5), 'model.neck.p=0.5 is out of range'),
@@ -122,7 +124,8 @@ def test_loss_head_and_neck_fields_are_checked_before_anything_is_built(part, wo
         backbone=BackboneConfig(depth=18, base_channels=4, stem_channels=4),
         neck=NeckConfig(type=part.get('neck', 'GlobalAveragePooling'), p=part.get('p')),
         head=HeadConfig(type=part.get('head', 'LinearClsHead'), num_classes=5, in_channels=32,
-                        loss=part.get('loss', LossConfig()), cal_acc=part.get('cal_acc', False)))
+                        loss=part.get('loss', LossConfig()), cal_acc=part.get('cal_acc', False),
+                        topk=part.get('topk', (1,))))
     with pytest.raises(ConfigError) as e:
         build_classifier(cfg)
     assert str(e.value).startswith(words), str(e.value)

@@ -17,10 +17,14 @@ import tiny  # noqa: F401  (puts the repository on sys.path)
 import procs
 import mmcls_resnet_family_ref as ref
 from checkpoint import load_checkpoint
-from config import BackboneConfig, ConfigError, HeadConfig, ModelConfig
+from config import (BackboneConfig, ConfigError, HeadConfig, LossConfig, ModelConfig, NeckConfig,
+                    cfg as base_cfg)
+from extras.bridge.mmcls_config import read_mmcls_text, to_mmcls_text
 from model import DropPath, build_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
+REF = ROOT / 'tests' / 'mmcls_resnet_family_ref.py'     # run with the real mmcls on the path
+ZOO = ROOT / 'benchmarks' / 'mmcls_zoo_configs.py'
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'resnet_family.json').read_text())
 
 
@@ -64,7 +68,7 @@ def test_mmcls_checkpoints_load_strictly_and_give_mmcls_logits(mmref, tmp_path):
     """The real mmcls builds each model, fills it, saves it (mmcv's save_checkpoint): here it
     loads with strict=True and gives mmcls's logits; the golden file is what mmcls gives now."""
     env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
-    r = procs.run([sys.executable, '-W', 'ignore', str(ROOT / 'tests' / 'mmcls_resnet_family_ref.py'),
+    r = procs.run([sys.executable, '-W', 'ignore', str(REF),
                    '--work', str(tmp_path)], cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     theirs = json.loads(r.stdout.strip().splitlines()[-1])
@@ -73,7 +77,8 @@ def test_mmcls_checkpoints_load_strictly_and_give_mmcls_logits(mmref, tmp_path):
         load_checkpoint(model, str(tmp_path / f'{name}.pth'), strict=True)
         assert close(logits(model), result['logits']), name
         golden = GOLDEN['models'][name]
-        assert (result['num_entries'], result['sha256']) == (golden['num_entries'], golden['sha256'])
+        assert [result[k] for k in ('num_entries', 'sha256')] == \
+            [golden[k] for k in ('num_entries', 'sha256')]
         assert close(torch.tensor(result['logits']), golden['logits']), name
         assert result['init_abs_sums'] == golden['init_abs_sums'], name
         assert result['next_rand'] == golden['next_rand'], name
@@ -86,13 +91,56 @@ def test_the_zoo_configs_that_build_have_mmcls_state_dicts(mmref):
     each model that builds here has mmcls's full-size state_dict entries; what refuses is
     outside the model (Mixup/CutMix train_cfg, SyncBN)."""
     env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
-    r = procs.run([sys.executable, '-W', 'ignore', str(ROOT / 'benchmarks' / 'mmcls_zoo_configs.py')],
+    r = procs.run([sys.executable, '-W', 'ignore', str(ZOO)],
                   cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     models = [line for line in r.stdout.splitlines() if ' model: ' in line]
     assert len(models) == 75 and 'DIFFERS' not in r.stdout
     refused = [line.split(' model: ')[1] for line in models if 'model: builds' not in line]
     assert refused and all('model.train_cfg=' in why or "'SyncBN'" in why for why in refused)
+
+
+VARIANT_CONFIGS = {
+    'seresnext_ls_gem': ModelConfig(
+        backbone=BackboneConfig(type='SEResNeXt', depth=50, base_channels=8, stem_channels=8,
+                                groups=4, width_per_group=2, se_ratio=16),
+        neck=NeckConfig(type='GeneralizedMeanPooling', p=2.0),
+        head=HeadConfig(num_classes=7, in_channels=256, topk=(1, 5),
+                        loss=LossConfig(type='LabelSmoothLoss', label_smooth_val=0.1,
+                                        mode='classy_vision'))),
+    'v1d_multilabel': ModelConfig(
+        backbone=BackboneConfig(type='ResNetV1d', depth=18, base_channels=8, stem_channels=8,
+                                drop_path_rate=0.1),
+        head=HeadConfig(type='MultiLabelLinearClsHead', num_classes=7, in_channels=64,
+                        loss=LossConfig(use_soft=True, class_weight=[1.] * 7))),
+    'wide': ModelConfig(
+        backbone=BackboneConfig(type='ResNet', depth=50, base_channels=16, stem_channels=8,
+                                expansion=2), head=HeadConfig(in_channels=256,
+                                                              loss=LossConfig(use_sigmoid=True))),
+}
+
+
+@pytest.mark.parametrize('name', list(VARIANT_CONFIGS))
+def test_the_mmcls_text_of_a_variant_reads_back(name):
+    """Every checkpoint carries its config as mmcls text (to_mmcls_text): the variant fields
+    are written as mmcls's keys and read back to the same model config."""
+    cfg = dataclasses.replace(base_cfg, model=VARIANT_CONFIGS[name])
+    assert read_mmcls_text(to_mmcls_text(cfg)).model == cfg.model
+
+
+def test_mmcls_builds_the_model_of_a_variants_mmcls_text(mmref, tmp_path):
+    """The real mmcls reads that text (mmcv's Config.fromstring) and builds the same model."""
+    env = dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps')
+    for name, model_cfg in VARIANT_CONFIGS.items():
+        path = tmp_path / f'{name}.py'
+        path.write_text(to_mmcls_text(dataclasses.replace(base_cfg, model=model_cfg)))
+        r = procs.run([sys.executable, '-W', 'ignore', str(REF), '--text', str(path)],
+                      cwd=ROOT, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        theirs = json.loads(r.stdout.strip().splitlines()[-1])
+        ours = build_classifier(model_cfg)
+        assert theirs['entries'] == ref.entries(ours), name
+        assert theirs['loss'] == type(ours.head.compute_loss).__name__
 
 
 # ---- The parts ------------------------------------------------------------------------------
@@ -151,6 +199,8 @@ def test_drop_path_is_mmcvs_and_acts_only_while_training():
     (dict(type='ResNeXt', depth=18), 'model.backbone.depth=18 is not valid; valid: 50, 101, 152'),
     (dict(type='ResNet', drop_path_rate=1.0), 'model.backbone.drop_path_rate=1.0 is out of range'),
     (dict(type='SEResNeXt', width_per_group=0), 'model.backbone.width_per_group=0 is out of range'),
+    (dict(type='SEResNeXt', se_ratio=8), 'model.backbone.se_ratio=8 is out of range; allowed: '
+                                         'None or 16 with SEResNeXt'),
 ])
 def test_variant_fields_are_checked_before_anything_is_built(backbone, words):
     cfg = ModelConfig(backbone=BackboneConfig(**dict(dict(depth=50), **backbone)),

@@ -237,6 +237,9 @@ def to_mmcls_dict(cfg, world_size=1):
     for k, default in (('use_soft', False), ('use_sigmoid', False), ('reduction', 'mean')):
         if loss[k] == default:            # none of them, so they are written only when set
             del loss[k]
+    head = d['model']['head']             # mmcls's has no training accuracy (model_checks:
+    if head['type'] == 'MultiLabelLinearClsHead':          # only the defaults are allowed)
+        del head['topk'], head['cal_acc']
     if hook is not None:                  # mmcv: OptimizerHook, or GradientCumulativeOptimizerHook
         iters = hook.pop('cumulative_iters')
         if iters != 1:

@@ -69,6 +69,9 @@ def check_variants(model_cfg, variants):
              '1..1024 or None'),
             ('backbone.se_ratio', backbone.se_ratio, backbone.se_ratio is None
              or 1 <= backbone.se_ratio <= 1024, '1..1024 or None'),
+            ('backbone.se_ratio', backbone.se_ratio, backbone.type != 'SEResNeXt'
+             or backbone.se_ratio in (None, 16), 'None or 16 with SEResNeXt (mmcls 0.25 never '
+             'passes it to its blocks)'),
             ('backbone.drop_path_rate', backbone.drop_path_rate,
              0 <= backbone.drop_path_rate < 1, '0 <= rate < 1'),
             ('neck.p', neck.p, neck.p is None or 1 <= neck.p <= 1000, '1..1000 or None'),
@@ -95,7 +98,10 @@ def check_variants(model_cfg, variants):
                 None, head.num_classes), f'None or head.num_classes={head.num_classes}'),
             ('head.cal_acc', head.cal_acc,
              not head.cal_acc or head.type != 'MultiLabelLinearClsHead',
-             'False with a MultiLabelLinearClsHead (mmcls computes no training accuracy)')):
+             'False with a MultiLabelLinearClsHead (mmcls computes no training accuracy)'),
+            ('head.topk', head.topk, tuple(head.topk) == (1,)
+             or head.type != 'MultiLabelLinearClsHead',
+             '(1,) with a MultiLabelLinearClsHead (mmcls computes no training accuracy)')):
         if not ok:
             raise ConfigError(f'model.{field}={value!r} is out of range; allowed: {allowed}')
 

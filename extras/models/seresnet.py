@@ -93,5 +93,7 @@ class SEResNeXt(SEResNet):
         super().__init__(depth, **kwargs)
 
     def make_res_layer(self, **kwargs):
-        return super().make_res_layer(groups=self.groups, width_per_group=self.width_per_group,
-                                      base_channels=self.base_channels, **kwargs)
+        # As mmcls 0.25's: not SEResNet's, so se_ratio never reaches the blocks (they keep
+        # their default 16); a config may set it only to 16 (extras/checks/model_checks.py)
+        return model.make_res_layer(groups=self.groups, width_per_group=self.width_per_group,
+                                    base_channels=self.base_channels, **kwargs)
