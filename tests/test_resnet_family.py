@@ -193,6 +193,41 @@ def test_drop_path_is_mmcvs_and_acts_only_while_training():
         assert not torch.equal(first, net(x)[0])
 
 
+def test_se_blocks_keep_mmcls_unused_drop_path():
+    """mmcls's SEBottleneck.forward never calls its drop_path: training output is the same
+    whatever the generator says."""
+    net = build(type='SEResNet', drop_path_rate=0.5).train()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        first = net(x)[0]
+        torch.manual_seed(1)
+        assert torch.equal(first, net(x)[0])
+
+
+def test_a_variant_trains_with_label_smoothing_and_soft_labels():
+    """One optimizer step through train_step (as the runner calls it): ResNetV1d with
+    drop_path and LabelSmoothLoss on class indices; a MultiLabelLinearClsHead with a use_soft
+    CrossEntropyLoss on Mixup-like rows."""
+    for head, labels in (
+            (HeadConfig(num_classes=5, in_channels=64, cal_acc=True, loss=LossConfig(
+                type='LabelSmoothLoss', label_smooth_val=0.1)), torch.tensor([0, 4, 2, 1])),
+            (HeadConfig(type='MultiLabelLinearClsHead', num_classes=5, in_channels=64,
+                        loss=LossConfig(use_soft=True)), torch.full((4, 5), 0.2))):
+        model = build_classifier(ModelConfig(backbone=BackboneConfig(
+            type='ResNetV1d', depth=18, base_channels=8, stem_channels=8, drop_path_rate=0.2),
+            head=head))
+        model.init_weights()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        before = model.head.fc.weight.clone()
+        out = model.train_step(dict(img=torch.randn(4, 3, 32, 32), gt_label=labels))
+        out['loss'].backward()
+        optimizer.step()
+        assert torch.isfinite(out['loss']) and out['loss'] > 0
+        assert not torch.equal(before, model.head.fc.weight)
+        assert ('top-1' in out['log_vars']) == head.cal_acc
+
+
 @pytest.mark.parametrize('backbone, words', [
     (dict(type='ResNet', groups=32), "model.backbone.groups=32 is not an argument of ResNet"),
     (dict(type='ResNeXt', se_ratio=8), 'model.backbone.se_ratio=8 is not an argument of ResNeXt'),
