@@ -298,7 +298,8 @@ def test_confusion_matrix_counts_true_and_predicted_pairs(tested, name, tmp_path
     trained, result_path, gt = tested[name]
     result = json.loads(result_path.read_text())
     ok(tool('confusion_matrix.py', trained.config, result_path, '--out', tmp_path / 'r.json',
-            cwd=trained.work_dir))
+            '--save-path', tmp_path / 'r.png', cwd=trained.work_dir))   # --show-path's alias
+    assert png(tmp_path / 'r.png').shape[0] > 300
     from_result = json.loads((tmp_path / 'r.json').read_text())
     assert from_result['matrix'] == counted(result['pred_label'], gt, 10)
     assert len(from_result['classes']) == 10

@@ -28,7 +28,8 @@ def parse_args(argv):
     parser.add_argument('ckpt_or_result', help='a checkpoint (.pth) or the JSON of '
                         'tools/test.py --out')
     parser.add_argument('--out', help='the JSON file to save the confusion matrix in')
-    parser.add_argument('--show-path', help='the PNG to save the picture in')
+    parser.add_argument('--show-path', '--save-path', dest='show_path',
+                        help='the PNG to save the picture in (--save-path: the same)')
     parser.add_argument('--include-values', action='store_true',
                         help='write the counts in the cells')
     parser.add_argument('--cmap', default='viridis', help='matplotlib colour map (default '
