@@ -233,6 +233,8 @@ def test_a_variant_trains_with_label_smoothing_and_soft_labels():
     (dict(type='ResNeXt', se_ratio=8), 'model.backbone.se_ratio=8 is not an argument of ResNeXt'),
     (dict(type='ResNeXt', depth=18), 'model.backbone.depth=18 is not valid; valid: 50, 101, 152'),
     (dict(type='ResNet', drop_path_rate=1.0), 'model.backbone.drop_path_rate=1.0 is out of range'),
+    (dict(type='ResNet', depth=34, expansion=2), 'model.backbone.expansion=2 is out of range; '
+                                                 'allowed: None or 1 with depth 34 (BasicBlock'),
     (dict(type='SEResNeXt', width_per_group=0), 'model.backbone.width_per_group=0 is out of range'),
     (dict(type='SEResNeXt', se_ratio=8), 'model.backbone.se_ratio=8 is out of range; allowed: '
                                          'None or 16 with SEResNeXt'),

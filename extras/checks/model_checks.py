@@ -36,8 +36,13 @@ def check_model_config(model_cfg, backbone_cls, variants=()):
         if not ok:
             raise ConfigError(f'model.{field}={value!r} is out of range; allowed: {allowed}')
     check_variants(model_cfg, variants)
+    block = backbone_cls.arch_settings[backbone.depth][0]
+    if backbone.expansion not in (None, 1) and block.expansion == 1:    # mmcls asserts it
+        raise ConfigError(f'model.backbone.expansion={backbone.expansion!r} is out of range; '
+                          f'allowed: None or 1 with depth {backbone.depth} ({block.__name__}: '
+                          'two convs of one width)')
     # The head reads the last output: stage i is base_channels * expansion * 2**i wide.
-    expansion = backbone.expansion or backbone_cls.arch_settings[backbone.depth][0].expansion
+    expansion = backbone.expansion or block.expansion
     last = max(out_indices)
     width = backbone.base_channels * expansion * 2 ** last
     if head.in_channels != width:
