@@ -5,6 +5,7 @@ import re
 import sys
 from pathlib import Path
 import procs
+import train
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = json.loads((Path(__file__).parent / 'golden' / 'hook_order_public.json').read_text())
@@ -47,11 +48,12 @@ def test_trace_shows_the_seed_steps_and_mmcv_dispatch_order(tmp_path):
     assert pasted == calls
 
 
-def test_debug_runs_a_tiny_subset_and_shows_tracebacks(tmp_path):
-    r = run('--debug', cwd=tmp_path)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert 'Epoch(val) [1][1]' in r.stdout and 'Epoch [2]' not in r.stdout       # 1 epoch, 128 val images
-    assert 'Epoch [1][1/2]' in r.stdout and 'Epoch [1][2/2]' in r.stdout         # a training line per iteration
+def test_debug_runs_a_tiny_subset_and_shows_tracebacks(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)         # this run in this process; the tracebacks below need one
+    train.cli(['--config', str(ROOT / 'configs' / 'demo.py'), '--debug'])
+    out = capsys.readouterr().out
+    assert 'Epoch(val) [1][1]' in out and 'Epoch [2]' not in out       # 1 epoch, 128 val images
+    assert 'Epoch [1][1/2]' in out and 'Epoch [1][2/2]' in out         # a training line per iteration
     debug_dirs = list((tmp_path / 'work_dirs' / 'demo' / 'debug').iterdir())
     assert len(debug_dirs) == 1 and (debug_dirs[0] / 'epoch_1.pth').exists()
     bad = ['--cfg-options', "data.train.pipeline=[{'type':'RandomCrop','size':40}]"]
