@@ -268,3 +268,16 @@ def test_too_few_open_files_for_the_loader_workers_is_one_line(config, tmp_path)
         'loader workers pass every batch as file descriptors; raise ulimit -n, or lower '
         'data.workers_per_gpu'], r.stderr[-2000:]
     assert not (tmp_path / 'w').exists()
+
+
+def test_log_lines_escape_control_characters_but_keep_their_newlines(tmp_path, capsys):
+    """The console and the .log: a message that carries ESC[2J (from a file it quotes) is
+    escaped; the newlines of a message made of lines (env info, the hook table) stay."""
+    import logging
+    log = logging.getLogger('minicls.escape_test')
+    logger.setup_logger(log, str(tmp_path / 'x.log'), 'INFO')
+    log.info('a\x1b[2J\x1b[31mb\tc\nnext line\x00')
+    for handler in log.handlers:
+        handler.close()
+    for text in (capsys.readouterr().out, (tmp_path / 'x.log').read_text()):
+        assert text.endswith(' - INFO - a\\x1b[2J\\x1b[31mb\tc\nnext line\\x00\n'), text
