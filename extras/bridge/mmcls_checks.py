@@ -70,8 +70,8 @@ def check_plain(values, where):
             todo += [(f'{key}[{i}]', v, depth + 1) for i, v in enumerate(value)]
 
 
-def lookup(d, path):
-    for part in path.split('.'):
+def get_dotted(d, path):                  # d['a']['b'] for 'a.b' (d for ''); None if missing
+    for part in path.split('.') if path else ():
         d = d.get(part) if isinstance(d, dict) else None
     return d
 
@@ -80,7 +80,7 @@ def check_sizes(d, error):
     """Every size the model or the loader is built by, before anything is built by it."""
     for key, (low, high) in SIZES.items():
         path, _, name = key.rpartition('.')
-        holder = lookup(d, path)
+        holder = get_dotted(d, path)
         if not isinstance(holder, dict) or name not in holder:
             continue
         value = holder[name]

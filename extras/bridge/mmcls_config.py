@@ -22,8 +22,8 @@ import typing
 
 import config
 from config import ConfigError
-from extras.bridge.mmcls_checks import (check_logger_hooks, check_optimizer, check_sizes, one_line,
-                                 quote)
+from extras.bridge.mmcls_checks import (check_logger_hooks, check_optimizer, check_sizes,
+                                        get_dotted, one_line, quote)
 from extras.bridge.mmcls_files import dotted, parse_text, resolve_file
 
 logger = logging.getLogger('minicls')
@@ -84,12 +84,6 @@ def read_mmcls_text(text, source='config text', notes=None):
         return translate(parse_text(text, source), {'': source}, config.Config().work_dir, notes)
     except ConfigError as e:              # file content in it: escaped, cut short
         raise ConfigError(one_line(str(e))) from None
-
-
-def lookup(d, path):                      # d['a']['b'] for 'a.b' (d for ''); None if missing
-    for part in path.split('.') if path else ():
-        d = d.get(part) if isinstance(d, dict) else None
-    return d
 
 
 class Translation:
@@ -162,7 +156,7 @@ def translate(values, origins, work_dir, notes=None, uses=None, found=()):
     t.notes.extend(found)
     for key in dict.fromkeys(k.replace('*', s) for k in REQUIRED for s in SPLITS):
         path, _, name = key.rpartition('.')
-        holder = lookup(d, path)
+        holder = get_dotted(d, path)
         if holder is not None and (not isinstance(holder, dict) or name not in holder):
             raise t.error(key, ' is missing (or what holds it is no dict); mmcls 0.25 needs it')
     for key in MINICLS_ONLY[1:] + ('data.val_samples_per_gpu', 'optimizer.options'):
@@ -170,8 +164,8 @@ def translate(values, origins, work_dir, notes=None, uses=None, found=()):
             raise t.error(key, f" is minicls's own field; write minicls = {{'{key}': ...}}")
     for key in ('runner', 'minicls', 'data.val_dataloader'):   # None: mmcls's "not set"
         kinds = dict if key == 'minicls' and key in d else (dict, type(None))   # ours: a dict
-        if not isinstance(lookup(d, key), kinds):
-            raise t.error(key, f'={quote(lookup(d, key))} is not a dict')
+        if not isinstance(get_dotted(d, key), kinds):
+            raise t.error(key, f'={quote(get_dotted(d, key))} is not a dict')
     if uses is not None and d.get('seed') is not None:   # mmcls 0.25's tools/train.py: --seed
         t.notes.append(f"skipped seed={quote(d.pop('seed'))}: mmcls's tools/train.py ignores a "
                        'config file\'s seed (it takes --seed, else draws one); here too: --seed')
@@ -200,9 +194,9 @@ def translate(values, origins, work_dir, notes=None, uses=None, found=()):
         if key not in MINICLS_ONLY:
             raise t.error(f'minicls[{quote(key)}]', f" is not one of {', '.join(MINICLS_ONLY)}")
         path, _, name = key.rpartition('.')
-        lookup(d, path)[name] = value
+        get_dotted(d, path)[name] = value
     check_sizes(d, t.error)               # before anything is built or allocated by them
-    check_optimizer(optimizer, t.error)   # before any data is read (README)
+    check_optimizer(optimizer, t.error)   # before any data is read (docs/bad_input.md)
     check_logger_hooks(d.get('log_config'), t.error)
     cfg = t.build(config.Config, d)
     try:
@@ -218,9 +212,9 @@ def translate(values, origins, work_dir, notes=None, uses=None, found=()):
 def to_mmcls_dict(cfg, world_size=1):
     """A Config as mmcls 0.x's top-level names: the inverse of `translate`."""
     d, default = dataclasses.asdict(cfg), dataclasses.asdict(config.Config())
-    d['minicls'] = {k: lookup(d, k) for k in MINICLS_ONLY if lookup(d, k) != lookup(default, k)}
+    d['minicls'] = {k: get_dotted(d, k) for k in MINICLS_ONLY if get_dotted(d, k) != get_dotted(default, k)}
     for path, _, name in (k.rpartition('.') for k in MINICLS_ONLY):   # they travel in `minicls`
-        del lookup(d, path)[name]
+        del get_dotted(d, path)[name]
     n = cfg.model.backbone.num_stages     # mmcls's ResNet: a stride and a dilation per stage
     if 1 <= n <= 4:                       # any other cannot be built (model.py says so)
         d['model']['backbone'].update(strides=(1,) + (2,) * (n - 1), dilations=(1,) * n)
