@@ -371,7 +371,7 @@ def load_weights(module, weights, filename, strict=False, logger=None):
         raise CheckpointError(f'{filename}: ' + (
             f'none of its {len(weights)} weights fits this model: {shown(mismatched)}'
             if mismatched else f'none of its keys is a key of the model (its keys: '
-            f'{shown(list(weights), repr)}; the model\'s: {shown(list(own), repr)})'
+            f'{shown(list(weights), True)}; the model\'s: {shown(list(own), True)})'
             + ("; a torchvision ResNet's keys: convert the file with tools/convert_torchvision.py"
                if {'conv1.weight', 'fc.weight'} <= set(weights) else '')))
     if strict and mismatched:
@@ -387,10 +387,10 @@ def load_weights(module, weights, filename, strict=False, logger=None):
                        + '; '.join(skipped))
 
 
-def shown(items, form=str, sep=', ', limit=5):
-    """The first `limit` items for a message, escaped (keys come from a file), and how many
-    more: a list of 300 keys is a line no one reads."""
-    text = sep.join(form(x) if form is repr or str(x).isprintable() else repr(x)
+def shown(items, quoted=False, sep=', ', limit=5):
+    """The first `limit` items for a message, and how many in all (a list of 300 keys is a
+    line no one reads); an item that is not printable text (keys come from a file) quoted."""
+    text = sep.join(repr(x) if quoted or not str(x).isprintable() else str(x)
                     for x in items[:limit])
     return text + (f'{sep}... ({len(items)} in all)' if len(items) > limit else '')
 
