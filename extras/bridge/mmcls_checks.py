@@ -11,6 +11,7 @@ import difflib
 import inspect
 
 from config import ConfigError
+from extras.run.logger import escape     # one line, no terminal control sequences
 
 MAX_TEXT = 1_000_000      # characters of a checkpoint's config text (mmcls's: a few thousand)
 MAX_DEPTH = 32            # dicts and lists in dicts and lists (mmcls's deepest config: 5)
@@ -26,11 +27,6 @@ SIZES = {  # key -> (lowest, highest): what the model and the loader can be
     'data.workers_per_gpu': (0, 256),           # loader processes of one process
 }
 LOGGER_HOOKS = ('TextLoggerHook',)    # what runner.register_logger_hooks builds
-
-
-def escape(text):
-    """Non-printable characters as repr writes them: one line, no terminal control sequences."""
-    return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cut(text, limit):
