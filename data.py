@@ -20,6 +20,7 @@ calls; the checks of arguments stand after the code they check.
 """
 import hashlib
 import inspect
+import multiprocessing
 import os
 import pickle
 import random
@@ -183,9 +184,10 @@ def worker_init_fn(worker_id, num_workers, rank, seed):
     # (it finishes the iteration and saves), not die under its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    if hasattr(signal, 'sigwaitinfo'):          # not on macOS: SIGTERM ends the worker there
+    main = multiprocessing.parent_process()     # None: called in the main process itself
+    if main is not None and hasattr(signal, 'sigwaitinfo'):    # not on macOS: SIGTERM ends it
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})   # this thread and later ones
-        threading.Thread(target=end_on_sigterm_from, args=(os.getppid(),), daemon=True).start()
+        threading.Thread(target=end_on_sigterm_from, args=(main.pid,), daemon=True).start()
     worker_seed = num_workers * rank + worker_id + seed
     np.random.seed(worker_seed % 2 ** 32)           # numpy takes seeds below 2**32 only
     random.seed(worker_seed)
