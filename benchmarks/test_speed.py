@@ -132,6 +132,8 @@ def main():
                              images_per_s_best=round(count / seconds[0], 1),
                              command_s_median=round(walls[len(walls) // 2], 2),
                              cpu_s_median=round(cpus[len(cpus) // 2], 2),
+                             seconds=[round(r['seconds'], 3) for r in found],
+                             cpu_s=[round(r['cpu'], 3) for r in found],
                              top1=sorted(top1[side])))
     print(json.dumps(dict(date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                           machine=machine(), commit=commit, command=' '.join(sys.argv),
