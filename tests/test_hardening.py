@@ -281,3 +281,25 @@ def test_log_lines_escape_control_characters_but_keep_their_newlines(tmp_path, c
         handler.close()
     for text in (capsys.readouterr().out, (tmp_path / 'x.log').read_text()):
         assert text.endswith(' - INFO - a\\x1b[2J\\x1b[31mb\tc\nnext line\\x00\n'), text
+
+
+BUG_IN_A_STEP = '''
+import sys
+sys.path.insert(0, {root!r})
+import model, train
+def step(self, data, optimizer=None):
+    raise RuntimeError('a bug in train_step')
+model.ImageClassifier.train_step = step
+train.cli({args!r})
+'''
+
+
+def test_a_bug_with_loader_workers_exits_with_its_traceback(config, tmp_path):
+    """The workers block SIGTERM (a scheduler's stop is the main process's to act on), but one
+    from the main process still ends them: the exit's terminate() of a run that ends in a bug
+    must not wait for them forever."""
+    args = ['--config', config, '--no-validate', '--cfg-options', 'total_epochs=1',
+            'data.workers_per_gpu=2']
+    r = procs.run([sys.executable, '-c', BUG_IN_A_STEP.format(root=ROOT, args=args)],
+                  cwd=tmp_path, timeout=300)
+    assert r.returncode == 1 and r.stderr.strip().endswith('RuntimeError: a bug in train_step')
