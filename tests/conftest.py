@@ -11,8 +11,10 @@ of the same two models with seeded weights (the same on every machine: golden fi
 demo's whole test split (1,000 CIFAR-like images; 500 JPEGs for the folder demo).
 Treat the files as read-only: other tests share them.
 """
+import contextlib
 import logging
 import os
+import signal
 import sys
 from collections import namedtuple
 from pathlib import Path
@@ -100,7 +102,8 @@ def fresh_minicls_logger():
     def reset():
         logger = logging.getLogger('minicls')
         for handler in logger.handlers:
-            handler.close()
+            with contextlib.suppress(OSError):       # a test may have planted a full disk
+                handler.close()
         logger.handlers.clear()
         logger.propagate, logger.level = True, logging.NOTSET
     threads = torch.get_num_threads()
@@ -108,6 +111,21 @@ def fresh_minicls_logger():
     yield
     reset()
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def fresh_signals():
+    """A worker's or a run's set-up called in this process (worker_init_fn, a StopSignalHook
+    stopped before after_run) can leave signal handlers, or SIGTERM blocked, behind; every
+    process a later test starts inherits the blocked mask and would never see its SIGTERM.
+    Both come back after each test."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    for s, handler in handlers.items():
+        if handler is not None:
+            signal.signal(s, handler)
 
 
 # ---- The real mmcv / mmcls ($MMREF) ------------------------------------------------------------
