@@ -57,7 +57,8 @@ def torchrun(*args, cwd, timeout=300, work=None):
 
 def test_torchrun_trains_and_resumes(tmp_path):
     train = [str(ROOT / 'train.py'), '--config', str(ROOT / 'configs' / 'demo.py'), '--launcher', 'pytorch',
-             '--work-dir', 'w', '--cfg-options', *SMALL]
+             '--work-dir', 'w', '--cfg-options', *SMALL, 'data.train.num_samples=2560',
+             'data.val.num_samples=256']
     r = torchrun(*train, 'total_epochs=1', cwd=tmp_path, work=tmp_path / 'w')
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Warning' not in r.stderr, r.stderr[-3000:]      # e.g. a deprecated DDP argument
@@ -65,14 +66,14 @@ def test_torchrun_trains_and_resumes(tmp_path):
     logs = list(work.glob('*.log.json'))
     assert len(logs) == 1                                   # rank 0 alone writes logs
     lines = [json.loads(x) for x in logs[0].open()][1:]
-    assert [x['iter'] for x in lines if x['mode'] == 'train'] == [5, 10, 15, 20]   # 5000 / 2 ranks / 128
+    assert [x['iter'] for x in lines if x['mode'] == 'train'] == [5, 10]     # 2560 / 2 ranks / 128
     assert any(x['mode'] == 'val' for x in lines)
     ckpt = torch.load(work / 'epoch_1.pth', weights_only=True)
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])      # loads without DDP too
     r = torchrun(*train, 'total_epochs=2', '--resume', 'auto', cwd=tmp_path, work=tmp_path / 'w')
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'resumed epoch 1, iter 20' in r.stdout
-    assert torch.load(work / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 40
+    assert 'resumed epoch 1, iter 10' in r.stdout
+    assert torch.load(work / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 20
 
 
 def test_two_processes_of_64_equal_one_of_128(tmp_path):
