@@ -278,6 +278,23 @@ NOT_RUN = {
     'a full disk while saving':
         'it needs a full disk (tests/test_work_dir.py fakes one and checks the words)',
     # the messages below are checked, word by word, where each is made
+    '`--load-from` a file none of whose weights fits (every weight another shape, or another '
+    'prefix)': "planted checkpoints (tests/test_bad_input.py: load-from: no weight fits, "
+               'load-from: another prefix)',
+    '`--resume` after class folders were renamed or added':
+        'a planted checkpoint (tests/test_bad_input.py: classes renamed)',
+    'a checkpoint with int64 weights':
+        'a planted checkpoint (tests/test_bad_input.py: int64 weights: resume, load-from)',
+    '`--resume` with a damaged optimizer state':
+        'a planted checkpoint (tests/test_bad_input.py: momentum buffer of another shape)',
+    'a val label past `model.head.num_classes` (an ann_file without `classes`)':
+        'an ann_file (tests/test_bad_input.py: '
+        'test_a_val_label_past_num_classes_is_refused_before_training)',
+    'a work dir that is a dangling symbolic link':
+        'tests/test_work_dir.py: test_a_work_dir_that_is_a_dangling_link_is_refused',
+    '`ulimit -n 20` with 2 loader workers':
+        'a process limit (tests/test_hardening.py: '
+        'test_too_few_open_files_for_the_loader_workers_is_one_line)',
     'SIGTERM (or SIGHUP, Ctrl-C) sent twice': 'two real signals (tests/test_cli.py)',
     'a `.pth` whose zip directory declares 2 GB for 108 floats (a deflate bomb)':
         'tests/test_checkpoint.py patches a real zip',
@@ -470,7 +487,8 @@ def test_the_readme_names_the_extras_a_demo_run_imports(tmp_path):
 
 # --- no citation a reader cannot follow -----------------------------------------------------
 
-CITATION = re.compile(r'\b(?:issues?|sessions?|rounds?|helper|work period)[ -]#?\d+', re.I)
+CITATION = re.compile(r'(?<![-\w])(?:issues?|sessions?|rounds?|helper|work period)[ -]#?\d+',
+                      re.I)       # not a flag such as --rounds 7
 
 
 def test_no_doc_cites_an_issue_session_or_round():
