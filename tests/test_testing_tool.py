@@ -316,3 +316,34 @@ def test_the_config_field_takes_the_device_forms(device, ok):
         with pytest.raises(ConfigError, match=f"device='{device}' is out of range; allowed: "
                                               "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"):
             check_config(cfg)
+
+
+
+@pytest.mark.parametrize('tool, raises_in, error, argv', [
+    ('test.py', 'main', 'CheckpointError', []), ('predict.py', 'main', 'DatasetError', []),
+    ('vis_lr.py', 'main', 'ToolError', []),           # the picture tools' run_tool
+    ('convert_config.py', 'read_mmcls_config', 'ConfigError', ['mm.py']),
+    ('convert_torchvision.py', 'convert', 'CheckpointError', ['a.pth', 'b.pth'])])
+def test_a_message_quoting_a_file_reaches_the_terminal_escaped(tool, raises_in, error, argv,
+                                                                monkeypatch, capsys):
+    """Whatever a message quotes (a file's content, a path), the tools print it escaped:
+    an escape sequence cannot clear the terminal, a newline cannot forge a second line."""
+    spec = importlib.util.spec_from_file_location(f'escaped_{tool[:-3]}', ROOT / 'tools' / tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    kind = getattr(module, error)
+
+    def fails(*args, **kwargs):
+        raise kind('m.pth: \x1b[2J\x1b[31mevil\nerror: forged')
+    monkeypatch.setattr(module, raises_in, fails)
+    try:
+        if tool == 'vis_lr.py':
+            status = module.run_tool(module.main, argv)
+        else:
+            status = getattr(module, 'cli', module.main)(argv)
+    except SystemExit as e:
+        status = e.code
+    assert status not in (0, None)
+    err = capsys.readouterr().err                 # one line, its escapes written out
+    assert err.startswith('error: m.pth: \\x1b[2J\\x1b[31mevil') and err.endswith('forged\n')
+    assert err.count('\n') == 1 and err.isascii() and '\x1b' not in err, err

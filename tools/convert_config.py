@@ -21,6 +21,7 @@ import config  # noqa: E402
 from config import ConfigError  # noqa: E402
 from extras.bridge.mmcls_checks import one_line  # noqa: E402
 from extras.bridge.mmcls_config import read_mmcls_config, read_mmcls_text, render  # noqa: E402
+from extras.run.logger import escape  # noqa: E402
 
 
 def expression(value, base, base_expr, names, indent=0):
@@ -104,7 +105,7 @@ def main(argv=None):
         else:
             cfg, origin = checkpoint_config(args.from_checkpoint, notes), args.from_checkpoint
     except ConfigError as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'error: {escape(str(e))}', file=sys.stderr)     # file content quoted: escaped
         return 2
     sys.stdout.write(convert(cfg, origin, notes))
     return 0

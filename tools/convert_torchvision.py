@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from checkpoint import CheckpointError, atomic_write, model_weights, read_checkpoint  # noqa: E402
+from extras.run.logger import escape  # noqa: E402
 
 
 def torchvision_to_mmcls(state_dict):
@@ -73,7 +74,7 @@ def main(argv=None):
     try:
         converted = convert(args.src, args.dst, args.to_torchvision, args.trust_checkpoint)
     except (CheckpointError, OSError) as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'error: {escape(str(e))}', file=sys.stderr)     # file content quoted: escaped
         return 2
     print(f'{args.src} -> {args.dst}: {len(converted)} tensors')
     return 0

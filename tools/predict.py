@@ -23,6 +23,7 @@ from data import DatasetError  # noqa: E402
 from extras.after_training.inference import init_model, predict_scores  # noqa: E402
 from extras.after_training.testing import dump_json  # noqa: E402
 from extras.images.image_folder import CustomDataset, list_files  # noqa: E402
+from extras.run.logger import escape  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -85,7 +86,7 @@ def cli(argv=None):
     try:
         main(argv)
     except (ConfigError, DatasetError, CheckpointError, OSError) as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'error: {escape(str(e))}', file=sys.stderr)     # file content quoted: escaped
         sys.exit(2 if isinstance(e, ConfigError) else 1)
 
 

@@ -25,6 +25,7 @@ from extras.after_training.testing import (OUT_ITEMS, check_metric_args, dump_js
                                            metric_lines, out_items, parse_metric_options,
                                            test_checkpoint)
 from extras.run.device import resolve_device  # noqa: E402
+from extras.run.logger import escape  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -90,7 +91,7 @@ def cli(argv=None):
     try:
         main(argv)
     except (ConfigError, DatasetError, CheckpointError, OSError) as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'error: {escape(str(e))}', file=sys.stderr)     # file content quoted: escaped
         sys.exit(2 if isinstance(e, ConfigError) else 1)
 
 

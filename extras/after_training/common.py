@@ -17,6 +17,7 @@ import sys
 from checkpoint import CheckpointError, atomic_write
 from config import ConfigError, check_config, load_config
 from data import DatasetError, build_dataset
+from extras.run.logger import escape
 
 
 class ToolError(ValueError):
@@ -33,7 +34,7 @@ def run_tool(main, argv=None):
         return main(argv) or 0
     except USER_ERRORS as e:
         text = ' '.join(str(e).split()) or type(e).__name__
-        print(f'error: {text}', file=sys.stderr)
+        print(f'error: {escape(text)}', file=sys.stderr)      # file content quoted: escaped
         return 2 if isinstance(e, ConfigError) else 1
 
 
