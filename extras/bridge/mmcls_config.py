@@ -212,7 +212,8 @@ def translate(values, origins, work_dir, notes=None, uses=None, found=()):
 def to_mmcls_dict(cfg, world_size=1):
     """A Config as mmcls 0.x's top-level names: the inverse of `translate`."""
     d, default = dataclasses.asdict(cfg), dataclasses.asdict(config.Config())
-    d['minicls'] = {k: get_dotted(d, k) for k in MINICLS_ONLY if get_dotted(d, k) != get_dotted(default, k)}
+    d['minicls'] = {k: get_dotted(d, k) for k in MINICLS_ONLY
+                    if get_dotted(d, k) != get_dotted(default, k)}
     for path, _, name in (k.rpartition('.') for k in MINICLS_ONLY):   # they travel in `minicls`
         del get_dotted(d, path)[name]
     n = cfg.model.backbone.num_stages     # mmcls's ResNet: a stride and a dilation per stage
