@@ -1,7 +1,7 @@
 """The upstream reference, measured here: mmcv 1.7.2's EpochBasedRunner with mmcls 0.25.0's
 train_step, and mmcls's CIFAR train pipeline, timed beside minicls in the same run, on the
-same machine, with the same weights, batches and images. The issue's reference figures come
-from another machine; this makes the comparison like for like.
+same machine, with the same weights, batches and images. Figures quoted from another machine
+are not like for like; this is.
 
     bash benchmarks/mmcv_reference_setup.sh /tmp/mmref        # once: mmcv + mmcls outside the venv
     PYTHONPATH=/tmp/mmref/src:/tmp/mmref/deps python benchmarks/mmcv_reference.py [--iters 400] [--reps 15]

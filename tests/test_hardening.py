@@ -214,7 +214,7 @@ def test_a_checkpoints_config_is_mmcls_text_and_minicls_json(cli, tmp_path):
 def test_an_older_minicls_checkpoint_with_json_config_still_resumes(cli, tmp_path):
     assert cli('--no-validate', '--cfg-options', 'total_epochs=1')[0] == 0
     ckpt = torch.load(tmp_path / 'w' / 'epoch_1.pth', weights_only=True)
-    ckpt['meta']['config'] = ckpt['meta'].pop('minicls_config')    # as sessions 1-7 wrote it
+    ckpt['meta']['config'] = ckpt['meta'].pop('minicls_config')    # as minicls wrote it before meta['minicls_config']
     torch.save(ckpt, tmp_path / 'old.pth')
     code, out, err = cli('--no-validate', '--work-dir', 'w2', '--resume', 'old.pth',
                          '--cfg-options', 'total_epochs=2')

@@ -14,11 +14,13 @@ row's lines are their spans (from `def`/decorator to the last line, docstrings a
 included) plus the spans of the functions they call one level down: a name defined in their
 file or imported from a core file or an extra (`from extras.checks.api_checks import
 check_new_hook`: a check called on every run is read on every run), `self.method`, or a class,
-whose `__init__` is what runs; `config.lookup` included. What a reader steps through is
-counted, checks included; the `check_*` helpers (and a class's `_check*`) among them are also
-shown in a column of their own. A callee that another row names is read in that row, and is
-not counted twice. A passage is a run of lines read straight through: two spans of one file
-are one passage when no other function starts between them.
+whose `__init__` is what runs; `config.lookup` included. One level down only: what those
+callees call in turn (a check inside a check, a class a table names) is not counted, so a row
+is a floor on what a reader steps through, checks of that level included; the `check_*`
+helpers (and a class's `_check*`) among them are also shown in a column of their own. A
+callee that another row names is read in that row, and is not counted twice. A passage is a
+run of lines read straight through: two spans of one file are one passage when no other
+function starts between them.
 
 Guard lines (--guards): an `if` whose body only raises, an `except` that only raises, a
 `raise`, and a statement that only calls a `check_*` helper; over every function on the
@@ -424,9 +426,9 @@ bent to meet them. How each figure is counted: the docstring of tools/default_pa
 ## Lines to read for each step of docs/flow.md
 
 Each row: the functions docs/flow.md's reading list names and the functions they call one
-level down, checks included (a callee that another row names is counted there); the lines of
-the `check_*` helpers among them; the passages (runs read straight through,
-`file first-last`).
+level down, checks included (a callee that another row names is counted there; what those
+callees call in turn is not, so a row is a floor); the lines of the `check_*` helpers among
+them; the passages (runs read straight through, `file first-last`).
 
 {steps}
 
