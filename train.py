@@ -7,7 +7,8 @@
 
 Top-down: `cli()` turns the errors a user can cause into one line and an exit status;
 `main()` is mmcls's tools/train.py (config, work dir, logger, env info, seed, model,
-datasets); `train_model`, last, the eight steps of docs/flow.md.
+datasets); `train_model`, the eight steps of docs/flow.md, and below it the two checks it
+makes beside them.
 """
 import argparse
 import dataclasses
@@ -277,36 +278,6 @@ def check_names(cfg):
         lookup(CUSTOM_HOOKS, item['type'], 'custom_hooks: type', Hook)
 
 
-def check_num_classes(cfg, dataset, split='train'):
-    """Every label is a class of the head: a val label past it (an ann_file without classes
-    takes any) would be counted wrong in a run that ends well."""
-    labels = dataset.get_gt_labels()
-    num_classes, data = cfg.model.head.num_classes, getattr(cfg.data, split)
-    where = f'{data.type} at {data.data_prefix!r}'
-    if len(labels) and labels.max() >= num_classes:
-        raise ConfigError(f'model.head.num_classes={num_classes}, but '
-                          f'{where if split == "train" else f"data.{split} ({where})"} '
-                          f'has labels up to {labels.max()}; '
-                          f'set num_classes to {labels.max() + 1} or more'
-                          + (f' (or remove the class folders that hold no image: '   # as mmcls,
-                             f'{", ".join(map(repr, dataset.empty_classes))})'     # classes too
-                             if getattr(dataset, 'empty_classes', None) else ''))
-
-
-def check_resume_point(cfg, epoch, batches_done, epoch_length):
-    """Epochs left to train, and a mid-epoch point inside this run's epochs. batches_done ==
-    the epoch's length is a point too (a stop in its last iteration): the epoch's iterations
-    are done, its end (checkpoint, evaluation) is not, and the resume runs it."""
-    if epoch >= cfg.total_epochs:
-        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
-                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
-                          'to train on')
-    if batches_done > epoch_length:
-        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
-                              f'epoch of this run has {epoch_length} batches (was the data or '
-                              'data.samples_per_gpu changed?)')
-
-
 # ---- train_model: the eight steps  (mmcls: mmcls/apis/train.py) ---------------------------
 
 def train_model(model, datasets, cfg, distributed=False, validate=False, timestamp=None,
@@ -384,6 +355,39 @@ def train_model(model, datasets, cfg, distributed=False, validate=False, timesta
     # 8. run
     runner.run(data_loaders, cfg.workflow)
     return runner
+
+
+
+# ---- the checks train_model makes beside its steps ------------------------------------------
+
+def check_num_classes(cfg, dataset, split='train'):
+    """Every label is a class of the head: a val label past it (an ann_file without classes
+    takes any) would be counted wrong in a run that ends well."""
+    labels = dataset.get_gt_labels()
+    num_classes, data = cfg.model.head.num_classes, getattr(cfg.data, split)
+    where = f'{data.type} at {data.data_prefix!r}'
+    if len(labels) and labels.max() >= num_classes:
+        raise ConfigError(f'model.head.num_classes={num_classes}, but '
+                          f'{where if split == "train" else f"data.{split} ({where})"} '
+                          f'has labels up to {labels.max()}; '
+                          f'set num_classes to {labels.max() + 1} or more'
+                          + (f' (or remove the class folders that hold no image: '   # as mmcls,
+                             f'{", ".join(map(repr, dataset.empty_classes))})'     # classes too
+                             if getattr(dataset, 'empty_classes', None) else ''))
+
+
+def check_resume_point(cfg, epoch, batches_done, epoch_length):
+    """Epochs left to train, and a mid-epoch point inside this run's epochs. batches_done ==
+    the epoch's length is a point too (a stop in its last iteration): the epoch's iterations
+    are done, its end (checkpoint, evaluation) is not, and the resume runs it."""
+    if epoch >= cfg.total_epochs:
+        raise ConfigError(f'{cfg.resume_from} is at epoch {epoch} and total_epochs='
+                          f'{cfg.total_epochs}: nothing is left to train; raise total_epochs '
+                          'to train on')
+    if batches_done > epoch_length:
+        raise CheckpointError(f'{cfg.resume_from}: meta batches_done={batches_done}, but an '
+                              f'epoch of this run has {epoch_length} batches (was the data or '
+                              'data.samples_per_gpu changed?)')
 
 
 if __name__ == '__main__':
