@@ -188,14 +188,17 @@ class EpochBasedRunner:
         self.logger.info(f'Hooks will be executed in the following order:\n{self.get_hook_info()}')
         self.logger.info(f'workflow: {workflow}, max: {self._max_epochs} epochs')
         self.call_hook('before_run')
-        while self.epoch < self._max_epochs and not self.should_stop:
-            for (mode, epochs), loader in zip(workflow, data_loaders):
-                for _ in range(epochs):
-                    if mode == 'train' and (self.epoch >= self._max_epochs or self.should_stop):
-                        break
-                    getattr(self, mode)(loader)
-        self.call_hook('after_run')
-        self.wait_for_checkpoint()
+        try:
+            while self.epoch < self._max_epochs and not self.should_stop:
+                for (mode, epochs), loader in zip(workflow, data_loaders):
+                    for _ in range(epochs):
+                        if mode == 'train' and (self.epoch >= self._max_epochs
+                                                or self.should_stop):
+                            break
+                        getattr(self, mode)(loader)
+            self.call_hook('after_run')
+        finally:                          # a stop raised in the loop (a NaN loss) too: the
+            self.wait_for_checkpoint()    # checkpoint being written is complete on return
 
     def train(self, data_loader):
         self.model.train()

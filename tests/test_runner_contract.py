@@ -154,6 +154,34 @@ def test_checkpoint_writes_do_not_block_training(tmp_path, monkeypatch):
     assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_2.pth'
 
 
+def test_a_run_stopped_by_a_nan_loss_returns_with_its_last_checkpoint_written(tmp_path,
+                                                                              monkeypatch):
+    """The write of epoch_1.pth is slow and the loss turns NaN in epoch 2: when `run` raises,
+    epoch_1.pth and the pointer are on disk (no write left running behind the caller's back,
+    in a notebook or a test)."""
+    real_write = checkpoint.atomic_write
+
+    def slow_write(path, data):
+        if path.endswith('epoch_1.pth'):
+            threading.Event().wait(0.5)      # long after the loss has turned NaN
+        real_write(path, data)
+    monkeypatch.setattr(checkpoint, 'atomic_write', slow_write)
+
+    class NanInEpoch2(TinyModel):
+        def train_step(self, data, optimizer=None):
+            out = super().train_step(data, optimizer)
+            return dict(out, loss=out['loss'] * float('nan')) if self.epoch2 else out
+    model = NanInEpoch2()
+    model.epoch2 = False
+    runner = make_runner(tmp_path, model, max_epochs=2)
+    runner.register_hook(CheckInvalidLossHook(), 'HIGH')
+    runner.register_hook(type('Turn', (Hook,), {'before_train_epoch': lambda self, r: setattr(
+        model, 'epoch2', r.epoch == 1)})(), 'LOWEST')
+    with pytest.raises(TrainingStopped, match='epoch 2'):
+        runner.run([loader(4)], [('train', 1)])
+    assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_1.pth'
+    assert torch.load(tmp_path / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+
 def test_the_snapshot_is_taken_when_saving_not_when_writing(tmp_path, monkeypatch):
     release, real_write = threading.Event(), checkpoint.atomic_write
 
