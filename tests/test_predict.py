@@ -23,7 +23,6 @@ from extras.images.image_pipeline import imread
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / 'golden' / 'after_training_predict.json'
-MMREF = os.environ.get('MMREF')
 
 
 def images(trained, count=4):
@@ -183,10 +182,7 @@ def test_the_labels_and_scores_of_the_real_mmcls_golden(request):
         check_against(golden[name]['results'], ours(trained, inputs), inputs)
 
 
-@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0 '
-                           '(benchmarks/mmcv_reference_setup.sh)')
-def test_the_real_mmcls_inference_model_and_record_the_golden_file(request, tmp_path):
+def test_the_real_mmcls_inference_model_and_record_the_golden_file(request, tmp_path, mmref):
     """mmcls's init_model and inference_model (tests/mmcls_after_training_ref.py) on the same
     checkpoints and images (files, and mmcv.imread's arrays): the same labels and classes,
     scores within 1e-5 (check_against); and the golden file is what it gives (MMREF_RECORD=1
@@ -201,7 +197,7 @@ def test_the_real_mmcls_inference_model_and_record_the_golden_file(request, tmp_
         r = procs.run([sys.executable, str(ROOT / 'tests' / 'mmcls_after_training_ref.py'),
                        'predict', str(config), trained.checkpoint, str(out), *inputs],
                       cwd=trained.work_dir, timeout=600,
-                      env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+                      env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
         assert r.returncode == 0, r.stderr[-3000:]
         theirs = json.loads(out.read_text())
         check_against(theirs, ours(trained, inputs), inputs)

@@ -21,7 +21,6 @@ from data import build_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / 'golden' / 'after_training_test.json'
-MMREF = os.environ.get('MMREF')
 METRICS = ['accuracy', 'precision', 'recall', 'f1_score', 'support']
 # the golden cases: (fixture, tools/test.py's options). The folder demo's images are resized,
 # where minicls's bilinear (torch's) and mmcv's (opencv's fixed point) differ by up to one grey
@@ -179,10 +178,7 @@ def test_the_numbers_of_the_real_mmcls_golden(case, request, tmp_path):
                   case)
 
 
-@pytest.mark.skipif(not MMREF or not os.path.isdir(f'{MMREF}/src/mmcls'),
-                    reason='set $MMREF to a real mmcv 1.7.2 + mmcls 0.25.0 '
-                           '(benchmarks/mmcv_reference_setup.sh)')
-def test_the_real_mmcls_tools_test_py_and_record_the_golden_file(request, tmp_path):
+def test_the_real_mmcls_tools_test_py_and_record_the_golden_file(request, tmp_path, mmref):
     """mmcls's own tools/test.py (tests/mmcls_after_training_ref.py) on each case's checkpoint
     and on the trained demo's: every printed line and metric equal, the scores within 1e-5
     (5e-3 with a resize, CASES); and the golden file is what it gives (MMREF_RECORD=1 writes
@@ -199,7 +195,7 @@ def test_the_real_mmcls_tools_test_py_and_record_the_golden_file(request, tmp_pa
                        # mmcls: torch refuses persistent workers without workers
                        '--cfg-options', 'data.persistent_workers=False'],
                       cwd=trained.work_dir, timeout=900,
-                      env=dict(os.environ, PYTHONPATH=f'{MMREF}/src:{MMREF}/deps'))
+                      env=dict(os.environ, PYTHONPATH=f'{mmref}/src:{mmref}/deps'))
         assert r.returncode == 0, r.stderr[-3000:]
         # mmcls's progress bar is on stdout too, its last piece ends in 'ETA: 0s', no newline
         tail = r.stdout[r.stdout.rindex('ETA:'):]
