@@ -327,7 +327,11 @@ def test_a_message_quoting_a_file_reaches_the_terminal_escaped(tool, raises_in, 
     spec = importlib.util.spec_from_file_location(f'escaped_{tool[:-3]}', ROOT / 'tools' / tool)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    kind = getattr(module, error)
+    from checkpoint import CheckpointError
+    from data import DatasetError
+    from extras.after_training.common import ToolError
+    kind = dict(CheckpointError=CheckpointError, DatasetError=DatasetError, ToolError=ToolError,
+                ConfigError=ConfigError)[error]
 
     def fails(*args, **kwargs):
         raise kind('m.pth: \x1b[2J\x1b[31mevil\nerror: forged')

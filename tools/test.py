@@ -18,14 +18,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from checkpoint import CheckpointError  # noqa: E402
 from config import ConfigError, check_config, load_config  # noqa: E402
-from data import DatasetError  # noqa: E402
 from extras.after_training.testing import (OUT_ITEMS, check_metric_args, dump_json,  # noqa: E402
                                            metric_lines, out_items, parse_metric_options,
                                            test_checkpoint)
 from extras.run.device import resolve_device  # noqa: E402
-from extras.run.logger import escape  # noqa: E402
+from extras.after_training.common import run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -88,11 +86,7 @@ def main(argv=None):
 
 def cli(argv=None):
     """main(); a user's error is one line: exit 2 for a ConfigError, 1 for bad files."""
-    try:
-        main(argv)
-    except (ConfigError, DatasetError, CheckpointError, OSError) as e:
-        print(f'error: {escape(str(e))}', file=sys.stderr)     # file content quoted: escaped
-        sys.exit(2 if isinstance(e, ConfigError) else 1)
+    sys.exit(run_tool(main, argv))
 
 
 if __name__ == '__main__':
